@@ -1,0 +1,394 @@
+//! AWS read adapter: implements the read ports with aws-sdk-ecs and aws-sdk-ec2.
+//! All SDK → domain mapping and error classification lives here.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ec2::error::DisplayErrorContext;
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::error::SdkError;
+use aws_sdk_ec2::types::Filter;
+use tracing::{info_span, instrument, Instrument};
+
+use crate::domain::facts::{
+    Host, LoadBalancerMapping, NetworkInterface, PortMapping, Route, RouteTable, Service,
+    TaskDefinition, Unreadable,
+};
+use crate::ports::{
+    ContainerHostGet, NetworkInterfaceGet, ReadError, ReadResult, RouteTablesGet, ServiceGet,
+    TaskDefinitionGet,
+};
+
+/// Per-attempt timeout: well under the Lambda timeout, so a hung call is retried, not waited on.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Whole-operation timeout including retries.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Loads the SDK configuration from the standard chain (env, profile, IMDS/container role),
+/// honouring `AWS_ENDPOINT_URL*`, with bounded timeouts and standard retries.
+pub async fn load_sdk_config(region: Option<String>, profile: Option<String>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(4));
+    if let Some(region) = region {
+        loader = loader.region(Region::new(region));
+    }
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
+    loader.load().await
+}
+
+/// ECS and EC2 clients for one region: the implementation of every read port.
+#[derive(Clone, Debug)]
+pub struct AwsFacts {
+    ecs: aws_sdk_ecs::Client,
+    ec2: aws_sdk_ec2::Client,
+}
+
+impl AwsFacts {
+    /// Clients built from `config`.
+    pub fn new(config: &SdkConfig) -> Self {
+        AwsFacts {
+            ecs: aws_sdk_ecs::Client::new(config),
+            ec2: aws_sdk_ec2::Client::new(config),
+        }
+    }
+}
+
+/// Readers cached per region: built once, reused across Lambda invocations.
+#[derive(Debug)]
+pub struct RegionalFacts {
+    base: SdkConfig,
+    by_region: Mutex<HashMap<String, Arc<AwsFacts>>>,
+}
+
+impl RegionalFacts {
+    /// A cache around the base configuration (its region is the default).
+    pub fn new(base: SdkConfig) -> Self {
+        RegionalFacts {
+            base,
+            by_region: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The base configuration.
+    pub fn config(&self) -> &SdkConfig {
+        &self.base
+    }
+
+    /// The reader for `region` (the base region when `None`).
+    pub fn for_region(&self, region: Option<&str>) -> Arc<AwsFacts> {
+        let key = region
+            .map(str::to_string)
+            .or_else(|| self.base.region().map(|r| r.to_string()))
+            .unwrap_or_default();
+        let mut cache = self.by_region.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(key.clone())
+            .or_insert_with(|| {
+                let same_region = self.base.region().map(|r| r.as_ref()) == Some(key.as_str());
+                if same_region || key.is_empty() {
+                    Arc::new(AwsFacts::new(&self.base))
+                } else {
+                    let config = self.base.to_builder().region(Region::new(key)).build();
+                    Arc::new(AwsFacts::new(&config))
+                }
+            })
+            .clone()
+    }
+}
+
+/// Error codes that mean "retry later" even when the HTTP status is 4xx.
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "BandwidthLimitExceeded",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+/// Error codes that mean the caller's credentials are broken (not the resource): an error.
+const CREDENTIAL_CODES: &[&str] = &[
+    "AuthFailure",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "MissingAuthenticationToken",
+    "IncompleteSignature",
+];
+
+/// Classifies an SDK error: AccessDenied, not-found and other client errors make the fact
+/// unreadable (INSUFFICIENT_DATA); throttling, credentials, 5xx, timeouts and connection
+/// errors are failures.
+pub fn classify<E, R>(api: &'static str, err: SdkError<E, R>) -> ReadError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: Debug,
+{
+    let code = err.code().unwrap_or_default().to_string();
+    let message = err.message().unwrap_or_default().to_string();
+    let client_error = matches!(err, SdkError::ServiceError(_))
+        && !THROTTLING_CODES.contains(&code.as_str())
+        && !CREDENTIAL_CODES.contains(&code.as_str())
+        && !code.is_empty()
+        && !code.contains("Internal")
+        && !code.contains("ServiceUnavailable")
+        && !code.contains("ServerException")
+        && !code.contains("Unavailable");
+    if client_error {
+        ReadError::Unreadable(Unreadable {
+            api,
+            reason: if message.is_empty() {
+                code
+            } else {
+                format!("{code}: {message}")
+            },
+        })
+    } else {
+        ReadError::Failed {
+            api,
+            message: DisplayErrorContext(&err).to_string(),
+        }
+    }
+}
+
+impl TaskDefinitionGet for AwsFacts {
+    #[instrument(skip(self), fields(api = "ecs:DescribeTaskDefinition"))]
+    async fn task_definition(&self, arn: &str) -> ReadResult<TaskDefinition> {
+        let api = "ecs:DescribeTaskDefinition";
+        let out = self
+            .ecs
+            .describe_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .map_err(|e| classify(api, e))?;
+        Ok(out.task_definition().map(|td| TaskDefinition {
+            arn: td.task_definition_arn().unwrap_or(arn).to_string(),
+            network_mode: td.network_mode().map(|m| m.as_str().to_string()),
+            port_mappings: td
+                .container_definitions()
+                .iter()
+                .flat_map(|c| {
+                    let name = c.name().unwrap_or_default().to_string();
+                    c.port_mappings().iter().filter_map(move |p| {
+                        Some(PortMapping {
+                            container_name: name.clone(),
+                            container_port: p.container_port()?,
+                            protocol: p
+                                .protocol()
+                                .map_or("tcp", |p| p.as_str())
+                                .to_ascii_lowercase(),
+                        })
+                    })
+                })
+                .collect(),
+        }))
+    }
+}
+
+impl ServiceGet for AwsFacts {
+    #[instrument(skip(self), fields(api = "ecs:DescribeServices"))]
+    async fn service(&self, cluster: &str, name: &str) -> ReadResult<Service> {
+        let api = "ecs:DescribeServices";
+        let out = self
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(name)
+            .send()
+            .await
+            .map_err(|e| classify(api, e))?;
+        if let Some(failure) = out
+            .failures()
+            .iter()
+            .find(|f| f.reason() != Some("MISSING"))
+        {
+            return Err(ReadError::Unreadable(Unreadable {
+                api,
+                reason: format!(
+                    "{}: {}",
+                    failure.reason().unwrap_or("failure"),
+                    failure.detail().unwrap_or_default()
+                ),
+            }));
+        }
+        Ok(out.services().first().map(|s| Service {
+            arn: s.service_arn().unwrap_or_default().to_string(),
+            name: s.service_name().unwrap_or(name).to_string(),
+            status: s.status().unwrap_or_default().to_string(),
+            load_balancers: s
+                .load_balancers()
+                .iter()
+                .map(|lb| LoadBalancerMapping {
+                    target_group_arn: lb.target_group_arn().map(Into::into),
+                    load_balancer_name: lb.load_balancer_name().map(Into::into),
+                    container_name: lb.container_name().map(Into::into),
+                    container_port: lb.container_port(),
+                })
+                .collect(),
+        }))
+    }
+}
+
+impl NetworkInterfaceGet for AwsFacts {
+    #[instrument(skip(self), fields(api = "ec2:DescribeNetworkInterfaces"))]
+    async fn network_interface(&self, id: &str) -> ReadResult<NetworkInterface> {
+        let api = "ec2:DescribeNetworkInterfaces";
+        // The filter (not NetworkInterfaceIds) makes a deleted ENI an empty answer, not an error.
+        let out = self
+            .ec2
+            .describe_network_interfaces()
+            .filters(
+                Filter::builder()
+                    .name("network-interface-id")
+                    .values(id)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| classify(api, e))?;
+        Ok(out.network_interfaces().first().map(|n| NetworkInterface {
+            id: n.network_interface_id().unwrap_or(id).to_string(),
+            subnet_id: n.subnet_id().unwrap_or_default().to_string(),
+            vpc_id: n.vpc_id().unwrap_or_default().to_string(),
+            private_ip: n.private_ip_address().map(Into::into),
+            public_ip: n.association().and_then(|a| a.public_ip()).map(Into::into),
+            ipv6_addresses: n
+                .ipv6_addresses()
+                .iter()
+                .filter_map(|a| a.ipv6_address().map(Into::into))
+                .collect(),
+            security_group_ids: n
+                .groups()
+                .iter()
+                .filter_map(|g| g.group_id().map(Into::into))
+                .collect(),
+        }))
+    }
+}
+
+impl RouteTablesGet for AwsFacts {
+    #[instrument(skip(self), fields(api = "ec2:DescribeRouteTables"))]
+    async fn route_tables(&self, vpc_id: &str) -> Result<Vec<RouteTable>, ReadError> {
+        let api = "ec2:DescribeRouteTables";
+        let mut tables = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let out = self
+                .ec2
+                .describe_route_tables()
+                .filters(Filter::builder().name("vpc-id").values(vpc_id).build())
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| classify(api, e))?;
+            tables.extend(out.route_tables().iter().map(|t| {
+                RouteTable {
+                    id: t.route_table_id().unwrap_or_default().to_string(),
+                    main: t.associations().iter().any(|a| a.main() == Some(true)),
+                    subnet_ids: t
+                        .associations()
+                        .iter()
+                        .filter_map(|a| a.subnet_id().map(Into::into))
+                        .collect(),
+                    routes: t
+                        .routes()
+                        .iter()
+                        .map(|r| Route {
+                            destination_cidr: r.destination_cidr_block().map(Into::into),
+                            destination_ipv6_cidr: r.destination_ipv6_cidr_block().map(Into::into),
+                            target: r
+                                .gateway_id()
+                                .or(r.egress_only_internet_gateway_id())
+                                .or(r.nat_gateway_id())
+                                .or(r.transit_gateway_id())
+                                .or(r.network_interface_id())
+                                .or(r.vpc_peering_connection_id())
+                                .or(r.instance_id())
+                                .map(Into::into),
+                        })
+                        .collect(),
+                }
+            }));
+            match out.next_token() {
+                Some(t) if !t.is_empty() => next_token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(tables)
+    }
+}
+
+impl ContainerHostGet for AwsFacts {
+    #[instrument(skip(self), fields(api = "ecs:DescribeContainerInstances"))]
+    async fn container_host(
+        &self,
+        cluster: &str,
+        container_instance_arn: &str,
+    ) -> ReadResult<Host> {
+        let out = self
+            .ecs
+            .describe_container_instances()
+            .cluster(cluster)
+            .container_instances(container_instance_arn)
+            .send()
+            .instrument(info_span!(
+                "aws_call",
+                api = "ecs:DescribeContainerInstances"
+            ))
+            .await
+            .map_err(|e| classify("ecs:DescribeContainerInstances", e))?;
+        let Some(instance_id) = out
+            .container_instances()
+            .first()
+            .and_then(|ci| ci.ec2_instance_id())
+            .map(str::to_string)
+        else {
+            return Ok(None);
+        };
+        let out = self
+            .ec2
+            .describe_instances()
+            .filters(
+                Filter::builder()
+                    .name("instance-id")
+                    .values(&instance_id)
+                    .build(),
+            )
+            .send()
+            .instrument(info_span!("aws_call", api = "ec2:DescribeInstances"))
+            .await
+            .map_err(|e| classify("ec2:DescribeInstances", e))?;
+        let instance = out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find(|i| i.instance_id() == Some(instance_id.as_str()));
+        Ok(instance.map(|i| Host {
+            instance_id: instance_id.clone(),
+            public_ip: i.public_ip_address().map(Into::into),
+        }))
+    }
+}

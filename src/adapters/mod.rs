@@ -1,0 +1,4 @@
+//! Adapters: the AWS SDK side of the ports, and shared SDK configuration.
+
+pub mod aws;
+pub mod sns;

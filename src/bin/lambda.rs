@@ -1,0 +1,63 @@
+//! The Lambda entry point: EventBridge ECS Task State Change → Evaluation (+ SNS alert).
+#![recursion_limit = "256"]
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ecs_inbound_guard::adapters::aws::{load_sdk_config, RegionalFacts};
+use ecs_inbound_guard::adapters::sns::SnsAlerts;
+use ecs_inbound_guard::app::run_check;
+use ecs_inbound_guard::domain::evaluation::Evaluation;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use tracing::{error, info, instrument};
+
+static COLD: AtomicBool = AtomicBool::new(true);
+
+#[instrument(skip_all, fields(request_id = %event.context.request_id, cold_start))]
+async fn handle(
+    event: LambdaEvent<Value>,
+    facts: &RegionalFacts,
+    publisher: &SnsAlerts,
+) -> Result<Evaluation, Error> {
+    let cold_start = COLD.swap(false, Ordering::Relaxed);
+    tracing::Span::current().record("cold_start", cold_start);
+    match run_check(event.payload, facts, Some(publisher)).await {
+        Ok(evaluation) => {
+            info!(
+                task_arn = %evaluation.resource_id,
+                verdict = evaluation.compliance.as_str(),
+                published = evaluation.alert.published,
+                "evaluation"
+            );
+            Ok(evaluation)
+        }
+        Err(e) => {
+            // Failing the invocation makes Lambda retry and then keep the event on the
+            // on-failure destination: no alert is dropped silently.
+            error!(error = %e, "check failed");
+            Err(e.into())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(true)
+        .with_span_list(false)
+        .without_time()
+        .init();
+    let topic_arn = std::env::var("ALERT_TOPIC_ARN")
+        .map_err(|_| "ALERT_TOPIC_ARN is not set: the function has nowhere to publish alerts")?;
+    let config = load_sdk_config(None, None).await;
+    let facts = RegionalFacts::new(config.clone());
+    let publisher = SnsAlerts::new(&config, &topic_arn);
+    // Build the default region's clients during init, not on the first event.
+    let _ = facts.for_region(None);
+    lambda_runtime::run(service_fn(|event| handle(event, &facts, &publisher))).await
+}

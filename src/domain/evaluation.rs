@@ -1,0 +1,405 @@
+//! The Evaluation: the stable JSON verdict printed by the CLI and returned by the Lambda.
+
+use serde::Serialize;
+
+use super::event::{truncate_chars, EniAttachment, OutOfScope, TaskEvent};
+use super::facts::{Fact, TaskFacts, Unreadable};
+use super::rules::{self, check_incomplete, Finding, InScopeTask, Outcome, Severity, Status};
+
+/// Config resource type used for task evaluations.
+pub const TASK_RESOURCE_TYPE: &str = "AWS::ECS::Task";
+/// AWS Config's limit for an annotation.
+pub const MAX_ANNOTATION_CHARS: usize = 256;
+
+/// Whether an alert was published for this evaluation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertState {
+    /// True once SNS accepted the message.
+    pub published: bool,
+    /// SNS message id.
+    pub message_id: Option<String>,
+}
+
+/// Context that helps a human find the task.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskContext {
+    /// Cluster name.
+    pub cluster: Option<String>,
+    /// Cluster ARN.
+    pub cluster_arn: Option<String>,
+    /// Service name (absent for standalone tasks).
+    pub service: Option<String>,
+    /// Task definition ARN.
+    pub task_definition: Option<String>,
+    /// EC2, FARGATE, EXTERNAL.
+    pub launch_type: Option<String>,
+    /// Network mode from the task definition.
+    pub network_mode: Option<String>,
+    /// `ecs-svc/<deployment id>` or who started the task.
+    pub started_by: Option<String>,
+    /// `detail.version` of the event.
+    pub task_version: Option<i64>,
+    /// Task ENI.
+    pub eni: Option<String>,
+    /// Task subnet.
+    pub subnet: Option<String>,
+    /// Task VPC.
+    pub vpc: Option<String>,
+    /// Route table in force for the subnet.
+    pub route_table: Option<String>,
+    /// Task private IPv4.
+    pub private_ip: Option<String>,
+    /// Host EC2 instance.
+    pub host_instance_id: Option<String>,
+    /// Host public IPv4.
+    pub host_public_ip: Option<String>,
+    /// Mapped ports, e.g. `3000/tcp`.
+    pub ports: Vec<String>,
+}
+
+/// A verdict on one resource, in AWS Config vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evaluation {
+    /// `AWS::ECS::Task`, or the event's type for out-of-scope events.
+    pub resource_type: &'static str,
+    /// Task ARN, or `resources[0]` / the event id for other events.
+    pub resource_id: String,
+    /// COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE or INSUFFICIENT_DATA.
+    pub compliance: Status,
+    /// At most 256 characters, ready for Config's PutEvaluations.
+    pub annotation: String,
+    /// RFC 3339 time of the evaluation.
+    pub evaluated_at: String,
+    /// EventBridge event id.
+    pub event_id: Option<String>,
+    /// One finding per rule that fired.
+    pub findings: Vec<Finding>,
+    /// Alert publication state.
+    pub alert: AlertState,
+    /// Task context (absent for events that are not task events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<TaskContext>,
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn annotation(text: &str) -> String {
+    truncate_chars(text, MAX_ANNOTATION_CHARS)
+}
+
+impl Evaluation {
+    /// NOT_APPLICABLE for a well-formed event that is not a RUNNING task event.
+    pub fn out_of_scope(o: &OutOfScope) -> Self {
+        Evaluation {
+            resource_type: o.resource_type,
+            resource_id: o.resource_id.clone(),
+            compliance: Status::NotApplicable,
+            annotation: annotation(&o.reason),
+            evaluated_at: now_rfc3339(),
+            event_id: o.event_id.clone(),
+            findings: vec![],
+            alert: AlertState::default(),
+            context: None,
+        }
+    }
+
+    fn for_task(event: &TaskEvent, compliance: Status, note: &str, findings: Vec<Finding>) -> Self {
+        Evaluation {
+            resource_type: TASK_RESOURCE_TYPE,
+            resource_id: event.task.task_arn.clone(),
+            compliance,
+            annotation: annotation(note),
+            evaluated_at: now_rfc3339(),
+            event_id: event.event_id.clone(),
+            findings,
+            alert: AlertState::default(),
+            context: Some(base_context(event)),
+        }
+    }
+
+    /// NOT_APPLICABLE for a RUNNING task that is out of scope (Fargate, bridge, no ports...).
+    pub fn task_not_applicable(event: &TaskEvent, reason: &str) -> Self {
+        Self::for_task(event, Status::NotApplicable, reason, vec![])
+    }
+
+    /// INSUFFICIENT_DATA with a CHECK_INCOMPLETE finding.
+    pub fn task_incomplete(event: &TaskEvent, unreadable: &Unreadable) -> Self {
+        Self::for_task(
+            event,
+            Status::InsufficientData,
+            &format!("Incomplete: {unreadable}"),
+            vec![check_incomplete::finding(unreadable)],
+        )
+    }
+
+    /// Findings that are not CHECK_INCOMPLETE, at `min` severity or above.
+    pub fn published_findings(&self, min: Severity) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(move |f| f.rule != check_incomplete::RULE.id && f.severity <= min)
+    }
+}
+
+fn base_context(event: &TaskEvent) -> TaskContext {
+    let t = &event.task;
+    let attachment = t.eni_attachment();
+    TaskContext {
+        cluster: t.cluster_name().map(Into::into),
+        cluster_arn: t.cluster_arn.clone(),
+        service: t.service_name().map(Into::into),
+        task_definition: t.task_definition_arn.clone(),
+        launch_type: t.launch_type().map(|l| l.as_str().to_string()),
+        started_by: t.started_by.clone(),
+        task_version: t.version,
+        eni: attachment.as_ref().map(|a| a.network_interface_id.clone()),
+        subnet: attachment.as_ref().and_then(|a| a.subnet_id.clone()),
+        private_ip: attachment.and_then(|a| a.private_ipv4_address),
+        ..TaskContext::default()
+    }
+}
+
+fn enrich_context(ctx: &mut TaskContext, facts: &TaskFacts) {
+    if let Some(td) = facts.task_definition.known() {
+        ctx.network_mode = Some(td.effective_network_mode().to_string());
+        ctx.ports = td.port_mappings.iter().map(ToString::to_string).collect();
+    }
+    if let Some(eni) = facts.eni.known() {
+        ctx.subnet = Some(eni.subnet_id.clone());
+        ctx.vpc = Some(eni.vpc_id.clone());
+        ctx.private_ip = eni.private_ip.clone().or(ctx.private_ip.take());
+    }
+    if let Some(rt) = facts.route_table.known() {
+        ctx.route_table = Some(rt.id.clone());
+    }
+    if let Some(host) = facts.host.known() {
+        ctx.host_instance_id = Some(host.instance_id.clone());
+        ctx.host_public_ip = host.public_ip.clone();
+    }
+}
+
+/// Evaluates a RUNNING EC2 task from its facts: scope (network mode, ports, ENI), then rules.
+pub fn evaluate_task(
+    event: &TaskEvent,
+    attachment: Option<&EniAttachment>,
+    facts: &TaskFacts,
+) -> Evaluation {
+    let mut evaluation = decide(event, attachment, facts);
+    if let Some(ctx) = evaluation.context.as_mut() {
+        enrich_context(ctx, facts);
+    }
+    evaluation
+}
+
+fn decide(event: &TaskEvent, attachment: Option<&EniAttachment>, facts: &TaskFacts) -> Evaluation {
+    let task_definition = match &facts.task_definition {
+        Fact::Known(td) => td,
+        Fact::Unknown(u) => return Evaluation::task_incomplete(event, u),
+    };
+    let mode = task_definition.effective_network_mode();
+    if mode != "awsvpc" {
+        return Evaluation::task_not_applicable(
+            event,
+            &format!("network mode {mode}: the task uses the instance's network interface"),
+        );
+    }
+    if task_definition.port_mappings.is_empty() {
+        return Evaluation::task_not_applicable(
+            event,
+            "awsvpc task maps no container port: nothing to reach",
+        );
+    }
+    let Some(attachment) = attachment else {
+        return Evaluation::task_incomplete(
+            event,
+            &Unreadable {
+                api: "ecs:TaskStateChange",
+                reason: "the RUNNING awsvpc task's event carries no ENI attachment".into(),
+            },
+        );
+    };
+    let task = InScopeTask {
+        event,
+        attachment,
+        task_definition,
+        facts,
+    };
+    combine(event, rules::run_all(&task))
+}
+
+/// Combines rule outcomes: the worst status wins; the annotation explains the worst outcome.
+fn combine(event: &TaskEvent, outcomes: Vec<Outcome>) -> Evaluation {
+    let compliance = outcomes
+        .iter()
+        .fold(Status::NotApplicable, |acc, o| acc.and(o.status()));
+    let note = outcomes
+        .iter()
+        .find(|o| o.status() == compliance)
+        .map(|o| match o {
+            Outcome::Pass(reason) => reason.clone(),
+            Outcome::Fail(f) => f.message.clone(),
+            Outcome::Incomplete(u) => format!("Incomplete: {u}"),
+        })
+        .unwrap_or_else(|| "no rule applies".into());
+    let mut findings: Vec<Finding> = outcomes
+        .into_iter()
+        .filter_map(|o| match o {
+            Outcome::Pass(_) => None,
+            Outcome::Fail(f) => Some(f),
+            Outcome::Incomplete(u) => Some(check_incomplete::finding(&u)),
+        })
+        .collect();
+    findings.sort_by_key(|f| f.severity);
+    Evaluation::for_task(event, compliance, &note, findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::event::TaskDetail;
+    use crate::domain::facts::*;
+
+    fn event() -> TaskEvent {
+        TaskEvent {
+            event_id: Some("ev".into()),
+            region: None,
+            task: TaskDetail {
+                task_arn: "arn:task".into(),
+                ..Default::default()
+            },
+        }
+    }
+
+    fn facts(mode: Option<&str>, ports: usize) -> TaskFacts {
+        let not_read = || Unreadable {
+            api: "x",
+            reason: "not read".into(),
+        };
+        TaskFacts {
+            task_definition: Fact::Known(TaskDefinition {
+                arn: "arn:td".into(),
+                network_mode: mode.map(Into::into),
+                port_mappings: (0..ports)
+                    .map(|i| PortMapping {
+                        container_name: "c".into(),
+                        container_port: 3000 + i as i32,
+                        protocol: "tcp".into(),
+                    })
+                    .collect(),
+            }),
+            service: None,
+            eni: Fact::Unknown(not_read()),
+            route_table: Fact::Unknown(not_read()),
+            host: Fact::Unknown(not_read()),
+        }
+    }
+
+    #[test]
+    fn scope_table() {
+        let att = EniAttachment {
+            network_interface_id: "eni-1".into(),
+            ..Default::default()
+        };
+        let cases = [
+            (facts(None, 1), Some(&att), Status::NotApplicable, "bridge"),
+            (
+                facts(Some("host"), 1),
+                Some(&att),
+                Status::NotApplicable,
+                "host",
+            ),
+            (
+                facts(Some("none"), 1),
+                Some(&att),
+                Status::NotApplicable,
+                "none",
+            ),
+            (
+                facts(Some("awsvpc"), 0),
+                Some(&att),
+                Status::NotApplicable,
+                "maps no container port",
+            ),
+            (
+                facts(Some("awsvpc"), 1),
+                None,
+                Status::InsufficientData,
+                "no ENI attachment",
+            ),
+            (
+                facts(Some("awsvpc"), 1),
+                Some(&att),
+                Status::InsufficientData,
+                "not read",
+            ),
+        ];
+        for (f, a, want, text) in cases {
+            let e = evaluate_task(&event(), a, &f);
+            assert_eq!(e.compliance, want, "{text}");
+            assert!(e.annotation.contains(text), "{text}: {}", e.annotation);
+            assert_eq!(e.resource_type, TASK_RESOURCE_TYPE);
+            assert_eq!(e.resource_id, "arn:task");
+        }
+    }
+
+    #[test]
+    fn unreadable_task_definition_is_insufficient_data_with_check_incomplete() {
+        let mut f = facts(Some("awsvpc"), 1);
+        f.task_definition = Fact::Unknown(Unreadable {
+            api: "ecs:DescribeTaskDefinition",
+            reason: "AccessDeniedException".into(),
+        });
+        let e = evaluate_task(&event(), None, &f);
+        assert_eq!(e.compliance, Status::InsufficientData);
+        assert_eq!(e.findings.len(), 1);
+        assert_eq!(e.findings[0].rule, "CHECK_INCOMPLETE");
+        assert!(e.findings[0].message.contains("ecs:DescribeTaskDefinition"));
+    }
+
+    #[test]
+    fn annotation_is_capped_at_256_chars() {
+        let o = OutOfScope {
+            resource_id: "r".into(),
+            event_id: None,
+            reason: "x".repeat(1000),
+            resource_type: "t",
+        };
+        assert_eq!(Evaluation::out_of_scope(&o).annotation.chars().count(), 256);
+    }
+
+    #[test]
+    fn status_and_picks_the_worst() {
+        use Status::*;
+        assert_eq!(NotApplicable.and(Compliant), Compliant);
+        assert_eq!(Compliant.and(InsufficientData), InsufficientData);
+        assert_eq!(InsufficientData.and(NonCompliant), NonCompliant);
+        assert_eq!(NonCompliant.and(Compliant), NonCompliant);
+    }
+
+    #[test]
+    fn json_shape_is_camel_case_with_config_vocabulary() {
+        let e = Evaluation::task_not_applicable(&event(), "because");
+        let v = serde_json::to_value(&e).unwrap();
+        for key in [
+            "resourceType",
+            "resourceId",
+            "compliance",
+            "annotation",
+            "evaluatedAt",
+            "eventId",
+            "findings",
+            "alert",
+            "context",
+        ] {
+            assert!(v.get(key).is_some(), "{key} missing in {v}");
+        }
+        assert_eq!(v["compliance"], "NOT_APPLICABLE");
+        assert_eq!(v["alert"]["published"], false);
+    }
+}

@@ -1,0 +1,554 @@
+//! Parsing of the Lambda/CLI input: an EventBridge envelope carrying an *ECS Task State Change*.
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use serde::Deserialize;
+use serde_json::Value;
+use thiserror::Error;
+
+/// The EventBridge `detail-type` this checker evaluates.
+pub const TASK_STATE_CHANGE: &str = "ECS Task State Change";
+
+/// Input that cannot be evaluated at all (as opposed to input that is out of scope).
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum InputError {
+    /// The bytes are not JSON.
+    #[error("input is not valid JSON: {0}")]
+    NotJson(String),
+    /// JSON, but not an EventBridge envelope (`detail-type`, `source`, `detail`).
+    #[error("input is not an EventBridge event: {0}")]
+    NotEventBridge(String),
+    /// An ECS Task State Change whose `detail` lacks a required field or has a wrong type.
+    #[error("malformed ECS Task State Change event: {0}")]
+    MalformedTaskEvent(String),
+}
+
+/// What the input turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trigger {
+    /// An ECS Task State Change for a task that is RUNNING: to be evaluated.
+    RunningTask(Box<TaskEvent>),
+    /// Anything else that is well formed: NOT_APPLICABLE without any AWS call.
+    OutOfScope(OutOfScope),
+}
+
+/// A well-formed event this checker does not evaluate, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutOfScope {
+    /// `resources[0]`, the task ARN, or the event id, in that order.
+    pub resource_id: String,
+    /// The EventBridge event id, when present.
+    pub event_id: Option<String>,
+    /// A short explanation, used as the Config annotation.
+    pub reason: String,
+    /// Task ARN when the event was a task event (e.g. a STOPPED task).
+    pub resource_type: &'static str,
+}
+
+/// The envelope fields of a task event plus its typed detail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskEvent {
+    /// EventBridge event id.
+    pub event_id: Option<String>,
+    /// Region of the event; the facts are read there.
+    pub region: Option<String>,
+    /// The typed `detail`.
+    pub task: TaskDetail,
+}
+
+/// The `detail` of an *ECS Task State Change*: the DescribeTasks `Task` object, fields we use.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskDetail {
+    /// Task ARN (required).
+    pub task_arn: String,
+    /// Cluster ARN.
+    #[serde(default)]
+    pub cluster_arn: Option<String>,
+    /// Task definition ARN (revision-qualified).
+    #[serde(default)]
+    pub task_definition_arn: Option<String>,
+    /// `service:NAME` or `family:NAME`.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// `ecs-svc/<deployment id>` for service tasks.
+    #[serde(default)]
+    pub started_by: Option<String>,
+    /// EC2, FARGATE or EXTERNAL; absent on some capacity-provider tasks.
+    #[serde(default)]
+    pub launch_type: Option<String>,
+    /// Capacity provider name (ASG or FARGATE / FARGATE_SPOT).
+    #[serde(default)]
+    pub capacity_provider_name: Option<String>,
+    /// Container instance ARN (EC2 launch type only).
+    #[serde(default)]
+    pub container_instance_arn: Option<String>,
+    /// Fargate platform version (Fargate only).
+    #[serde(default)]
+    pub platform_version: Option<String>,
+    /// Last known status, e.g. RUNNING, STOPPED.
+    #[serde(default)]
+    pub last_status: Option<String>,
+    /// Desired status.
+    #[serde(default)]
+    pub desired_status: Option<String>,
+    /// Task attachments (ENI, ELB, service discovery).
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    /// Containers of the task.
+    #[serde(default)]
+    pub containers: Vec<Container>,
+    /// Increases with every change of the task; `taskArn + version` identifies a delivery.
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// A task attachment; `type` is `eni` in events and `ElasticNetworkInterface` in the API.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment {
+    /// Attachment id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Attachment type.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// Attachment status (ATTACHED once the details are complete).
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Name/value details.
+    #[serde(default)]
+    pub details: Vec<KeyValue>,
+}
+
+/// One `{name, value}` pair of an attachment.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct KeyValue {
+    /// Detail name, e.g. `networkInterfaceId`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Detail value.
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+/// A container of the task.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Container {
+    /// Container name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Network interfaces of the container (awsvpc).
+    #[serde(default)]
+    pub network_interfaces: Vec<ContainerNetworkInterface>,
+}
+
+/// A container's view of the task ENI.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerNetworkInterface {
+    /// The ENI attachment id.
+    #[serde(default)]
+    pub attachment_id: Option<String>,
+    /// Private IPv4 address.
+    #[serde(default)]
+    pub private_ipv4_address: Option<String>,
+    /// IPv6 address, when dual-stack.
+    #[serde(default)]
+    pub ipv6_address: Option<String>,
+}
+
+/// The task's ENI as named in the event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EniAttachment {
+    /// `eni-...`
+    pub network_interface_id: String,
+    /// `subnet-...`, when the event carries it.
+    pub subnet_id: Option<String>,
+    /// Private IPv4 address, when known.
+    pub private_ipv4_address: Option<String>,
+}
+
+/// The task's launch type as far as the event tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaunchType {
+    /// EC2 container instances.
+    Ec2,
+    /// AWS Fargate.
+    Fargate,
+    /// ECS Anywhere.
+    External,
+}
+
+impl LaunchType {
+    /// The ECS spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LaunchType::Ec2 => "EC2",
+            LaunchType::Fargate => "FARGATE",
+            LaunchType::External => "EXTERNAL",
+        }
+    }
+}
+
+impl TaskDetail {
+    /// The launch type: `launchType`, else EC2 when a container instance is named, else
+    /// FARGATE for a Fargate capacity provider or platform version; `None` when unknowable.
+    pub fn launch_type(&self) -> Option<LaunchType> {
+        match self
+            .launch_type
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
+            Some("EC2") => return Some(LaunchType::Ec2),
+            Some("FARGATE") => return Some(LaunchType::Fargate),
+            Some("EXTERNAL") => return Some(LaunchType::External),
+            _ => {}
+        }
+        if self.container_instance_arn.is_some() {
+            return Some(LaunchType::Ec2);
+        }
+        let fargate_cp = self
+            .capacity_provider_name
+            .as_deref()
+            .is_some_and(|cp| cp.starts_with("FARGATE"));
+        if fargate_cp || self.platform_version.is_some() {
+            return Some(LaunchType::Fargate);
+        }
+        None
+    }
+
+    /// The service name when the task belongs to a service (`group` = `service:NAME`).
+    pub fn service_name(&self) -> Option<&str> {
+        self.group
+            .as_deref()
+            .and_then(|g| g.strip_prefix("service:"))
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The cluster name (last part of the cluster ARN).
+    pub fn cluster_name(&self) -> Option<&str> {
+        self.cluster_arn
+            .as_deref()
+            .map(|arn| arn.rsplit('/').next().unwrap_or(arn))
+    }
+
+    /// The task's ENI attachment, if the event carries one with an ENI id.
+    pub fn eni_attachment(&self) -> Option<EniAttachment> {
+        let attachment = self.attachments.iter().find(|a| {
+            a.kind.as_deref().is_some_and(|k| {
+                k.eq_ignore_ascii_case("eni") || k.eq_ignore_ascii_case("ElasticNetworkInterface")
+            })
+        })?;
+        let detail = |name: &str| {
+            attachment
+                .details
+                .iter()
+                .find(|d| d.name.as_deref() == Some(name))
+                .and_then(|d| d.value.clone())
+                .filter(|v| !v.is_empty())
+        };
+        let network_interface_id = detail("networkInterfaceId")?;
+        let private_ipv4_address = detail("privateIPv4Address").or_else(|| {
+            self.containers
+                .iter()
+                .flat_map(|c| &c.network_interfaces)
+                .find(|n| n.attachment_id.is_some() && n.attachment_id == attachment.id)
+                .and_then(|n| n.private_ipv4_address.clone())
+        });
+        Some(EniAttachment {
+            network_interface_id,
+            subnet_id: detail("subnetId"),
+            private_ipv4_address,
+        })
+    }
+}
+
+/// Parses raw input bytes (CLI) into a [`Trigger`].
+pub fn parse_trigger_bytes(input: &[u8]) -> Result<Trigger, InputError> {
+    let value: Value =
+        serde_json::from_slice(input).map_err(|e| InputError::NotJson(e.to_string()))?;
+    parse_trigger(value)
+}
+
+/// Parses a JSON value (Lambda payload) into a [`Trigger`], in the documented order of
+/// judgement: envelope → detail-type → taskArn → lastStatus → typed detail.
+pub fn parse_trigger(value: Value) -> Result<Trigger, InputError> {
+    if !value.is_object() {
+        return Err(InputError::NotEventBridge("expected a JSON object".into()));
+    }
+    let envelope: EventBridgeEvent<Value> =
+        serde_json::from_value(value).map_err(|e| InputError::NotEventBridge(e.to_string()))?;
+    let resource0 = envelope
+        .resources
+        .as_ref()
+        .and_then(|r| r.first().cloned())
+        .filter(|r| !r.is_empty());
+    let fallback_id = || {
+        resource0
+            .clone()
+            .or_else(|| envelope.id.clone())
+            .unwrap_or_else(|| "unknown".to_string())
+    };
+
+    if envelope.detail_type != TASK_STATE_CHANGE {
+        return Ok(Trigger::OutOfScope(OutOfScope {
+            resource_id: fallback_id(),
+            event_id: envelope.id.clone(),
+            reason: format!(
+                "event type '{}' from '{}' is not an ECS Task State Change",
+                truncate_chars(&envelope.detail_type, 80),
+                truncate_chars(&envelope.source, 40)
+            ),
+            resource_type: "AWS::Events::Event",
+        }));
+    }
+
+    let detail = envelope
+        .detail
+        .as_object()
+        .ok_or_else(|| InputError::MalformedTaskEvent("`detail` is not an object".into()))?;
+    let task_arn = match detail.get("taskArn") {
+        Some(Value::String(arn)) if !arn.is_empty() => arn.clone(),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            return Err(InputError::MalformedTaskEvent(
+                "`detail.taskArn` is missing".into(),
+            ))
+        }
+        Some(_) => {
+            return Err(InputError::MalformedTaskEvent(
+                "`detail.taskArn` is not a string".into(),
+            ))
+        }
+    };
+    let last_status = detail.get("lastStatus").and_then(Value::as_str);
+    if last_status != Some("RUNNING") {
+        return Ok(Trigger::OutOfScope(OutOfScope {
+            resource_id: task_arn,
+            event_id: envelope.id.clone(),
+            reason: format!(
+                "task is {}, not RUNNING",
+                truncate_chars(last_status.unwrap_or("of unknown status"), 40)
+            ),
+            resource_type: crate::domain::evaluation::TASK_RESOURCE_TYPE,
+        }));
+    }
+    let task: TaskDetail = serde_json::from_value(envelope.detail)
+        .map_err(|e| InputError::MalformedTaskEvent(e.to_string()))?;
+    Ok(Trigger::RunningTask(Box::new(TaskEvent {
+        event_id: envelope.id,
+        region: envelope.region.filter(|r| !r.is_empty()),
+        task,
+    })))
+}
+
+/// Cuts `s` to at most `max` characters (not bytes), never inside a character.
+pub fn truncate_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((idx, _)) => s[..idx].to_string(),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn envelope(detail_type: &str, detail: Value) -> Value {
+        json!({"version":"0","id":"ev-1","detail-type":detail_type,"source":"aws.ecs",
+               "account":"111122223333","time":"2025-05-02T10:15:42Z","region":"us-east-1",
+               "resources":["arn:aws:ecs:us-east-1:111122223333:task/prod/abc"],"detail":detail})
+    }
+
+    #[test]
+    fn not_json_is_an_error() {
+        assert!(matches!(
+            parse_trigger_bytes(b"{not json"),
+            Err(InputError::NotJson(_))
+        ));
+    }
+
+    #[test]
+    fn json_without_envelope_is_an_error() {
+        for input in [
+            json!({"taskArn": "x"}),
+            json!([1, 2]),
+            json!("s"),
+            json!(null),
+        ] {
+            assert!(
+                matches!(
+                    parse_trigger(input.clone()),
+                    Err(InputError::NotEventBridge(_))
+                ),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_detail_type_is_out_of_scope_with_resource0() {
+        let t = parse_trigger(envelope(
+            "EC2 Instance State-change Notification",
+            json!({}),
+        ))
+        .unwrap();
+        match t {
+            Trigger::OutOfScope(o) => {
+                assert_eq!(
+                    o.resource_id,
+                    "arn:aws:ecs:us-east-1:111122223333:task/prod/abc"
+                );
+                assert!(o.reason.contains("not an ECS Task State Change"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn other_detail_type_without_resources_uses_event_id() {
+        let mut v = envelope("Scheduled Event", json!({}));
+        v.as_object_mut().unwrap().remove("resources");
+        match parse_trigger(v).unwrap() {
+            Trigger::OutOfScope(o) => assert_eq!(o.resource_id, "ev-1"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn task_event_without_task_arn_is_an_error() {
+        for detail in [
+            json!({"lastStatus":"RUNNING"}),
+            json!({"taskArn": 5}),
+            json!("x"),
+        ] {
+            assert!(matches!(
+                parse_trigger(envelope(TASK_STATE_CHANGE, detail)),
+                Err(InputError::MalformedTaskEvent(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn stopped_task_is_out_of_scope_before_other_validation() {
+        // `containers` has the wrong type, but a STOPPED task is never validated further.
+        let t = parse_trigger(envelope(
+            TASK_STATE_CHANGE,
+            json!({"taskArn":"arn:t","lastStatus":"STOPPED","containers":"oops"}),
+        ))
+        .unwrap();
+        match t {
+            Trigger::OutOfScope(o) => {
+                assert_eq!(o.resource_id, "arn:t");
+                assert!(o.reason.contains("STOPPED"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn running_task_with_wrong_field_type_is_an_error() {
+        let r = parse_trigger(envelope(
+            TASK_STATE_CHANGE,
+            json!({"taskArn":"arn:t","lastStatus":"RUNNING","containers":"oops"}),
+        ));
+        assert!(matches!(r, Err(InputError::MalformedTaskEvent(_))));
+    }
+
+    #[test]
+    fn eni_attachment_accepts_both_type_spellings_and_ignores_unknown_fields() {
+        for kind in ["eni", "ElasticNetworkInterface"] {
+            let t = parse_trigger(envelope(
+                TASK_STATE_CHANGE,
+                json!({"taskArn":"arn:t","lastStatus":"RUNNING","unknownField":{"a":1},
+                       "attachments":[{"id":"att-1","type":kind,"status":"ATTACHED","details":[
+                         {"name":"subnetId","value":"subnet-1"},
+                         {"name":"networkInterfaceId","value":"eni-1"},
+                         {"name":"privateIPv4Address","value":"10.0.1.5"}]}]}),
+            ))
+            .unwrap();
+            let Trigger::RunningTask(ev) = t else {
+                panic!("not a task")
+            };
+            assert_eq!(
+                ev.task.eni_attachment(),
+                Some(EniAttachment {
+                    network_interface_id: "eni-1".into(),
+                    subnet_id: Some("subnet-1".into()),
+                    private_ipv4_address: Some("10.0.1.5".into()),
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn private_ip_falls_back_to_container_network_interfaces() {
+        let detail: TaskDetail = serde_json::from_value(json!({"taskArn":"arn:t",
+            "attachments":[{"id":"att-1","type":"eni","details":[{"name":"networkInterfaceId","value":"eni-1"}]}],
+            "containers":[{"name":"web","networkInterfaces":[{"attachmentId":"att-1","privateIpv4Address":"10.0.0.9"}]}]}))
+        .unwrap();
+        assert_eq!(
+            detail
+                .eni_attachment()
+                .unwrap()
+                .private_ipv4_address
+                .as_deref(),
+            Some("10.0.0.9")
+        );
+    }
+
+    #[test]
+    fn launch_type_resolution() {
+        let cases = [
+            (
+                json!({"taskArn":"a","launchType":"EC2"}),
+                Some(LaunchType::Ec2),
+            ),
+            (
+                json!({"taskArn":"a","launchType":"FARGATE"}),
+                Some(LaunchType::Fargate),
+            ),
+            (
+                json!({"taskArn":"a","launchType":"EXTERNAL"}),
+                Some(LaunchType::External),
+            ),
+            (
+                json!({"taskArn":"a","containerInstanceArn":"ci"}),
+                Some(LaunchType::Ec2),
+            ),
+            (
+                json!({"taskArn":"a","capacityProviderName":"FARGATE_SPOT"}),
+                Some(LaunchType::Fargate),
+            ),
+            (
+                json!({"taskArn":"a","platformVersion":"1.4.0"}),
+                Some(LaunchType::Fargate),
+            ),
+            (json!({"taskArn":"a"}), None),
+        ];
+        for (v, want) in cases {
+            let d: TaskDetail = serde_json::from_value(v.clone()).unwrap();
+            assert_eq!(d.launch_type(), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn service_and_cluster_names() {
+        let d: TaskDetail = serde_json::from_value(json!({"taskArn":"a","group":"service:web",
+            "clusterArn":"arn:aws:ecs:us-east-1:1:cluster/prod"}))
+        .unwrap();
+        assert_eq!(d.service_name(), Some("web"));
+        assert_eq!(d.cluster_name(), Some("prod"));
+        let d: TaskDetail =
+            serde_json::from_value(json!({"taskArn":"a","group":"family:web"})).unwrap();
+        assert_eq!(d.service_name(), None);
+    }
+
+    #[test]
+    fn truncate_respects_char_boundaries() {
+        assert_eq!(truncate_chars("héllo", 2), "hé");
+        assert_eq!(truncate_chars("ab", 5), "ab");
+    }
+}

@@ -1,0 +1,258 @@
+//! Facts about a task, as read from AWS by the adapters, in plain domain types.
+
+use serde::Serialize;
+
+/// Why a fact could not be read: the verdict becomes INSUFFICIENT_DATA, never a guess.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unreadable {
+    /// The API (IAM action spelling) that was needed, e.g. `ec2:DescribeNetworkInterfaces`.
+    pub api: &'static str,
+    /// What went wrong, e.g. "AccessDenied: ..." or "ENI eni-1 no longer exists".
+    pub reason: String,
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.api, self.reason)
+    }
+}
+
+/// A fact that was either read or could not be (with the reason).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fact<T> {
+    /// Read successfully.
+    Known(T),
+    /// Could not be read; see [`Unreadable`].
+    Unknown(Unreadable),
+}
+
+impl<T> Fact<T> {
+    /// The value, if known.
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Fact::Known(v) => Some(v),
+            Fact::Unknown(_) => None,
+        }
+    }
+
+    /// `Ok(value)` or `Err(reason)`, for `?`-style rule code.
+    pub fn as_result(&self) -> Result<&T, &Unreadable> {
+        match self {
+            Fact::Known(v) => Ok(v),
+            Fact::Unknown(u) => Err(u),
+        }
+    }
+}
+
+/// A container port mapping from the task definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortMapping {
+    /// Container name.
+    pub container_name: String,
+    /// Container port (in awsvpc mode the host port is the same).
+    pub container_port: i32,
+    /// `tcp` or `udp`.
+    pub protocol: String,
+}
+
+impl std::fmt::Display for PortMapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.container_port, self.protocol)
+    }
+}
+
+/// The parts of a task definition the rules need.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TaskDefinition {
+    /// Task definition ARN.
+    pub arn: String,
+    /// `awsvpc`, `bridge`, `host`, `none`; `None` = not set (bridge on EC2).
+    pub network_mode: Option<String>,
+    /// Every port mapping of every container.
+    pub port_mappings: Vec<PortMapping>,
+}
+
+impl TaskDefinition {
+    /// The effective network mode on EC2 (`bridge` when unset).
+    pub fn effective_network_mode(&self) -> &str {
+        self.network_mode.as_deref().unwrap_or("bridge")
+    }
+}
+
+/// A load balancer mapping of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadBalancerMapping {
+    /// Target group ARN (ALB/NLB).
+    pub target_group_arn: Option<String>,
+    /// Classic load balancer name.
+    pub load_balancer_name: Option<String>,
+    /// Container the LB routes to.
+    pub container_name: Option<String>,
+    /// Container port the LB routes to.
+    pub container_port: Option<i32>,
+}
+
+/// The parts of an ECS service the rules need.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Service {
+    /// Service ARN.
+    pub arn: String,
+    /// Service name.
+    pub name: String,
+    /// ACTIVE, DRAINING or INACTIVE.
+    pub status: String,
+    /// Load balancer mappings.
+    pub load_balancers: Vec<LoadBalancerMapping>,
+}
+
+/// The task's elastic network interface.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NetworkInterface {
+    /// `eni-...`
+    pub id: String,
+    /// Subnet of the ENI.
+    pub subnet_id: String,
+    /// VPC of the ENI.
+    pub vpc_id: String,
+    /// Primary private IPv4 address.
+    pub private_ip: Option<String>,
+    /// Public IPv4 association (never present for EC2 task ENIs, but checked).
+    pub public_ip: Option<String>,
+    /// IPv6 addresses.
+    pub ipv6_addresses: Vec<String>,
+    /// Security group ids.
+    pub security_group_ids: Vec<String>,
+}
+
+/// One route of a route table.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Route {
+    /// IPv4 destination, e.g. `0.0.0.0/0`.
+    pub destination_cidr: Option<String>,
+    /// IPv6 destination, e.g. `::/0`.
+    pub destination_ipv6_cidr: Option<String>,
+    /// Target: `igw-...`, `eigw-...`, `nat-...`, `local`, ... (gateway or other target id).
+    pub target: Option<String>,
+}
+
+/// A route table with its associations.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RouteTable {
+    /// `rtb-...`
+    pub id: String,
+    /// Whether this is the VPC's main route table.
+    pub main: bool,
+    /// Subnets explicitly associated with it.
+    pub subnet_ids: Vec<String>,
+    /// Its routes.
+    pub routes: Vec<Route>,
+}
+
+impl RouteTable {
+    /// The internet gateway of the IPv4 default route, if any.
+    pub fn ipv4_internet_gateway(&self) -> Option<&str> {
+        self.routes
+            .iter()
+            .filter(|r| r.destination_cidr.as_deref() == Some("0.0.0.0/0"))
+            .filter_map(|r| r.target.as_deref())
+            .find(|t| t.starts_with("igw-"))
+    }
+
+    /// The internet gateway of the IPv6 default route (`eigw-` gives no inbound), if any.
+    pub fn ipv6_internet_gateway(&self) -> Option<&str> {
+        self.routes
+            .iter()
+            .filter(|r| r.destination_ipv6_cidr.as_deref() == Some("::/0"))
+            .filter_map(|r| r.target.as_deref())
+            .find(|t| t.starts_with("igw-"))
+    }
+}
+
+/// The route table in force for `subnet_id`: its explicit association, else the VPC's main table.
+pub fn effective_route_table<'a>(
+    tables: &'a [RouteTable],
+    subnet_id: &str,
+) -> Option<&'a RouteTable> {
+    tables
+        .iter()
+        .find(|t| t.subnet_ids.iter().any(|s| s == subnet_id))
+        .or_else(|| tables.iter().find(|t| t.main))
+}
+
+/// The EC2 instance that hosts the task.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Host {
+    /// `i-...`
+    pub instance_id: String,
+    /// Public IPv4 of the instance's primary ENI, if any.
+    pub public_ip: Option<String>,
+}
+
+/// Everything the rules look at for one RUNNING awsvpc EC2 task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskFacts {
+    /// Task definition (network mode, ports).
+    pub task_definition: Fact<TaskDefinition>,
+    /// The service, for service tasks; `None` for standalone tasks.
+    pub service: Option<Fact<Service>>,
+    /// The task ENI.
+    pub eni: Fact<NetworkInterface>,
+    /// The route table in force for the ENI's subnet.
+    pub route_table: Fact<RouteTable>,
+    /// The container instance's EC2 host.
+    pub host: Fact<Host>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rt(id: &str, main: bool, subnets: &[&str]) -> RouteTable {
+        RouteTable {
+            id: id.into(),
+            main,
+            subnet_ids: subnets.iter().map(|s| s.to_string()).collect(),
+            routes: vec![],
+        }
+    }
+
+    #[test]
+    fn explicit_association_wins_over_main() {
+        let tables = [rt("rtb-main", true, &[]), rt("rtb-a", false, &["subnet-a"])];
+        assert_eq!(
+            effective_route_table(&tables, "subnet-a").unwrap().id,
+            "rtb-a"
+        );
+        assert_eq!(
+            effective_route_table(&tables, "subnet-b").unwrap().id,
+            "rtb-main"
+        );
+        assert!(effective_route_table(&tables[1..], "subnet-b").is_none());
+    }
+
+    #[test]
+    fn internet_gateway_detection() {
+        let route = |cidr: Option<&str>, v6: Option<&str>, target: &str| Route {
+            destination_cidr: cidr.map(Into::into),
+            destination_ipv6_cidr: v6.map(Into::into),
+            target: Some(target.into()),
+        };
+        let cases = [
+            (route(Some("0.0.0.0/0"), None, "igw-1"), Some("igw-1"), None),
+            (route(Some("0.0.0.0/0"), None, "nat-1"), None, None),
+            (route(Some("10.0.0.0/8"), None, "igw-1"), None, None),
+            (route(None, Some("::/0"), "igw-6"), None, Some("igw-6")),
+            (route(None, Some("::/0"), "eigw-6"), None, None),
+        ];
+        for (r, v4, v6) in cases {
+            let t = RouteTable {
+                routes: vec![r.clone()],
+                ..Default::default()
+            };
+            assert_eq!(t.ipv4_internet_gateway(), v4, "{r:?}");
+            assert_eq!(t.ipv6_internet_gateway(), v6, "{r:?}");
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! CHECK_INCOMPLETE: a fact the verdict needs could not be read (INSUFFICIENT_DATA).
+
+use super::{Finding, Rule, Severity};
+use crate::domain::facts::Unreadable;
+
+/// Rule metadata.
+pub const RULE: Rule = Rule {
+    id: "CHECK_INCOMPLETE",
+    severity: Severity::Info,
+    title: "The inbound-path check could not read everything it needs",
+    remediation: "Grant the checker's role the named read permission (see the README's IAM list) \
+                  and check that the resource still exists; the task is evaluated again on its \
+                  next state change, or run `ecs-inbound-guard check` by hand.",
+};
+
+/// The finding for an unreadable fact.
+pub fn finding(unreadable: &Unreadable) -> Finding {
+    RULE.finding(format!(
+        "The check is incomplete: {} could not be read ({}). No verdict is guessed.",
+        unreadable.api, unreadable.reason
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_api_and_the_reason() {
+        let f = finding(&Unreadable {
+            api: "ec2:DescribeNetworkInterfaces",
+            reason: "AccessDenied: not authorized".into(),
+        });
+        assert_eq!(f.rule, "CHECK_INCOMPLETE");
+        assert_eq!(f.severity, Severity::Info);
+        assert!(f.message.contains("ec2:DescribeNetworkInterfaces"));
+        assert!(f.message.contains("AccessDenied"));
+    }
+}

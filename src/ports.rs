@@ -1,0 +1,104 @@
+//! Ports: small traits, one job each, that the core uses to read facts and publish alerts.
+//! The AWS adapters implement them; the core never sees an SDK type.
+
+use std::future::Future;
+
+use thiserror::Error;
+
+use crate::domain::alert::Alert;
+use crate::domain::facts::{
+    Host, NetworkInterface, RouteTable, Service, TaskDefinition, Unreadable,
+};
+
+/// Why a read failed.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum ReadError {
+    /// The fact cannot be read (AccessDenied, invalid or deleted resource): the verdict
+    /// becomes INSUFFICIENT_DATA.
+    #[error("{0}")]
+    Unreadable(Unreadable),
+    /// A failure that persisted after the SDK's retries (throttling, 5xx, timeout,
+    /// connection): the check fails so that it is retried.
+    #[error("{api} failed: {message}")]
+    Failed {
+        /// IAM-style action name.
+        api: &'static str,
+        /// Error description.
+        message: String,
+    },
+}
+
+/// Result of a read: `Ok(None)` when the resource does not exist.
+pub type ReadResult<T> = Result<Option<T>, ReadError>;
+
+/// Reads a task definition (DescribeTaskDefinition).
+pub trait TaskDefinitionGet {
+    /// The task definition with this ARN.
+    fn task_definition(&self, arn: &str)
+        -> impl Future<Output = ReadResult<TaskDefinition>> + Send;
+}
+
+/// Reads an ECS service (DescribeServices). A MISSING service is `Ok(None)`.
+pub trait ServiceGet {
+    /// The service `name` of `cluster`.
+    fn service(
+        &self,
+        cluster: &str,
+        name: &str,
+    ) -> impl Future<Output = ReadResult<Service>> + Send;
+}
+
+/// Reads an ENI (DescribeNetworkInterfaces with the `network-interface-id` filter).
+pub trait NetworkInterfaceGet {
+    /// The ENI with this id.
+    fn network_interface(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = ReadResult<NetworkInterface>> + Send;
+}
+
+/// Reads the route tables of a VPC (DescribeRouteTables with the `vpc-id` filter).
+pub trait RouteTablesGet {
+    /// All route tables of the VPC, with their associations.
+    fn route_tables(
+        &self,
+        vpc_id: &str,
+    ) -> impl Future<Output = Result<Vec<RouteTable>, ReadError>> + Send;
+}
+
+/// Resolves a container instance to its EC2 host (DescribeContainerInstances → DescribeInstances).
+pub trait ContainerHostGet {
+    /// The host of `container_instance_arn` in `cluster`; `Ok(None)` when it is gone.
+    fn container_host(
+        &self,
+        cluster: &str,
+        container_instance_arn: &str,
+    ) -> impl Future<Output = ReadResult<Host>> + Send;
+}
+
+/// Every read the task check needs.
+pub trait TaskFactsRead:
+    TaskDefinitionGet + ServiceGet + NetworkInterfaceGet + RouteTablesGet + ContainerHostGet + Sync
+{
+}
+
+impl<T> TaskFactsRead for T where
+    T: TaskDefinitionGet
+        + ServiceGet
+        + NetworkInterfaceGet
+        + RouteTablesGet
+        + ContainerHostGet
+        + Sync
+{
+}
+
+/// Why an alert could not be published.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+#[error("publishing the alert failed: {0}")]
+pub struct PublishError(pub String);
+
+/// Publishes an alert (SNS Publish).
+pub trait AlertPublish {
+    /// Publishes and returns the message id.
+    fn publish(&self, alert: &Alert) -> impl Future<Output = Result<String, PublishError>> + Send;
+}
