@@ -18,10 +18,20 @@ pub async fn run_check<P: AlertPublish>(
     publisher: Option<&P>,
 ) -> Result<Evaluation, CheckError> {
     let trigger = parse_trigger(input)?;
-    let region = match &trigger {
+    run_trigger(&trigger, facts, publisher).await
+}
+
+/// Checks an already parsed trigger in its region and publishes the alert when needed.
+#[instrument(skip_all)]
+pub async fn run_trigger<P: AlertPublish>(
+    trigger: &Trigger,
+    facts: &RegionalFacts,
+    publisher: Option<&P>,
+) -> Result<Evaluation, CheckError> {
+    let region = match trigger {
         Trigger::RunningTask(event) => event.region.as_deref(),
         Trigger::OutOfScope(_) => None,
     };
     let reader = facts.for_region(region);
-    check_and_alert(&trigger, reader.as_ref(), publisher).await
+    check_and_alert(trigger, reader.as_ref(), publisher).await
 }

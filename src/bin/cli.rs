@@ -8,10 +8,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use ecs_inbound_guard::adapters::aws::{load_sdk_config, RegionalFacts};
 use ecs_inbound_guard::adapters::sns::SnsAlerts;
-use ecs_inbound_guard::app::run_check;
+use ecs_inbound_guard::app::run_trigger;
 use ecs_inbound_guard::check::CheckError;
 use ecs_inbound_guard::domain::evaluation::Evaluation;
-use ecs_inbound_guard::domain::event::InputError;
+use ecs_inbound_guard::domain::event::{parse_trigger_bytes, Trigger};
 
 /// Exit code for usage errors, unreadable input, AWS failures and failed publishes.
 const EXIT_ERROR: u8 = 2;
@@ -100,19 +100,19 @@ async fn main() -> ExitCode {
                 Ok(bytes) => bytes,
                 Err(e) => return fail(e),
             };
-            let value: serde_json::Value = match serde_json::from_slice(&input) {
-                Ok(v) => v,
-                Err(e) => return fail(InputError::NotJson(e.to_string())),
+            // Input is validated before any AWS configuration is loaded.
+            let mut trigger = match parse_trigger_bytes(&input) {
+                Ok(t) => t,
+                Err(e) => return fail(e),
             };
-            let config = load_sdk_config(region.clone(), profile).await;
+            // --region pins the region; otherwise the event's region is used.
+            if let (Some(r), Trigger::RunningTask(event)) = (&region, &mut trigger) {
+                event.region = Some(r.clone());
+            }
+            let config = load_sdk_config(region, profile).await;
             let facts = RegionalFacts::new(config.clone());
             let publisher = topic_arn.map(|arn| SnsAlerts::new(&config, &arn));
-            // --region pins the region; otherwise the event's region is used.
-            let value = match region {
-                Some(r) => override_region(value, &r),
-                None => value,
-            };
-            match run_check(value, &facts, publisher.as_ref()).await {
+            match run_trigger(&trigger, &facts, publisher.as_ref()).await {
                 Ok(evaluation) => {
                     print_evaluation(&evaluation);
                     ExitCode::SUCCESS
@@ -125,14 +125,4 @@ async fn main() -> ExitCode {
             }
         }
     }
-}
-
-fn override_region(mut value: serde_json::Value, region: &str) -> serde_json::Value {
-    if let Some(obj) = value.as_object_mut() {
-        obj.insert(
-            "region".into(),
-            serde_json::Value::String(region.to_string()),
-        );
-    }
-    value
 }

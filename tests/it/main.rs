@@ -1,1 +1,7 @@
-fn main() {}
+//! Integration tests against moto's standalone server (started by the harness).
+#![recursion_limit = "256"]
+
+mod cli;
+mod harness;
+mod verdicts;
+mod world;

@@ -1,0 +1,215 @@
+//! The CLI as a process: exit codes, stdin, publishing, and AWS faults through the proxy.
+
+use serde_json::{json, Value};
+
+use crate::harness::{moto, run_cli, Proxy};
+use crate::world::{build, clients, received, Scenario, Subnet};
+
+fn write_event(event: &Value) -> tempfile_path::TempPath {
+    tempfile_path::TempPath::with(event.to_string())
+}
+
+mod tempfile_path {
+    use std::path::PathBuf;
+    pub struct TempPath(pub PathBuf);
+    impl TempPath {
+        pub fn with(contents: String) -> Self {
+            let path = std::env::temp_dir().join(crate::world::unique("event") + ".json");
+            std::fs::write(&path, contents).unwrap();
+            TempPath(path)
+        }
+        pub fn arg(&self) -> &str {
+            self.0.to_str().unwrap()
+        }
+    }
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+#[tokio::test]
+async fn check_prints_the_evaluation_and_publishes_with_topic() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let file = write_event(&built.event);
+    let (code, stdout, stderr) = run_cli(
+        moto(),
+        &[
+            "check",
+            "--event",
+            file.arg(),
+            "--publish",
+            "--topic-arn",
+            &built.topic_arn,
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let e: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(e["compliance"], "NON_COMPLIANT");
+    assert_eq!(e["findings"][0]["rule"], "AWSVPC_EC2_PUBLIC_NO_INBOUND");
+    assert_eq!(e["alert"]["published"], true);
+    assert_eq!(received(&c, &built.queue_url, 2).await.len(), 1);
+}
+
+#[tokio::test]
+async fn check_reads_stdin_and_does_not_publish_without_flag() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let (code, stdout, stderr) = run_cli(
+        moto(),
+        &["check", "--event", "-"],
+        Some(&built.event.to_string()),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let e: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(e["compliance"], "NON_COMPLIANT");
+    assert_eq!(e["alert"]["published"], false);
+    assert!(received(&c, &built.queue_url, 0).await.is_empty());
+}
+
+#[test]
+fn usage_and_input_errors_exit_2_with_one_line() {
+    let endpoint = moto();
+    let cases: Vec<(Vec<&str>, Option<&str>, &str)> = vec![
+        (
+            vec!["check", "--event", "-", "--publish"],
+            Some("{}"),
+            "--publish needs",
+        ),
+        (
+            vec!["check", "--event", "-"],
+            Some("{not json"),
+            "not valid JSON",
+        ),
+        (
+            vec!["check", "--event", "-"],
+            Some(r#"{"a":1}"#),
+            "not an EventBridge event",
+        ),
+        (
+            vec!["check", "--event", "-"],
+            Some(r#"{"detail-type":"ECS Task State Change","source":"aws.ecs","detail":{}}"#),
+            "taskArn",
+        ),
+        (
+            vec!["check", "--event", "/nonexistent/event.json"],
+            None,
+            "cannot read",
+        ),
+    ];
+    for (args, stdin, want) in cases {
+        let (code, stdout, stderr) = run_cli(endpoint, &args, stdin);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(want), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stdout.is_empty());
+    }
+    let (code, _, _) = run_cli(endpoint, &["check", "--bogus"], None);
+    assert_eq!(code, 2, "clap usage error");
+}
+
+#[tokio::test]
+async fn access_denied_gives_insufficient_data_naming_the_permission() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let proxy = Proxy::start();
+    proxy.faults(json!([{"action": "DescribeNetworkInterfaces", "status": 403, "code": "UnauthorizedOperation", "message": "You are not authorized to perform this operation."}]));
+    let file = write_event(&built.event);
+    let (code, stdout, stderr) = run_cli(
+        &proxy.endpoint,
+        &[
+            "check",
+            "--event",
+            file.arg(),
+            "--publish",
+            "--topic-arn",
+            &built.topic_arn,
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let e: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(e["compliance"], "INSUFFICIENT_DATA", "{e:#}");
+    assert_eq!(e["findings"][0]["rule"], "CHECK_INCOMPLETE");
+    assert!(e["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("ec2:DescribeNetworkInterfaces"));
+    assert_eq!(e["alert"]["published"], false);
+    assert!(received(&c, &built.queue_url, 0).await.is_empty());
+}
+
+#[tokio::test]
+async fn persistent_throttling_is_an_error_not_a_verdict() {
+    let c = clients().await;
+    let built = build(
+        &c,
+        &Scenario {
+            subnet: Subnet::Private,
+            host_public_ip: false,
+            ..Scenario::seed()
+        },
+    )
+    .await;
+    let proxy = Proxy::start();
+    proxy.faults(
+        json!([{"action": "DescribeRouteTables", "status": 503, "code": "RequestLimitExceeded"}]),
+    );
+    let file = write_event(&built.event);
+    let (code, stdout, stderr) = run_cli(&proxy.endpoint, &["check", "--event", file.arg()], None);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stderr.contains("ec2:DescribeRouteTables"), "{stderr}");
+    assert!(stdout.is_empty(), "no half-made verdict: {stdout}");
+    // The SDK retried before giving up.
+    assert!(
+        proxy.stats()["by_action"]["DescribeRouteTables"]
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
+}
+
+#[tokio::test]
+async fn transient_throttling_is_retried_and_still_gives_the_right_verdict() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let proxy = Proxy::start();
+    proxy.faults(json!([{"action": "DescribeNetworkInterfaces", "status": 503, "code": "RequestLimitExceeded", "times": 1},
+                        {"action": "DescribeServices", "status": 400, "code": "ThrottlingException", "times": 1}]));
+    let file = write_event(&built.event);
+    let (code, stdout, stderr) = run_cli(&proxy.endpoint, &["check", "--event", file.arg()], None);
+    assert_eq!(code, 0, "{stderr}");
+    let e: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(e["compliance"], "NON_COMPLIANT");
+    assert_eq!(proxy.stats()["by_action"]["DescribeNetworkInterfaces"], 2);
+}
+
+#[tokio::test]
+async fn failed_publish_exits_2_and_still_prints_the_evaluation() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let proxy = Proxy::start();
+    proxy.faults(json!([{"action": "Publish", "status": 403, "code": "AuthorizationError"}]));
+    let file = write_event(&built.event);
+    let (code, stdout, stderr) = run_cli(
+        &proxy.endpoint,
+        &[
+            "check",
+            "--event",
+            file.arg(),
+            "--publish",
+            "--topic-arn",
+            &built.topic_arn,
+        ],
+        None,
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("publishing the alert failed"), "{stderr}");
+    let e: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(e["compliance"], "NON_COMPLIANT");
+    assert_eq!(e["alert"]["published"], false);
+    assert!(received(&c, &built.queue_url, 0).await.is_empty());
+}

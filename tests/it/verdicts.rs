@@ -1,0 +1,375 @@
+//! Every row of the verdict table, end to end: moto world → event → checker → SNS → SQS.
+
+use ecs_inbound_guard::adapters::aws::{load_sdk_config, RegionalFacts};
+use ecs_inbound_guard::adapters::sns::SnsAlerts;
+use ecs_inbound_guard::app::run_check;
+use ecs_inbound_guard::check::CheckError;
+use ecs_inbound_guard::domain::evaluation::Evaluation;
+use ecs_inbound_guard::domain::rules::Status;
+use serde_json::{json, Value};
+
+use crate::world::{build, clients, received, Built, Clients, Scenario, Subnet, Svc};
+
+const RULE: &str = "AWSVPC_EC2_PUBLIC_NO_INBOUND";
+
+async fn check(built: &Built, event: Value) -> Result<Evaluation, CheckError> {
+    let config = load_sdk_config(None, None).await;
+    let facts = RegionalFacts::new(config.clone());
+    let sns = SnsAlerts::new(&config, &built.topic_arn);
+    run_check(event, &facts, Some(&sns)).await
+}
+
+async fn verdict(c: &Clients, scenario: Scenario) -> (Built, Evaluation) {
+    let built = build(c, &scenario).await;
+    let evaluation = check(&built, built.event.clone())
+        .await
+        .expect("evaluation");
+    (built, evaluation)
+}
+
+async fn assert_no_alert(c: &Clients, built: &Built, e: &Evaluation) {
+    assert!(!e.alert.published, "{e:?}");
+    assert!(
+        received(c, &built.queue_url, 0).await.is_empty(),
+        "unexpected alert"
+    );
+}
+
+#[tokio::test]
+async fn seed_public_subnet_public_host_no_lb_is_non_compliant_and_alerts() {
+    let c = clients().await;
+    let (built, e) = verdict(&c, Scenario::seed()).await;
+    assert_eq!(e.compliance, Status::NonCompliant, "{e:#?}");
+    assert_eq!(e.findings.len(), 1);
+    let f = &e.findings[0];
+    assert_eq!(f.rule, RULE);
+    let host = built.host_ip.as_deref().unwrap();
+    assert!(
+        f.message
+            .contains(&format!("`curl {host}:3000` cannot reach this task")),
+        "{}",
+        f.message
+    );
+    assert!(f.message.contains(&built.eni_id) && f.message.contains(&built.private_ip));
+    assert!(f.remediation.contains("target type `ip`"));
+    assert!(e.alert.published && e.alert.message_id.is_some());
+    let ctx = e.context.as_ref().unwrap();
+    assert_eq!(ctx.host_public_ip.as_deref(), Some(host));
+    assert_eq!(ctx.vpc.as_deref(), Some(built.vpc_id.as_str()));
+    assert_eq!(ctx.subnet.as_deref(), Some(built.subnet_id.as_str()));
+    assert_eq!(
+        ctx.host_instance_id.as_deref(),
+        Some(built.instance_id.as_str())
+    );
+
+    // The alert as a subscriber receives it.
+    let messages = received(&c, &built.queue_url, 2).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let m = &messages[0];
+    let service = built.service.as_deref().unwrap();
+    assert_eq!(
+        m["Subject"],
+        format!("ECS task unreachable: {service} in {}", built.cluster)
+    );
+    let body = m["Message"].as_str().unwrap();
+    assert!(
+        body.contains(e.resource_id.as_str()) && body.contains(RULE) && body.contains("How to fix")
+    );
+    assert!(body.contains(host) && body.contains(&built.eni_id));
+    let attrs = &m["MessageAttributes"];
+    assert_eq!(attrs["rule"]["Type"], "String.Array");
+    assert_eq!(attrs["rule"]["Value"], format!("[\"{RULE}\"]"));
+    assert_eq!(attrs["severity"]["Value"], "HIGH");
+    assert_eq!(attrs["cluster"]["Value"], built.cluster.as_str());
+    assert_eq!(attrs["service"]["Value"], service);
+}
+
+#[tokio::test]
+async fn standalone_task_in_public_subnet_is_non_compliant_without_service_attribute() {
+    let c = clients().await;
+    let (built, e) = verdict(
+        &c,
+        Scenario {
+            service: Svc::Standalone,
+            ..Scenario::seed()
+        },
+    )
+    .await;
+    assert_eq!(e.compliance, Status::NonCompliant);
+    assert!(e.findings[0].message.contains("standalone task"));
+    let m = &received(&c, &built.queue_url, 2).await[0];
+    assert!(m["MessageAttributes"].get("service").is_none(), "{m}");
+    assert!(m["Subject"]
+        .as_str()
+        .unwrap()
+        .starts_with("ECS task unreachable: task "));
+}
+
+#[tokio::test]
+async fn main_route_table_fallback_makes_the_subnet_public() {
+    let c = clients().await;
+    let (_, e) = verdict(
+        &c,
+        Scenario {
+            subnet: Subnet::PublicViaMain,
+            host_public_ip: false,
+            ..Scenario::seed()
+        },
+    )
+    .await;
+    assert_eq!(e.compliance, Status::NonCompliant, "{e:#?}");
+    let f = &e.findings[0];
+    assert!(
+        f.message.contains("public address on port 3000"),
+        "{}",
+        f.message
+    );
+    assert!(f.message.contains("0.0.0.0/0 -> igw-"), "{}", f.message);
+}
+
+#[tokio::test]
+async fn private_subnet_private_host_no_lb_is_compliant() {
+    let c = clients().await;
+    let (built, e) = verdict(
+        &c,
+        Scenario {
+            subnet: Subnet::Private,
+            host_public_ip: false,
+            ..Scenario::seed()
+        },
+    )
+    .await;
+    assert_eq!(e.compliance, Status::Compliant, "{e:#?}");
+    assert!(e.annotation.contains("by design"));
+    assert_no_alert(&c, &built, &e).await;
+}
+
+#[tokio::test]
+async fn private_subnet_public_host_is_non_compliant() {
+    let c = clients().await;
+    let (built, e) = verdict(
+        &c,
+        Scenario {
+            subnet: Subnet::Private,
+            ..Scenario::seed()
+        },
+    )
+    .await;
+    assert_eq!(e.compliance, Status::NonCompliant, "{e:#?}");
+    assert!(e.findings[0]
+        .message
+        .contains(built.host_ip.as_deref().unwrap()));
+}
+
+#[tokio::test]
+async fn service_behind_alb_is_compliant() {
+    let c = clients().await;
+    let (built, e) = verdict(
+        &c,
+        Scenario {
+            service: Svc::Alb,
+            ..Scenario::seed()
+        },
+    )
+    .await;
+    assert_eq!(e.compliance, Status::Compliant, "{e:#?}");
+    assert!(e.annotation.contains("load balancer"));
+    assert_no_alert(&c, &built, &e).await;
+}
+
+#[tokio::test]
+async fn bridge_mode_is_not_applicable() {
+    let c = clients().await;
+    let built = build(
+        &c,
+        &Scenario {
+            network_mode: Some("bridge"),
+            ..Scenario::seed()
+        },
+    )
+    .await;
+    let mut event = built.event.clone();
+    event["detail"]["attachments"] = json!([]);
+    let e = check(&built, event).await.unwrap();
+    assert_eq!(e.compliance, Status::NotApplicable);
+    assert!(e.annotation.contains("bridge"));
+    assert_no_alert(&c, &built, &e).await;
+}
+
+#[tokio::test]
+async fn fargate_is_not_applicable() {
+    let c = clients().await;
+    let (built, e) = verdict(
+        &c,
+        Scenario {
+            launch_type: "FARGATE",
+            ..Scenario::seed()
+        },
+    )
+    .await;
+    assert_eq!(e.compliance, Status::NotApplicable);
+    assert!(e.annotation.contains("FARGATE"));
+    assert_no_alert(&c, &built, &e).await;
+}
+
+#[tokio::test]
+async fn no_port_mappings_is_not_applicable() {
+    let c = clients().await;
+    let (built, e) = verdict(
+        &c,
+        Scenario {
+            ports: vec![],
+            ..Scenario::seed()
+        },
+    )
+    .await;
+    assert_eq!(e.compliance, Status::NotApplicable);
+    assert!(e.annotation.contains("maps no container port"));
+    assert_no_alert(&c, &built, &e).await;
+}
+
+#[tokio::test]
+async fn stopped_task_is_not_applicable() {
+    let c = clients().await;
+    let (built, e) = verdict(
+        &c,
+        Scenario {
+            last_status: "STOPPED",
+            ..Scenario::seed()
+        },
+    )
+    .await;
+    assert_eq!(e.compliance, Status::NotApplicable);
+    assert_eq!(
+        e.resource_id,
+        built.event["detail"]["taskArn"].as_str().unwrap()
+    );
+    assert_no_alert(&c, &built, &e).await;
+}
+
+#[tokio::test]
+async fn other_event_type_is_not_applicable() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let mut event = built.event.clone();
+    event["detail-type"] = json!("ECS Container Instance State Change");
+    let e = check(&built, event).await.unwrap();
+    assert_eq!(e.compliance, Status::NotApplicable);
+    assert_eq!(e.resource_id, built.event["resources"][0].as_str().unwrap());
+}
+
+#[tokio::test]
+async fn malformed_input_is_an_error() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    for bad in [
+        json!({"hello": "world"}),
+        json!({"detail-type": "ECS Task State Change", "source": "aws.ecs", "detail": {"lastStatus": "RUNNING"}}),
+    ] {
+        assert!(matches!(
+            check(&built, bad).await,
+            Err(CheckError::Input(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn deleted_eni_is_insufficient_data_never_compliant() {
+    let c = clients().await;
+    let built = build(
+        &c,
+        &Scenario {
+            subnet: Subnet::Private,
+            host_public_ip: false,
+            ..Scenario::seed()
+        },
+    )
+    .await;
+    c.ec2
+        .delete_network_interface()
+        .network_interface_id(&built.eni_id)
+        .send()
+        .await
+        .unwrap();
+    let e = check(&built, built.event.clone()).await.unwrap();
+    assert_eq!(e.compliance, Status::InsufficientData, "{e:#?}");
+    assert_eq!(e.findings[0].rule, "CHECK_INCOMPLETE");
+    assert!(e.findings[0].message.contains(&built.eni_id));
+    assert_no_alert(&c, &built, &e).await;
+}
+
+#[tokio::test]
+async fn deleted_service_is_insufficient_data_not_no_lb() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    c.ecs
+        .delete_service()
+        .cluster(&built.cluster)
+        .service(built.service.as_deref().unwrap())
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    let e = check(&built, built.event.clone()).await.unwrap();
+    assert_eq!(e.compliance, Status::InsufficientData, "{e:#?}");
+    assert!(e.findings[0].message.contains("ecs:DescribeServices"));
+    assert_no_alert(&c, &built, &e).await;
+}
+
+#[tokio::test]
+async fn gone_container_instance_in_public_subnet_is_non_compliant_without_host_ip() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    c.ecs
+        .deregister_container_instance()
+        .cluster(&built.cluster)
+        .container_instance(&built.container_instance_arn)
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    let e = check(&built, built.event.clone()).await.unwrap();
+    assert_eq!(e.compliance, Status::NonCompliant, "{e:#?}");
+    let message = &e.findings[0].message;
+    assert!(
+        !message.contains(built.host_ip.as_deref().unwrap())
+            && message.contains("public address on port 3000"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn gone_container_instance_in_private_subnet_is_insufficient_data() {
+    let c = clients().await;
+    let built = build(
+        &c,
+        &Scenario {
+            subnet: Subnet::Private,
+            host_public_ip: false,
+            ..Scenario::seed()
+        },
+    )
+    .await;
+    c.ecs
+        .deregister_container_instance()
+        .cluster(&built.cluster)
+        .container_instance(&built.container_instance_arn)
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    let e = check(&built, built.event.clone()).await.unwrap();
+    assert_eq!(e.compliance, Status::InsufficientData, "{e:#?}");
+    assert!(e.findings[0].message.contains("container instance"));
+}
+
+#[tokio::test]
+async fn running_awsvpc_task_without_eni_attachment_is_insufficient_data() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let mut event = built.event.clone();
+    event["detail"]["attachments"] = json!([]);
+    let e = check(&built, event).await.unwrap();
+    assert_eq!(e.compliance, Status::InsufficientData, "{e:#?}");
+    assert!(e.annotation.contains("no ENI attachment"));
+}

@@ -1,0 +1,521 @@
+//! Builds real resources in moto (VPC, subnets, routes, ENI, instance, cluster, task
+//! definition, service, ALB, SNS topic + SQS subscription) and the matching ECS event.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_ec2::types::{
+    Filter, InstanceNetworkInterfaceSpecification, ResourceType, Tag, TagSpecification,
+};
+use aws_sdk_ecs::types::{
+    ContainerDefinition, LoadBalancer, NetworkMode, PortMapping, TransportProtocol,
+};
+use serde_json::{json, Value};
+
+use crate::harness::{moto, REGION};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub struct Clients {
+    pub ec2: aws_sdk_ec2::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+}
+
+pub async fn clients() -> Clients {
+    moto();
+    let c = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    Clients {
+        ec2: aws_sdk_ec2::Client::new(&c),
+        ecs: aws_sdk_ecs::Client::new(&c),
+        sns: aws_sdk_sns::Client::new(&c),
+        sqs: aws_sdk_sqs::Client::new(&c),
+        elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&c),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Subnet {
+    /// Explicitly associated route table with 0.0.0.0/0 -> igw.
+    PublicExplicit,
+    /// No explicit association; the VPC's main table routes 0.0.0.0/0 -> igw.
+    PublicViaMain,
+    /// Only the local route.
+    Private,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Svc {
+    Standalone,
+    NoLoadBalancer,
+    Alb,
+}
+
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub subnet: Subnet,
+    pub host_public_ip: bool,
+    pub network_mode: Option<&'static str>,
+    pub ports: Vec<i32>,
+    pub service: Svc,
+    pub launch_type: &'static str,
+    pub last_status: &'static str,
+}
+
+impl Scenario {
+    /// The seed story: public subnet, public host, awsvpc, port 3000, service without LB.
+    pub fn seed() -> Self {
+        Scenario {
+            subnet: Subnet::PublicExplicit,
+            host_public_ip: true,
+            network_mode: Some("awsvpc"),
+            ports: vec![3000],
+            service: Svc::NoLoadBalancer,
+            launch_type: "EC2",
+            last_status: "RUNNING",
+        }
+    }
+}
+
+pub struct Built {
+    pub event: Value,
+    pub cluster: String,
+    pub service: Option<String>,
+    pub vpc_id: String,
+    pub subnet_id: String,
+    pub eni_id: String,
+    pub private_ip: String,
+    pub host_ip: Option<String>,
+    pub instance_id: String,
+    pub container_instance_arn: String,
+    pub topic_arn: String,
+    pub queue_url: String,
+}
+
+pub async fn build(c: &Clients, s: &Scenario) -> Built {
+    let vpc_id = c
+        .ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let subnet = |az: &'static str, cidr: &'static str| {
+        let ec2 = c.ec2.clone();
+        let vpc_id = vpc_id.clone();
+        async move {
+            ec2.create_subnet()
+                .vpc_id(vpc_id)
+                .cidr_block(cidr)
+                .availability_zone(az)
+                .send()
+                .await
+                .unwrap()
+                .subnet()
+                .unwrap()
+                .subnet_id()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let subnet_id = subnet("us-east-1a", "10.0.1.0/24").await;
+    let other_subnet_id = subnet("us-east-1b", "10.0.2.0/24").await;
+    let igw = c
+        .ec2
+        .create_internet_gateway()
+        .send()
+        .await
+        .unwrap()
+        .internet_gateway()
+        .unwrap()
+        .internet_gateway_id()
+        .unwrap()
+        .to_string();
+    c.ec2
+        .attach_internet_gateway()
+        .internet_gateway_id(&igw)
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap();
+    match s.subnet {
+        Subnet::PublicExplicit => {
+            let rtb = c
+                .ec2
+                .create_route_table()
+                .vpc_id(&vpc_id)
+                .send()
+                .await
+                .unwrap()
+                .route_table()
+                .unwrap()
+                .route_table_id()
+                .unwrap()
+                .to_string();
+            c.ec2
+                .create_route()
+                .route_table_id(&rtb)
+                .destination_cidr_block("0.0.0.0/0")
+                .gateway_id(&igw)
+                .send()
+                .await
+                .unwrap();
+            c.ec2
+                .associate_route_table()
+                .route_table_id(&rtb)
+                .subnet_id(&subnet_id)
+                .send()
+                .await
+                .unwrap();
+        }
+        Subnet::PublicViaMain => {
+            let main = c
+                .ec2
+                .describe_route_tables()
+                .filters(Filter::builder().name("vpc-id").values(&vpc_id).build())
+                .filters(
+                    Filter::builder()
+                        .name("association.main")
+                        .values("true")
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            let rtb = main.route_tables()[0].route_table_id().unwrap().to_string();
+            c.ec2
+                .create_route()
+                .route_table_id(&rtb)
+                .destination_cidr_block("0.0.0.0/0")
+                .gateway_id(&igw)
+                .send()
+                .await
+                .unwrap();
+        }
+        Subnet::Private => {}
+    }
+    let sg = c
+        .ec2
+        .create_security_group()
+        .group_name(unique("task"))
+        .description("task")
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    let eni = c
+        .ec2
+        .create_network_interface()
+        .subnet_id(&subnet_id)
+        .groups(&sg)
+        .description("task ENI")
+        .send()
+        .await
+        .unwrap();
+    let eni = eni.network_interface().unwrap();
+    let eni_id = eni.network_interface_id().unwrap().to_string();
+    let private_ip = eni.private_ip_address().unwrap().to_string();
+
+    // The container instance lives in the other subnet, with or without a public IP.
+    let reservation = c
+        .ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .min_count(1)
+        .max_count(1)
+        .instance_type(aws_sdk_ec2::types::InstanceType::C5Large)
+        .network_interfaces(
+            InstanceNetworkInterfaceSpecification::builder()
+                .device_index(0)
+                .subnet_id(&other_subnet_id)
+                .associate_public_ip_address(s.host_public_ip)
+                .build(),
+        )
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::Instance)
+                .tags(Tag::builder().key("Name").value("ecs-host").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let instance = &reservation.instances()[0];
+    let instance_id = instance.instance_id().unwrap().to_string();
+    let host_ip = instance.public_ip_address().map(str::to_string);
+    assert_eq!(
+        host_ip.is_some(),
+        s.host_public_ip,
+        "moto host public IP setup"
+    );
+
+    let cluster = unique("cluster");
+    let cluster_arn = c
+        .ecs
+        .create_cluster()
+        .cluster_name(&cluster)
+        .send()
+        .await
+        .unwrap()
+        .cluster()
+        .unwrap()
+        .cluster_arn()
+        .unwrap()
+        .to_string();
+    let container_instance_arn = c
+        .ecs
+        .register_container_instance()
+        .cluster(&cluster)
+        .instance_identity_document(
+            json!({"instanceId": instance_id, "region": REGION}).to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .container_instance()
+        .unwrap()
+        .container_instance_arn()
+        .unwrap()
+        .to_string();
+
+    let family = unique("web");
+    let mut container = ContainerDefinition::builder()
+        .name("web")
+        .image("web:1.4.2")
+        .memory(512);
+    for port in &s.ports {
+        container = container.port_mappings(
+            PortMapping::builder()
+                .container_port(*port)
+                .protocol(TransportProtocol::Tcp)
+                .build(),
+        );
+    }
+    let mut td = c
+        .ecs
+        .register_task_definition()
+        .family(&family)
+        .container_definitions(container.build());
+    if let Some(mode) = s.network_mode {
+        td = td.network_mode(NetworkMode::from(mode));
+    }
+    let td_arn = td
+        .send()
+        .await
+        .unwrap()
+        .task_definition()
+        .unwrap()
+        .task_definition_arn()
+        .unwrap()
+        .to_string();
+
+    let service = match s.service {
+        Svc::Standalone => None,
+        Svc::NoLoadBalancer | Svc::Alb => {
+            let name = unique("svc");
+            let mut req = c
+                .ecs
+                .create_service()
+                .cluster(&cluster)
+                .service_name(&name)
+                .task_definition(&td_arn)
+                .desired_count(1);
+            if s.service == Svc::Alb {
+                let tg = create_alb(
+                    c,
+                    &vpc_id,
+                    &[subnet_id.clone(), other_subnet_id.clone()],
+                    &sg,
+                )
+                .await;
+                req = req.load_balancers(
+                    LoadBalancer::builder()
+                        .target_group_arn(tg)
+                        .container_name("web")
+                        .container_port(s.ports[0])
+                        .build(),
+                );
+            }
+            req.send().await.unwrap();
+            Some(name)
+        }
+    };
+
+    let topic_arn = c
+        .sns
+        .create_topic()
+        .name(unique("alerts"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_string();
+    let queue_url = c
+        .sqs
+        .create_queue()
+        .queue_name(unique("inbox"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let queue_arn = c
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    c.sns
+        .subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .unwrap();
+
+    let task_arn = format!(
+        "arn:aws:ecs:{REGION}:123456789012:task/{cluster}/{}",
+        unique("task").replace('-', "")
+    );
+    let group = match &service {
+        Some(name) => format!("service:{name}"),
+        None => format!("family:{family}"),
+    };
+    let mut detail = json!({
+        "attachments": [{"id": "att-1", "type": "eni", "status": "ATTACHED", "details": [
+            {"name": "subnetId", "value": subnet_id},
+            {"name": "networkInterfaceId", "value": eni_id},
+            {"name": "macAddress", "value": "0a:1b:2c:3d:4e:5f"},
+            {"name": "privateIPv4Address", "value": private_ip}]}],
+        "availabilityZone": "us-east-1a",
+        "clusterArn": cluster_arn,
+        "containerInstanceArn": container_instance_arn,
+        "containers": [{"name": "web", "lastStatus": s.last_status, "image": "web:1.4.2",
+            "networkInterfaces": [{"attachmentId": "att-1", "privateIpv4Address": private_ip}]}],
+        "desiredStatus": "RUNNING",
+        "group": group,
+        "launchType": s.launch_type,
+        "lastStatus": s.last_status,
+        "startedBy": "ecs-svc/1234567890123456789",
+        "taskArn": task_arn,
+        "taskDefinitionArn": td_arn,
+        "version": 3
+    });
+    if s.launch_type != "EC2" {
+        detail
+            .as_object_mut()
+            .unwrap()
+            .remove("containerInstanceArn");
+        detail["platformVersion"] = json!("1.4.0");
+    }
+    let event = json!({"version": "0", "id": unique("event"), "detail-type": "ECS Task State Change",
+        "source": "aws.ecs", "account": "123456789012", "time": "2025-05-02T10:15:42Z", "region": REGION,
+        "resources": [task_arn], "detail": detail});
+    Built {
+        event,
+        cluster,
+        service,
+        vpc_id,
+        subnet_id,
+        eni_id,
+        private_ip,
+        host_ip,
+        instance_id,
+        container_instance_arn,
+        topic_arn,
+        queue_url,
+    }
+}
+
+/// An internet-facing ALB with an `ip` target group and a forwarding listener; returns the TG ARN.
+pub async fn create_alb(c: &Clients, vpc_id: &str, subnets: &[String], sg: &str) -> String {
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, ProtocolEnum, TargetTypeEnum,
+    };
+    let lb = c
+        .elbv2
+        .create_load_balancer()
+        .name(unique("alb"))
+        .set_subnets(Some(subnets.to_vec()))
+        .security_groups(sg)
+        .send()
+        .await
+        .unwrap();
+    let lb_arn = lb.load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    let tg = c
+        .elbv2
+        .create_target_group()
+        .name(unique("tg"))
+        .protocol(ProtocolEnum::Http)
+        .port(3000)
+        .vpc_id(vpc_id)
+        .target_type(TargetTypeEnum::Ip)
+        .send()
+        .await
+        .unwrap();
+    let tg_arn = tg.target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    c.elbv2
+        .create_listener()
+        .load_balancer_arn(lb_arn)
+        .protocol(ProtocolEnum::Http)
+        .port(80)
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .target_group_arn(&tg_arn)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    tg_arn
+}
+
+/// Messages delivered to the queue (SNS envelopes, parsed).
+pub async fn received(c: &Clients, queue_url: &str, wait_seconds: i32) -> Vec<Value> {
+    let out = c
+        .sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(wait_seconds)
+        .send()
+        .await
+        .unwrap();
+    out.messages()
+        .iter()
+        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+        .collect()
+}

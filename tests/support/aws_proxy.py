@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""A small HTTP proxy between the AWS SDK and moto, for tests and benchmarks.
+
+It forwards every request to moto unchanged, and can:
+  * count requests per AWS action (GET /__proxy/stats, POST /__proxy/reset),
+  * add latency to every forwarded request (--latency-ms),
+  * answer chosen actions with an AWS error instead of forwarding (POST /__proxy/faults with
+    [{"action": "DescribeNetworkInterfaces", "status": 403, "code": "UnauthorizedOperation",
+      "times": -1}], times = -1 for always, N for the next N matching requests).
+
+The action is read the way AWS routes it: `X-Amz-Target` (JSON protocols: ECS, Config,
+DynamoDB) or the `Action` form field (query protocols: EC2, SNS, SQS, ELBv2).
+Usage: aws_proxy.py --upstream http://127.0.0.1:5000 --port 0 --port-file FILE [--latency-ms N]
+"""
+import argparse
+import http.client
+import json
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOCK = threading.Lock()
+STATS = {"total": 0, "by_action": {}, "in_flight": 0, "max_in_flight": 0}
+FAULTS = []
+EC2_LIKE = {"ec2"}
+
+
+def action_of(headers, body):
+    target = headers.get("X-Amz-Target")
+    if target:
+        return target.split(".")[-1]
+    try:
+        form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+        return form.get("Action", ["?"])[0]
+    except Exception:
+        return "?"
+
+
+def service_of(headers):
+    auth = headers.get("Authorization", "")
+    # Credential=AKID/20250101/us-east-1/ec2/aws4_request
+    try:
+        scope = auth.split("Credential=")[1].split(",")[0].split("/")
+        return scope[3]
+    except Exception:
+        return "?"
+
+
+def error_response(service, fault, json_protocol):
+    code, message = fault["code"], fault.get("message", "injected by aws_proxy")
+    if json_protocol:
+        body = json.dumps({"__type": code, "message": message}).encode()
+        return body, "application/x-amz-json-1.1", {"x-amzn-errortype": code}
+    if service in EC2_LIKE:
+        body = (
+            f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code>"
+            f"<Message>{message}</Message></Error></Errors><RequestID>proxy</RequestID></Response>"
+        ).encode()
+    else:
+        body = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
+            f"</Error><RequestId>proxy</RequestId></ErrorResponse>"
+        ).encode()
+    return body, "text/xml", {}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    upstream = None
+    latency = 0.0
+
+    def log_message(self, *args):
+        pass
+
+    def _reply(self, status, body, content_type="application/json", extra=None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _control(self, body):
+        global FAULTS
+        if self.path == "/__proxy/stats":
+            with LOCK:
+                return self._reply(200, json.dumps(STATS).encode())
+        if self.path == "/__proxy/reset":
+            with LOCK:
+                STATS.update({"total": 0, "by_action": {}, "in_flight": 0, "max_in_flight": 0})
+                FAULTS = []
+            return self._reply(200, b"{}")
+        if self.path == "/__proxy/faults":
+            with LOCK:
+                FAULTS = json.loads(body or b"[]")
+            return self._reply(200, b"{}")
+        if self.path == "/__proxy/latency":
+            Handler.latency = float(json.loads(body)["ms"]) / 1000.0
+            return self._reply(200, b"{}")
+        return self._reply(404, b"{}")
+
+    def _handle(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self.path.startswith("/__proxy/"):
+            return self._control(body)
+        action = action_of(self.headers, body)
+        service = service_of(self.headers)
+        fault = None
+        with LOCK:
+            STATS["total"] += 1
+            STATS["by_action"][action] = STATS["by_action"].get(action, 0) + 1
+            STATS["in_flight"] += 1
+            STATS["max_in_flight"] = max(STATS["max_in_flight"], STATS["in_flight"])
+            for f in FAULTS:
+                if f["action"] == action and f.get("times", -1) != 0:
+                    if f.get("times", -1) > 0:
+                        f["times"] -= 1
+                    fault = f
+                    break
+        try:
+            if Handler.latency:
+                time.sleep(Handler.latency)
+            if fault is not None:
+                if fault.get("hang_ms"):
+                    time.sleep(fault["hang_ms"] / 1000.0)
+                json_protocol = self.headers.get("X-Amz-Target") is not None
+                data, ctype, extra = error_response(service, fault, json_protocol)
+                return self._reply(int(fault.get("status", 400)), data, ctype, extra)
+            conn = http.client.HTTPConnection(Handler.upstream.hostname, Handler.upstream.port, timeout=60)
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+            conn.request(self.command, self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            self.send_response(resp.status)
+            for k, v in resp.getheaders():
+                if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            conn.close()
+        finally:
+            with LOCK:
+                STATS["in_flight"] -= 1
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--upstream", required=True)
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--port-file")
+    p.add_argument("--latency-ms", type=float, default=0)
+    a = p.parse_args()
+    Handler.upstream = urllib.parse.urlparse(a.upstream)
+    Handler.latency = a.latency_ms / 1000.0
+    server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    server.daemon_threads = True
+    port = server.server_address[1]
+    if a.port_file:
+        with open(a.port_file + ".tmp", "w") as f:
+            f.write(str(port))
+        import os
+        os.replace(a.port_file + ".tmp", a.port_file)
+    print(port, flush=True)
+    # Stop when the parent closes our stdin (tests), or on SIGTERM.
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        sys.stdin.read()
+    except Exception:
+        pass
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
