@@ -90,8 +90,13 @@ fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
+/// A Config-ready annotation: at most 256 characters, ending in "..." when cut.
 fn annotation(text: &str) -> String {
-    truncate_chars(text, MAX_ANNOTATION_CHARS)
+    if text.chars().count() <= MAX_ANNOTATION_CHARS {
+        text.to_string()
+    } else {
+        format!("{}...", truncate_chars(text, MAX_ANNOTATION_CHARS - 3))
+    }
 }
 
 impl Evaluation {
@@ -243,7 +248,7 @@ fn combine(event: &TaskEvent, outcomes: Vec<Outcome>) -> Evaluation {
         .find(|o| o.status() == compliance)
         .map(|o| match o {
             Outcome::Pass(reason) => reason.clone(),
-            Outcome::Fail(f) => f.message.clone(),
+            Outcome::Fail(f) => format!("{}: {}", f.rule, f.message),
             Outcome::Incomplete(u) => format!("Incomplete: {u}"),
         })
         .unwrap_or_else(|| "no rule applies".into());
@@ -370,7 +375,9 @@ mod tests {
             reason: "x".repeat(1000),
             resource_type: "t",
         };
-        assert_eq!(Evaluation::out_of_scope(&o).annotation.chars().count(), 256);
+        let a = Evaluation::out_of_scope(&o).annotation;
+        assert_eq!(a.chars().count(), 256);
+        assert!(a.ends_with("..."));
     }
 
     #[test]

@@ -3,5 +3,8 @@
 
 mod cli;
 mod harness;
+mod lambda;
+mod runtime_api;
+mod template;
 mod verdicts;
 mod world;

@@ -1,0 +1,89 @@
+//! The seed scenario end to end, for humans: a moto world like the article's (EC2 host with a
+//! public IP in a public subnet, awsvpc task mapping port 3000, service without a load
+//! balancer), the task event through the CLI with `--publish`, and the alert as a subscriber
+//! (an SQS queue on the topic) receives it. Run with `./scripts/demo.sh`; it is also a test.
+#![recursion_limit = "256"]
+#![allow(dead_code)]
+
+#[path = "../it/harness.rs"]
+mod harness;
+#[path = "../it/world.rs"]
+mod world;
+
+use std::process::ExitCode;
+
+use world::{build, clients, received, Scenario};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let endpoint = harness::moto();
+    println!("== moto (AWS emulator) at {endpoint}");
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let host = built.host_ip.clone().unwrap_or_default();
+    println!("== The article's setup, built in moto");
+    println!(
+        "   VPC {}  public subnet {} (0.0.0.0/0 -> internet gateway)",
+        built.vpc_id, built.subnet_id
+    );
+    println!(
+        "   EC2 container instance {} with public IP {host}",
+        built.instance_id
+    );
+    println!(
+        "   awsvpc task ENI {} with private IP {} (no public IP)",
+        built.eni_id, built.private_ip
+    );
+    println!(
+        "   ECS service {} in cluster {}, port 3000, no load balancer",
+        built.service.as_deref().unwrap_or("-"),
+        built.cluster
+    );
+    println!("   `curl http://{host}:3000` would time out. Let's see why.\n");
+
+    let event_file = std::env::temp_dir().join(world::unique("seed-event") + ".json");
+    std::fs::write(
+        &event_file,
+        serde_json::to_string_pretty(&built.event).unwrap(),
+    )
+    .unwrap();
+    let args = [
+        "check",
+        "--event",
+        event_file.to_str().unwrap(),
+        "--publish",
+        "--topic-arn",
+        &built.topic_arn,
+    ];
+    println!("== ecs-inbound-guard {}", args.join(" "));
+    let (code, stdout, stderr) = harness::run_cli(endpoint, &args, None);
+    let _ = std::fs::remove_file(&event_file);
+    println!("{stdout}");
+    if code != 0 {
+        eprintln!("the checker failed (exit {code}): {stderr}");
+        return ExitCode::FAILURE;
+    }
+    let evaluation: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+
+    println!("== The alert, as the topic's subscriber received it");
+    let messages = received(&c, &built.queue_url, 2).await;
+    for m in &messages {
+        println!("Subject: {}", m["Subject"].as_str().unwrap_or_default());
+        println!("Attributes: {}", m["MessageAttributes"]);
+        println!("\n{}", m["Message"].as_str().unwrap_or_default());
+    }
+    let ok = evaluation["compliance"] == "NON_COMPLIANT" && messages.len() == 1;
+    println!(
+        "== demo {}",
+        if ok {
+            "passed: NON_COMPLIANT, one alert delivered"
+        } else {
+            "FAILED"
+        }
+    );
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

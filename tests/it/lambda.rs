@@ -1,0 +1,92 @@
+//! The real Lambda binary, run as a process against a local Runtime API and moto.
+
+use serde_json::json;
+
+use crate::harness::{moto, Proxy};
+use crate::runtime_api::{spawn_lambda, Outcome, RuntimeApi};
+use crate::world::{build, clients, received, Scenario};
+
+#[tokio::test]
+async fn lambda_alerts_on_the_seed_event_and_returns_the_evaluation() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let api = RuntimeApi::start(vec![built.event.clone(), built.event.clone()]);
+    let _lambda = spawn_lambda(&api, moto(), Some(&built.topic_arn));
+    for _ in 0..2 {
+        let Outcome::Response(e) = api.next_outcome() else {
+            panic!("expected a response")
+        };
+        assert_eq!(e["compliance"], "NON_COMPLIANT", "{e:#}");
+        assert_eq!(e["findings"][0]["rule"], "AWSVPC_EC2_PUBLIC_NO_INBOUND");
+        assert_eq!(e["alert"]["published"], true);
+    }
+    assert_eq!(
+        received(&c, &built.queue_url, 2).await.len(),
+        2,
+        "one alert per invocation (dedup comes later)"
+    );
+}
+
+#[tokio::test]
+async fn lambda_fails_the_invocation_when_the_alert_cannot_be_published() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let proxy = Proxy::start();
+    proxy.faults(json!([{"action": "Publish", "status": 500, "code": "InternalError"}]));
+    let api = RuntimeApi::start(vec![built.event.clone()]);
+    let _lambda = spawn_lambda(&api, &proxy.endpoint, Some(&built.topic_arn));
+    let Outcome::Error(err) = api.next_outcome() else {
+        panic!("expected an invocation error")
+    };
+    assert!(
+        err["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("publishing the alert failed"),
+        "{err}"
+    );
+    assert!(received(&c, &built.queue_url, 0).await.is_empty());
+    // The SDK retried the 500 before the invocation failed.
+    assert!(proxy.stats()["by_action"]["Publish"].as_u64().unwrap() >= 2);
+}
+
+#[tokio::test]
+async fn lambda_reports_malformed_events_as_errors_and_other_events_as_not_applicable() {
+    moto();
+    let other = json!({"version": "0", "id": "e1", "detail-type": "AWS API Call via CloudTrail", "source": "aws.ecs", "detail": {}});
+    let api = RuntimeApi::start(vec![json!({"hello": "world"}), other]);
+    let _lambda = spawn_lambda(
+        &api,
+        moto(),
+        Some("arn:aws:sns:us-east-1:123456789012:unused"),
+    );
+    let Outcome::Error(err) = api.next_outcome() else {
+        panic!("expected an error")
+    };
+    assert!(
+        err["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("not an EventBridge event"),
+        "{err}"
+    );
+    let Outcome::Response(e) = api.next_outcome() else {
+        panic!("expected a response")
+    };
+    assert_eq!(e["compliance"], "NOT_APPLICABLE");
+    assert_eq!(e["resourceId"], "e1");
+}
+
+#[test]
+fn lambda_without_a_topic_fails_at_init() {
+    let api = RuntimeApi::start(vec![]);
+    let mut lambda = spawn_lambda(&api, moto(), None);
+    let status = lambda.child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "Lambda reports a runtime that exits during init as an init error"
+    );
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(lambda.child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("ALERT_TOPIC_ARN"), "{stderr}");
+}

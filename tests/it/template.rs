@@ -1,0 +1,93 @@
+//! The SAM template: cfn-lint, `sam validate --lint`, and least privilege (the policy's
+//! actions are exactly the AWS operations the Lambda's adapters call).
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use crate::harness::repo_root;
+
+fn venv_tool(name: &str) -> std::path::PathBuf {
+    let p = repo_root().join(".venv/bin").join(name);
+    if p.exists() {
+        p
+    } else {
+        name.into()
+    }
+}
+
+#[test]
+fn template_passes_cfn_lint() {
+    let out = Command::new(venv_tool("cfn-lint"))
+        .arg(repo_root().join("template.yaml"))
+        .output()
+        .expect("cfn-lint (run the README's test command)");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn template_passes_sam_validate_lint() {
+    let out = Command::new(venv_tool("sam"))
+        .args(["validate", "--lint", "--template"])
+        .arg(repo_root().join("template.yaml"))
+        .env("AWS_REGION", "us-east-1")
+        .env("SAM_CLI_TELEMETRY", "0")
+        .output()
+        .expect("sam (run the README's test command)");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `service:Action` tokens in `text` for the given services.
+fn actions(text: &str, services: &[&str]) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == ':' || c == '*')) {
+        if let Some((service, action)) = token.split_once(':') {
+            if services.contains(&service)
+                && action
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_uppercase())
+            {
+                found.insert(token.to_string());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn template_grants_exactly_the_operations_the_lambda_calls() {
+    let services = [
+        "ecs",
+        "ec2",
+        "sns",
+        "elasticloadbalancing",
+        "dynamodb",
+        "config",
+    ];
+    let template = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let granted = actions(&template, &services);
+    let mut called = BTreeSet::new();
+    for file in std::fs::read_dir(repo_root().join("src/adapters")).unwrap() {
+        let path = file.unwrap().path();
+        let source = std::fs::read_to_string(&path).unwrap();
+        // Adapters name each call's IAM action in a string literal (span field / error context).
+        for literal in source.split('"').skip(1).step_by(2) {
+            called.extend(actions(literal, &services));
+        }
+    }
+    assert!(
+        called.contains("ec2:DescribeNetworkInterfaces") && called.contains("sns:Publish"),
+        "{called:?}"
+    );
+    assert_eq!(granted, called, "template policy vs adapter calls");
+}
