@@ -11,7 +11,7 @@ async fn lambda_alerts_on_the_seed_event_and_returns_the_evaluation() {
     let c = clients().await;
     let built = build(&c, &Scenario::seed()).await;
     let api = RuntimeApi::start(vec![built.event.clone(), built.event.clone()]);
-    let _lambda = spawn_lambda(&api, moto(), Some(&built.topic_arn));
+    let lambda = spawn_lambda(&api, moto(), Some(&built.topic_arn));
     for _ in 0..2 {
         let Outcome::Response(e) = api.next_outcome() else {
             panic!("expected a response")

@@ -56,6 +56,11 @@ impl RuntimeApi {
         }
     }
 
+    /// Process start → first `/next` request: the function's init time.
+    pub fn init_duration(&self, process: &LambdaProcess) -> Option<Duration> {
+        self.first_next.lock().unwrap().map(|t| t.duration_since(process.started))
+    }
+
     pub fn next_outcome(&self) -> Outcome {
         self.outcomes
             .recv_timeout(Duration::from_secs(60))
