@@ -25,6 +25,10 @@ async fn lambda_alerts_on_the_seed_event_and_returns_the_evaluation() {
         2,
         "one alert per invocation (dedup comes later)"
     );
+    let init = api
+        .init_duration(&lambda)
+        .expect("the runtime polled /next");
+    eprintln!("init (process start -> first /next): {init:?}");
 }
 
 #[tokio::test]

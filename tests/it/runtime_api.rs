@@ -58,7 +58,10 @@ impl RuntimeApi {
 
     /// Process start → first `/next` request: the function's init time.
     pub fn init_duration(&self, process: &LambdaProcess) -> Option<Duration> {
-        self.first_next.lock().unwrap().map(|t| t.duration_since(process.started))
+        self.first_next
+            .lock()
+            .unwrap()
+            .map(|t| t.duration_since(process.started))
     }
 
     pub fn next_outcome(&self) -> Outcome {
