@@ -7,7 +7,7 @@ use tracing::{info, instrument};
 use crate::domain::alert::alert_for;
 use crate::domain::evaluation::{evaluate_task, Evaluation};
 use crate::domain::event::{EniAttachment, InputError, LaunchType, TaskEvent, Trigger};
-use crate::domain::facts::{effective_route_table, Fact, TaskFacts, Unreadable};
+use crate::domain::facts::{effective_route_table, Fact, LoadBalancerPath, TaskFacts, Unreadable};
 use crate::ports::{AlertPublish, ReadError, ReadResult, TaskFactsRead};
 
 /// A check that could not produce a verdict.
@@ -90,13 +90,31 @@ pub async fn check_task<R: TaskFactsRead>(
         }
     }
     let attachment = event.task.eni_attachment();
-    let facts = gather_facts(event, attachment.as_ref(), reader).await?;
+    // Boxed: the joined read futures are large, and a deep stack is not guaranteed.
+    let facts = Box::pin(gather_facts(event, attachment.as_ref(), reader)).await?;
     Ok(evaluate_task(event, attachment.as_ref(), &facts))
 }
 
-/// Reads every fact for the task, independent reads concurrently:
-/// wave 1 = task definition ‖ service ‖ ENI ‖ container instance;
-/// wave 2 = route tables of the ENI's VPC ‖ the host instance.
+/// Turns a list read into a fact (unreadable → unknown, failure → error).
+fn list_fact<T>(result: Result<Vec<T>, ReadError>) -> Result<Fact<Vec<T>>, CheckError> {
+    match result {
+        Ok(items) => Ok(Fact::Known(items)),
+        Err(ReadError::Unreadable(u)) => Ok(Fact::Unknown(u)),
+        Err(e) => Err(CheckError::Aws(e)),
+    }
+}
+
+fn not_read<T>(api: &'static str, because: &str) -> Fact<T> {
+    Fact::Unknown(Unreadable {
+        api,
+        reason: format!("not read: {because}"),
+    })
+}
+
+/// Reads every fact for the task, independent reads concurrently. For a task behind a load
+/// balancer the waves are: (task definition ‖ service ‖ ENI ‖ container instance ‖ subnet ACL)
+/// → (route tables of the VPC ‖ host instance ‖ target groups) → (load balancers ‖ listeners ‖
+/// target health) → (security groups ‖ load-balancer subnets).
 async fn gather_facts<R: TaskFactsRead>(
     event: &TaskEvent,
     attachment: Option<&EniAttachment>,
@@ -118,25 +136,28 @@ async fn gather_facts<R: TaskFactsRead>(
     let Some(attachment) = attachment else {
         // Without an ENI only the network mode matters (bridge/host are out of scope).
         let task_definition = task_definition.await?;
-        let not_read = || missing_input("ec2:DescribeNetworkInterfaces", "task ENI");
-        return Ok(TaskFacts {
+        return Ok(TaskFacts::without_network(
             task_definition,
-            service: None,
-            eni: Fact::Unknown(not_read()),
-            route_table: Fact::Unknown(not_read()),
-            host: Fact::Unknown(not_read()),
-        });
+            missing_input("ec2:DescribeNetworkInterfaces", "task ENI"),
+        ));
     };
     let cluster = task.cluster_arn.as_deref().unwrap_or("default");
-    let service = async {
-        match task.service_name() {
-            Some(name) => into_fact(reader.service(cluster, name).await, || Unreadable {
-                api: "ecs:DescribeServices",
-                reason: format!("service {name} no longer exists (MISSING)"),
-            })
-            .map(Some),
-            None => Ok(None),
-        }
+    let service_and_lb = async {
+        let Some(name) = task.service_name() else {
+            return Ok((None, None));
+        };
+        let service = into_fact(reader.service(cluster, name).await, || Unreadable {
+            api: "ecs:DescribeServices",
+            reason: format!("service {name} no longer exists (MISSING)"),
+        })?;
+        let lb_path = match service.known() {
+            Some(s) if !s.load_balancers.is_empty() => {
+                let ip = attachment.private_ipv4_address.as_deref();
+                Some(Box::pin(read_load_balancer_path(reader, &s.load_balancers, ip)).await?)
+            }
+            _ => None,
+        };
+        Ok::<_, CheckError>((Some(service), lb_path))
     };
     let network = async {
         let eni_id = &attachment.network_interface_id;
@@ -144,27 +165,29 @@ async fn gather_facts<R: TaskFactsRead>(
             api: "ec2:DescribeNetworkInterfaces",
             reason: format!("ENI {eni_id} no longer exists"),
         })?;
-        let route_table = match eni.known() {
-            Some(eni) => match reader.route_tables(&eni.vpc_id).await {
-                Ok(tables) => match effective_route_table(&tables, &eni.subnet_id) {
-                    Some(table) => Fact::Known(table.clone()),
-                    None => Fact::Unknown(Unreadable {
-                        api: "ec2:DescribeRouteTables",
-                        reason: format!(
-                            "VPC {} has no route table for subnet {}",
-                            eni.vpc_id, eni.subnet_id
-                        ),
-                    }),
-                },
-                Err(ReadError::Unreadable(u)) => Fact::Unknown(u),
-                Err(e) => return Err(CheckError::Aws(e)),
-            },
-            None => Fact::Unknown(Unreadable {
-                api: "ec2:DescribeRouteTables",
-                reason: "not read: the task ENI is unknown".into(),
-            }),
+        let Some(known) = eni.known() else {
+            let because = "the task ENI is unknown";
+            return Ok((
+                eni,
+                not_read("ec2:DescribeRouteTables", because),
+                not_read("ec2:DescribeRouteTables", because),
+            ));
         };
-        Ok::<_, CheckError>((eni, route_table))
+        let tables = list_fact(reader.route_tables(&known.vpc_id).await)?;
+        let route_table = match tables.as_result() {
+            Ok(tables) => match effective_route_table(tables, &known.subnet_id) {
+                Some(table) => Fact::Known(table.clone()),
+                None => Fact::Unknown(Unreadable {
+                    api: "ec2:DescribeRouteTables",
+                    reason: format!(
+                        "VPC {} has no route table for subnet {}",
+                        known.vpc_id, known.subnet_id
+                    ),
+                }),
+            },
+            Err(u) => Fact::Unknown(u.clone()),
+        };
+        Ok::<_, CheckError>((eni, route_table, tables))
     };
     let host = async {
         match task.container_instance_arn.as_deref() {
@@ -178,14 +201,163 @@ async fn gather_facts<R: TaskFactsRead>(
             ))),
         }
     };
-    let (task_definition, service, (eni, route_table), host) =
-        tokio::try_join!(task_definition, service, network, host)?;
+    let network_acl = async {
+        match attachment.subnet_id.as_deref() {
+            Some(subnet) => into_fact(reader.network_acl(subnet).await, || Unreadable {
+                api: "ec2:DescribeNetworkAcls",
+                reason: format!("no network ACL is associated with {subnet}"),
+            }),
+            None => Ok(Fact::Unknown(missing_input(
+                "ec2:DescribeNetworkAcls",
+                "task subnet",
+            ))),
+        }
+    };
+    let (
+        task_definition,
+        (service, mut load_balancer_path),
+        (eni, route_table, vpc_route_tables),
+        host,
+        network_acl,
+    ) = tokio::try_join!(task_definition, service_and_lb, network, host, network_acl)?;
+
+    // Last wave: security groups (task ENI + load balancers) and load-balancer subnets, only
+    // when a rule needs them.
+    let ipv6_direct = eni.known().is_some_and(|e| !e.ipv6_addresses.is_empty())
+        && route_table
+            .known()
+            .is_some_and(|t| t.ipv6_internet_gateway().is_some());
+    let lbs = load_balancer_path
+        .as_ref()
+        .and_then(|p| p.load_balancers.known())
+        .cloned()
+        .unwrap_or_default();
+    let mut group_ids: Vec<String> = eni
+        .known()
+        .map(|e| e.security_group_ids.clone())
+        .unwrap_or_default();
+    group_ids.extend(
+        lbs.iter()
+            .flat_map(|l| l.security_group_ids.iter().cloned()),
+    );
+    group_ids.sort();
+    group_ids.dedup();
+    let subnet_ids: Vec<String> = {
+        let mut ids: Vec<String> = lbs
+            .iter()
+            .flat_map(|l| l.subnet_ids.iter().cloned())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let need_groups = (load_balancer_path.is_some() || ipv6_direct) && eni.known().is_some();
+    let security_groups = async {
+        if need_groups {
+            list_fact(reader.security_groups(&group_ids).await)
+        } else {
+            Ok(not_read("ec2:DescribeSecurityGroups", "no rule needs them"))
+        }
+    };
+    let lb_subnets = async {
+        if subnet_ids.is_empty() {
+            Ok(not_read("ec2:DescribeSubnets", "no load balancer subnets"))
+        } else {
+            list_fact(reader.subnets(&subnet_ids).await)
+        }
+    };
+    let (security_groups, lb_subnets) = tokio::try_join!(security_groups, lb_subnets)?;
+    if let Some(path) = load_balancer_path.as_mut() {
+        path.subnets = match &path.load_balancers {
+            Fact::Unknown(u) => Fact::Unknown(u.clone()),
+            Fact::Known(_) => lb_subnets,
+        };
+    }
     Ok(TaskFacts {
         task_definition,
         service,
         eni,
         route_table,
         host,
+        vpc_route_tables,
+        network_acl,
+        security_groups,
+        load_balancer_path,
+    })
+}
+
+/// Target groups → (load balancers ‖ listeners ‖ target health), concurrently where possible.
+async fn read_load_balancer_path<R: TaskFactsRead>(
+    reader: &R,
+    mappings: &[crate::domain::facts::LoadBalancerMapping],
+    task_ip: Option<&str>,
+) -> Result<LoadBalancerPath, CheckError> {
+    let mut tg_arns: Vec<String> = mappings
+        .iter()
+        .filter_map(|m| m.target_group_arn.clone())
+        .collect();
+    tg_arns.sort();
+    tg_arns.dedup();
+    let target_groups = if tg_arns.is_empty() {
+        Fact::Known(vec![])
+    } else {
+        list_fact(reader.target_groups(&tg_arns).await)?
+    };
+    let groups = match &target_groups {
+        Fact::Known(groups) => groups.clone(),
+        Fact::Unknown(u) => {
+            let u = u.clone();
+            return Ok(LoadBalancerPath {
+                target_groups,
+                load_balancers: Fact::Unknown(u.clone()),
+                listeners: Fact::Unknown(u.clone()),
+                subnets: Fact::Unknown(u.clone()),
+                registered_in: Fact::Unknown(u),
+            });
+        }
+    };
+    let mut lb_arns: Vec<String> = groups
+        .iter()
+        .flat_map(|g| g.load_balancer_arns.iter().cloned())
+        .collect();
+    lb_arns.sort();
+    lb_arns.dedup();
+    let load_balancers = async { list_fact(reader.load_balancers(&lb_arns).await) };
+    let listeners = async {
+        let per_lb = lb_arns.iter().map(|arn| reader.listeners(arn, &tg_arns));
+        list_fact(
+            futures_util::future::try_join_all(per_lb)
+                .await
+                .map(|v| v.into_iter().flatten().collect()),
+        )
+    };
+    let registered_in = async {
+        let Some(ip) = task_ip else {
+            return Ok(not_read(
+                "elasticloadbalancing:DescribeTargetHealth",
+                "the task IP is unknown",
+            ));
+        };
+        let checks = groups.iter().map(|g| async move {
+            reader
+                .is_registered(&g.arn, ip)
+                .await
+                .map(|registered| registered.then(|| g.arn.clone()))
+        });
+        list_fact(
+            futures_util::future::try_join_all(checks)
+                .await
+                .map(|v| v.into_iter().flatten().collect()),
+        )
+    };
+    let (load_balancers, listeners, registered_in) =
+        tokio::try_join!(load_balancers, listeners, registered_in)?;
+    Ok(LoadBalancerPath {
+        target_groups,
+        load_balancers,
+        listeners,
+        subnets: not_read("ec2:DescribeSubnets", "pending"),
+        registered_in,
     })
 }
 

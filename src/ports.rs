@@ -7,8 +7,10 @@ use thiserror::Error;
 
 use crate::domain::alert::Alert;
 use crate::domain::facts::{
-    Host, NetworkInterface, RouteTable, Service, TaskDefinition, Unreadable,
+    Host, Listener, LoadBalancer, NetworkInterface, RouteTable, Service, Subnet, TargetGroup,
+    TaskDefinition, Unreadable,
 };
+use crate::domain::net::{NetworkAcl, SecurityGroup};
 
 /// Why a read failed.
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
@@ -76,9 +78,84 @@ pub trait ContainerHostGet {
     ) -> impl Future<Output = ReadResult<Host>> + Send;
 }
 
+/// Reads the network ACL associated with a subnet (DescribeNetworkAcls).
+pub trait NetworkAclGet {
+    /// The ACL of `subnet_id`; `Ok(None)` when none is associated.
+    fn network_acl(&self, subnet_id: &str) -> impl Future<Output = ReadResult<NetworkAcl>> + Send;
+}
+
+/// Reads security groups with their rules (DescribeSecurityGroups).
+pub trait SecurityGroupsGet {
+    /// The groups with these ids (missing ones are left out).
+    fn security_groups(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<SecurityGroup>, ReadError>> + Send;
+}
+
+/// Reads subnets (DescribeSubnets).
+pub trait SubnetsGet {
+    /// The subnets with these ids (missing ones are left out).
+    fn subnets(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<Subnet>, ReadError>> + Send;
+}
+
+/// Reads target groups (DescribeTargetGroups, and the NLB client-IP attribute).
+pub trait TargetGroupsGet {
+    /// The target groups with these ARNs.
+    fn target_groups(
+        &self,
+        arns: &[String],
+    ) -> impl Future<Output = Result<Vec<TargetGroup>, ReadError>> + Send;
+}
+
+/// Reads load balancers (DescribeLoadBalancers).
+pub trait LoadBalancersGet {
+    /// The load balancers with these ARNs.
+    fn load_balancers(
+        &self,
+        arns: &[String],
+    ) -> impl Future<Output = Result<Vec<LoadBalancer>, ReadError>> + Send;
+}
+
+/// Reads listeners and, where the default action does not forward to one of
+/// `target_group_arns`, their rules (DescribeListeners, DescribeRules).
+pub trait ListenersGet {
+    /// Listeners of `load_balancer_arn` with the target groups each forwards to.
+    fn listeners(
+        &self,
+        load_balancer_arn: &str,
+        target_group_arns: &[String],
+    ) -> impl Future<Output = Result<Vec<Listener>, ReadError>> + Send;
+}
+
+/// Reads whether an IP target is registered (DescribeTargetHealth).
+pub trait TargetHealthGet {
+    /// Whether `ip` is a registered target of `target_group_arn`.
+    fn is_registered(
+        &self,
+        target_group_arn: &str,
+        ip: &str,
+    ) -> impl Future<Output = Result<bool, ReadError>> + Send;
+}
+
 /// Every read the task check needs.
 pub trait TaskFactsRead:
-    TaskDefinitionGet + ServiceGet + NetworkInterfaceGet + RouteTablesGet + ContainerHostGet + Sync
+    TaskDefinitionGet
+    + ServiceGet
+    + NetworkInterfaceGet
+    + RouteTablesGet
+    + ContainerHostGet
+    + NetworkAclGet
+    + SecurityGroupsGet
+    + SubnetsGet
+    + TargetGroupsGet
+    + LoadBalancersGet
+    + ListenersGet
+    + TargetHealthGet
+    + Sync
 {
 }
 
@@ -88,6 +165,13 @@ impl<T> TaskFactsRead for T where
         + NetworkInterfaceGet
         + RouteTablesGet
         + ContainerHostGet
+        + NetworkAclGet
+        + SecurityGroupsGet
+        + SubnetsGet
+        + TargetGroupsGet
+        + LoadBalancersGet
+        + ListenersGet
+        + TargetHealthGet
         + Sync
 {
 }

@@ -13,15 +13,18 @@ use aws_sdk_ec2::error::DisplayErrorContext;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::error::SdkError;
 use aws_sdk_ec2::types::Filter;
+use futures_util::future::try_join_all;
 use tracing::{info_span, instrument, Instrument};
 
 use crate::domain::facts::{
-    Host, LoadBalancerMapping, NetworkInterface, PortMapping, Route, RouteTable, Service,
-    TaskDefinition, Unreadable,
+    Host, Listener, LoadBalancer, LoadBalancerMapping, NetworkInterface, PortMapping, Route,
+    RouteTable, Service, Subnet, TargetGroup, TaskDefinition, Unreadable,
 };
+use crate::domain::net::{NaclEntry, NetworkAcl, SecurityGroup, SgRule};
 use crate::ports::{
-    ContainerHostGet, NetworkInterfaceGet, ReadError, ReadResult, RouteTablesGet, ServiceGet,
-    TaskDefinitionGet,
+    ContainerHostGet, ListenersGet, LoadBalancersGet, NetworkAclGet, NetworkInterfaceGet,
+    ReadError, ReadResult, RouteTablesGet, SecurityGroupsGet, ServiceGet, SubnetsGet,
+    TargetGroupsGet, TargetHealthGet, TaskDefinitionGet,
 };
 
 /// Per-attempt timeout: well under the Lambda timeout, so a hung call is retried, not waited on.
@@ -50,11 +53,12 @@ pub async fn load_sdk_config(region: Option<String>, profile: Option<String>) ->
     loader.load().await
 }
 
-/// ECS and EC2 clients for one region: the implementation of every read port.
+/// ECS, EC2 and ELBv2 clients for one region: the implementation of every read port.
 #[derive(Clone, Debug)]
 pub struct AwsFacts {
     ecs: aws_sdk_ecs::Client,
     ec2: aws_sdk_ec2::Client,
+    elbv2: aws_sdk_elasticloadbalancingv2::Client,
 }
 
 impl AwsFacts {
@@ -63,6 +67,7 @@ impl AwsFacts {
         AwsFacts {
             ecs: aws_sdk_ecs::Client::new(config),
             ec2: aws_sdk_ec2::Client::new(config),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(config),
         }
     }
 }
@@ -390,5 +395,335 @@ impl ContainerHostGet for AwsFacts {
             instance_id: instance_id.clone(),
             public_ip: i.public_ip_address().map(Into::into),
         }))
+    }
+}
+
+impl NetworkAclGet for AwsFacts {
+    #[instrument(skip(self), fields(api = "ec2:DescribeNetworkAcls"))]
+    async fn network_acl(&self, subnet_id: &str) -> ReadResult<NetworkAcl> {
+        let out = self
+            .ec2
+            .describe_network_acls()
+            .filters(
+                Filter::builder()
+                    .name("association.subnet-id")
+                    .values(subnet_id)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| classify("ec2:DescribeNetworkAcls", e))?;
+        Ok(out.network_acls().first().map(|acl| NetworkAcl {
+            id: acl.network_acl_id().unwrap_or_default().to_string(),
+            entries: acl
+                .entries()
+                .iter()
+                .map(|e| NaclEntry {
+                    rule_number: e.rule_number().unwrap_or(32767),
+                    protocol: e.protocol().unwrap_or("-1").to_string(),
+                    allow: e.rule_action().map(|a| a.as_str()) == Some("allow"),
+                    egress: e.egress().unwrap_or(false),
+                    cidr: e
+                        .cidr_block()
+                        .or(e.ipv6_cidr_block())
+                        .unwrap_or_default()
+                        .to_string(),
+                    from_port: e.port_range().and_then(|p| p.from()),
+                    to_port: e.port_range().and_then(|p| p.to()),
+                })
+                .collect(),
+        }))
+    }
+}
+
+fn sg_rules(permissions: &[aws_sdk_ec2::types::IpPermission]) -> Vec<SgRule> {
+    permissions
+        .iter()
+        .map(|p| SgRule {
+            protocol: p.ip_protocol().unwrap_or("-1").to_string(),
+            from_port: p.from_port(),
+            to_port: p.to_port(),
+            ipv4_ranges: p
+                .ip_ranges()
+                .iter()
+                .filter_map(|r| r.cidr_ip().map(Into::into))
+                .collect(),
+            ipv6_ranges: p
+                .ipv6_ranges()
+                .iter()
+                .filter_map(|r| r.cidr_ipv6().map(Into::into))
+                .collect(),
+            group_ids: p
+                .user_id_group_pairs()
+                .iter()
+                .filter_map(|g| g.group_id().map(Into::into))
+                .collect(),
+        })
+        .collect()
+}
+
+impl SecurityGroupsGet for AwsFacts {
+    #[instrument(skip(self), fields(api = "ec2:DescribeSecurityGroups"))]
+    async fn security_groups(&self, ids: &[String]) -> Result<Vec<SecurityGroup>, ReadError> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        // The group-id filter makes deleted groups absent instead of failing the call.
+        let out = self
+            .ec2
+            .describe_security_groups()
+            .filters(
+                Filter::builder()
+                    .name("group-id")
+                    .set_values(Some(ids.to_vec()))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| classify("ec2:DescribeSecurityGroups", e))?;
+        Ok(out
+            .security_groups()
+            .iter()
+            .map(|g| SecurityGroup {
+                id: g.group_id().unwrap_or_default().to_string(),
+                vpc_id: g.vpc_id().unwrap_or_default().to_string(),
+                ingress: sg_rules(g.ip_permissions()),
+                egress: sg_rules(g.ip_permissions_egress()),
+            })
+            .collect())
+    }
+}
+
+impl SubnetsGet for AwsFacts {
+    #[instrument(skip(self), fields(api = "ec2:DescribeSubnets"))]
+    async fn subnets(&self, ids: &[String]) -> Result<Vec<Subnet>, ReadError> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let out = self
+            .ec2
+            .describe_subnets()
+            .filters(
+                Filter::builder()
+                    .name("subnet-id")
+                    .set_values(Some(ids.to_vec()))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| classify("ec2:DescribeSubnets", e))?;
+        Ok(out
+            .subnets()
+            .iter()
+            .map(|s| Subnet {
+                id: s.subnet_id().unwrap_or_default().to_string(),
+                vpc_id: s.vpc_id().unwrap_or_default().to_string(),
+                cidr: s.cidr_block().map(Into::into),
+                ipv6_cidrs: s
+                    .ipv6_cidr_block_association_set()
+                    .iter()
+                    .filter_map(|a| a.ipv6_cidr_block().map(Into::into))
+                    .collect(),
+            })
+            .collect())
+    }
+}
+
+const NLB_PROTOCOLS: &[&str] = &["TCP", "TLS", "UDP", "TCP_UDP"];
+
+impl TargetGroupsGet for AwsFacts {
+    #[instrument(skip(self), fields(api = "elasticloadbalancing:DescribeTargetGroups"))]
+    async fn target_groups(&self, arns: &[String]) -> Result<Vec<TargetGroup>, ReadError> {
+        let out = self
+            .elbv2
+            .describe_target_groups()
+            .set_target_group_arns(Some(arns.to_vec()))
+            .send()
+            .await
+            .map_err(|e| classify("elasticloadbalancing:DescribeTargetGroups", e))?;
+        let mut groups: Vec<TargetGroup> = out
+            .target_groups()
+            .iter()
+            .map(|t| TargetGroup {
+                arn: t.target_group_arn().unwrap_or_default().to_string(),
+                name: t.target_group_name().unwrap_or_default().to_string(),
+                target_type: t
+                    .target_type()
+                    .map_or("instance", |t| t.as_str())
+                    .to_string(),
+                vpc_id: t.vpc_id().map(Into::into),
+                protocol: t.protocol().map(|p| p.as_str().to_string()),
+                load_balancer_arns: t.load_balancer_arns().to_vec(),
+                preserve_client_ip: None,
+            })
+            .collect();
+        // Client IP preservation matters only for NLB target groups: read it for those, concurrently.
+        let attributes = groups.iter().map(|g| async {
+            if !g
+                .protocol
+                .as_deref()
+                .is_some_and(|p| NLB_PROTOCOLS.contains(&p))
+            {
+                return Ok(None);
+            }
+            let out = self
+                .elbv2
+                .describe_target_group_attributes()
+                .target_group_arn(&g.arn)
+                .send()
+                .instrument(info_span!(
+                    "aws_call",
+                    api = "elasticloadbalancing:DescribeTargetGroupAttributes"
+                ))
+                .await
+                .map_err(|e| classify("elasticloadbalancing:DescribeTargetGroupAttributes", e))?;
+            Ok::<_, ReadError>(
+                out.attributes()
+                    .iter()
+                    .find(|a| a.key() == Some("preserve_client_ip.enabled"))
+                    .and_then(|a| a.value())
+                    .map(|v| v == "true"),
+            )
+        });
+        let preserve = try_join_all(attributes).await?;
+        for (group, value) in groups.iter_mut().zip(preserve) {
+            group.preserve_client_ip = value;
+        }
+        Ok(groups)
+    }
+}
+
+impl LoadBalancersGet for AwsFacts {
+    #[instrument(skip(self), fields(api = "elasticloadbalancing:DescribeLoadBalancers"))]
+    async fn load_balancers(&self, arns: &[String]) -> Result<Vec<LoadBalancer>, ReadError> {
+        if arns.is_empty() {
+            return Ok(vec![]);
+        }
+        let out = self
+            .elbv2
+            .describe_load_balancers()
+            .set_load_balancer_arns(Some(arns.to_vec()))
+            .send()
+            .await
+            .map_err(|e| classify("elasticloadbalancing:DescribeLoadBalancers", e))?;
+        Ok(out
+            .load_balancers()
+            .iter()
+            .map(|l| LoadBalancer {
+                arn: l.load_balancer_arn().unwrap_or_default().to_string(),
+                name: l.load_balancer_name().unwrap_or_default().to_string(),
+                kind: l.r#type().map_or("application", |t| t.as_str()).to_string(),
+                scheme: l
+                    .scheme()
+                    .map_or("internet-facing", |s| s.as_str())
+                    .to_string(),
+                vpc_id: l.vpc_id().unwrap_or_default().to_string(),
+                subnet_ids: l
+                    .availability_zones()
+                    .iter()
+                    .filter_map(|z| z.subnet_id().map(Into::into))
+                    .collect(),
+                security_group_ids: l.security_groups().to_vec(),
+            })
+            .collect())
+    }
+}
+
+fn forwarded_groups(actions: &[aws_sdk_elasticloadbalancingv2::types::Action]) -> Vec<String> {
+    let mut groups = Vec::new();
+    for a in actions {
+        if a.r#type().map(|t| t.as_str()) != Some("forward") {
+            continue;
+        }
+        groups.extend(a.target_group_arn().map(str::to_string));
+        if let Some(config) = a.forward_config() {
+            groups.extend(
+                config
+                    .target_groups()
+                    .iter()
+                    .filter_map(|t| t.target_group_arn().map(str::to_string)),
+            );
+        }
+    }
+    groups.sort();
+    groups.dedup();
+    groups
+}
+
+impl ListenersGet for AwsFacts {
+    #[instrument(
+        skip(self, target_group_arns),
+        fields(api = "elasticloadbalancing:DescribeListeners")
+    )]
+    async fn listeners(
+        &self,
+        load_balancer_arn: &str,
+        target_group_arns: &[String],
+    ) -> Result<Vec<Listener>, ReadError> {
+        let out = self
+            .elbv2
+            .describe_listeners()
+            .load_balancer_arn(load_balancer_arn)
+            .send()
+            .await
+            .map_err(|e| classify("elasticloadbalancing:DescribeListeners", e))?;
+        let mut listeners: Vec<Listener> = out
+            .listeners()
+            .iter()
+            .map(|l| Listener {
+                arn: l.listener_arn().unwrap_or_default().to_string(),
+                load_balancer_arn: load_balancer_arn.to_string(),
+                port: l.port(),
+                protocol: l.protocol().map(|p| p.as_str().to_string()),
+                forwards_to: forwarded_groups(l.default_actions()),
+            })
+            .collect();
+        // Only where the default action misses the service's groups, read the rules (concurrently).
+        let rules = listeners.iter().map(|l| async {
+            if l.forwards_to.iter().any(|g| target_group_arns.contains(g)) {
+                return Ok(vec![]);
+            }
+            let out = self
+                .elbv2
+                .describe_rules()
+                .listener_arn(&l.arn)
+                .send()
+                .instrument(info_span!(
+                    "aws_call",
+                    api = "elasticloadbalancing:DescribeRules"
+                ))
+                .await
+                .map_err(|e| classify("elasticloadbalancing:DescribeRules", e))?;
+            Ok::<_, ReadError>(
+                out.rules()
+                    .iter()
+                    .flat_map(|r| forwarded_groups(r.actions()))
+                    .collect::<Vec<_>>(),
+            )
+        });
+        let rules = try_join_all(rules).await?;
+        for (listener, groups) in listeners.iter_mut().zip(rules) {
+            listener.forwards_to.extend(groups);
+            listener.forwards_to.sort();
+            listener.forwards_to.dedup();
+        }
+        Ok(listeners)
+    }
+}
+
+impl TargetHealthGet for AwsFacts {
+    #[instrument(skip(self), fields(api = "elasticloadbalancing:DescribeTargetHealth"))]
+    async fn is_registered(&self, target_group_arn: &str, ip: &str) -> Result<bool, ReadError> {
+        let out = self
+            .elbv2
+            .describe_target_health()
+            .target_group_arn(target_group_arn)
+            .send()
+            .await
+            .map_err(|e| classify("elasticloadbalancing:DescribeTargetHealth", e))?;
+        Ok(out
+            .target_health_descriptions()
+            .iter()
+            .any(|d| d.target().and_then(|t| t.id()) == Some(ip)))
     }
 }

@@ -243,19 +243,24 @@ fn combine(event: &TaskEvent, outcomes: Vec<Outcome>) -> Evaluation {
     let compliance = outcomes
         .iter()
         .fold(Status::NotApplicable, |acc, o| acc.and(o.status()));
+    // The annotation explains the worst outcome; for COMPLIANT, the passing reason.
     let note = outcomes
         .iter()
-        .find(|o| o.status() == compliance)
+        .find(|o| {
+            o.status() == compliance
+                && (compliance != Status::Compliant || matches!(o, Outcome::Pass(_)))
+        })
         .map(|o| match o {
             Outcome::Pass(reason) => reason.clone(),
             Outcome::Fail(f) => format!("{}: {}", f.rule, f.message),
             Outcome::Incomplete(u) => format!("Incomplete: {u}"),
+            Outcome::NotApplicable => "no rule applies".into(),
         })
         .unwrap_or_else(|| "no rule applies".into());
     let mut findings: Vec<Finding> = outcomes
         .into_iter()
         .filter_map(|o| match o {
-            Outcome::Pass(_) => None,
+            Outcome::Pass(_) | Outcome::NotApplicable => None,
             Outcome::Fail(f) => Some(f),
             Outcome::Incomplete(u) => Some(check_incomplete::finding(&u)),
         })
@@ -282,12 +287,8 @@ mod tests {
     }
 
     fn facts(mode: Option<&str>, ports: usize) -> TaskFacts {
-        let not_read = || Unreadable {
-            api: "x",
-            reason: "not read".into(),
-        };
-        TaskFacts {
-            task_definition: Fact::Known(TaskDefinition {
+        TaskFacts::without_network(
+            Fact::Known(TaskDefinition {
                 arn: "arn:td".into(),
                 network_mode: mode.map(Into::into),
                 port_mappings: (0..ports)
@@ -298,11 +299,11 @@ mod tests {
                     })
                     .collect(),
             }),
-            service: None,
-            eni: Fact::Unknown(not_read()),
-            route_table: Fact::Unknown(not_read()),
-            host: Fact::Unknown(not_read()),
-        }
+            Unreadable {
+                api: "x",
+                reason: "not read".into(),
+            },
+        )
     }
 
     #[test]

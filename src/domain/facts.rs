@@ -190,6 +190,94 @@ pub struct Host {
     pub public_ip: Option<String>,
 }
 
+/// A target group named by a service's load-balancer mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TargetGroup {
+    /// Target group ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// `ip`, `instance`, `lambda` or `alb`.
+    pub target_type: String,
+    /// Its VPC.
+    pub vpc_id: Option<String>,
+    /// HTTP, HTTPS, TCP, TLS, UDP, ...
+    pub protocol: Option<String>,
+    /// Load balancers that route to it.
+    pub load_balancer_arns: Vec<String>,
+    /// `preserve_client_ip.enabled` (NLB); `None` when not read.
+    pub preserve_client_ip: Option<bool>,
+}
+
+/// An ALB or NLB.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LoadBalancer {
+    /// Load balancer ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// `application`, `network` or `gateway`.
+    pub kind: String,
+    /// `internet-facing` or `internal`.
+    pub scheme: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// Subnets its nodes live in.
+    pub subnet_ids: Vec<String>,
+    /// Its security groups (empty for an NLB without SGs).
+    pub security_group_ids: Vec<String>,
+}
+
+impl LoadBalancer {
+    /// Whether it is reachable from the internet by design.
+    pub fn internet_facing(&self) -> bool {
+        self.scheme.eq_ignore_ascii_case("internet-facing")
+    }
+}
+
+/// A listener and the target groups it forwards to (default actions and rules).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Listener {
+    /// Listener ARN.
+    pub arn: String,
+    /// Its load balancer.
+    pub load_balancer_arn: String,
+    /// Listener port.
+    pub port: Option<i32>,
+    /// Listener protocol.
+    pub protocol: Option<String>,
+    /// Target groups it forwards to.
+    pub forwards_to: Vec<String>,
+}
+
+/// A subnet (for load-balancer subnets: CIDR and routes).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Subnet {
+    /// `subnet-...`
+    pub id: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// IPv4 CIDR.
+    pub cidr: Option<String>,
+    /// IPv6 CIDRs.
+    pub ipv6_cidrs: Vec<String>,
+}
+
+/// The load-balancer side of a service's inbound path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadBalancerPath {
+    /// Target groups of the service's mappings.
+    pub target_groups: Fact<Vec<TargetGroup>>,
+    /// Load balancers of those target groups.
+    pub load_balancers: Fact<Vec<LoadBalancer>>,
+    /// Listeners of those load balancers.
+    pub listeners: Fact<Vec<Listener>>,
+    /// Subnets of those load balancers.
+    pub subnets: Fact<Vec<Subnet>>,
+    /// Target groups in which the task's IP is registered.
+    pub registered_in: Fact<Vec<String>>,
+}
+
 /// Everything the rules look at for one RUNNING awsvpc EC2 task.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskFacts {
@@ -203,6 +291,31 @@ pub struct TaskFacts {
     pub route_table: Fact<RouteTable>,
     /// The container instance's EC2 host.
     pub host: Fact<Host>,
+    /// All route tables of the task's VPC (for load-balancer subnets).
+    pub vpc_route_tables: Fact<Vec<RouteTable>>,
+    /// The network ACL of the task's subnet.
+    pub network_acl: Fact<crate::domain::net::NetworkAcl>,
+    /// Security groups of the task ENI and of its load balancers (read when needed).
+    pub security_groups: Fact<Vec<crate::domain::net::SecurityGroup>>,
+    /// The load-balancer path, when the service has load-balancer mappings.
+    pub load_balancer_path: Option<LoadBalancerPath>,
+}
+
+impl TaskFacts {
+    /// Facts for a task whose network was not read (no ENI in the event).
+    pub fn without_network(task_definition: Fact<TaskDefinition>, not_read: Unreadable) -> Self {
+        TaskFacts {
+            task_definition,
+            service: None,
+            eni: Fact::Unknown(not_read.clone()),
+            route_table: Fact::Unknown(not_read.clone()),
+            host: Fact::Unknown(not_read.clone()),
+            vpc_route_tables: Fact::Unknown(not_read.clone()),
+            network_acl: Fact::Unknown(not_read.clone()),
+            security_groups: Fact::Unknown(not_read),
+            load_balancer_path: None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,4 +4,5 @@ pub mod alert;
 pub mod evaluation;
 pub mod event;
 pub mod facts;
+pub mod net;
 pub mod rules;

@@ -4,6 +4,7 @@
 mod cli;
 mod harness;
 mod lambda;
+mod paths;
 mod runtime_api;
 mod template;
 mod verdicts;

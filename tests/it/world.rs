@@ -58,7 +58,50 @@ pub enum Subnet {
 pub enum Svc {
     Standalone,
     NoLoadBalancer,
-    Alb,
+    Lb(LbSpec),
+}
+
+/// A load-balancer path; `LbSpec::valid_alb()` is fully valid, tests break one hop each.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LbSpec {
+    pub network: bool,
+    pub internal: bool,
+    pub target_type_ip: bool,
+    pub tg_in_other_vpc: bool,
+    pub mapping_port: i32,
+    pub listener: bool,
+    pub lb_subnets_public: bool,
+    pub lb_sg_admits_clients: bool,
+    pub lb_sg_egress: bool,
+    pub task_sg_admits_lb: bool,
+    pub nacl_denies_port: bool,
+    pub register_target: bool,
+}
+
+impl LbSpec {
+    pub fn valid_alb() -> Self {
+        LbSpec {
+            network: false,
+            internal: false,
+            target_type_ip: true,
+            tg_in_other_vpc: false,
+            mapping_port: 3000,
+            listener: true,
+            lb_subnets_public: true,
+            lb_sg_admits_clients: true,
+            lb_sg_egress: true,
+            task_sg_admits_lb: true,
+            nacl_denies_port: false,
+            register_target: true,
+        }
+    }
+
+    pub fn valid_nlb() -> Self {
+        LbSpec {
+            network: true,
+            ..Self::valid_alb()
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -329,7 +372,7 @@ pub async fn build(c: &Clients, s: &Scenario) -> Built {
 
     let service = match s.service {
         Svc::Standalone => None,
-        Svc::NoLoadBalancer | Svc::Alb => {
+        Svc::NoLoadBalancer | Svc::Lb(_) => {
             let name = unique("svc");
             let mut req = c
                 .ecs
@@ -338,19 +381,14 @@ pub async fn build(c: &Clients, s: &Scenario) -> Built {
                 .service_name(&name)
                 .task_definition(&td_arn)
                 .desired_count(1);
-            if s.service == Svc::Alb {
-                let tg = create_alb(
-                    c,
-                    &vpc_id,
-                    &[subnet_id.clone(), other_subnet_id.clone()],
-                    &sg,
-                )
-                .await;
+            if let Svc::Lb(spec) = s.service {
+                let tg =
+                    create_lb_path(c, &vpc_id, &igw, &sg, &subnet_id, &private_ip, &spec).await;
                 req = req.load_balancers(
                     LoadBalancer::builder()
                         .target_group_arn(tg)
                         .container_name("web")
-                        .container_port(s.ports[0])
+                        .container_port(spec.mapping_port)
                         .build(),
                 );
             }
@@ -453,32 +491,219 @@ pub async fn build(c: &Clients, s: &Scenario) -> Built {
     }
 }
 
-/// An internet-facing ALB with an `ip` target group and a forwarding listener; returns the TG ARN.
-pub async fn create_alb(c: &Clients, vpc_id: &str, subnets: &[String], sg: &str) -> String {
+/// Builds the load-balancer side of the path as `spec` says; returns the target group ARN.
+pub async fn create_lb_path(
+    c: &Clients,
+    vpc_id: &str,
+    igw: &str,
+    task_sg: &str,
+    task_subnet: &str,
+    task_ip: &str,
+    spec: &LbSpec,
+) -> String {
+    use aws_sdk_ec2::types::{IpPermission, IpRange, RuleAction, UserIdGroupPair};
     use aws_sdk_elasticloadbalancingv2::types::{
-        Action, ActionTypeEnum, ProtocolEnum, TargetTypeEnum,
+        Action, ActionTypeEnum, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, ProtocolEnum,
+        TargetDescription, TargetTypeEnum,
     };
-    let lb = c
-        .elbv2
-        .create_load_balancer()
-        .name(unique("alb"))
-        .set_subnets(Some(subnets.to_vec()))
-        .security_groups(sg)
+    // Two LB subnets in two AZs, with their own route table (public or not).
+    let mut lb_subnets = Vec::new();
+    for (az, cidr) in [
+        ("us-east-1a", "10.0.11.0/24"),
+        ("us-east-1b", "10.0.12.0/24"),
+    ] {
+        lb_subnets.push(
+            c.ec2
+                .create_subnet()
+                .vpc_id(vpc_id)
+                .cidr_block(cidr)
+                .availability_zone(az)
+                .send()
+                .await
+                .unwrap()
+                .subnet()
+                .unwrap()
+                .subnet_id()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let rtb = c
+        .ec2
+        .create_route_table()
+        .vpc_id(vpc_id)
         .send()
         .await
-        .unwrap();
-    let lb_arn = lb.load_balancers()[0]
+        .unwrap()
+        .route_table()
+        .unwrap()
+        .route_table_id()
+        .unwrap()
+        .to_string();
+    if spec.lb_subnets_public {
+        c.ec2
+            .create_route()
+            .route_table_id(&rtb)
+            .destination_cidr_block("0.0.0.0/0")
+            .gateway_id(igw)
+            .send()
+            .await
+            .unwrap();
+    }
+    for subnet in &lb_subnets {
+        c.ec2
+            .associate_route_table()
+            .route_table_id(&rtb)
+            .subnet_id(subnet)
+            .send()
+            .await
+            .unwrap();
+    }
+    // The LB's security group (ALB only).
+    let lb_sg = c
+        .ec2
+        .create_security_group()
+        .group_name(unique("lb"))
+        .description("lb")
+        .vpc_id(vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    if spec.lb_sg_admits_clients {
+        c.ec2
+            .authorize_security_group_ingress()
+            .group_id(&lb_sg)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(80)
+                    .to_port(80)
+                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    if !spec.lb_sg_egress {
+        c.ec2
+            .revoke_security_group_egress()
+            .group_id(&lb_sg)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("-1")
+                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    if spec.task_sg_admits_lb {
+        let permission = IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(3000)
+            .to_port(3000);
+        let permission = if spec.network {
+            permission.ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/16").build())
+        } else {
+            permission.user_id_group_pairs(UserIdGroupPair::builder().group_id(&lb_sg).build())
+        };
+        c.ec2
+            .authorize_security_group_ingress()
+            .group_id(task_sg)
+            .ip_permissions(permission.build())
+            .send()
+            .await
+            .unwrap();
+    }
+    if spec.nacl_denies_port {
+        let acl = c
+            .ec2
+            .describe_network_acls()
+            .filters(
+                Filter::builder()
+                    .name("association.subnet-id")
+                    .values(task_subnet)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let acl_id = acl.network_acls()[0].network_acl_id().unwrap().to_string();
+        c.ec2
+            .create_network_acl_entry()
+            .network_acl_id(acl_id)
+            .rule_number(50)
+            .protocol("6")
+            .rule_action(RuleAction::Deny)
+            .egress(false)
+            .cidr_block("0.0.0.0/0")
+            .port_range(
+                aws_sdk_ec2::types::PortRange::builder()
+                    .from(3000)
+                    .to(3000)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut lb = c
+        .elbv2
+        .create_load_balancer()
+        .name(unique("lb"))
+        .set_subnets(Some(lb_subnets))
+        .scheme(if spec.internal {
+            LoadBalancerSchemeEnum::Internal
+        } else {
+            LoadBalancerSchemeEnum::InternetFacing
+        });
+    lb = if spec.network {
+        lb.r#type(LoadBalancerTypeEnum::Network)
+    } else {
+        lb.r#type(LoadBalancerTypeEnum::Application)
+            .security_groups(&lb_sg)
+    };
+    let lb_arn = lb.send().await.unwrap().load_balancers()[0]
         .load_balancer_arn()
         .unwrap()
         .to_string();
+    let tg_vpc = if spec.tg_in_other_vpc {
+        c.ec2
+            .create_vpc()
+            .cidr_block("10.9.0.0/16")
+            .send()
+            .await
+            .unwrap()
+            .vpc()
+            .unwrap()
+            .vpc_id()
+            .unwrap()
+            .to_string()
+    } else {
+        vpc_id.to_string()
+    };
+    let (protocol, listener_protocol) = if spec.network {
+        (ProtocolEnum::Tcp, ProtocolEnum::Tcp)
+    } else {
+        (ProtocolEnum::Http, ProtocolEnum::Http)
+    };
     let tg = c
         .elbv2
         .create_target_group()
         .name(unique("tg"))
-        .protocol(ProtocolEnum::Http)
+        .protocol(protocol)
         .port(3000)
-        .vpc_id(vpc_id)
-        .target_type(TargetTypeEnum::Ip)
+        .vpc_id(tg_vpc)
+        .target_type(if spec.target_type_ip {
+            TargetTypeEnum::Ip
+        } else {
+            TargetTypeEnum::Instance
+        })
         .send()
         .await
         .unwrap();
@@ -486,20 +711,31 @@ pub async fn create_alb(c: &Clients, vpc_id: &str, subnets: &[String], sg: &str)
         .target_group_arn()
         .unwrap()
         .to_string();
-    c.elbv2
-        .create_listener()
-        .load_balancer_arn(lb_arn)
-        .protocol(ProtocolEnum::Http)
-        .port(80)
-        .default_actions(
-            Action::builder()
-                .r#type(ActionTypeEnum::Forward)
-                .target_group_arn(&tg_arn)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    if spec.listener {
+        c.elbv2
+            .create_listener()
+            .load_balancer_arn(&lb_arn)
+            .protocol(listener_protocol)
+            .port(80)
+            .default_actions(
+                Action::builder()
+                    .r#type(ActionTypeEnum::Forward)
+                    .target_group_arn(&tg_arn)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    if spec.register_target {
+        c.elbv2
+            .register_targets()
+            .target_group_arn(&tg_arn)
+            .targets(TargetDescription::builder().id(task_ip).port(3000).build())
+            .send()
+            .await
+            .unwrap();
+    }
     tg_arn
 }
 

@@ -2,8 +2,9 @@
 //! subnet or a host with a public IP) but nothing can reach it: its own ENI has no public IP and
 //! no load balancer fronts it.
 
-use super::{InScopeTask, Outcome, Rule, Severity};
+use super::{support, InScopeTask, Outcome, Rule, Severity};
 use crate::domain::facts::{Fact, Unreadable};
+use crate::domain::net::{rules_admit, Cidr, Peer};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
@@ -52,10 +53,33 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
     };
     if !eni.ipv6_addresses.is_empty() {
         if let Some(igw) = route_table.ipv6_internet_gateway() {
-            return Outcome::Pass(format!(
-                "task ENI {} has IPv6 address {} routed ::/0 -> {igw}",
-                eni.id, eni.ipv6_addresses[0]
-            ));
+            // The direct IPv6 path counts only if a task SG admits the port from ::/0.
+            let groups = match support::groups(task, &eni.security_group_ids) {
+                Ok(g) => g,
+                Err(u) => return Outcome::Incomplete(u),
+            };
+            let internet6 = Peer::cidrs(Cidr::parse("::/0"));
+            let open: Vec<String> = task
+                .ports()
+                .iter()
+                .filter(|p| {
+                    rules_admit(
+                        groups.iter().flat_map(|g| &g.ingress),
+                        &p.protocol,
+                        p.container_port,
+                        &internet6,
+                    )
+                })
+                .map(ToString::to_string)
+                .collect();
+            if !open.is_empty() {
+                return Outcome::Pass(format!(
+                    "task ENI {} has IPv6 address {} routed ::/0 -> {igw} and admits {} from ::/0",
+                    eni.id,
+                    eni.ipv6_addresses[0],
+                    open.join(", ")
+                ));
+            }
         }
     }
     let subnet_igw = route_table.ipv4_internet_gateway();
@@ -121,7 +145,18 @@ mod tests {
     use super::*;
     use crate::domain::event::{EniAttachment, TaskDetail, TaskEvent};
     use crate::domain::facts::*;
+    use crate::domain::net::{SecurityGroup, SgRule};
     use crate::domain::rules::Status;
+
+    fn open6() -> Vec<SgRule> {
+        vec![SgRule {
+            protocol: "tcp".into(),
+            from_port: Some(3000),
+            to_port: Some(3000),
+            ipv6_ranges: vec!["::/0".into()],
+            ..Default::default()
+        }]
+    }
 
     struct Case {
         name: &'static str,
@@ -129,6 +164,7 @@ mod tests {
         eni: Fact<NetworkInterface>,
         routes: Fact<Vec<Route>>,
         host: Fact<Option<&'static str>>,
+        sg_ingress: Vec<SgRule>,
         want: Status,
         want_text: &'static str,
     }
@@ -157,7 +193,7 @@ mod tests {
             private_ip: Some("10.0.1.57".into()),
             public_ip: public_ip.map(Into::into),
             ipv6_addresses: if ipv6 { vec!["2600::1".into()] } else { vec![] },
-            security_group_ids: vec![],
+            security_group_ids: vec!["sg-task".into()],
         })
     }
 
@@ -221,6 +257,15 @@ mod tests {
                 }),
                 Fact::Unknown(u) => Fact::Unknown(u.clone()),
             },
+            vpc_route_tables: Fact::Known(vec![]),
+            network_acl: Fact::Unknown(denied("ec2:DescribeNetworkAcls")),
+            security_groups: Fact::Known(vec![SecurityGroup {
+                id: "sg-task".into(),
+                vpc_id: "vpc-1".into(),
+                ingress: c.sg_ingress.clone(),
+                egress: vec![],
+            }]),
+            load_balancer_path: None,
         };
         check(&InScopeTask {
             event: &event,
@@ -246,6 +291,7 @@ mod tests {
                 eni: eni(None, false),
                 routes: Fact::Known(vec![igw4()]),
                 host: Fact::Known(Some("203.0.113.2")),
+                sg_ingress: vec![],
                 want: NonCompliant,
                 want_text: "`curl 203.0.113.2:3000` cannot reach",
             },
@@ -255,6 +301,7 @@ mod tests {
                 eni: eni(None, false),
                 routes: Fact::Known(vec![igw4()]),
                 host: Fact::Known(Some("203.0.113.2")),
+                sg_ingress: vec![],
                 want: NonCompliant,
                 want_text: "standalone task",
             },
@@ -264,6 +311,7 @@ mod tests {
                 eni: eni(None, false),
                 routes: Fact::Known(vec![igw4()]),
                 host: Fact::Known(None),
+                sg_ingress: vec![],
                 want: NonCompliant,
                 want_text: "public address on port 3000",
             },
@@ -273,6 +321,7 @@ mod tests {
                 eni: eni(None, false),
                 routes: Fact::Known(vec![nat()]),
                 host: Fact::Known(Some("198.51.100.7")),
+                sg_ingress: vec![],
                 want: NonCompliant,
                 want_text: "`curl 198.51.100.7:3000`",
             },
@@ -282,6 +331,7 @@ mod tests {
                 eni: eni(None, false),
                 routes: Fact::Known(vec![igw4()]),
                 host: gone(),
+                sg_ingress: vec![],
                 want: NonCompliant,
                 want_text: "public address on port 3000",
             },
@@ -291,6 +341,7 @@ mod tests {
                 eni: eni(None, false),
                 routes: Fact::Known(vec![igw4()]),
                 host: Fact::Known(Some("203.0.113.2")),
+                sg_ingress: vec![],
                 want: Compliant,
                 want_text: "load balancer",
             },
@@ -300,6 +351,7 @@ mod tests {
                 eni: eni(None, false),
                 routes: Fact::Known(vec![nat()]),
                 host: Fact::Known(None),
+                sg_ingress: vec![],
                 want: Compliant,
                 want_text: "by design",
             },
@@ -309,8 +361,19 @@ mod tests {
                 eni: eni(None, true),
                 routes: Fact::Known(vec![igw4(), igw6()]),
                 host: Fact::Known(Some("203.0.113.2")),
+                sg_ingress: open6(),
                 want: Compliant,
                 want_text: "IPv6",
+            },
+            Case {
+                name: "IPv6 path but the SG does not admit ::/0",
+                service: None,
+                eni: eni(None, true),
+                routes: Fact::Known(vec![igw4(), igw6()]),
+                host: Fact::Known(None),
+                sg_ingress: vec![],
+                want: NonCompliant,
+                want_text: "eni-1",
             },
             Case {
                 name: "IPv6 address without ::/0 to igw",
@@ -318,6 +381,7 @@ mod tests {
                 eni: eni(None, true),
                 routes: Fact::Known(vec![igw4()]),
                 host: Fact::Known(None),
+                sg_ingress: vec![],
                 want: NonCompliant,
                 want_text: "eni-1",
             },
@@ -327,6 +391,7 @@ mod tests {
                 eni: eni(Some("54.1.1.1"), false),
                 routes: Fact::Known(vec![igw4()]),
                 host: Fact::Known(None),
+                sg_ingress: vec![],
                 want: Compliant,
                 want_text: "54.1.1.1",
             },
@@ -336,6 +401,7 @@ mod tests {
                 eni: eni(None, false),
                 routes: Fact::Known(vec![nat()]),
                 host: gone(),
+                sg_ingress: vec![],
                 want: InsufficientData,
                 want_text: "",
             },
@@ -345,6 +411,7 @@ mod tests {
                 eni: eni(None, false),
                 routes: Fact::Known(vec![igw4()]),
                 host: Fact::Known(None),
+                sg_ingress: vec![],
                 want: InsufficientData,
                 want_text: "",
             },
@@ -354,6 +421,7 @@ mod tests {
                 eni: eni(None, false),
                 routes: Fact::Known(vec![igw4()]),
                 host: Fact::Known(None),
+                sg_ingress: vec![],
                 want: InsufficientData,
                 want_text: "",
             },
@@ -363,6 +431,7 @@ mod tests {
                 eni: Fact::Unknown(denied("ec2:DescribeNetworkInterfaces")),
                 routes: Fact::Known(vec![igw4()]),
                 host: Fact::Known(None),
+                sg_ingress: vec![],
                 want: InsufficientData,
                 want_text: "",
             },
@@ -372,6 +441,7 @@ mod tests {
                 eni: eni(None, false),
                 routes: Fact::Unknown(denied("ec2:DescribeRouteTables")),
                 host: Fact::Known(Some("203.0.113.2")),
+                sg_ingress: vec![],
                 want: InsufficientData,
                 want_text: "",
             },
@@ -390,6 +460,7 @@ mod tests {
                     assert!(reason.contains(c.want_text), "{}: {reason}", c.name)
                 }
                 Outcome::Incomplete(_) => {}
+                Outcome::NotApplicable => panic!("{}: the rule always applies in scope", c.name),
             }
         }
     }

@@ -6,8 +6,22 @@ use serde::Serialize;
 use super::event::{EniAttachment, TaskEvent};
 use super::facts::{PortMapping, TaskDefinition, TaskFacts, Unreadable};
 
+pub mod awsvpc_ec2_public_no_egress;
 pub mod awsvpc_ec2_public_no_inbound;
 pub mod check_incomplete;
+pub mod lb_container_port_not_mapped;
+pub mod lb_internal_only;
+pub mod lb_no_listener;
+pub mod lb_sg_blocks_egress;
+pub mod lb_sg_blocks_listener;
+pub mod lb_subnets_not_public;
+pub mod lb_target_type_not_ip;
+pub mod lb_vpc_mismatch;
+pub mod nacl_blocks_inbound;
+pub mod port_not_behind_lb;
+pub mod sg_blocks_lb_traffic;
+pub mod support;
+pub mod target_not_registered;
 
 /// Severity of a finding. HIGH makes a task NON_COMPLIANT; the others are advisory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -51,17 +65,51 @@ pub struct Rule {
 impl Rule {
     /// A finding of this rule with a task-specific message.
     pub fn finding(&self, message: String) -> Finding {
+        self.finding_with(self.severity, message)
+    }
+
+    /// A finding with a severity other than the rule's default (e.g. a partial breakage).
+    pub fn finding_with(&self, severity: Severity, message: String) -> Finding {
         Finding {
             rule: self.id,
-            severity: self.severity,
+            severity,
             message,
             remediation: self.remediation.to_string(),
         }
     }
 }
 
-/// Every rule this checker knows, for documentation and listing.
-pub const ALL_RULES: &[Rule] = &[awsvpc_ec2_public_no_inbound::RULE, check_incomplete::RULE];
+/// A rule's check function.
+pub type Check = fn(&InScopeTask<'_>) -> Outcome;
+
+/// Every task rule with its check, in the order of the inbound path's hops (the first broken
+/// hop is reported first): direct path, then target group → listener → load balancer subnets →
+/// load balancer SGs → task SGs → NACL, then advisories.
+pub const TASK_RULES: &[(Rule, Check)] = &[
+    (
+        awsvpc_ec2_public_no_inbound::RULE,
+        awsvpc_ec2_public_no_inbound::check,
+    ),
+    (lb_target_type_not_ip::RULE, lb_target_type_not_ip::check),
+    (
+        lb_container_port_not_mapped::RULE,
+        lb_container_port_not_mapped::check,
+    ),
+    (lb_vpc_mismatch::RULE, lb_vpc_mismatch::check),
+    (lb_no_listener::RULE, lb_no_listener::check),
+    (lb_subnets_not_public::RULE, lb_subnets_not_public::check),
+    (lb_sg_blocks_listener::RULE, lb_sg_blocks_listener::check),
+    (lb_sg_blocks_egress::RULE, lb_sg_blocks_egress::check),
+    (sg_blocks_lb_traffic::RULE, sg_blocks_lb_traffic::check),
+    (nacl_blocks_inbound::RULE, nacl_blocks_inbound::check),
+    (
+        awsvpc_ec2_public_no_egress::RULE,
+        awsvpc_ec2_public_no_egress::check,
+    ),
+    (lb_internal_only::RULE, lb_internal_only::check),
+    (target_not_registered::RULE, target_not_registered::check),
+    (port_not_behind_lb::RULE, port_not_behind_lb::check),
+];
 
 /// One finding: a rule that fired on a task, with the task-specific explanation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -131,6 +179,8 @@ pub enum Outcome {
     Fail(Finding),
     /// A fact the rule needs could not be read.
     Incomplete(Unreadable),
+    /// The rule does not apply to this task (e.g. an LB rule for a task without LB).
+    NotApplicable,
 }
 
 impl Outcome {
@@ -141,6 +191,7 @@ impl Outcome {
             Outcome::Fail(f) if f.severity == Severity::High => Status::NonCompliant,
             Outcome::Fail(_) => Status::Compliant,
             Outcome::Incomplete(_) => Status::InsufficientData,
+            Outcome::NotApplicable => Status::NotApplicable,
         }
     }
 }
@@ -165,7 +216,46 @@ impl InScopeTask<'_> {
     }
 }
 
-/// Runs every task rule on an in-scope task.
+/// Runs every task rule on an in-scope task, in hop order.
 pub fn run_all(task: &InScopeTask<'_>) -> Vec<Outcome> {
-    vec![awsvpc_ec2_public_no_inbound::check(task)]
+    TASK_RULES.iter().map(|(_, check)| check(task)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ids_are_unique_and_documented() {
+        let mut ids: Vec<&str> = TASK_RULES.iter().map(|(r, _)| r.id).collect();
+        ids.push(check_incomplete::RULE.id);
+        let count = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), count, "duplicate rule id");
+        let readme = include_str!("../../../README.md");
+        for id in ids {
+            assert!(readme.contains(id), "README does not document {id}");
+        }
+        for (rule, _) in TASK_RULES {
+            assert!(
+                !rule.remediation.is_empty() && !rule.title.is_empty(),
+                "{}",
+                rule.id
+            );
+        }
+    }
+
+    #[test]
+    fn the_valid_alb_fixture_passes_every_rule() {
+        let facts = support::fixture::valid();
+        for (rule, check) in TASK_RULES {
+            let outcome = support::fixture::run(&facts, *check);
+            assert!(
+                matches!(outcome, Outcome::Pass(_) | Outcome::NotApplicable),
+                "{}: {outcome:?}",
+                rule.id
+            );
+        }
+    }
 }

@@ -1,0 +1,473 @@
+//! Pure network logic: CIDR containment (IPv4 and IPv6), security-group rule matching
+//! (port ranges, protocol `-1`, SG-to-SG references) and network-ACL evaluation in
+//! rule-number order with explicit deny, as AWS evaluates them.
+
+use std::net::IpAddr;
+
+/// An IPv4 or IPv6 CIDR block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cidr {
+    /// IPv4 network and prefix length.
+    V4(u32, u8),
+    /// IPv6 network and prefix length.
+    V6(u128, u8),
+}
+
+impl Cidr {
+    /// Parses `10.0.0.0/16`, `::/0` or a bare address (a /32 or /128).
+    pub fn parse(s: &str) -> Option<Cidr> {
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p.parse::<u8>().ok()?)),
+            None => (s.trim(), None),
+        };
+        match addr.parse::<IpAddr>().ok()? {
+            IpAddr::V4(a) => {
+                let p = prefix.unwrap_or(32);
+                (p <= 32).then(|| Cidr::V4(u32::from(a) & mask4(p), p))
+            }
+            IpAddr::V6(a) => {
+                let p = prefix.unwrap_or(128);
+                (p <= 128).then(|| Cidr::V6(u128::from(a) & mask6(p), p))
+            }
+        }
+    }
+
+    /// Whether `other` lies entirely inside `self` (same family).
+    pub fn covers(&self, other: &Cidr) -> bool {
+        match (*self, *other) {
+            (Cidr::V4(n, p), Cidr::V4(m, q)) => q >= p && (m & mask4(p)) == n,
+            (Cidr::V6(n, p), Cidr::V6(m, q)) => q >= p && (m & mask6(p)) == n,
+            _ => false,
+        }
+    }
+
+    /// Whether the two blocks share at least one address.
+    pub fn overlaps(&self, other: &Cidr) -> bool {
+        self.covers(other) || other.covers(self)
+    }
+}
+
+fn mask4(p: u8) -> u32 {
+    if p == 0 {
+        0
+    } else {
+        u32::MAX << (32 - p as u32)
+    }
+}
+
+fn mask6(p: u8) -> u128 {
+    if p == 0 {
+        0
+    } else {
+        u128::MAX << (128 - p as u32)
+    }
+}
+
+/// The IANA number for a protocol name as used in SG/NACL rules (`-1` = all).
+pub fn protocol_number(p: &str) -> Option<i32> {
+    match p.to_ascii_lowercase().as_str() {
+        "-1" | "all" => Some(-1),
+        "tcp" | "6" => Some(6),
+        "udp" | "17" => Some(17),
+        "icmp" | "1" => Some(1),
+        "icmpv6" | "58" => Some(58),
+        other => other.parse().ok(),
+    }
+}
+
+/// Whether a rule's protocol admits `wanted` (a protocol name such as `tcp`).
+pub fn protocol_matches(rule_protocol: &str, wanted: &str) -> bool {
+    match (protocol_number(rule_protocol), protocol_number(wanted)) {
+        (Some(-1), _) => true,
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Whether `[from, to]` admits `port`; absent bounds (protocol `-1`) admit every port.
+pub fn port_in_range(from: Option<i32>, to: Option<i32>, port: i32) -> bool {
+    match (from, to) {
+        (Some(f), Some(t)) if f >= 0 && t >= 0 => f <= port && port <= t,
+        _ => true,
+    }
+}
+
+/// One security-group rule (ingress or egress).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SgRule {
+    /// `tcp`, `udp`, `icmp`, `-1`, or a number.
+    pub protocol: String,
+    /// First port (absent for `-1`).
+    pub from_port: Option<i32>,
+    /// Last port (absent for `-1`).
+    pub to_port: Option<i32>,
+    /// IPv4 CIDR peers.
+    pub ipv4_ranges: Vec<String>,
+    /// IPv6 CIDR peers.
+    pub ipv6_ranges: Vec<String>,
+    /// Referenced security groups.
+    pub group_ids: Vec<String>,
+}
+
+/// A security group with its rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurityGroup {
+    /// `sg-...`
+    pub id: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// Inbound rules.
+    pub ingress: Vec<SgRule>,
+    /// Outbound rules.
+    pub egress: Vec<SgRule>,
+}
+
+/// The other end of a flow, as security groups see it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Peer {
+    /// The peer's security groups (matched by SG references).
+    pub group_ids: Vec<String>,
+    /// The address blocks the peer sends from; each must be covered by a rule.
+    pub cidrs: Vec<Cidr>,
+}
+
+impl Peer {
+    /// A peer identified by CIDR blocks only.
+    pub fn cidrs(cidrs: impl IntoIterator<Item = Cidr>) -> Self {
+        Peer {
+            group_ids: vec![],
+            cidrs: cidrs.into_iter().collect(),
+        }
+    }
+}
+
+/// Whether `rules` (of any of the groups) admit `protocol`/`port` from/to `peer`: a rule that
+/// references one of the peer's groups admits it; otherwise every peer CIDR must be covered by
+/// a matching rule's CIDR (so an LB in two subnets needs both admitted).
+pub fn rules_admit<'a>(
+    rules: impl IntoIterator<Item = &'a SgRule> + Clone,
+    protocol: &str,
+    port: i32,
+    peer: &Peer,
+) -> bool {
+    let matching = || {
+        rules.clone().into_iter().filter(move |r| {
+            protocol_matches(&r.protocol, protocol) && port_in_range(r.from_port, r.to_port, port)
+        })
+    };
+    if matching().any(|r| r.group_ids.iter().any(|g| peer.group_ids.contains(g))) {
+        return true;
+    }
+    if peer.cidrs.is_empty() {
+        return false;
+    }
+    peer.cidrs.iter().all(|peer_cidr| {
+        matching().any(|r| {
+            r.ipv4_ranges
+                .iter()
+                .chain(&r.ipv6_ranges)
+                .filter_map(|c| Cidr::parse(c))
+                .any(|c| c.covers(peer_cidr))
+        })
+    })
+}
+
+/// One network ACL entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NaclEntry {
+    /// Evaluated in ascending order; 32767 is the default `*` deny.
+    pub rule_number: i32,
+    /// `-1`, `6`, `17`, ... (numbers, as the API returns them).
+    pub protocol: String,
+    /// `allow` or `deny`.
+    pub allow: bool,
+    /// Outbound entry.
+    pub egress: bool,
+    /// IPv4 or IPv6 block.
+    pub cidr: String,
+    /// First port (absent = all).
+    pub from_port: Option<i32>,
+    /// Last port (absent = all).
+    pub to_port: Option<i32>,
+}
+
+/// A network ACL.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkAcl {
+    /// `acl-...`
+    pub id: String,
+    /// Its entries, any order.
+    pub entries: Vec<NaclEntry>,
+}
+
+/// The NACL's decision for one flow direction, protocol, port and peer block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NaclDecision {
+    /// Allowed by this rule number.
+    Allowed(i32),
+    /// Denied by this rule number (`None` = the implicit final deny).
+    Denied(Option<i32>),
+}
+
+impl NetworkAcl {
+    /// Evaluates entries in rule-number order: the first entry whose protocol and ports match
+    /// and whose block overlaps `peer` decides, like AWS (explicit deny wins if it comes first).
+    pub fn evaluate(&self, egress: bool, protocol: &str, port: i32, peer: &Cidr) -> NaclDecision {
+        let mut entries: Vec<&NaclEntry> =
+            self.entries.iter().filter(|e| e.egress == egress).collect();
+        entries.sort_by_key(|e| e.rule_number);
+        for e in entries {
+            let Some(block) = Cidr::parse(&e.cidr) else {
+                continue;
+            };
+            if protocol_matches(&e.protocol, protocol)
+                && port_in_range(e.from_port, e.to_port, port)
+                && block.overlaps(peer)
+            {
+                return if e.allow {
+                    NaclDecision::Allowed(e.rule_number)
+                } else {
+                    NaclDecision::Denied(Some(e.rule_number))
+                };
+            }
+        }
+        NaclDecision::Denied(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(s: &str) -> Cidr {
+        Cidr::parse(s).unwrap()
+    }
+
+    #[test]
+    fn cidr_containment_table() {
+        let cases = [
+            ("0.0.0.0/0", "10.0.1.0/24", true),
+            ("10.0.0.0/16", "10.0.1.0/24", true),
+            ("10.0.1.0/24", "10.0.0.0/16", false),
+            ("10.0.1.0/24", "10.0.2.0/24", false),
+            ("10.0.1.7", "10.0.1.7/32", true),
+            ("10.0.1.0/24", "10.0.1.200", true),
+            ("::/0", "2600:1f18::/56", true),
+            ("2600:1f18::/56", "2600:1f18:0:ff::/64", true),
+            ("2600:1f18::/56", "2600:1f19::/64", false),
+            ("0.0.0.0/0", "::/0", false),
+            ("::/0", "10.0.0.0/8", false),
+        ];
+        for (outer, inner, want) in cases {
+            assert_eq!(c(outer).covers(&c(inner)), want, "{outer} covers {inner}");
+        }
+        assert!(c("10.0.0.0/16").overlaps(&c("10.0.1.0/24")));
+        assert!(c("10.0.1.0/24").overlaps(&c("10.0.0.0/16")));
+        assert!(Cidr::parse("10.0.0.0/33").is_none());
+        assert!(Cidr::parse("not-a-cidr").is_none());
+        assert_eq!(c("10.0.1.9/24"), c("10.0.1.0/24"), "host bits are masked");
+    }
+
+    fn rule(
+        protocol: &str,
+        from: Option<i32>,
+        to: Option<i32>,
+        v4: &[&str],
+        groups: &[&str],
+    ) -> SgRule {
+        SgRule {
+            protocol: protocol.into(),
+            from_port: from,
+            to_port: to,
+            ipv4_ranges: v4.iter().map(|s| s.to_string()).collect(),
+            ipv6_ranges: vec![],
+            group_ids: groups.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn sg_rules_table() {
+        let lb = Peer {
+            group_ids: vec!["sg-lb".into()],
+            cidrs: vec![c("10.0.1.0/24"), c("10.0.2.0/24")],
+        };
+        let cases = [
+            (
+                "exact port from LB SG",
+                rule("tcp", Some(3000), Some(3000), &[], &["sg-lb"]),
+                true,
+            ),
+            (
+                "range covers port",
+                rule("tcp", Some(1000), Some(4000), &[], &["sg-lb"]),
+                true,
+            ),
+            (
+                "wrong port",
+                rule("tcp", Some(80), Some(80), &[], &["sg-lb"]),
+                false,
+            ),
+            (
+                "udp only",
+                rule("udp", Some(3000), Some(3000), &[], &["sg-lb"]),
+                false,
+            ),
+            (
+                "protocol -1 all ports",
+                rule("-1", None, None, &[], &["sg-lb"]),
+                true,
+            ),
+            (
+                "protocol number 6",
+                rule("6", Some(3000), Some(3000), &[], &["sg-lb"]),
+                true,
+            ),
+            (
+                "other SG",
+                rule("tcp", Some(3000), Some(3000), &[], &["sg-other"]),
+                false,
+            ),
+            (
+                "VPC CIDR covers both LB subnets",
+                rule("tcp", Some(3000), Some(3000), &["10.0.0.0/16"], &[]),
+                true,
+            ),
+            (
+                "0.0.0.0/0",
+                rule("tcp", Some(3000), Some(3000), &["0.0.0.0/0"], &[]),
+                true,
+            ),
+            (
+                "only one LB subnet",
+                rule("tcp", Some(3000), Some(3000), &["10.0.1.0/24"], &[]),
+                false,
+            ),
+        ];
+        for (name, r, want) in cases {
+            assert_eq!(rules_admit([&r], "tcp", 3000, &lb), want, "{name}");
+        }
+        let both = [
+            rule("tcp", Some(3000), Some(3000), &["10.0.1.0/24"], &[]),
+            rule("tcp", Some(3000), Some(3000), &["10.0.2.0/24"], &[]),
+        ];
+        assert!(
+            rules_admit(&both, "tcp", 3000, &lb),
+            "two rules together cover both subnets"
+        );
+        let v6 = SgRule {
+            protocol: "tcp".into(),
+            from_port: Some(3000),
+            to_port: Some(3000),
+            ipv6_ranges: vec!["::/0".into()],
+            ..Default::default()
+        };
+        assert!(rules_admit([&v6], "tcp", 3000, &Peer::cidrs([c("::/0")])));
+        assert!(!rules_admit(
+            [&v6],
+            "tcp",
+            3000,
+            &Peer::cidrs([c("0.0.0.0/0")])
+        ));
+        assert!(
+            !rules_admit([&v6], "tcp", 3000, &Peer::default()),
+            "no peer, no admission"
+        );
+    }
+
+    fn entry(
+        n: i32,
+        protocol: &str,
+        allow: bool,
+        egress: bool,
+        cidr: &str,
+        ports: Option<(i32, i32)>,
+    ) -> NaclEntry {
+        NaclEntry {
+            rule_number: n,
+            protocol: protocol.into(),
+            allow,
+            egress,
+            cidr: cidr.into(),
+            from_port: ports.map(|p| p.0),
+            to_port: ports.map(|p| p.1),
+        }
+    }
+
+    #[test]
+    fn nacl_rule_order_and_explicit_deny() {
+        let lb = c("10.0.1.0/24");
+        let default_acl = NetworkAcl {
+            id: "acl-1".into(),
+            entries: vec![
+                entry(100, "-1", true, false, "0.0.0.0/0", None),
+                entry(32767, "-1", false, false, "0.0.0.0/0", None),
+                entry(100, "-1", true, true, "0.0.0.0/0", None),
+            ],
+        };
+        assert_eq!(
+            default_acl.evaluate(false, "tcp", 3000, &lb),
+            NaclDecision::Allowed(100)
+        );
+        assert_eq!(
+            default_acl.evaluate(true, "tcp", 40000, &lb),
+            NaclDecision::Allowed(100)
+        );
+
+        let deny_first = NetworkAcl {
+            id: "acl-2".into(),
+            entries: vec![
+                entry(200, "6", true, false, "0.0.0.0/0", Some((3000, 3000))),
+                entry(90, "6", false, false, "10.0.0.0/16", Some((0, 65535))),
+            ],
+        };
+        assert_eq!(
+            deny_first.evaluate(false, "tcp", 3000, &lb),
+            NaclDecision::Denied(Some(90)),
+            "lower number wins"
+        );
+
+        let allow_first = NetworkAcl {
+            id: "acl-3".into(),
+            entries: vec![
+                entry(50, "6", true, false, "10.0.1.0/24", Some((3000, 3000))),
+                entry(90, "6", false, false, "0.0.0.0/0", None),
+            ],
+        };
+        assert_eq!(
+            allow_first.evaluate(false, "tcp", 3000, &lb),
+            NaclDecision::Allowed(50)
+        );
+        assert_eq!(
+            allow_first.evaluate(false, "tcp", 3001, &lb),
+            NaclDecision::Denied(Some(90))
+        );
+        assert_eq!(
+            allow_first.evaluate(true, "tcp", 40000, &lb),
+            NaclDecision::Denied(None),
+            "no outbound entry: implicit deny"
+        );
+
+        let udp_only = NetworkAcl {
+            id: "acl-4".into(),
+            entries: vec![entry(100, "17", true, false, "0.0.0.0/0", None)],
+        };
+        assert_eq!(
+            udp_only.evaluate(false, "tcp", 3000, &lb),
+            NaclDecision::Denied(None)
+        );
+    }
+
+    #[test]
+    fn protocols() {
+        assert!(protocol_matches("-1", "tcp"));
+        assert!(protocol_matches("6", "tcp"));
+        assert!(protocol_matches("TCP", "tcp"));
+        assert!(!protocol_matches("17", "tcp"));
+        assert!(port_in_range(None, None, 1));
+        assert!(
+            port_in_range(Some(-1), Some(-1), 1),
+            "-1 bounds mean all ports"
+        );
+        assert!(!port_in_range(Some(80), Some(443), 3000));
+    }
+}

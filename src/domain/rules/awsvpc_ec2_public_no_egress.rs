@@ -1,0 +1,56 @@
+//! AWSVPC_EC2_PUBLIC_NO_EGRESS (MEDIUM): an awsvpc EC2 task in a public subnet has no internet
+//! egress either: its ENI has no public IP and the subnet routes to an IGW, not a NAT gateway.
+
+use super::{InScopeTask, Outcome, Rule, Severity};
+
+/// Rule metadata.
+pub const RULE: Rule = Rule {
+    id: "AWSVPC_EC2_PUBLIC_NO_EGRESS",
+    severity: Severity::Medium,
+    title: "awsvpc task on EC2 in a public subnet has no internet egress",
+    remediation: "Run awsvpc tasks on EC2 in private subnets whose route table sends 0.0.0.0/0 to \
+                  a NAT gateway (or use VPC endpoints for AWS services).",
+};
+
+/// Evaluates the rule.
+pub fn check(task: &InScopeTask<'_>) -> Outcome {
+    let (eni, table) = match (
+        task.facts.eni.as_result(),
+        task.facts.route_table.as_result(),
+    ) {
+        (Ok(e), Ok(t)) => (e, t),
+        (Err(u), _) | (_, Err(u)) => return Outcome::Incomplete(u.clone()),
+    };
+    match table.ipv4_internet_gateway() {
+        Some(igw) if eni.public_ip.is_none() => Outcome::Fail(RULE.finding(format!(
+            "Subnet {} routes 0.0.0.0/0 to {igw}, but the task ENI {} has no public IP: the \
+             container's own outbound calls (APIs, downloads) time out; only the agent's image \
+             pulls work, through the instance's ENI.",
+            eni.subnet_id, eni.id
+        ))),
+        _ => Outcome::NotApplicable,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rules::support::fixture::*;
+
+    #[test]
+    fn table() {
+        let mut public = valid();
+        public.route_table = crate::domain::facts::Fact::Known(route_table(
+            "rtb-public",
+            false,
+            &["subnet-task"],
+            true,
+        ));
+        expect("private subnet with NAT", &run(&valid(), check), None);
+        expect(
+            "public subnet",
+            &run(&public, check),
+            Some((Severity::Medium, "routes 0.0.0.0/0 to igw-1")),
+        );
+    }
+}

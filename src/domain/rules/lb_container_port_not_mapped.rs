@@ -1,0 +1,99 @@
+//! LB_CONTAINER_PORT_NOT_MAPPED: the service's LB mapping must name a container and port that
+//! the task definition maps.
+
+use super::support::{lb_parts, list};
+use super::{InScopeTask, Outcome, Rule, Severity};
+
+/// Rule metadata.
+pub const RULE: Rule = Rule {
+    id: "LB_CONTAINER_PORT_NOT_MAPPED",
+    severity: Severity::High,
+    title: "Load balancer mapping names a container port the task definition does not map",
+    remediation: "Make the service's loadBalancers entry name a container and containerPort that \
+                  the task definition's portMappings declare (or add the port mapping to the \
+                  container definition and register a new revision).",
+};
+
+/// Evaluates the rule.
+pub fn check(task: &InScopeTask<'_>) -> Outcome {
+    let parts = match lb_parts(task) {
+        None => return Outcome::NotApplicable,
+        Some(Err(u)) => return Outcome::Incomplete(u),
+        Some(Ok(p)) => p,
+    };
+    let mapped = task.ports();
+    let missing: Vec<String> = parts
+        .mappings
+        .iter()
+        .filter(|m| {
+            !mapped.iter().any(|p| {
+                Some(p.container_port) == m.container_port
+                    && m.container_name
+                        .as_deref()
+                        .is_none_or(|n| n == p.container_name)
+            })
+        })
+        .map(|m| {
+            format!(
+                "{}:{}",
+                m.container_name.as_deref().unwrap_or("?"),
+                m.container_port.map_or("?".into(), |p| p.to_string())
+            )
+        })
+        .collect();
+    if missing.is_empty() {
+        return Outcome::Pass("load balancer mappings name mapped container ports".into());
+    }
+    let declared = list(
+        mapped
+            .iter()
+            .map(|p| format!("{}:{}", p.container_name, p.container_port)),
+    );
+    Outcome::Fail(RULE.finding(format!(
+        "The service routes load balancer traffic to {} but the task definition maps only [{declared}]: \
+         the target never answers on that port.",
+        list(missing)
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::facts::Fact;
+    use crate::domain::rules::support::fixture::*;
+
+    #[test]
+    fn table() {
+        let with = |name: &str, port: i32| {
+            let mut f = valid();
+            if let Some(Fact::Known(s)) = f.service.as_mut() {
+                s.load_balancers[0].container_name = Some(name.into());
+                s.load_balancers[0].container_port = Some(port);
+            }
+            f
+        };
+        let mut no_ports = valid();
+        known(&mut no_ports.task_definition).port_mappings.clear();
+        let cases = [
+            ("valid", valid(), None),
+            (
+                "wrong port",
+                with("web", 8080),
+                Some((Severity::High, "web:8080")),
+            ),
+            (
+                "wrong container",
+                with("sidecar", 3000),
+                Some((Severity::High, "sidecar:3000")),
+            ),
+            (
+                "task maps no port at all",
+                no_ports,
+                Some((Severity::High, "maps only []")),
+            ),
+        ];
+        for (name, facts, want) in cases {
+            expect(name, &run(&facts, check), want);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! LB_NO_LISTENER: some listener (default action or rule) must forward to the target group.
+
+use super::support::{lb_parts, list};
+use super::{InScopeTask, Outcome, Rule, Severity};
+
+/// Rule metadata.
+pub const RULE: Rule = Rule {
+    id: "LB_NO_LISTENER",
+    severity: Severity::High,
+    title: "No listener forwards to the service's target group",
+    remediation: "Create a listener on the load balancer (e.g. HTTP 80 / HTTPS 443) whose default \
+                  action forwards to the target group, or add a listener rule that forwards to it \
+                  (aws elbv2 create-listener --default-actions Type=forward,TargetGroupArn=...).",
+};
+
+/// Evaluates the rule.
+pub fn check(task: &InScopeTask<'_>) -> Outcome {
+    let parts = match lb_parts(task) {
+        None => return Outcome::NotApplicable,
+        Some(Err(u)) => return Outcome::Incomplete(u),
+        Some(Ok(p)) => p,
+    };
+    let orphans: Vec<String> = parts
+        .mapped_groups()
+        .map(|(_, g)| g)
+        .filter(|g| {
+            !parts
+                .listeners
+                .iter()
+                .any(|l| l.forwards_to.contains(&g.arn))
+        })
+        .map(|g| {
+            if g.load_balancer_arns.is_empty() {
+                format!("target group {} (attached to no load balancer)", g.name)
+            } else {
+                format!("target group {}", g.name)
+            }
+        })
+        .collect();
+    if orphans.is_empty() {
+        return Outcome::Pass("a listener forwards to each target group".into());
+    }
+    Outcome::Fail(RULE.finding(format!(
+        "No listener forwards to {}: requests to the load balancer never reach the task.",
+        list(orphans)
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rules::support::fixture::*;
+
+    #[test]
+    fn table() {
+        let mut other = valid();
+        known(&mut path(&mut other).listeners)[0].forwards_to = vec!["arn:tg/other".into()];
+        let mut none = valid();
+        known(&mut path(&mut none).listeners).clear();
+        known(&mut path(&mut none).target_groups)[0]
+            .load_balancer_arns
+            .clear();
+        let cases = [
+            ("forwarding listener", valid(), None),
+            (
+                "listener forwards elsewhere",
+                other,
+                Some((Severity::High, "No listener forwards to target group web")),
+            ),
+            (
+                "no load balancer at all",
+                none,
+                Some((Severity::High, "attached to no load balancer")),
+            ),
+        ];
+        for (name, facts, want) in cases {
+            expect(name, &run(&facts, check), want);
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! LB_SG_BLOCKS_EGRESS: the load balancer's security groups must let traffic out to the task.
+
+use super::support::{eni, groups, lb_parts, list};
+use super::{InScopeTask, Outcome, Rule, Severity};
+use crate::domain::net::{rules_admit, Cidr, Peer};
+
+/// Rule metadata.
+pub const RULE: Rule = Rule {
+    id: "LB_SG_BLOCKS_EGRESS",
+    severity: Severity::High,
+    title: "Load balancer security groups do not allow egress to the task port",
+    remediation: "Add an outbound rule to the load balancer's security group for the container \
+                  port towards the task's security group (or the VPC CIDR), e.g. \
+                  aws ec2 authorize-security-group-egress --group-id <lb-sg> \
+                  --ip-permissions IpProtocol=tcp,FromPort=<port>,ToPort=<port>,UserIdGroupPairs=[{GroupId=<task-sg>}]",
+};
+
+/// Evaluates the rule.
+pub fn check(task: &InScopeTask<'_>) -> Outcome {
+    let parts = match lb_parts(task) {
+        None => return Outcome::NotApplicable,
+        Some(Err(u)) => return Outcome::Incomplete(u),
+        Some(Ok(p)) => p,
+    };
+    let eni = match eni(task) {
+        Ok(e) => e,
+        Err(u) => return Outcome::Incomplete(u),
+    };
+    let task_peer = Peer {
+        group_ids: eni.security_group_ids.clone(),
+        cidrs: eni
+            .private_ip
+            .as_deref()
+            .and_then(Cidr::parse)
+            .into_iter()
+            .collect(),
+    };
+    let mut blocked = Vec::new();
+    for (m, g) in parts.mapped_groups() {
+        let Some(port) = m.container_port else {
+            continue;
+        };
+        for lb in parts
+            .balancers_of(g)
+            .into_iter()
+            .filter(|l| !l.security_group_ids.is_empty())
+        {
+            let sgs = match groups(task, &lb.security_group_ids) {
+                Ok(s) => s,
+                Err(u) => return Outcome::Incomplete(u),
+            };
+            if !rules_admit(sgs.iter().flat_map(|s| &s.egress), "tcp", port, &task_peer) {
+                blocked.push(format!(
+                    "{} -> {port}/tcp (security groups {})",
+                    lb.name,
+                    list(&lb.security_group_ids)
+                ));
+            }
+        }
+    }
+    if blocked.is_empty() {
+        return Outcome::Pass("load balancer egress reaches the task".into());
+    }
+    Outcome::Fail(RULE.finding(format!(
+        "Load balancer {} cannot send traffic to the task {}: no outbound rule allows the container port.",
+        list(blocked),
+        eni.private_ip.as_deref().unwrap_or(&eni.id)
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rules::support::fixture::*;
+
+    #[test]
+    fn table() {
+        let mut none = valid();
+        group(&mut none, "sg-lb").egress.clear();
+        let mut sg_ref = valid();
+        group(&mut sg_ref, "sg-lb").egress = vec![tcp(3000, &[], &["sg-task"])];
+        let mut vpc_cidr = valid();
+        group(&mut vpc_cidr, "sg-lb").egress = vec![tcp(3000, &["10.0.0.0/16"], &[])];
+        let mut other_port = valid();
+        group(&mut other_port, "sg-lb").egress = vec![tcp(8080, &["0.0.0.0/0"], &[])];
+        let cases = [
+            ("all outbound", valid(), None),
+            ("to the task SG", sg_ref, None),
+            ("to the VPC CIDR", vpc_cidr, None),
+            (
+                "no egress",
+                none,
+                Some((Severity::High, "web-alb -> 3000/tcp")),
+            ),
+            (
+                "other port only",
+                other_port,
+                Some((Severity::High, "10.0.3.7")),
+            ),
+        ];
+        for (name, facts, want) in cases {
+            expect(name, &run(&facts, check), want);
+        }
+    }
+}

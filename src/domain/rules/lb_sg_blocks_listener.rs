@@ -1,0 +1,97 @@
+//! LB_SG_BLOCKS_LISTENER: the load balancer's security groups must admit the listener port
+//! from its clients (0.0.0.0/0 and ::/0 for an internet-facing one).
+
+use super::support::{groups, lb_parts, list};
+use super::{InScopeTask, Outcome, Rule, Severity};
+use crate::domain::net::{rules_admit, Cidr, Peer};
+
+/// Rule metadata.
+pub const RULE: Rule = Rule {
+    id: "LB_SG_BLOCKS_LISTENER",
+    severity: Severity::High,
+    title: "Load balancer security groups do not admit the listener port from clients",
+    remediation: "Add an inbound rule to the load balancer's security group for the listener \
+                  port from the clients (0.0.0.0/0 for an internet-facing load balancer), e.g. \
+                  aws ec2 authorize-security-group-ingress --group-id <lb-sg> --protocol tcp \
+                  --port <listener-port> --cidr 0.0.0.0/0",
+};
+
+/// Evaluates the rule.
+pub fn check(task: &InScopeTask<'_>) -> Outcome {
+    let parts = match lb_parts(task) {
+        None => return Outcome::NotApplicable,
+        Some(Err(u)) => return Outcome::Incomplete(u),
+        Some(Ok(p)) => p,
+    };
+    let internet = Peer::cidrs(Cidr::parse("0.0.0.0/0"));
+    let mut blocked = Vec::new();
+    for (_, g) in parts.mapped_groups() {
+        for lb in parts
+            .balancers_of(g)
+            .into_iter()
+            .filter(|l| l.internet_facing() && !l.security_group_ids.is_empty())
+        {
+            let sgs = match groups(task, &lb.security_group_ids) {
+                Ok(s) => s,
+                Err(u) => return Outcome::Incomplete(u),
+            };
+            let rules = sgs.iter().flat_map(|s| &s.ingress);
+            for l in parts
+                .listeners
+                .iter()
+                .filter(|l| l.load_balancer_arn == lb.arn && l.forwards_to.contains(&g.arn))
+            {
+                let Some(port) = l.port else { continue };
+                if !rules_admit(rules.clone(), "tcp", port, &internet) {
+                    blocked.push(format!(
+                        "{} port {port} (security groups {})",
+                        lb.name,
+                        list(&lb.security_group_ids)
+                    ));
+                }
+            }
+        }
+    }
+    blocked.dedup();
+    if blocked.is_empty() {
+        return Outcome::Pass("load balancer security groups admit the listener ports".into());
+    }
+    Outcome::Fail(RULE.finding(format!(
+        "Clients cannot connect to load balancer {}: no inbound rule admits the listener port from 0.0.0.0/0.",
+        list(blocked)
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rules::support::fixture::*;
+
+    #[test]
+    fn table() {
+        let mut closed = valid();
+        group(&mut closed, "sg-lb").ingress = vec![tcp(80, &["10.0.0.0/8"], &[])];
+        let mut wrong_port = valid();
+        group(&mut wrong_port, "sg-lb").ingress = vec![tcp(443, &["0.0.0.0/0"], &[])];
+        let mut internal = valid();
+        group(&mut internal, "sg-lb").ingress.clear();
+        known(&mut path(&mut internal).load_balancers)[0].scheme = "internal".into();
+        let cases = [
+            ("open listener", valid(), None),
+            (
+                "only private clients",
+                closed,
+                Some((Severity::High, "web-alb port 80")),
+            ),
+            (
+                "wrong port open",
+                wrong_port,
+                Some((Severity::High, "sg-lb")),
+            ),
+            ("internal LB (clients unknown)", internal, None),
+        ];
+        for (name, facts, want) in cases {
+            expect(name, &run(&facts, check), want);
+        }
+    }
+}

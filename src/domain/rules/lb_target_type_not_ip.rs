@@ -1,0 +1,94 @@
+//! LB_TARGET_TYPE_NOT_IP: an awsvpc service's target group must have target type `ip`.
+
+use super::support::{lb_parts, list};
+use super::{InScopeTask, Outcome, Rule, Severity};
+use crate::domain::facts::Unreadable;
+
+/// Rule metadata.
+pub const RULE: Rule = Rule {
+    id: "LB_TARGET_TYPE_NOT_IP",
+    severity: Severity::High,
+    title: "Target group of an awsvpc service is not of target type ip",
+    remediation:
+        "Create a target group with target type `ip` in the task's VPC (same protocol and \
+                  port), point the service's load balancer mapping at it (recreate the service or \
+                  update its loadBalancers), move the listener's forward action to it, then delete \
+                  the old target group.",
+};
+
+/// Evaluates the rule.
+pub fn check(task: &InScopeTask<'_>) -> Outcome {
+    let parts = match lb_parts(task) {
+        None => return Outcome::NotApplicable,
+        Some(Err(u)) => return Outcome::Incomplete(u),
+        Some(Ok(p)) => p,
+    };
+    let mut broken = Vec::new();
+    for m in parts.mappings {
+        match (&m.target_group_arn, parts.target_group(m)) {
+            (None, _) => broken.push(format!(
+                "Classic Load Balancer {} (cannot target awsvpc tasks)",
+                m.load_balancer_name.as_deref().unwrap_or("?")
+            )),
+            (Some(arn), None) => {
+                return Outcome::Incomplete(Unreadable {
+                    api: "elasticloadbalancing:DescribeTargetGroups",
+                    reason: format!("target group {arn} no longer exists"),
+                })
+            }
+            (Some(_), Some(g)) if g.target_type != "ip" => broken.push(format!(
+                "target group {} has target type `{}`",
+                g.name, g.target_type
+            )),
+            _ => {}
+        }
+    }
+    if broken.is_empty() {
+        return Outcome::Pass("target groups use target type ip".into());
+    }
+    Outcome::Fail(RULE.finding(format!(
+        "{}: ECS registers awsvpc task IPs only in `ip` target groups, so the load balancer never \
+         reaches this task.",
+        list(broken)
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::facts::Fact;
+    use crate::domain::rules::support::fixture::*;
+
+    #[test]
+    fn table() {
+        let mut instance = valid();
+        known(&mut path(&mut instance).target_groups)[0].target_type = "instance".into();
+        let mut classic = valid();
+        if let Some(Fact::Known(s)) = classic.service.as_mut() {
+            s.load_balancers[0].target_group_arn = None;
+            s.load_balancers[0].load_balancer_name = Some("old-elb".into());
+        }
+        let mut no_lb = valid();
+        no_lb.load_balancer_path = None;
+        let cases = [
+            ("valid ip target group", valid(), None),
+            (
+                "instance target group",
+                instance,
+                Some((Severity::High, "target type `instance`")),
+            ),
+            (
+                "classic load balancer",
+                classic,
+                Some((Severity::High, "Classic Load Balancer old-elb")),
+            ),
+            ("no load balancer", no_lb, None),
+        ];
+        for (name, facts, want) in cases {
+            expect(name, &run(&facts, check), want);
+        }
+        let mut gone = valid();
+        known(&mut path(&mut gone).target_groups).clear();
+        assert!(matches!(run(&gone, check), Outcome::Incomplete(_)));
+    }
+}

@@ -1,0 +1,66 @@
+//! PORT_NOT_BEHIND_LB (INFO): mapped ports that no load balancer mapping routes to.
+
+use super::support::{lb_parts, list};
+use super::{InScopeTask, Outcome, Rule, Severity};
+
+/// Rule metadata.
+pub const RULE: Rule = Rule {
+    id: "PORT_NOT_BEHIND_LB",
+    severity: Severity::Info,
+    title: "Mapped ports that no load balancer routes to",
+    remediation:
+        "These ports are reachable only from inside the VPC on the task's private IP. Add \
+                  a load balancer mapping (target group of type `ip`) if they must be public.",
+};
+
+/// Evaluates the rule.
+pub fn check(task: &InScopeTask<'_>) -> Outcome {
+    let parts = match lb_parts(task) {
+        None => return Outcome::NotApplicable,
+        Some(Err(u)) => return Outcome::Incomplete(u),
+        Some(Ok(p)) => p,
+    };
+    let unrouted: Vec<String> = task
+        .ports()
+        .iter()
+        .filter(|p| {
+            !parts
+                .mappings
+                .iter()
+                .any(|m| m.container_port == Some(p.container_port))
+        })
+        .map(|p| format!("{}:{p}", p.container_name))
+        .collect();
+    if unrouted.is_empty() {
+        return Outcome::NotApplicable;
+    }
+    Outcome::Fail(RULE.finding(format!(
+        "Ports {} are not behind any load balancer: reachable only inside the VPC.",
+        list(unrouted)
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::facts::PortMapping;
+    use crate::domain::rules::support::fixture::*;
+
+    #[test]
+    fn table() {
+        let mut extra = valid();
+        known(&mut extra.task_definition)
+            .port_mappings
+            .push(PortMapping {
+                container_name: "web".into(),
+                container_port: 9090,
+                protocol: "tcp".into(),
+            });
+        expect("all behind LB", &run(&valid(), check), None);
+        expect(
+            "metrics port",
+            &run(&extra, check),
+            Some((Severity::Info, "web:9090/tcp")),
+        );
+    }
+}
