@@ -339,10 +339,8 @@ async fn read_load_balancer_path<R: TaskFactsRead>(
             ));
         };
         let checks = groups.iter().map(|g| async move {
-            reader
-                .is_registered(&g.arn, ip)
-                .await
-                .map(|registered| registered.then(|| g.arn.clone()))
+            let targets = reader.registered_targets(&g.arn).await?;
+            Ok::<_, ReadError>(targets.iter().any(|t| t == ip).then(|| g.arn.clone()))
         });
         list_fact(
             futures_util::future::try_join_all(checks)

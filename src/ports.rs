@@ -131,14 +131,13 @@ pub trait ListenersGet {
     ) -> impl Future<Output = Result<Vec<Listener>, ReadError>> + Send;
 }
 
-/// Reads whether an IP target is registered (DescribeTargetHealth).
+/// Reads the registered targets of a target group (DescribeTargetHealth).
 pub trait TargetHealthGet {
-    /// Whether `ip` is a registered target of `target_group_arn`.
-    fn is_registered(
+    /// Target ids (IPs for `ip` target groups) registered in `target_group_arn`.
+    fn registered_targets(
         &self,
         target_group_arn: &str,
-        ip: &str,
-    ) -> impl Future<Output = Result<bool, ReadError>> + Send;
+    ) -> impl Future<Output = Result<Vec<String>, ReadError>> + Send;
 }
 
 /// Every read the task check needs.

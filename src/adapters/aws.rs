@@ -16,6 +16,7 @@ use aws_sdk_ec2::types::Filter;
 use futures_util::future::try_join_all;
 use tracing::{info_span, instrument, Instrument};
 
+use crate::cache::{CachedFacts, DEFAULT_TTL};
 use crate::domain::facts::{
     Host, Listener, LoadBalancer, LoadBalancerMapping, NetworkInterface, PortMapping, Route,
     RouteTable, Service, Subnet, TargetGroup, TaskDefinition, Unreadable,
@@ -72,18 +73,28 @@ impl AwsFacts {
     }
 }
 
-/// Readers cached per region: built once, reused across Lambda invocations.
+/// The cached reader of one region.
+pub type CachedAwsFacts = CachedFacts<AwsFacts>;
+
+/// Readers per region, each with its fact cache: built once, reused across Lambda invocations.
 #[derive(Debug)]
 pub struct RegionalFacts {
     base: SdkConfig,
-    by_region: Mutex<HashMap<String, Arc<AwsFacts>>>,
+    ttl: Duration,
+    by_region: Mutex<HashMap<String, Arc<CachedAwsFacts>>>,
 }
 
 impl RegionalFacts {
     /// A cache around the base configuration (its region is the default).
     pub fn new(base: SdkConfig) -> Self {
+        Self::with_ttl(base, DEFAULT_TTL)
+    }
+
+    /// The same with a chosen TTL for mutable facts.
+    pub fn with_ttl(base: SdkConfig, ttl: Duration) -> Self {
         RegionalFacts {
             base,
+            ttl,
             by_region: Mutex::new(HashMap::new()),
         }
     }
@@ -94,7 +105,7 @@ impl RegionalFacts {
     }
 
     /// The reader for `region` (the base region when `None`).
-    pub fn for_region(&self, region: Option<&str>) -> Arc<AwsFacts> {
+    pub fn for_region(&self, region: Option<&str>) -> Arc<CachedAwsFacts> {
         let key = region
             .map(str::to_string)
             .or_else(|| self.base.region().map(|r| r.to_string()))
@@ -104,12 +115,13 @@ impl RegionalFacts {
             .entry(key.clone())
             .or_insert_with(|| {
                 let same_region = self.base.region().map(|r| r.as_ref()) == Some(key.as_str());
-                if same_region || key.is_empty() {
-                    Arc::new(AwsFacts::new(&self.base))
+                let facts = if same_region || key.is_empty() {
+                    AwsFacts::new(&self.base)
                 } else {
                     let config = self.base.to_builder().region(Region::new(key)).build();
-                    Arc::new(AwsFacts::new(&config))
-                }
+                    AwsFacts::new(&config)
+                };
+                Arc::new(CachedFacts::new(facts, self.ttl))
             })
             .clone()
     }
@@ -713,7 +725,7 @@ impl ListenersGet for AwsFacts {
 
 impl TargetHealthGet for AwsFacts {
     #[instrument(skip(self), fields(api = "elasticloadbalancing:DescribeTargetHealth"))]
-    async fn is_registered(&self, target_group_arn: &str, ip: &str) -> Result<bool, ReadError> {
+    async fn registered_targets(&self, target_group_arn: &str) -> Result<Vec<String>, ReadError> {
         let out = self
             .elbv2
             .describe_target_health()
@@ -724,6 +736,7 @@ impl TargetHealthGet for AwsFacts {
         Ok(out
             .target_health_descriptions()
             .iter()
-            .any(|d| d.target().and_then(|t| t.id()) == Some(ip)))
+            .filter_map(|d| d.target().and_then(|t| t.id()).map(str::to_string))
+            .collect())
     }
 }

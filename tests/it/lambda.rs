@@ -94,3 +94,44 @@ fn lambda_without_a_topic_fails_at_init() {
     std::io::Read::read_to_string(lambda.child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert!(stderr.contains("ALERT_TOPIC_ARN"), "{stderr}");
 }
+
+#[tokio::test]
+async fn warm_lambda_checks_a_second_task_of_the_same_service_with_one_call() {
+    use crate::world::{second_task, LbSpec, Subnet, Svc};
+    let c = clients().await;
+    let scenario = Scenario {
+        service: Svc::Lb(LbSpec::valid_alb()),
+        subnet: Subnet::Private,
+        host_public_ip: false,
+        ..Scenario::seed()
+    };
+    let built = build(&c, &scenario).await;
+    let second = second_task(&c, &built).await;
+    let proxy = Proxy::start();
+    let api = RuntimeApi::start(vec![built.event.clone(), second]);
+    let _lambda = spawn_lambda(&api, &proxy.endpoint, Some(&built.topic_arn));
+    let Outcome::Response(first) = api.next_outcome() else {
+        panic!("expected a response")
+    };
+    assert_eq!(first["compliance"], "COMPLIANT", "{first:#}");
+    let cold = proxy.stats()["total"].as_u64().unwrap();
+    let Outcome::Response(warm) = api.next_outcome() else {
+        panic!("expected a response")
+    };
+    assert_eq!(warm["compliance"], "COMPLIANT", "{warm:#}");
+    let stats = proxy.stats();
+    let warm_calls = stats["total"].as_u64().unwrap() - cold;
+    eprintln!(
+        "cold check: {cold} calls, warm check: {warm_calls} calls ({})",
+        stats["by_action"]
+    );
+    assert!(
+        warm_calls <= 2,
+        "warm check made {warm_calls} calls: {}",
+        stats["by_action"]
+    );
+    assert_eq!(
+        stats["by_action"]["DescribeNetworkInterfaces"], 2,
+        "ENIs are never cached"
+    );
+}

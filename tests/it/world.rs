@@ -141,6 +141,7 @@ pub struct Built {
     pub host_ip: Option<String>,
     pub instance_id: String,
     pub container_instance_arn: String,
+    pub task_sg: String,
     pub topic_arn: String,
     pub queue_url: String,
 }
@@ -486,6 +487,7 @@ pub async fn build(c: &Clients, s: &Scenario) -> Built {
         host_ip,
         instance_id,
         container_instance_arn,
+        task_sg: sg,
         topic_arn,
         queue_url,
     }
@@ -754,4 +756,33 @@ pub async fn received(c: &Clients, queue_url: &str, wait_seconds: i32) -> Vec<Va
         .iter()
         .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
         .collect()
+}
+
+/// Another task of the same service/host: a new ENI in the task subnet and a new task ARN.
+pub async fn second_task(c: &Clients, built: &Built) -> Value {
+    let eni = c
+        .ec2
+        .create_network_interface()
+        .subnet_id(&built.subnet_id)
+        .groups(&built.task_sg)
+        .send()
+        .await
+        .unwrap();
+    let eni = eni.network_interface().unwrap();
+    let (eni_id, ip) = (
+        eni.network_interface_id().unwrap(),
+        eni.private_ip_address().unwrap(),
+    );
+    let mut event = built.event.clone();
+    let task_arn = format!("{}-2", built.event["detail"]["taskArn"].as_str().unwrap());
+    event["id"] = json!(unique("event"));
+    event["resources"] = json!([task_arn]);
+    event["detail"]["taskArn"] = json!(task_arn);
+    event["detail"]["attachments"][0]["details"] = json!([
+        {"name": "subnetId", "value": built.subnet_id},
+        {"name": "networkInterfaceId", "value": eni_id},
+        {"name": "privateIPv4Address", "value": ip}]);
+    event["detail"]["containers"][0]["networkInterfaces"] =
+        json!([{"attachmentId": "att-1", "privateIpv4Address": ip}]);
+    event
 }

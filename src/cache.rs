@@ -1,0 +1,263 @@
+//! A caching decorator over the read ports, kept across Lambda invocations: task definitions
+//! are immutable per ARN (cached for the life of the process), everything else for a short TTL
+//! (services, route tables, ACLs, security groups, subnets, load-balancer config, a container
+//! instance's host, a target group's registered targets). ENIs are per task and never cached.
+//! Only successful reads are cached; errors are always retried on the next check.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::domain::facts::{
+    Host, Listener, LoadBalancer, NetworkInterface, RouteTable, Service, Subnet, TargetGroup,
+    TaskDefinition,
+};
+use crate::domain::net::{NetworkAcl, SecurityGroup};
+use crate::ports::{
+    ContainerHostGet, ListenersGet, LoadBalancersGet, NetworkAclGet, NetworkInterfaceGet,
+    ReadError, ReadResult, RouteTablesGet, SecurityGroupsGet, ServiceGet, SubnetsGet,
+    TargetGroupsGet, TargetHealthGet, TaskDefinitionGet,
+};
+
+/// Default TTL for mutable facts.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
+/// Entries kept per map before expired ones are swept.
+const SWEEP_AT: usize = 4096;
+
+/// A small TTL map; `ttl = None` keeps entries forever.
+#[derive(Debug)]
+struct TtlMap<V> {
+    ttl: Option<Duration>,
+    entries: Mutex<HashMap<String, (Instant, V)>>,
+}
+
+impl<V: Clone> TtlMap<V> {
+    fn new(ttl: Option<Duration>) -> Self {
+        TtlMap {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<V> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (at, value) = entries.get(key)?;
+        match self.ttl {
+            Some(ttl) if at.elapsed() > ttl => None,
+            _ => Some(value.clone()),
+        }
+    }
+
+    fn put(&self, key: String, value: V) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= SWEEP_AT {
+            match self.ttl {
+                Some(ttl) => entries.retain(|_, (at, _)| at.elapsed() <= ttl),
+                None => entries.clear(),
+            }
+        }
+        entries.insert(key, (Instant::now(), value));
+    }
+
+    async fn get_or_load<F>(&self, key: String, load: F) -> Result<V, ReadError>
+    where
+        F: Future<Output = Result<V, ReadError>>,
+    {
+        if let Some(v) = self.get(&key) {
+            return Ok(v);
+        }
+        let value = load.await?;
+        self.put(key, value.clone());
+        Ok(value)
+    }
+}
+
+fn key(parts: &[String]) -> String {
+    let mut sorted = parts.to_vec();
+    sorted.sort();
+    sorted.join(",")
+}
+
+/// The read ports with a cache in front.
+#[derive(Debug)]
+pub struct CachedFacts<R> {
+    inner: R,
+    task_definitions: TtlMap<TaskDefinition>,
+    services: TtlMap<Option<Service>>,
+    route_tables: TtlMap<Vec<RouteTable>>,
+    hosts: TtlMap<Option<Host>>,
+    acls: TtlMap<Option<NetworkAcl>>,
+    groups: TtlMap<Vec<SecurityGroup>>,
+    subnets: TtlMap<Vec<Subnet>>,
+    target_groups: TtlMap<Vec<TargetGroup>>,
+    load_balancers: TtlMap<Vec<LoadBalancer>>,
+    listeners: TtlMap<Vec<Listener>>,
+    targets: TtlMap<Vec<String>>,
+}
+
+impl<R> CachedFacts<R> {
+    /// Wraps `inner`; mutable facts live for `ttl`.
+    pub fn new(inner: R, ttl: Duration) -> Self {
+        let t = Some(ttl);
+        CachedFacts {
+            inner,
+            task_definitions: TtlMap::new(None),
+            services: TtlMap::new(t),
+            route_tables: TtlMap::new(t),
+            hosts: TtlMap::new(t),
+            acls: TtlMap::new(t),
+            groups: TtlMap::new(t),
+            subnets: TtlMap::new(t),
+            target_groups: TtlMap::new(t),
+            load_balancers: TtlMap::new(t),
+            listeners: TtlMap::new(t),
+            targets: TtlMap::new(t),
+        }
+    }
+}
+
+impl<R: TaskDefinitionGet + Sync> TaskDefinitionGet for CachedFacts<R> {
+    async fn task_definition(&self, arn: &str) -> ReadResult<TaskDefinition> {
+        if let Some(td) = self.task_definitions.get(arn) {
+            return Ok(Some(td));
+        }
+        let td = self.inner.task_definition(arn).await?;
+        if let Some(td) = &td {
+            self.task_definitions.put(arn.to_string(), td.clone());
+        }
+        Ok(td)
+    }
+}
+
+impl<R: ServiceGet + Sync> ServiceGet for CachedFacts<R> {
+    async fn service(&self, cluster: &str, name: &str) -> ReadResult<Service> {
+        let k = format!("{cluster}/{name}");
+        self.services
+            .get_or_load(k, self.inner.service(cluster, name))
+            .await
+    }
+}
+
+impl<R: NetworkInterfaceGet + Sync> NetworkInterfaceGet for CachedFacts<R> {
+    async fn network_interface(&self, id: &str) -> ReadResult<NetworkInterface> {
+        self.inner.network_interface(id).await
+    }
+}
+
+impl<R: RouteTablesGet + Sync> RouteTablesGet for CachedFacts<R> {
+    async fn route_tables(&self, vpc_id: &str) -> Result<Vec<RouteTable>, ReadError> {
+        self.route_tables
+            .get_or_load(vpc_id.to_string(), self.inner.route_tables(vpc_id))
+            .await
+    }
+}
+
+impl<R: ContainerHostGet + Sync> ContainerHostGet for CachedFacts<R> {
+    async fn container_host(&self, cluster: &str, arn: &str) -> ReadResult<Host> {
+        self.hosts
+            .get_or_load(arn.to_string(), self.inner.container_host(cluster, arn))
+            .await
+    }
+}
+
+impl<R: NetworkAclGet + Sync> NetworkAclGet for CachedFacts<R> {
+    async fn network_acl(&self, subnet_id: &str) -> ReadResult<NetworkAcl> {
+        self.acls
+            .get_or_load(subnet_id.to_string(), self.inner.network_acl(subnet_id))
+            .await
+    }
+}
+
+impl<R: SecurityGroupsGet + Sync> SecurityGroupsGet for CachedFacts<R> {
+    async fn security_groups(&self, ids: &[String]) -> Result<Vec<SecurityGroup>, ReadError> {
+        self.groups
+            .get_or_load(key(ids), self.inner.security_groups(ids))
+            .await
+    }
+}
+
+impl<R: SubnetsGet + Sync> SubnetsGet for CachedFacts<R> {
+    async fn subnets(&self, ids: &[String]) -> Result<Vec<Subnet>, ReadError> {
+        self.subnets
+            .get_or_load(key(ids), self.inner.subnets(ids))
+            .await
+    }
+}
+
+impl<R: TargetGroupsGet + Sync> TargetGroupsGet for CachedFacts<R> {
+    async fn target_groups(&self, arns: &[String]) -> Result<Vec<TargetGroup>, ReadError> {
+        self.target_groups
+            .get_or_load(key(arns), self.inner.target_groups(arns))
+            .await
+    }
+}
+
+impl<R: LoadBalancersGet + Sync> LoadBalancersGet for CachedFacts<R> {
+    async fn load_balancers(&self, arns: &[String]) -> Result<Vec<LoadBalancer>, ReadError> {
+        self.load_balancers
+            .get_or_load(key(arns), self.inner.load_balancers(arns))
+            .await
+    }
+}
+
+impl<R: ListenersGet + Sync> ListenersGet for CachedFacts<R> {
+    async fn listeners(&self, lb: &str, tgs: &[String]) -> Result<Vec<Listener>, ReadError> {
+        let k = format!("{lb}|{}", key(tgs));
+        self.listeners
+            .get_or_load(k, self.inner.listeners(lb, tgs))
+            .await
+    }
+}
+
+impl<R: TargetHealthGet + Sync> TargetHealthGet for CachedFacts<R> {
+    async fn registered_targets(&self, tg: &str) -> Result<Vec<String>, ReadError> {
+        self.targets
+            .get_or_load(tg.to_string(), self.inner.registered_targets(tg))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn ttl_map_caches_successes_only_and_expires() {
+        let map: TtlMap<u32> = TtlMap::new(Some(Duration::from_millis(50)));
+        let fail = async {
+            Err(ReadError::Failed {
+                api: "x",
+                message: "boom".into(),
+            })
+        };
+        assert!(map.get_or_load("k".into(), fail).await.is_err());
+        assert_eq!(map.get("k"), None, "errors are not cached");
+        assert_eq!(
+            map.get_or_load("k".into(), async { Ok(1) }).await.unwrap(),
+            1
+        );
+        assert_eq!(
+            map.get_or_load("k".into(), async { Ok(2) }).await.unwrap(),
+            1,
+            "cached"
+        );
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        assert_eq!(
+            map.get_or_load("k".into(), async { Ok(3) }).await.unwrap(),
+            3,
+            "expired"
+        );
+        let forever: TtlMap<u32> = TtlMap::new(None);
+        forever.put("a".into(), 7);
+        assert_eq!(forever.get("a"), Some(7));
+    }
+
+    #[test]
+    fn keys_ignore_order() {
+        assert_eq!(
+            key(&["b".into(), "a".into()]),
+            key(&["a".into(), "b".into()])
+        );
+    }
+}
