@@ -5,4 +5,6 @@ pub mod evaluation;
 pub mod event;
 pub mod facts;
 pub mod net;
+#[cfg(test)]
+mod props;
 pub mod rules;

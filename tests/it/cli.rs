@@ -213,3 +213,49 @@ async fn failed_publish_exits_2_and_still_prints_the_evaluation() {
     assert_eq!(e["alert"]["published"], false);
     assert!(received(&c, &built.queue_url, 0).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_hung_call_is_cut_by_the_attempt_timeout_and_retried() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let proxy = Proxy::start();
+    proxy.faults(json!([{"action": "DescribeRouteTables", "status": 500, "code": "InternalError", "hang_ms": 5000, "times": 1}]));
+    let start = std::time::Instant::now();
+    let (code, stdout, stderr) = run_cli(
+        &proxy.endpoint,
+        &["check", "--event", "-"],
+        Some(&built.event.to_string()),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let e: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(e["compliance"], "NON_COMPLIANT");
+    assert_eq!(
+        proxy.stats()["by_action"]["DescribeRouteTables"],
+        2,
+        "the hung attempt was abandoned and retried"
+    );
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(5),
+        "cut at the 3 s attempt timeout, not the 5 s hang"
+    );
+}
+
+#[tokio::test]
+async fn a_call_that_always_hangs_fails_within_the_operation_timeout() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let proxy = Proxy::start();
+    proxy.faults(json!([{"action": "DescribeNetworkInterfaces", "status": 500, "code": "InternalError", "hang_ms": 60000}]));
+    let start = std::time::Instant::now();
+    let (code, stdout, stderr) = run_cli(
+        &proxy.endpoint,
+        &["check", "--event", "-"],
+        Some(&built.event.to_string()),
+    );
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stderr.contains("ec2:DescribeNetworkInterfaces"), "{stderr}");
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(15),
+        "bounded by the 10 s operation timeout"
+    );
+}
