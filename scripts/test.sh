@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup-tools.sh
 cargo fmt --all -- --check
-cargo test --all-targets "$@"
+cargo test "$@"

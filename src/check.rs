@@ -4,10 +4,11 @@
 use thiserror::Error;
 use tracing::{info, instrument};
 
-use crate::domain::alert::alert_for;
+use crate::domain::alert::alert_at;
 use crate::domain::evaluation::{evaluate_task, Evaluation};
 use crate::domain::event::{EniAttachment, InputError, LaunchType, TaskEvent, Trigger};
 use crate::domain::facts::{effective_route_table, Fact, LoadBalancerPath, TaskFacts, Unreadable};
+use crate::domain::rules::Severity;
 use crate::ports::{AlertPublish, ReadError, ReadResult, TaskFactsRead};
 
 /// A check that could not produce a verdict.
@@ -366,6 +367,7 @@ pub async fn check_and_alert<R: TaskFactsRead, P: AlertPublish>(
     trigger: &Trigger,
     reader: &R,
     publisher: Option<&P>,
+    min_severity: Severity,
 ) -> Result<Evaluation, CheckError> {
     let mut evaluation = check_trigger(trigger, reader).await?;
     info!(
@@ -373,7 +375,7 @@ pub async fn check_and_alert<R: TaskFactsRead, P: AlertPublish>(
         compliance = evaluation.compliance.as_str(),
         "evaluated"
     );
-    let (Some(publisher), Some(alert)) = (publisher, alert_for(&evaluation)) else {
+    let (Some(publisher), Some(alert)) = (publisher, alert_at(&evaluation, min_severity)) else {
         return Ok(evaluation);
     };
     match publisher.publish(&alert).await {

@@ -19,7 +19,7 @@ use tracing::{info_span, instrument, Instrument};
 use crate::cache::{CachedFacts, DEFAULT_TTL};
 use crate::domain::facts::{
     Host, Listener, LoadBalancer, LoadBalancerMapping, NetworkInterface, PortMapping, Route,
-    RouteTable, Service, Subnet, TargetGroup, TaskDefinition, Unreadable,
+    RouteTable, Service, Subnet, TargetGroup, TaskDefinition, Unreadable, IGNORE_TAG,
 };
 use crate::domain::net::{NaclEntry, NetworkAcl, SecurityGroup, SgRule};
 use crate::ports::{
@@ -198,10 +198,17 @@ impl TaskDefinitionGet for AwsFacts {
             .ecs
             .describe_task_definition()
             .task_definition(arn)
+            .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
             .send()
             .await
             .map_err(|e| classify(api, e))?;
+        let ignore_tag = out
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some(IGNORE_TAG))
+            .and_then(|t| t.value().map(str::to_string));
         Ok(out.task_definition().map(|td| TaskDefinition {
+            ignore_tag,
             arn: td.task_definition_arn().unwrap_or(arn).to_string(),
             network_mode: td.network_mode().map(|m| m.as_str().to_string()),
             port_mappings: td
@@ -234,6 +241,7 @@ impl ServiceGet for AwsFacts {
             .describe_services()
             .cluster(cluster)
             .services(name)
+            .include(aws_sdk_ecs::types::ServiceField::Tags)
             .send()
             .await
             .map_err(|e| classify(api, e))?;
@@ -255,6 +263,11 @@ impl ServiceGet for AwsFacts {
             arn: s.service_arn().unwrap_or_default().to_string(),
             name: s.service_name().unwrap_or(name).to_string(),
             status: s.status().unwrap_or_default().to_string(),
+            ignore_tag: s
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some(IGNORE_TAG))
+                .and_then(|t| t.value().map(str::to_string)),
             load_balancers: s
                 .load_balancers()
                 .iter()

@@ -44,7 +44,8 @@ impl AlertPublish for SnsAlerts {
             .publish()
             .topic_arn(&self.topic_arn)
             .subject(&alert.subject)
-            .message(&alert.body);
+            .message_structure("json")
+            .message(&alert.message_json);
         for attribute in &alert.attributes {
             let value = MessageAttributeValue::builder()
                 .data_type(attribute.data_type)

@@ -10,8 +10,10 @@ use ecs_inbound_guard::adapters::aws::{load_sdk_config, RegionalFacts};
 use ecs_inbound_guard::adapters::sns::SnsAlerts;
 use ecs_inbound_guard::app::run_trigger;
 use ecs_inbound_guard::check::CheckError;
+use ecs_inbound_guard::domain::alert::{chatbot_notification, text_body};
 use ecs_inbound_guard::domain::evaluation::Evaluation;
 use ecs_inbound_guard::domain::event::{parse_trigger_bytes, Trigger};
+use ecs_inbound_guard::domain::rules::Severity;
 
 /// Exit code for usage errors, unreadable input, AWS failures and failed publishes.
 const EXIT_ERROR: u8 = 2;
@@ -46,7 +48,28 @@ enum Command {
         /// AWS named profile.
         #[arg(long)]
         profile: Option<String>,
+        /// Output: the Evaluation JSON, the alert's e-mail text, or the AWS Chatbot notification.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Lowest finding severity that is published (HIGH = NON_COMPLIANT tasks only).
+        #[arg(long, env = "MIN_SEVERITY", default_value = "HIGH", value_parser = parse_severity)]
+        min_severity: Severity,
     },
+}
+
+/// Output formats of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    /// The Evaluation JSON.
+    Json,
+    /// The human text of the alert.
+    Text,
+    /// The AWS Chatbot custom notification.
+    Chatbot,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
 }
 
 fn read_input(path: &PathBuf) -> Result<Vec<u8>, String> {
@@ -61,9 +84,14 @@ fn read_input(path: &PathBuf) -> Result<Vec<u8>, String> {
     }
 }
 
-fn print_evaluation(evaluation: &Evaluation) {
-    match serde_json::to_string_pretty(evaluation) {
-        Ok(json) => println!("{json}"),
+fn print_evaluation(evaluation: &Evaluation, format: Format) {
+    let out = match format {
+        Format::Json => serde_json::to_string_pretty(evaluation),
+        Format::Text => Ok(text_body(evaluation)),
+        Format::Chatbot => serde_json::to_string_pretty(&chatbot_notification(evaluation)),
+    };
+    match out {
+        Ok(text) => println!("{}", text.trim_end()),
         Err(e) => eprintln!("error: cannot serialize the evaluation: {e}"),
     }
 }
@@ -90,6 +118,8 @@ async fn main() -> ExitCode {
             topic_arn,
             region,
             profile,
+            format,
+            min_severity,
         } => {
             let topic_arn = match (publish, topic_arn) {
                 (true, None) => return fail("--publish needs --topic-arn or ALERT_TOPIC_ARN"),
@@ -112,13 +142,13 @@ async fn main() -> ExitCode {
             let config = load_sdk_config(region, profile).await;
             let facts = RegionalFacts::new(config.clone());
             let publisher = topic_arn.map(|arn| SnsAlerts::new(&config, &arn));
-            match run_trigger(&trigger, &facts, publisher.as_ref()).await {
+            match run_trigger(&trigger, &facts, publisher.as_ref(), min_severity).await {
                 Ok(evaluation) => {
-                    print_evaluation(&evaluation);
+                    print_evaluation(&evaluation, format);
                     ExitCode::SUCCESS
                 }
                 Err(CheckError::Publish { evaluation, source }) => {
-                    print_evaluation(&evaluation);
+                    print_evaluation(&evaluation, format);
                     fail(source)
                 }
                 Err(e) => fail(e),

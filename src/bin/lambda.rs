@@ -7,6 +7,7 @@ use ecs_inbound_guard::adapters::aws::{load_sdk_config, RegionalFacts};
 use ecs_inbound_guard::adapters::sns::SnsAlerts;
 use ecs_inbound_guard::app::run_check;
 use ecs_inbound_guard::domain::evaluation::Evaluation;
+use ecs_inbound_guard::domain::rules::Severity;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use tracing::{error, info, instrument};
@@ -18,10 +19,11 @@ async fn handle(
     event: LambdaEvent<Value>,
     facts: &RegionalFacts,
     publisher: &SnsAlerts,
+    min_severity: Severity,
 ) -> Result<Evaluation, Error> {
     let cold_start = COLD.swap(false, Ordering::Relaxed);
     tracing::Span::current().record("cold_start", cold_start);
-    match run_check(event.payload, facts, Some(publisher)).await {
+    match run_check(event.payload, facts, Some(publisher), min_severity).await {
         Ok(evaluation) => {
             info!(
                 task_arn = %evaluation.resource_id,
@@ -54,10 +56,19 @@ async fn main() -> Result<(), Error> {
         .init();
     let topic_arn = std::env::var("ALERT_TOPIC_ARN")
         .map_err(|_| "ALERT_TOPIC_ARN is not set: the function has nowhere to publish alerts")?;
+    let min_severity: Severity = match std::env::var("MIN_SEVERITY") {
+        Ok(v) => v
+            .parse()
+            .map_err(|e: String| format!("MIN_SEVERITY: {e}"))?,
+        Err(_) => Severity::High,
+    };
     let config = load_sdk_config(None, None).await;
     let facts = RegionalFacts::new(config.clone());
     let publisher = SnsAlerts::new(&config, &topic_arn);
     // Build the default region's clients during init, not on the first event.
     let _ = facts.for_region(None);
-    lambda_runtime::run(service_fn(|event| handle(event, &facts, &publisher))).await
+    lambda_runtime::run(service_fn(|event| {
+        handle(event, &facts, &publisher, min_severity)
+    }))
+    .await
 }

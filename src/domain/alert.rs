@@ -1,8 +1,10 @@
 //! The SNS alert for a NON_COMPLIANT evaluation: subject, e-mail-readable body, attributes.
 
+use serde_json::Value;
+
 use super::evaluation::Evaluation;
 use super::event::truncate_chars;
-use super::rules::{Severity, Status};
+use super::rules::{Finding, Severity, Status};
 
 /// SNS's subject limit is 100 characters; we stay below it.
 pub const MAX_SUBJECT_CHARS: usize = 99;
@@ -23,11 +25,19 @@ pub struct MessageAttribute {
 pub struct Alert {
     /// One line, < 100 characters, no control characters.
     pub subject: String,
-    /// Plain text body.
+    /// Plain text body (default and e-mail subscribers).
     pub body: String,
+    /// The `MessageStructure=json` payload: `default`/`email` = text, `sqs`/`lambda` = the
+    /// Evaluation JSON, `https` = an AWS Chatbot custom notification. At most 256 KB.
+    pub message_json: String,
     /// Filter-policy attributes: `rule`, `severity`, `cluster`, `service`.
     pub attributes: Vec<MessageAttribute>,
 }
+
+/// SNS's message size limit (message and attributes), with room for the attributes.
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024 - 4 * 1024;
+/// A finding message longer than this is cut in alerts (the Evaluation keeps it whole).
+const MAX_FINDING_CHARS: usize = 2000;
 
 /// Replaces control characters (newlines included) with spaces.
 fn one_line(s: &str) -> String {
@@ -36,44 +46,155 @@ fn one_line(s: &str) -> String {
         .collect()
 }
 
-/// The alert for an evaluation, or `None` when nothing should be published
-/// (only NON_COMPLIANT evaluations alert; CHECK_INCOMPLETE never does).
+/// Whether `evaluation` is published at `min` severity: some finding at `min` or above that is
+/// neither CHECK_INCOMPLETE nor suppressed. With the default (HIGH) that is exactly the
+/// NON_COMPLIANT evaluations.
+pub fn should_alert(evaluation: &Evaluation, min: Severity) -> bool {
+    evaluation.published_findings(min).next().is_some()
+}
+
+/// The alert for an evaluation at the default policy (HIGH: NON_COMPLIANT tasks only).
 pub fn alert_for(evaluation: &Evaluation) -> Option<Alert> {
-    if evaluation.compliance != Status::NonCompliant {
-        return None;
+    alert_at(evaluation, Severity::High)
+}
+
+fn headline(evaluation: &Evaluation) -> &'static str {
+    if evaluation.compliance == Status::NonCompliant {
+        "ECS task unreachable"
+    } else {
+        "ECS task network advisory"
     }
-    let findings: Vec<_> = evaluation.published_findings(Severity::Info).collect();
-    if findings.is_empty() {
-        return None;
-    }
+}
+
+fn names(evaluation: &Evaluation) -> (String, String) {
     let ctx = evaluation.context.clone().unwrap_or_default();
     let task_id = evaluation
         .resource_id
         .rsplit('/')
         .next()
-        .unwrap_or(&evaluation.resource_id);
-    let what = ctx
-        .service
-        .clone()
-        .unwrap_or_else(|| format!("task {task_id}"));
-    let cluster = ctx
-        .cluster
-        .clone()
-        .unwrap_or_else(|| "unknown cluster".into());
+        .unwrap_or(&evaluation.resource_id)
+        .to_string();
+    let what = ctx.service.unwrap_or_else(|| format!("task {task_id}"));
+    let cluster = ctx.cluster.unwrap_or_else(|| "unknown cluster".into());
+    (what, cluster)
+}
+
+/// The alert at `min` severity, or `None` when nothing should be published.
+pub fn alert_at(evaluation: &Evaluation, min: Severity) -> Option<Alert> {
+    if !should_alert(evaluation, min) {
+        return None;
+    }
+    let (what, cluster) = names(evaluation);
     let subject = truncate_chars(
-        &one_line(&format!("ECS task unreachable: {what} in {cluster}")),
+        &one_line(&format!("{}: {what} in {cluster}", headline(evaluation))),
         MAX_SUBJECT_CHARS,
     );
+    let findings: Vec<&Finding> = evaluation.published_findings(Severity::Info).collect();
+    let mut rules: Vec<&str> = findings.iter().map(|f| f.rule).collect();
+    rules.sort_unstable();
+    rules.dedup();
+    let worst = findings
+        .iter()
+        .map(|f| f.severity)
+        .min()
+        .unwrap_or(Severity::Info);
+    let ctx = evaluation.context.clone().unwrap_or_default();
+    let mut attributes = vec![
+        MessageAttribute {
+            name: "rule",
+            data_type: "String.Array",
+            value: serde_json::to_string(&rules).unwrap_or_else(|_| "[]".into()),
+        },
+        MessageAttribute {
+            name: "severity",
+            data_type: "String",
+            value: worst.as_str().to_string(),
+        },
+    ];
+    for (name, value) in [("cluster", ctx.cluster), ("service", ctx.service)] {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            attributes.push(MessageAttribute {
+                name,
+                data_type: "String",
+                value: one_line(&v),
+            });
+        }
+    }
+    let (body, message_json) = fit(evaluation);
+    Some(Alert {
+        subject,
+        body,
+        message_json,
+        attributes,
+    })
+}
 
+/// Builds text and JSON message, dropping findings (with a note) until it fits SNS's limit.
+fn fit(evaluation: &Evaluation) -> (String, String) {
+    let mut trimmed = evaluation.clone();
+    for f in &mut trimmed.findings {
+        if f.message.chars().count() > MAX_FINDING_CHARS {
+            f.message = format!("{}... (cut)", truncate_chars(&f.message, MAX_FINDING_CHARS));
+        }
+    }
+    let total = trimmed.findings.len();
+    loop {
+        let dropped = total - trimmed.findings.len();
+        let mut body = text_body(&trimmed);
+        if dropped > 0 {
+            body.push_str(&format!("\n({dropped} more findings left out to fit the SNS size limit; run `ecs-inbound-guard check` for all.)\n"));
+        }
+        let evaluation_json = serde_json::to_string(&trimmed).unwrap_or_default();
+        let message = serde_json::json!({
+            "default": body,
+            "email": body,
+            "sqs": evaluation_json,
+            "lambda": evaluation_json,
+            "https": chatbot_notification(&trimmed).to_string(),
+        })
+        .to_string();
+        if message.len() <= MAX_MESSAGE_BYTES || trimmed.findings.len() <= 1 {
+            if message.len() <= MAX_MESSAGE_BYTES {
+                return (body, message);
+            }
+            // One finding that is still too large: keep the text only.
+            let body = truncate_chars(&body, MAX_MESSAGE_BYTES / 8);
+            let message = serde_json::json!({"default": body, "email": body, "sqs": body, "lambda": body, "https": body}).to_string();
+            return (body, message);
+        }
+        // Drop findings in proportion to the excess (one serialisation per round, not per finding).
+        let len = trimmed.findings.len();
+        let keep = (len * MAX_MESSAGE_BYTES / message.len()).clamp(1, len - 1);
+        trimmed.findings.truncate(keep);
+    }
+}
+
+/// The human text of an evaluation: what, why, how to fix, and the IDs.
+pub fn text_body(evaluation: &Evaluation) -> String {
+    let ctx = evaluation.context.clone().unwrap_or_default();
     let mut body = String::new();
     body.push_str(&format!(
-        "ecs-inbound-guard: an ECS task has no valid inbound path ({}).\n\n",
+        "ecs-inbound-guard: {} ({}).\n\n",
+        if evaluation.compliance == Status::NonCompliant {
+            "an ECS task has no valid inbound path"
+        } else {
+            "an ECS task's network setup needs attention"
+        },
         evaluation.compliance.as_str()
     ));
-    for f in &findings {
+    if evaluation.findings.is_empty() {
+        body.push_str(&format!("{}\n\n", one_line(&evaluation.annotation)));
+    }
+    for f in &evaluation.findings {
         body.push_str(&format!("[{}] {}\n", f.severity.as_str(), f.rule));
         body.push_str(&format!("What and why: {}\n", f.message));
         body.push_str(&format!("How to fix:   {}\n\n", f.remediation));
+    }
+    if let Some(s) = &evaluation.suppressed {
+        body.push_str(&format!(
+            "Suppressed by tag ecs-inbound-guard:ignore: {}\n\n",
+            s.join(", ")
+        ));
     }
     body.push_str("Resources\n");
     let rows: [(&str, Option<String>); 12] = [
@@ -102,40 +223,102 @@ pub fn alert_for(evaluation: &Evaluation) -> Option<Alert> {
         "  {:<16} {}\n",
         "Evaluated at", evaluation.evaluated_at
     ));
+    body
+}
 
-    let mut rules: Vec<&str> = findings.iter().map(|f| f.rule).collect();
-    rules.sort_unstable();
-    rules.dedup();
-    let worst = findings
-        .iter()
-        .map(|f| f.severity)
-        .min()
-        .unwrap_or(Severity::Info);
-    let mut attributes = vec![
-        MessageAttribute {
-            name: "rule",
-            data_type: "String.Array",
-            value: serde_json::to_string(&rules).unwrap_or_else(|_| "[]".into()),
-        },
-        MessageAttribute {
-            name: "severity",
-            data_type: "String",
-            value: worst.as_str().to_string(),
-        },
-    ];
-    for (name, value) in [("cluster", ctx.cluster), ("service", ctx.service)] {
-        if let Some(v) = value.filter(|v| !v.is_empty()) {
-            attributes.push(MessageAttribute {
-                name,
-                data_type: "String",
-                value: v,
-            });
+/// Escapes user-controlled text for chat markdown (Slack, Teams, Chime).
+pub fn escape_markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in one_line(s).chars() {
+        if matches!(
+            c,
+            '\\' | '`'
+                | '*'
+                | '_'
+                | '['
+                | ']'
+                | '('
+                | ')'
+                | '#'
+                | '>'
+                | '<'
+                | '~'
+                | '|'
+                | '!'
+                | '&'
+        ) {
+            out.push('\\');
         }
+        out.push(c);
     }
-    Some(Alert {
-        subject,
-        body,
-        attributes,
+    out
+}
+
+/// An AWS Chatbot (Amazon Q Developer in chat applications) custom notification.
+pub fn chatbot_notification(evaluation: &Evaluation) -> Value {
+    let (what, cluster) = names(evaluation);
+    let ctx = evaluation.context.clone().unwrap_or_default();
+    let mut description = format!(
+        "*{}* for `{}` in `{}`\n",
+        evaluation.compliance.as_str(),
+        escape_markdown(&what),
+        escape_markdown(&cluster)
+    );
+    for f in &evaluation.findings {
+        description.push_str(&format!(
+            "• *{}* `{}`: {}\n",
+            f.severity.as_str(),
+            f.rule,
+            escape_markdown(&f.message)
+        ));
+    }
+    let next_steps: Vec<String> = evaluation
+        .findings
+        .iter()
+        .map(|f| format!("{}: {}", f.rule, escape_markdown(&f.remediation)))
+        .collect();
+    let mut keywords: Vec<String> = evaluation
+        .findings
+        .iter()
+        .map(|f| f.rule.to_string())
+        .collect();
+    keywords.push(evaluation.compliance.as_str().to_string());
+    let thread = match (&ctx.service, &ctx.cluster_arn, &ctx.started_by) {
+        (Some(service), Some(cluster_arn), started_by) => format!(
+            "{}/{}#{}",
+            cluster_arn.replace(":cluster/", ":service/"),
+            service,
+            started_by.as_deref().unwrap_or("")
+        ),
+        _ => evaluation.resource_id.clone(),
+    };
+    let related: Vec<&String> = [
+        Some(&evaluation.resource_id),
+        ctx.eni.as_ref(),
+        ctx.subnet.as_ref(),
+        ctx.task_definition.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    serde_json::json!({
+        "version": "1.0",
+        "source": "custom",
+        "id": evaluation.event_id,
+        "content": {
+            "textType": "client-markdown",
+            "title": truncate_chars(&one_line(&format!("{}: {what} in {cluster}", headline(evaluation))), 250),
+            "description": description,
+            "nextSteps": next_steps,
+            "keywords": keywords,
+        },
+        "metadata": {
+            "threadId": thread,
+            "summary": truncate_chars(&one_line(&evaluation.annotation), 250),
+            "eventType": "ecs-inbound-guard evaluation",
+            "relatedResources": related,
+            "additionalContext": {"compliance": evaluation.compliance.as_str()},
+        }
     })
 }
 
@@ -144,6 +327,7 @@ mod tests {
     use super::*;
     use crate::domain::evaluation::{AlertState, TaskContext};
     use crate::domain::rules::awsvpc_ec2_public_no_inbound::RULE;
+    use serde_json::Value;
 
     fn evaluation(compliance: Status, service: Option<&str>, cluster: &str) -> Evaluation {
         Evaluation {
@@ -155,6 +339,7 @@ mod tests {
             event_id: Some("ev".into()),
             findings: vec![RULE.finding("curl fails".into())],
             alert: AlertState::default(),
+            suppressed: None,
             context: Some(TaskContext {
                 cluster: Some(cluster.into()),
                 service: service.map(Into::into),
@@ -166,15 +351,27 @@ mod tests {
 
     #[test]
     fn only_non_compliant_alerts() {
+        // Without a HIGH finding a task is never NON_COMPLIANT; CHECK_INCOMPLETE never alerts.
+        let incomplete =
+            crate::domain::rules::check_incomplete::finding(&crate::domain::facts::Unreadable {
+                api: "ec2:DescribeNetworkInterfaces",
+                reason: "AccessDenied".into(),
+            });
         for s in [
             Status::Compliant,
             Status::NotApplicable,
             Status::InsufficientData,
         ] {
-            assert!(
-                alert_for(&evaluation(s, Some("web"), "prod")).is_none(),
-                "{s:?}"
-            );
+            let mut e = evaluation(s, Some("web"), "prod");
+            e.findings = vec![incomplete.clone()];
+            for min in [
+                Severity::High,
+                Severity::Medium,
+                Severity::Low,
+                Severity::Info,
+            ] {
+                assert!(alert_at(&e, min).is_none(), "{s:?} at {min:?}");
+            }
         }
         assert!(alert_for(&evaluation(Status::NonCompliant, Some("web"), "prod")).is_some());
     }
@@ -201,6 +398,56 @@ mod tests {
         ] {
             assert!(a.body.contains(text), "{text}");
         }
+    }
+
+    #[test]
+    fn message_json_has_a_part_for_each_subscriber() {
+        let a = alert_for(&evaluation(Status::NonCompliant, Some("web"), "prod")).unwrap();
+        let m: Value = serde_json::from_str(&a.message_json).unwrap();
+        assert_eq!(m["default"], a.body);
+        assert_eq!(m["email"], a.body);
+        let e: Value = serde_json::from_str(m["sqs"].as_str().unwrap()).unwrap();
+        assert_eq!(e["compliance"], "NON_COMPLIANT");
+        assert_eq!(m["lambda"], m["sqs"]);
+        let chat: Value = serde_json::from_str(m["https"].as_str().unwrap()).unwrap();
+        assert_eq!(chat["version"], "1.0");
+        assert_eq!(chat["source"], "custom");
+        assert_eq!(chat["content"]["textType"], "client-markdown");
+        assert!(chat["content"]["nextSteps"].as_array().unwrap().len() == 1);
+        assert!(chat["metadata"]["threadId"].is_string());
+    }
+
+    #[test]
+    fn huge_evaluations_are_cut_to_fit_sns() {
+        let mut e = evaluation(Status::NonCompliant, Some("web"), "prod");
+        for i in 0..400 {
+            e.findings
+                .push(RULE.finding(format!("{i} {}", "y".repeat(5000))));
+        }
+        let a = alert_for(&e).unwrap();
+        assert!(
+            a.message_json.len() <= MAX_MESSAGE_BYTES,
+            "{}",
+            a.message_json.len()
+        );
+        assert!(a.body.contains("more findings left out"));
+    }
+
+    #[test]
+    fn markdown_is_escaped_and_min_severity_decides() {
+        assert_eq!(escape_markdown("a*b_[x](y)\n"), "a\\*b\\_\\[x\\]\\(y\\) ");
+        let mut e = evaluation(Status::Compliant, Some("web"), "prod");
+        e.findings = vec![
+            crate::domain::rules::awsvpc_ec2_public_no_egress::RULE.finding("no egress".into())
+        ];
+        assert!(alert_at(&e, Severity::High).is_none());
+        let a = alert_at(&e, Severity::Medium).unwrap();
+        assert!(a.subject.starts_with("ECS task network advisory"));
+        e.suppressed = Some(vec!["AWSVPC_EC2_PUBLIC_NO_EGRESS".into()]);
+        assert!(
+            alert_at(&e, Severity::Info).is_none(),
+            "suppressed rules never alert"
+        );
     }
 
     #[test]

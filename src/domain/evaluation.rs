@@ -79,6 +79,10 @@ pub struct Evaluation {
     pub findings: Vec<Finding>,
     /// Alert publication state.
     pub alert: AlertState,
+    /// Rule ids (or `all`) suppressed by the tag `ecs-inbound-guard:ignore` on the service or
+    /// task definition: still evaluated and reported, never alerted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Vec<String>>,
     /// Task context (absent for events that are not task events).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub context: Option<TaskContext>,
@@ -111,6 +115,7 @@ impl Evaluation {
             event_id: o.event_id.clone(),
             findings: vec![],
             alert: AlertState::default(),
+            suppressed: None,
             context: None,
         }
     }
@@ -125,6 +130,7 @@ impl Evaluation {
             event_id: event.event_id.clone(),
             findings,
             alert: AlertState::default(),
+            suppressed: None,
             context: Some(base_context(event)),
         }
     }
@@ -144,11 +150,19 @@ impl Evaluation {
         )
     }
 
-    /// Findings that are not CHECK_INCOMPLETE, at `min` severity or above.
+    /// Whether the suppression tag covers `rule`.
+    pub fn is_suppressed(&self, rule: &str) -> bool {
+        self.suppressed
+            .as_ref()
+            .is_some_and(|s| s.iter().any(|r| r.eq_ignore_ascii_case("all") || r == rule))
+    }
+
+    /// Findings that would be alerted: not CHECK_INCOMPLETE, not suppressed, at `min` severity
+    /// or above.
     pub fn published_findings(&self, min: Severity) -> impl Iterator<Item = &Finding> {
-        self.findings
-            .iter()
-            .filter(move |f| f.rule != check_incomplete::RULE.id && f.severity <= min)
+        self.findings.iter().filter(move |f| {
+            f.rule != check_incomplete::RULE.id && f.severity <= min && !self.is_suppressed(f.rule)
+        })
     }
 }
 
@@ -189,6 +203,29 @@ fn enrich_context(ctx: &mut TaskContext, facts: &TaskFacts) {
     }
 }
 
+/// Rule ids from the `ecs-inbound-guard:ignore` tag of the task definition and the service.
+fn suppression(facts: &TaskFacts) -> Option<Vec<String>> {
+    let td = facts
+        .task_definition
+        .known()
+        .and_then(|t| t.ignore_tag.as_deref());
+    let svc = facts
+        .service
+        .as_ref()
+        .and_then(|s| s.known())
+        .and_then(|s| s.ignore_tag.as_deref());
+    let mut ids: Vec<String> = [td, svc]
+        .into_iter()
+        .flatten()
+        .flat_map(|v| v.split(','))
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    (!ids.is_empty()).then_some(ids)
+}
+
 /// Evaluates a RUNNING EC2 task from its facts: scope (network mode, ports, ENI), then rules.
 pub fn evaluate_task(
     event: &TaskEvent,
@@ -199,6 +236,7 @@ pub fn evaluate_task(
     if let Some(ctx) = evaluation.context.as_mut() {
         enrich_context(ctx, facts);
     }
+    evaluation.suppressed = suppression(facts);
     evaluation
 }
 
@@ -290,6 +328,7 @@ mod tests {
         TaskFacts::without_network(
             Fact::Known(TaskDefinition {
                 arn: "arn:td".into(),
+                ignore_tag: None,
                 network_mode: mode.map(Into::into),
                 port_mappings: (0..ports)
                     .map(|i| PortMapping {

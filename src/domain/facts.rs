@@ -62,6 +62,9 @@ impl std::fmt::Display for PortMapping {
     }
 }
 
+/// The tag that suppresses alerts: `all` or a comma-separated list of rule ids.
+pub const IGNORE_TAG: &str = "ecs-inbound-guard:ignore";
+
 /// The parts of a task definition the rules need.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TaskDefinition {
@@ -71,6 +74,8 @@ pub struct TaskDefinition {
     pub network_mode: Option<String>,
     /// Every port mapping of every container.
     pub port_mappings: Vec<PortMapping>,
+    /// Value of the tag `ecs-inbound-guard:ignore`, if set.
+    pub ignore_tag: Option<String>,
 }
 
 impl TaskDefinition {
@@ -105,6 +110,8 @@ pub struct Service {
     pub status: String,
     /// Load balancer mappings.
     pub load_balancers: Vec<LoadBalancerMapping>,
+    /// Value of the tag `ecs-inbound-guard:ignore`, if set.
+    pub ignore_tag: Option<String>,
 }
 
 /// The task's elastic network interface.

@@ -49,6 +49,7 @@ fn facts(public: bool, host_ip: Option<String>) -> TaskFacts {
     let mut f = TaskFacts::without_network(
         Fact::Known(TaskDefinition {
             arn: "arn:td".into(),
+            ignore_tag: None,
             network_mode: Some("awsvpc".into()),
             port_mappings: vec![super::facts::PortMapping {
                 container_name: "web".into(),
@@ -121,7 +122,7 @@ proptest! {
 
 #[test]
 fn huge_strings_and_ten_thousand_containers_stay_bounded() {
-    let huge = "x".repeat(1 << 20);
+    let huge = "x".repeat(1 << 18);
     let containers: Vec<Value> = (0..10_000)
         .map(|i| json!({"name": format!("c{i}"), "networkInterfaces": [{"attachmentId": "a", "privateIpv4Address": "10.0.0.1"}]}))
         .collect();

@@ -57,7 +57,6 @@ async fn main() -> ExitCode {
     ];
     println!("== ecs-inbound-guard {}", args.join(" "));
     let (code, stdout, stderr) = harness::run_cli(endpoint, &args, None);
-    let _ = std::fs::remove_file(&event_file);
     println!("{stdout}");
     if code != 0 {
         eprintln!("the checker failed (exit {code}): {stderr}");
@@ -70,8 +69,23 @@ async fn main() -> ExitCode {
     for m in &messages {
         println!("Subject: {}", m["Subject"].as_str().unwrap_or_default());
         println!("Attributes: {}", m["MessageAttributes"]);
-        println!("\n{}", m["Message"].as_str().unwrap_or_default());
+        println!("(SQS subscribers get the Evaluation JSON; e-mail subscribers get this text:)\n");
     }
+    let text_args = [
+        "check",
+        "--event",
+        event_file.to_str().unwrap(),
+        "--format",
+        "text",
+    ];
+    std::fs::write(
+        &event_file,
+        serde_json::to_string_pretty(&built.event).unwrap(),
+    )
+    .unwrap();
+    let (_, text, _) = harness::run_cli(endpoint, &text_args, None);
+    let _ = std::fs::remove_file(&event_file);
+    println!("{text}");
     let ok = evaluation["compliance"] == "NON_COMPLIANT" && messages.len() == 1;
     println!(
         "== demo {}",

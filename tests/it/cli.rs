@@ -259,3 +259,60 @@ async fn a_call_that_always_hangs_fails_within_the_operation_timeout() {
         "bounded by the 10 s operation timeout"
     );
 }
+
+#[tokio::test]
+async fn formats_text_and_chatbot_and_min_severity() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let event = built.event.to_string();
+    let (code, text, stderr) = run_cli(
+        moto(),
+        &["check", "--event", "-", "--format", "text"],
+        Some(&event),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let task_arn = built.event["detail"]["taskArn"].as_str().unwrap();
+    for want in [
+        task_arn,
+        "AWSVPC_EC2_PUBLIC_NO_INBOUND",
+        "How to fix",
+        built.eni_id.as_str(),
+    ] {
+        assert!(text.contains(want), "{want} missing in {text}");
+    }
+    let (code, chat, _) = run_cli(
+        moto(),
+        &["check", "--event", "-", "--format", "chatbot"],
+        Some(&event),
+    );
+    assert_eq!(code, 0);
+    let chat: Value = serde_json::from_str(&chat).unwrap();
+    assert_eq!(chat["version"], "1.0");
+    assert_eq!(chat["content"]["textType"], "client-markdown");
+    let (code, _, stderr) = run_cli(
+        moto(),
+        &["check", "--event", "-", "--min-severity", "urgent"],
+        Some(&event),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    // MEDIUM publishes the advisory of a compliant task in a public subnet behind an ALB.
+    let (code, out, stderr) = run_cli(
+        moto(),
+        &[
+            "check",
+            "--event",
+            "-",
+            "--min-severity",
+            "medium",
+            "--publish",
+            "--topic-arn",
+            &built.topic_arn,
+        ],
+        Some(&event),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["alert"]["published"],
+        true
+    );
+}

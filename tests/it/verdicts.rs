@@ -5,7 +5,7 @@ use ecs_inbound_guard::adapters::sns::SnsAlerts;
 use ecs_inbound_guard::app::run_check;
 use ecs_inbound_guard::check::CheckError;
 use ecs_inbound_guard::domain::evaluation::Evaluation;
-use ecs_inbound_guard::domain::rules::Status;
+use ecs_inbound_guard::domain::rules::{Severity, Status};
 use serde_json::{json, Value};
 
 use crate::world::{build, clients, received, Built, Clients, Scenario, Subnet, Svc};
@@ -16,7 +16,7 @@ pub async fn check(built: &Built, event: Value) -> Result<Evaluation, CheckError
     let config = load_sdk_config(None, None).await;
     let facts = RegionalFacts::new(config.clone());
     let sns = SnsAlerts::new(&config, &built.topic_arn);
-    run_check(event, &facts, Some(&sns)).await
+    run_check(event, &facts, Some(&sns), Severity::High).await
 }
 
 async fn verdict(c: &Clients, scenario: Scenario) -> (Built, Evaluation) {
@@ -76,11 +76,13 @@ async fn seed_public_subnet_public_host_no_lb_is_non_compliant_and_alerts() {
         m["Subject"],
         format!("ECS task unreachable: {service} in {}", built.cluster)
     );
-    let body = m["Message"].as_str().unwrap();
-    assert!(
-        body.contains(e.resource_id.as_str()) && body.contains(RULE) && body.contains("How to fix")
-    );
-    assert!(body.contains(host) && body.contains(&built.eni_id));
+    // SQS subscribers get the Evaluation JSON (MessageStructure=json, key `sqs`).
+    let delivered: serde_json::Value =
+        serde_json::from_str(m["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(delivered["resourceId"], e.resource_id.as_str());
+    assert_eq!(delivered["findings"][0]["rule"], RULE);
+    assert_eq!(delivered["context"]["hostPublicIp"], host);
+    assert_eq!(delivered["context"]["eni"], built.eni_id.as_str());
     let attrs = &m["MessageAttributes"];
     assert_eq!(attrs["rule"]["Type"], "String.Array");
     assert_eq!(

@@ -179,6 +179,7 @@ mod tests {
     fn service(lbs: usize, status: &str) -> Fact<Service> {
         Fact::Known(Service {
             arn: "arn:svc".into(),
+            ignore_tag: None,
             name: "web".into(),
             status: status.into(),
             load_balancers: vec![LoadBalancerMapping::default(); lbs],
@@ -231,6 +232,7 @@ mod tests {
         };
         let td = TaskDefinition {
             arn: "arn:td".into(),
+            ignore_tag: None,
             network_mode: Some("awsvpc".into()),
             port_mappings: vec![PortMapping {
                 container_name: "web".into(),

@@ -37,6 +37,23 @@ pub enum Severity {
     Info,
 }
 
+impl std::str::FromStr for Severity {
+    type Err = String;
+
+    /// Parses HIGH, MEDIUM, LOW or INFO in any case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "HIGH" => Ok(Severity::High),
+            "MEDIUM" => Ok(Severity::Medium),
+            "LOW" => Ok(Severity::Low),
+            "INFO" => Ok(Severity::Info),
+            other => Err(format!(
+                "unknown severity '{other}' (HIGH, MEDIUM, LOW or INFO)"
+            )),
+        }
+    }
+}
+
 impl Severity {
     /// The upper-case spelling used in JSON and SNS attributes.
     pub fn as_str(self) -> &'static str {

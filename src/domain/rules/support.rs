@@ -182,6 +182,7 @@ pub mod fixture {
         TaskFacts {
             task_definition: Fact::Known(TaskDefinition {
                 arn: "arn:td".into(),
+                ignore_tag: None,
                 network_mode: Some("awsvpc".into()),
                 port_mappings: vec![PortMapping {
                     container_name: "web".into(),
@@ -191,6 +192,7 @@ pub mod fixture {
             }),
             service: Some(Fact::Known(Service {
                 arn: "arn:svc".into(),
+                ignore_tag: None,
                 name: "web".into(),
                 status: "ACTIVE".into(),
                 load_balancers: vec![LoadBalancerMapping {
