@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use ecs_inbound_guard::adapters::aws::{load_sdk_config, RegionalFacts};
 use ecs_inbound_guard::adapters::sns::SnsAlerts;
 use ecs_inbound_guard::app::run_check;
+use ecs_inbound_guard::check::Alerting;
 use ecs_inbound_guard::domain::rules::Severity;
 use harness::{http_request, moto, Proxy};
 use runtime_api::{spawn_lambda, Outcome, RuntimeApi};
@@ -60,9 +61,17 @@ async fn cold_check(proxy: &Proxy, event: &Value, topic: &str) -> (u64, Duration
     let sns = SnsAlerts::new(facts.config(), topic);
     reset(proxy);
     let start = Instant::now();
-    run_check(event.clone(), &facts, Some(&sns), Severity::High)
-        .await
-        .expect("check");
+    run_check(
+        event.clone(),
+        &facts,
+        Some(&Alerting {
+            publisher: &sns,
+            dedup: None,
+            min_severity: Severity::High,
+        }),
+    )
+    .await
+    .expect("check");
     (proxy.stats()["total"].as_u64().unwrap(), start.elapsed())
 }
 
@@ -135,14 +144,30 @@ async fn main() {
         set_latency(&proxy, latency);
         let facts = facts_via(&proxy).await;
         let sns = SnsAlerts::new(facts.config(), &alb.topic_arn);
-        run_check(alb.event.clone(), &facts, Some(&sns), Severity::High)
-            .await
-            .unwrap();
+        run_check(
+            alb.event.clone(),
+            &facts,
+            Some(&Alerting {
+                publisher: &sns,
+                dedup: None,
+                min_severity: Severity::High,
+            }),
+        )
+        .await
+        .unwrap();
         reset(&proxy);
         let start = Instant::now();
-        run_check(second.clone(), &facts, Some(&sns), Severity::High)
-            .await
-            .unwrap();
+        run_check(
+            second.clone(),
+            &facts,
+            Some(&Alerting {
+                publisher: &sns,
+                dedup: None,
+                min_severity: Severity::High,
+            }),
+        )
+        .await
+        .unwrap();
         let elapsed = start.elapsed();
         if latency == 0 {
             rows.push((

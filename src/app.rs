@@ -5,36 +5,37 @@ use serde_json::Value;
 use tracing::instrument;
 
 use crate::adapters::aws::RegionalFacts;
-use crate::check::{check_and_alert, CheckError};
+use crate::adapters::dynamodb::DynamoDedup;
+use crate::adapters::sns::SnsAlerts;
+use crate::check::{check_and_alert, Alerting, CheckError};
 use crate::domain::evaluation::Evaluation;
 use crate::domain::event::{parse_trigger, Trigger};
-use crate::domain::rules::Severity;
-use crate::ports::AlertPublish;
+
+/// Alerting through SNS with optional DynamoDB dedup: what the CLI and the Lambda use.
+pub type SnsAlerting<'a> = Alerting<'a, SnsAlerts, DynamoDedup>;
 
 /// Parses `input`, reads facts in the event's region and publishes the alert when needed.
 #[instrument(skip_all)]
-pub async fn run_check<P: AlertPublish>(
+pub async fn run_check(
     input: Value,
     facts: &RegionalFacts,
-    publisher: Option<&P>,
-    min_severity: Severity,
+    alerting: Option<&SnsAlerting<'_>>,
 ) -> Result<Evaluation, CheckError> {
     let trigger = parse_trigger(input)?;
-    run_trigger(&trigger, facts, publisher, min_severity).await
+    run_trigger(&trigger, facts, alerting).await
 }
 
 /// Checks an already parsed trigger in its region and publishes the alert when needed.
 #[instrument(skip_all)]
-pub async fn run_trigger<P: AlertPublish>(
+pub async fn run_trigger(
     trigger: &Trigger,
     facts: &RegionalFacts,
-    publisher: Option<&P>,
-    min_severity: Severity,
+    alerting: Option<&SnsAlerting<'_>>,
 ) -> Result<Evaluation, CheckError> {
     let region = match trigger {
         Trigger::RunningTask(event) => event.region.as_deref(),
         Trigger::OutOfScope(_) => None,
     };
     let reader = facts.for_region(region);
-    check_and_alert(trigger, reader.as_ref(), publisher, min_severity).await
+    check_and_alert(trigger, reader.as_ref(), alerting).await
 }

@@ -2,14 +2,14 @@
 //! ports; the CLI and the Lambda both call [`check_trigger`] and [`check_and_alert`].
 
 use thiserror::Error;
-use tracing::{info, instrument};
+use tracing::{info, instrument, warn};
 
-use crate::domain::alert::alert_at;
+use crate::domain::alert::{alert_at, dedup_key};
 use crate::domain::evaluation::{evaluate_task, Evaluation};
 use crate::domain::event::{EniAttachment, InputError, LaunchType, TaskEvent, Trigger};
 use crate::domain::facts::{effective_route_table, Fact, LoadBalancerPath, TaskFacts, Unreadable};
 use crate::domain::rules::Severity;
-use crate::ports::{AlertPublish, ReadError, ReadResult, TaskFactsRead};
+use crate::ports::{AlertDedup, AlertPublish, Claim, ReadError, ReadResult, TaskFactsRead};
 
 /// A check that could not produce a verdict.
 #[derive(Debug, Error)]
@@ -360,14 +360,25 @@ async fn read_load_balancer_path<R: TaskFactsRead>(
     })
 }
 
-/// Checks a trigger and, for a NON_COMPLIANT task, publishes the alert.
-/// A failed publish is an error carrying the evaluation, so nothing is lost silently.
+/// How alerts are published: where, at which severity, with which dedup store.
+#[derive(Debug)]
+pub struct Alerting<'a, P, D> {
+    /// The publisher (SNS).
+    pub publisher: &'a P,
+    /// The dedup store (DynamoDB), if configured.
+    pub dedup: Option<&'a D>,
+    /// Lowest severity that is published.
+    pub min_severity: Severity,
+}
+
+/// Checks a trigger and, when the policy says so, publishes the alert (once per dedup key).
+/// A failed publish is an error carrying the evaluation, so nothing is lost silently; an
+/// unusable dedup store never stops an alert (at-least-once, never at-most-once).
 #[instrument(skip_all)]
-pub async fn check_and_alert<R: TaskFactsRead, P: AlertPublish>(
+pub async fn check_and_alert<R: TaskFactsRead, P: AlertPublish, D: AlertDedup>(
     trigger: &Trigger,
     reader: &R,
-    publisher: Option<&P>,
-    min_severity: Severity,
+    alerting: Option<&Alerting<'_, P, D>>,
 ) -> Result<Evaluation, CheckError> {
     let mut evaluation = check_trigger(trigger, reader).await?;
     info!(
@@ -375,18 +386,52 @@ pub async fn check_and_alert<R: TaskFactsRead, P: AlertPublish>(
         compliance = evaluation.compliance.as_str(),
         "evaluated"
     );
-    let (Some(publisher), Some(alert)) = (publisher, alert_at(&evaluation, min_severity)) else {
+    let Some(alerting) = alerting else {
         return Ok(evaluation);
     };
-    match publisher.publish(&alert).await {
+    let Some(alert) = alert_at(&evaluation, alerting.min_severity) else {
+        return Ok(evaluation);
+    };
+    let claimed = match alerting.dedup {
+        None => None,
+        Some(store) => {
+            let key = dedup_key(&evaluation, alerting.min_severity);
+            evaluation.alert.dedup_key = Some(key.clone());
+            match store.claim(&key).await {
+                Ok(Claim::Duplicate) => {
+                    info!(dedup_key = %key, "alert already sent for this deploy");
+                    evaluation.alert.deduplicated = true;
+                    return Ok(evaluation);
+                }
+                Ok(Claim::Acquired) => Some((store, key)),
+                Err(e) => {
+                    warn!(error = %e, "dedup store unusable: publishing anyway");
+                    None
+                }
+            }
+        }
+    };
+    match alerting.publisher.publish(&alert).await {
         Ok(message_id) => {
             evaluation.alert.published = true;
             evaluation.alert.message_id = Some(message_id);
+            if let Some((store, key)) = claimed {
+                if let Err(e) = store.complete(&key).await {
+                    warn!(error = %e, "could not mark the alert complete");
+                }
+            }
             Ok(evaluation)
         }
-        Err(source) => Err(CheckError::Publish {
-            evaluation: Box::new(evaluation),
-            source,
-        }),
+        Err(source) => {
+            if let Some((store, key)) = claimed {
+                if let Err(e) = store.release(&key).await {
+                    warn!(error = %e, "could not release the dedup claim");
+                }
+            }
+            Err(CheckError::Publish {
+                evaluation: Box::new(evaluation),
+                source,
+            })
+        }
     }
 }

@@ -185,3 +185,27 @@ pub trait AlertPublish {
     /// Publishes and returns the message id.
     fn publish(&self, alert: &Alert) -> impl Future<Output = Result<String, PublishError>> + Send;
 }
+
+/// The outcome of claiming an alert's dedup key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Nobody published this alert yet: publish it.
+    Acquired,
+    /// Already published (or being published) for this key: do not publish again.
+    Duplicate,
+}
+
+/// The dedup store could not be used (the alert is then published anyway).
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+#[error("alert dedup store failed: {0}")]
+pub struct DedupError(pub String);
+
+/// Two-phase alert idempotency (claim → publish → complete, or release on failure).
+pub trait AlertDedup {
+    /// Claims `key` with a short IN_PROGRESS expiry.
+    fn claim(&self, key: &str) -> impl Future<Output = Result<Claim, DedupError>> + Send;
+    /// Marks `key` COMPLETE for the dedup window.
+    fn complete(&self, key: &str) -> impl Future<Output = Result<(), DedupError>> + Send;
+    /// Deletes the claim so that a retry can alert.
+    fn release(&self, key: &str) -> impl Future<Output = Result<(), DedupError>> + Send;
+}

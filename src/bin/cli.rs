@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use ecs_inbound_guard::adapters::aws::{load_sdk_config, RegionalFacts};
 use ecs_inbound_guard::adapters::sns::SnsAlerts;
+use std::time::Duration;
+
+use ecs_inbound_guard::adapters::dynamodb::DynamoDedup;
 use ecs_inbound_guard::app::run_trigger;
+use ecs_inbound_guard::check::Alerting;
 use ecs_inbound_guard::check::CheckError;
 use ecs_inbound_guard::domain::alert::{chatbot_notification, text_body};
 use ecs_inbound_guard::domain::evaluation::Evaluation;
@@ -51,6 +55,12 @@ enum Command {
         /// Output: the Evaluation JSON, the alert's e-mail text, or the AWS Chatbot notification.
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
+        /// DynamoDB table for alert dedup (one alert per deploy); only with --publish.
+        #[arg(long, env = "DEDUP_TABLE_NAME", value_name = "TABLE")]
+        dedup_table: Option<String>,
+        /// How long a sent alert suppresses its duplicates.
+        #[arg(long, default_value_t = 86400, value_name = "SECONDS")]
+        dedup_ttl_seconds: u64,
         /// Lowest finding severity that is published (HIGH = NON_COMPLIANT tasks only).
         #[arg(long, env = "MIN_SEVERITY", default_value = "HIGH", value_parser = parse_severity)]
         min_severity: Severity,
@@ -120,12 +130,17 @@ async fn main() -> ExitCode {
             profile,
             format,
             min_severity,
+            dedup_table,
+            dedup_ttl_seconds,
         } => {
             let topic_arn = match (publish, topic_arn) {
                 (true, None) => return fail("--publish needs --topic-arn or ALERT_TOPIC_ARN"),
                 (true, Some(t)) => Some(t),
                 (false, _) => None,
             };
+            if dedup_table.is_some() && !publish && std::env::var_os("DEDUP_TABLE_NAME").is_none() {
+                return fail("--dedup-table only makes sense with --publish");
+            }
             let input = match read_input(&event) {
                 Ok(bytes) => bytes,
                 Err(e) => return fail(e),
@@ -142,7 +157,15 @@ async fn main() -> ExitCode {
             let config = load_sdk_config(region, profile).await;
             let facts = RegionalFacts::new(config.clone());
             let publisher = topic_arn.map(|arn| SnsAlerts::new(&config, &arn));
-            match run_trigger(&trigger, &facts, publisher.as_ref(), min_severity).await {
+            let dedup = dedup_table
+                .filter(|_| publish)
+                .map(|t| DynamoDedup::new(&config, &t, Duration::from_secs(dedup_ttl_seconds)));
+            let alerting = publisher.as_ref().map(|publisher| Alerting {
+                publisher,
+                dedup: dedup.as_ref(),
+                min_severity,
+            });
+            match run_trigger(&trigger, &facts, alerting.as_ref()).await {
                 Ok(evaluation) => {
                     print_evaluation(&evaluation, format);
                     ExitCode::SUCCESS

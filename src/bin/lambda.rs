@@ -5,7 +5,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use ecs_inbound_guard::adapters::aws::{load_sdk_config, RegionalFacts};
 use ecs_inbound_guard::adapters::sns::SnsAlerts;
-use ecs_inbound_guard::app::run_check;
+use std::time::Duration;
+
+use ecs_inbound_guard::adapters::dynamodb::{DynamoDedup, DEFAULT_DEDUP_TTL};
+use ecs_inbound_guard::app::{run_check, SnsAlerting};
+use ecs_inbound_guard::check::Alerting;
 use ecs_inbound_guard::domain::evaluation::Evaluation;
 use ecs_inbound_guard::domain::rules::Severity;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -18,12 +22,11 @@ static COLD: AtomicBool = AtomicBool::new(true);
 async fn handle(
     event: LambdaEvent<Value>,
     facts: &RegionalFacts,
-    publisher: &SnsAlerts,
-    min_severity: Severity,
+    alerting: &SnsAlerting<'_>,
 ) -> Result<Evaluation, Error> {
     let cold_start = COLD.swap(false, Ordering::Relaxed);
     tracing::Span::current().record("cold_start", cold_start);
-    match run_check(event.payload, facts, Some(publisher), min_severity).await {
+    match run_check(event.payload, facts, Some(alerting)).await {
         Ok(evaluation) => {
             info!(
                 task_arn = %evaluation.resource_id,
@@ -65,10 +68,20 @@ async fn main() -> Result<(), Error> {
     let config = load_sdk_config(None, None).await;
     let facts = RegionalFacts::new(config.clone());
     let publisher = SnsAlerts::new(&config, &topic_arn);
+    let dedup_ttl = match std::env::var("DEDUP_TTL_SECONDS") {
+        Ok(v) => Duration::from_secs(v.parse().map_err(|e| format!("DEDUP_TTL_SECONDS: {e}"))?),
+        Err(_) => DEFAULT_DEDUP_TTL,
+    };
+    let dedup = std::env::var("DEDUP_TABLE_NAME")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(|table| DynamoDedup::new(&config, &table, dedup_ttl));
+    let alerting = Alerting {
+        publisher: &publisher,
+        dedup: dedup.as_ref(),
+        min_severity,
+    };
     // Build the default region's clients during init, not on the first event.
     let _ = facts.for_region(None);
-    lambda_runtime::run(service_fn(|event| {
-        handle(event, &facts, &publisher, min_severity)
-    }))
-    .await
+    lambda_runtime::run(service_fn(|event| handle(event, &facts, &alerting))).await
 }

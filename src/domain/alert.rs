@@ -53,6 +53,23 @@ pub fn should_alert(evaluation: &Evaluation, min: Severity) -> bool {
     evaluation.published_findings(min).next().is_some()
 }
 
+/// The dedup key of an alert: one per (service, deployment, published rule ids) for service
+/// tasks (all tasks of a deploy share `startedBy`), one per task ARN for standalone tasks.
+pub fn dedup_key(evaluation: &Evaluation, min: Severity) -> String {
+    let ctx = evaluation.context.clone().unwrap_or_default();
+    let mut rules: Vec<&str> = evaluation.published_findings(min).map(|f| f.rule).collect();
+    rules.sort_unstable();
+    rules.dedup();
+    match (&ctx.service, &ctx.started_by) {
+        (Some(service), Some(deployment)) => format!(
+            "service#{}#{service}#{deployment}#{}",
+            ctx.cluster_arn.or(ctx.cluster).unwrap_or_default(),
+            rules.join(",")
+        ),
+        _ => format!("task#{}#{}", evaluation.resource_id, rules.join(",")),
+    }
+}
+
 /// The alert for an evaluation at the default policy (HIGH: NON_COMPLIANT tasks only).
 pub fn alert_for(evaluation: &Evaluation) -> Option<Alert> {
     alert_at(evaluation, Severity::High)

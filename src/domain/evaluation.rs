@@ -19,6 +19,12 @@ pub struct AlertState {
     pub published: bool,
     /// SNS message id.
     pub message_id: Option<String>,
+    /// The dedup key, when alert deduplication is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dedup_key: Option<String>,
+    /// True when the alert was not sent because this deploy (or task) already alerted.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deduplicated: bool,
 }
 
 /// Context that helps a human find the task.

@@ -2,6 +2,7 @@
 #![recursion_limit = "256"]
 
 mod cli;
+mod dedup;
 mod harness;
 mod lambda;
 mod paths;

@@ -157,6 +157,15 @@ pub fn spawn_lambda(
     aws_endpoint: &str,
     topic_arn: Option<&str>,
 ) -> LambdaProcess {
+    spawn_lambda_with(api, aws_endpoint, topic_arn, &[])
+}
+
+pub fn spawn_lambda_with(
+    api: &RuntimeApi,
+    aws_endpoint: &str,
+    topic_arn: Option<&str>,
+    extra_env: &[(&str, &str)],
+) -> LambdaProcess {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecs-inbound-guard-lambda"));
     cmd.env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
@@ -174,6 +183,9 @@ pub fn spawn_lambda(
     }
     if let Some(topic) = topic_arn {
         cmd.env("ALERT_TOPIC_ARN", topic);
+    }
+    for (k, v) in extra_env {
+        cmd.env(k, v);
     }
     let started = Instant::now();
     LambdaProcess {

@@ -3,7 +3,7 @@
 use ecs_inbound_guard::adapters::aws::{load_sdk_config, RegionalFacts};
 use ecs_inbound_guard::adapters::sns::SnsAlerts;
 use ecs_inbound_guard::app::run_check;
-use ecs_inbound_guard::check::CheckError;
+use ecs_inbound_guard::check::{Alerting, CheckError};
 use ecs_inbound_guard::domain::evaluation::Evaluation;
 use ecs_inbound_guard::domain::rules::{Severity, Status};
 use serde_json::{json, Value};
@@ -16,7 +16,12 @@ pub async fn check(built: &Built, event: Value) -> Result<Evaluation, CheckError
     let config = load_sdk_config(None, None).await;
     let facts = RegionalFacts::new(config.clone());
     let sns = SnsAlerts::new(&config, &built.topic_arn);
-    run_check(event, &facts, Some(&sns), Severity::High).await
+    let alerting = Alerting {
+        publisher: &sns,
+        dedup: None,
+        min_severity: Severity::High,
+    };
+    run_check(event, &facts, Some(&alerting)).await
 }
 
 async fn verdict(c: &Clients, scenario: Scenario) -> (Built, Evaluation) {
