@@ -40,7 +40,7 @@ async fn handle(
             // Failing the invocation makes Lambda retry and then keep the event on the
             // on-failure destination: no alert is dropped silently.
             error!(error = %e, "check failed");
-            Err(e.into())
+            Err(e.to_string().into())
         }
     }
 }
@@ -53,8 +53,8 @@ async fn main() -> Result<(), Error> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with_current_span(true)
-        .with_span_list(false)
+        .with_current_span(false)
+        .with_span_list(true)
         .without_time()
         .init();
     let topic_arn = std::env::var("ALERT_TOPIC_ARN")

@@ -139,6 +139,11 @@ fn serve(stream: TcpStream, shared: &Shared) {
     }
 }
 
+fn log_file() -> Stdio {
+    let path = std::env::temp_dir().join(format!("{}.log", crate::world::unique("lambda")));
+    std::fs::File::create(path).map(Stdio::from).unwrap_or_else(|_| Stdio::null())
+}
+
 /// The Lambda binary running against a runtime API; killed on drop.
 pub struct LambdaProcess {
     pub child: Child,
@@ -176,7 +181,8 @@ pub fn spawn_lambda_with(
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/checker")
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        // The function's JSON logs go to a file: an unread pipe would fill and stall it.
+        .stdout(log_file())
         .stderr(Stdio::piped());
     for (k, v) in sdk_env(aws_endpoint) {
         cmd.env(k, v);
