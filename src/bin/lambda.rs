@@ -11,6 +11,7 @@ use ecs_inbound_guard::adapters::dynamodb::{DynamoDedup, DEFAULT_DEDUP_TTL};
 use ecs_inbound_guard::app::{run_check, SnsAlerting};
 use ecs_inbound_guard::check::Alerting;
 use ecs_inbound_guard::domain::evaluation::Evaluation;
+use ecs_inbound_guard::domain::metrics::emf_lines;
 use ecs_inbound_guard::domain::rules::Severity;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
@@ -28,6 +29,14 @@ async fn handle(
     tracing::Span::current().record("cold_start", cold_start);
     match run_check(event.payload, facts, Some(alerting)).await {
         Ok(evaluation) => {
+            // CloudWatch Embedded Metric Format: raw JSON lines on stdout become metrics.
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis();
+            for line in emf_lines(&evaluation, now) {
+                println!("{line}");
+            }
             info!(
                 task_arn = %evaluation.resource_id,
                 verdict = evaluation.compliance.as_str(),

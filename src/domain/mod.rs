@@ -4,6 +4,7 @@ pub mod alert;
 pub mod evaluation;
 pub mod event;
 pub mod facts;
+pub mod metrics;
 pub mod net;
 #[cfg(test)]
 mod props;

@@ -139,15 +139,18 @@ fn serve(stream: TcpStream, shared: &Shared) {
     }
 }
 
-fn log_file() -> Stdio {
-    let path = std::env::temp_dir().join(format!("{}.log", crate::world::unique("lambda")));
-    std::fs::File::create(path).map(Stdio::from).unwrap_or_else(|_| Stdio::null())
+fn log_file(path: &std::path::Path) -> Stdio {
+    std::fs::File::create(path)
+        .map(Stdio::from)
+        .unwrap_or_else(|_| Stdio::null())
 }
 
 /// The Lambda binary running against a runtime API; killed on drop.
 pub struct LambdaProcess {
     pub child: Child,
     pub started: Instant,
+    /// Where the function's stdout (JSON logs, EMF lines) goes.
+    pub log: std::path::PathBuf,
 }
 
 impl Drop for LambdaProcess {
@@ -171,6 +174,7 @@ pub fn spawn_lambda_with(
     topic_arn: Option<&str>,
     extra_env: &[(&str, &str)],
 ) -> LambdaProcess {
+    let log = std::env::temp_dir().join(format!("{}.log", crate::world::unique("lambda")));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecs-inbound-guard-lambda"));
     cmd.env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
@@ -182,7 +186,7 @@ pub fn spawn_lambda_with(
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
         // The function's JSON logs go to a file: an unread pipe would fill and stall it.
-        .stdout(log_file())
+        .stdout(log_file(&log))
         .stderr(Stdio::piped());
     for (k, v) in sdk_env(aws_endpoint) {
         cmd.env(k, v);
@@ -197,5 +201,6 @@ pub fn spawn_lambda_with(
     LambdaProcess {
         child: cmd.spawn().expect("spawn lambda"),
         started,
+        log,
     }
 }
