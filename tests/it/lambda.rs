@@ -29,6 +29,26 @@ async fn lambda_alerts_on_the_seed_event_and_returns_the_evaluation() {
         .init_duration(&lambda)
         .expect("the runtime polled /next");
     eprintln!("init (process start -> first /next): {init:?}");
+    // Structured logs and EMF metrics on stdout.
+    let log = std::fs::read_to_string(&lambda.log).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let emf: Vec<_> = lines
+        .iter()
+        .filter(|l| l.get("_aws").is_some() && l.get("Evaluations").is_some())
+        .collect();
+    assert_eq!(emf.len(), 2, "one EMF totals line per evaluation: {log}");
+    assert_eq!(emf[0]["NonCompliant"], 1);
+    let logged_verdict = lines.iter().any(|l| {
+        l["fields"]["verdict"] == "NON_COMPLIANT"
+            && l["spans"].as_array().is_some_and(|s| {
+                s.iter()
+                    .any(|s| s["cold_start"] == true && s["request_id"].is_string())
+            })
+    });
+    assert!(logged_verdict, "{log}");
 }
 
 #[tokio::test]
