@@ -15,13 +15,8 @@ mod world;
 
 use std::time::{Duration, Instant};
 
-use ecs_inbound_guard::adapters::aws::{load_sdk_config, RegionalFacts};
-use ecs_inbound_guard::adapters::sns::SnsAlerts;
-use ecs_inbound_guard::app::run_check;
-use ecs_inbound_guard::check::Alerting;
-use ecs_inbound_guard::domain::rules::Severity;
 use harness::{http_request, moto, Proxy};
-use runtime_api::{spawn_lambda, Outcome, RuntimeApi};
+use runtime_api::{spawn_lambda, spawn_lambda_with, Outcome, RuntimeApi};
 use serde_json::{json, Value};
 use world::{build, clients, second_task, LbSpec, Scenario, Subnet, Svc};
 
@@ -46,51 +41,62 @@ fn reset(proxy: &Proxy) {
     http_request(&proxy.endpoint, "POST", "/__proxy/reset", "");
 }
 
-async fn facts_via(proxy: &Proxy) -> RegionalFacts {
-    let config = load_sdk_config(None, None)
-        .await
-        .to_builder()
-        .endpoint_url(&proxy.endpoint)
-        .build();
-    RegionalFacts::new(config)
-}
-
-/// One cold check (fresh clients and cache): (calls, elapsed).
-async fn cold_check(proxy: &Proxy, event: &Value, topic: &str) -> (u64, Duration) {
-    let facts = facts_via(proxy).await;
-    let sns = SnsAlerts::new(facts.config(), topic);
+/// One cold check through the CLI process (fresh clients, empty cache): (calls, elapsed).
+fn cold_check(proxy: &Proxy, event: &Value, topic: &str) -> (u64, Duration) {
     reset(proxy);
     let start = Instant::now();
-    run_check(
-        event.clone(),
-        &facts,
-        Some(&Alerting {
-            publisher: &sns,
-            dedup: None,
-            min_severity: Severity::High,
-        }),
-    )
-    .await
-    .expect("check");
-    (proxy.stats()["total"].as_u64().unwrap(), start.elapsed())
+    let (code, _, stderr) = harness::run_cli(
+        &proxy.endpoint,
+        &["check", "--event", "-", "--publish", "--topic-arn", topic],
+        Some(&event.to_string()),
+    );
+    let elapsed = start.elapsed();
+    assert_eq!(code, 0, "{stderr}");
+    (proxy.stats()["total"].as_u64().unwrap(), elapsed)
 }
 
 /// Calls and sequential round trips: (time with latency − time without) / latency.
-async fn calls_and_round_trips(proxy: &Proxy, event: &Value, topic: &str) -> (u64, f64) {
+fn calls_and_round_trips(proxy: &Proxy, event: &Value, topic: &str) -> (u64, f64) {
     let mut fast = Vec::new();
     let mut slow = Vec::new();
     let mut calls = 0;
     for _ in 0..REPEAT {
         set_latency(proxy, 0);
-        let (c, t) = cold_check(proxy, event, topic).await;
+        let (c, t) = cold_check(proxy, event, topic);
         calls = c;
         fast.push(t);
         set_latency(proxy, LATENCY_MS);
-        slow.push(cold_check(proxy, event, topic).await.1);
+        slow.push(cold_check(proxy, event, topic).1);
     }
     set_latency(proxy, 0);
     let extra = median(slow).saturating_sub(median(fast));
     (calls, extra.as_secs_f64() / (LATENCY_MS as f64 / 1000.0))
+}
+
+/// A warm check in a Lambda process: the second event after the first: (calls, elapsed).
+fn warm_check(
+    proxy: &Proxy,
+    first: &Value,
+    second: &Value,
+    topic: &str,
+    latency: u64,
+) -> (u64, Duration) {
+    set_latency(proxy, latency);
+    let api = RuntimeApi::start(vec![first.clone(), second.clone()]);
+    let _lambda = spawn_lambda(&api, &proxy.endpoint, Some(topic));
+    let Outcome::Response(_) = api.next_outcome() else {
+        panic!("first check failed")
+    };
+    reset(proxy);
+    set_latency(proxy, latency);
+    let start = Instant::now();
+    let Outcome::Response(_) = api.next_outcome() else {
+        panic!("warm check failed")
+    };
+    let elapsed = start.elapsed();
+    let calls = proxy.stats()["total"].as_u64().unwrap();
+    set_latency(proxy, 0);
+    (calls, elapsed)
 }
 
 fn rss_kb(pid: u32, field: &str) -> u64 {
@@ -101,6 +107,38 @@ fn rss_kb(pid: u32, field: &str) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+async fn dedup_table() -> String {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let c = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let name = world::unique("bench-dedup");
+    aws_sdk_dynamodb::Client::new(&c)
+        .create_table()
+        .table_name(&name)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    name
 }
 
 #[tokio::main]
@@ -119,7 +157,7 @@ async fn main() {
         ..Scenario::seed()
     };
     let alb = build(&c, &alb_scenario).await;
-    let (calls, trips) = calls_and_round_trips(&proxy, &seed.event, &seed.topic_arn).await;
+    let (calls, trips) = calls_and_round_trips(&proxy, &seed.event, &seed.topic_arn);
     rows.push((
         "seed task (cold): AWS calls incl. SNS Publish".into(),
         calls.to_string(),
@@ -128,7 +166,7 @@ async fn main() {
         "seed task (cold): sequential round trips incl. Publish".into(),
         format!("{trips:.1}"),
     ));
-    let (calls, trips) = calls_and_round_trips(&proxy, &alb.event, &alb.topic_arn).await;
+    let (calls, trips) = calls_and_round_trips(&proxy, &alb.event, &alb.topic_arn);
     rows.push((
         "task behind an ALB (cold): AWS calls".into(),
         calls.to_string(),
@@ -138,54 +176,25 @@ async fn main() {
         format!("{trips:.1}"),
     ));
 
-    // 2. Warm: a second task of the same service through the same cache.
+    // 2. Warm: a second task of the same service in the same Lambda process.
     let second = second_task(&c, &alb).await;
-    for latency in [0, LATENCY_MS] {
-        set_latency(&proxy, latency);
-        let facts = facts_via(&proxy).await;
-        let sns = SnsAlerts::new(facts.config(), &alb.topic_arn);
-        run_check(
-            alb.event.clone(),
-            &facts,
-            Some(&Alerting {
-                publisher: &sns,
-                dedup: None,
-                min_severity: Severity::High,
-            }),
-        )
-        .await
-        .unwrap();
-        reset(&proxy);
-        let start = Instant::now();
-        run_check(
-            second.clone(),
-            &facts,
-            Some(&Alerting {
-                publisher: &sns,
-                dedup: None,
-                min_severity: Severity::High,
-            }),
-        )
-        .await
-        .unwrap();
-        let elapsed = start.elapsed();
-        if latency == 0 {
-            rows.push((
-                "second task of the same ALB service (warm): AWS calls".into(),
-                proxy.stats()["total"].to_string(),
-            ));
-            rows.push((
-                "warm check wall time (no injected latency)".into(),
-                format!("{:.1} ms", elapsed.as_secs_f64() * 1e3),
-            ));
-        } else {
-            rows.push((
-                "warm check wall time at +100 ms/call".into(),
-                format!("{:.0} ms", elapsed.as_secs_f64() * 1e3),
-            ));
-        }
-    }
-    set_latency(&proxy, 0);
+    let (calls, fast) = warm_check(&proxy, &alb.event, &second, &alb.topic_arn, 0);
+    let (_, slow) = warm_check(&proxy, &alb.event, &second, &alb.topic_arn, LATENCY_MS);
+    rows.push((
+        "second task of the same ALB service (warm): AWS calls".into(),
+        calls.to_string(),
+    ));
+    rows.push((
+        "warm check: sequential round trips".into(),
+        format!(
+            "{:.1}",
+            slow.saturating_sub(fast).as_secs_f64() / (LATENCY_MS as f64 / 1000.0)
+        ),
+    ));
+    rows.push((
+        "warm check wall time (local moto, no injected latency)".into(),
+        format!("{:.1} ms", fast.as_secs_f64() * 1e3),
+    ));
 
     // 3. A 500-task deploy of the seed service through one warm Lambda process.
     let mut events = vec![seed.event.clone()];
@@ -193,8 +202,14 @@ async fn main() {
         events.push(second_task(&c, &seed).await);
     }
     reset(&proxy);
+    let table = dedup_table().await;
     let api = RuntimeApi::start(events);
-    let lambda = spawn_lambda(&api, &proxy.endpoint, Some(&seed.topic_arn));
+    let lambda = spawn_lambda_with(
+        &api,
+        &proxy.endpoint,
+        Some(&seed.topic_arn),
+        &[("DEDUP_TABLE_NAME", &table)],
+    );
     let start = Instant::now();
     let mut alerts = 0;
     for _ in 0..500 {
