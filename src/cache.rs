@@ -94,6 +94,8 @@ pub struct CachedFacts<R> {
     load_balancers: TtlMap<Vec<LoadBalancer>>,
     listeners: TtlMap<Vec<Listener>>,
     targets: TtlMap<Vec<String>>,
+    /// ENIs read in bulk ahead of the checks (audit); each is used once.
+    primed_enis: Mutex<HashMap<String, NetworkInterface>>,
 }
 
 impl<R> CachedFacts<R> {
@@ -113,6 +115,21 @@ impl<R> CachedFacts<R> {
             load_balancers: TtlMap::new(t),
             listeners: TtlMap::new(t),
             targets: TtlMap::new(t),
+            primed_enis: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The wrapped reader.
+    pub fn inner(&self) -> &R {
+        &self.inner
+    }
+
+    /// Stores ENIs read in bulk (one DescribeNetworkInterfaces for many tasks); the next
+    /// `network_interface` for each id is answered from here once.
+    pub fn prime_network_interfaces(&self, enis: Vec<NetworkInterface>) {
+        let mut primed = self.primed_enis.lock().unwrap_or_else(|e| e.into_inner());
+        for eni in enis {
+            primed.insert(eni.id.clone(), eni);
         }
     }
 }
@@ -141,7 +158,15 @@ impl<R: ServiceGet + Sync> ServiceGet for CachedFacts<R> {
 
 impl<R: NetworkInterfaceGet + Sync> NetworkInterfaceGet for CachedFacts<R> {
     async fn network_interface(&self, id: &str) -> ReadResult<NetworkInterface> {
-        self.inner.network_interface(id).await
+        let primed = self
+            .primed_enis
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        match primed {
+            Some(eni) => Ok(Some(eni)),
+            None => self.inner.network_interface(id).await,
+        }
     }
 }
 

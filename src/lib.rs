@@ -9,6 +9,7 @@
 
 pub mod adapters;
 pub mod app;
+pub mod audit;
 pub mod cache;
 pub mod check;
 pub mod domain;

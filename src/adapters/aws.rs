@@ -63,6 +63,39 @@ pub struct AwsFacts {
 }
 
 impl AwsFacts {
+    /// The ECS client (for the CLI's task listing).
+    pub(crate) fn ecs(&self) -> &aws_sdk_ecs::Client {
+        &self.ecs
+    }
+
+    /// Many ENIs in one DescribeNetworkInterfaces call (the filter takes up to 200 values).
+    #[instrument(skip(self, ids), fields(api = "ec2:DescribeNetworkInterfaces", count = ids.len()))]
+    pub async fn network_interfaces(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<NetworkInterface>, ReadError> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let out = self
+            .ec2
+            .describe_network_interfaces()
+            .filters(
+                Filter::builder()
+                    .name("network-interface-id")
+                    .set_values(Some(ids.to_vec()))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| classify("ec2:DescribeNetworkInterfaces", e))?;
+        Ok(out
+            .network_interfaces()
+            .iter()
+            .map(|n| eni_from_sdk(n, ""))
+            .collect())
+    }
+
     /// Clients built from `config`.
     pub fn new(config: &SdkConfig) -> Self {
         AwsFacts {
@@ -299,23 +332,30 @@ impl NetworkInterfaceGet for AwsFacts {
             .send()
             .await
             .map_err(|e| classify(api, e))?;
-        Ok(out.network_interfaces().first().map(|n| NetworkInterface {
-            id: n.network_interface_id().unwrap_or(id).to_string(),
-            subnet_id: n.subnet_id().unwrap_or_default().to_string(),
-            vpc_id: n.vpc_id().unwrap_or_default().to_string(),
-            private_ip: n.private_ip_address().map(Into::into),
-            public_ip: n.association().and_then(|a| a.public_ip()).map(Into::into),
-            ipv6_addresses: n
-                .ipv6_addresses()
-                .iter()
-                .filter_map(|a| a.ipv6_address().map(Into::into))
-                .collect(),
-            security_group_ids: n
-                .groups()
-                .iter()
-                .filter_map(|g| g.group_id().map(Into::into))
-                .collect(),
-        }))
+        Ok(out
+            .network_interfaces()
+            .first()
+            .map(|n| eni_from_sdk(n, id)))
+    }
+}
+
+fn eni_from_sdk(n: &aws_sdk_ec2::types::NetworkInterface, id: &str) -> NetworkInterface {
+    NetworkInterface {
+        id: n.network_interface_id().unwrap_or(id).to_string(),
+        subnet_id: n.subnet_id().unwrap_or_default().to_string(),
+        vpc_id: n.vpc_id().unwrap_or_default().to_string(),
+        private_ip: n.private_ip_address().map(Into::into),
+        public_ip: n.association().and_then(|a| a.public_ip()).map(Into::into),
+        ipv6_addresses: n
+            .ipv6_addresses()
+            .iter()
+            .filter_map(|a| a.ipv6_address().map(Into::into))
+            .collect(),
+        security_group_ids: n
+            .groups()
+            .iter()
+            .filter_map(|g| g.group_id().map(Into::into))
+            .collect(),
     }
 }
 

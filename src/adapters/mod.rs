@@ -3,3 +3,4 @@
 pub mod aws;
 pub mod dynamodb;
 pub mod sns;
+pub mod tasks;

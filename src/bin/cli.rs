@@ -1,22 +1,22 @@
 //! `ecs-inbound-guard`: the checker on a laptop or in CI.
 #![recursion_limit = "256"]
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-use clap::{Parser, Subcommand};
-use ecs_inbound_guard::adapters::aws::{load_sdk_config, RegionalFacts};
-use ecs_inbound_guard::adapters::sns::SnsAlerts;
 use std::time::Duration;
 
+use clap::{Args, Parser, Subcommand};
+use ecs_inbound_guard::adapters::aws::{load_sdk_config, RegionalFacts};
 use ecs_inbound_guard::adapters::dynamodb::DynamoDedup;
+use ecs_inbound_guard::adapters::sns::SnsAlerts;
 use ecs_inbound_guard::app::run_trigger;
-use ecs_inbound_guard::check::Alerting;
-use ecs_inbound_guard::check::CheckError;
+use ecs_inbound_guard::audit::{audit_cluster, check_task_arn, clusters};
+use ecs_inbound_guard::check::{Alerting, CheckError};
 use ecs_inbound_guard::domain::alert::{chatbot_notification, text_body};
 use ecs_inbound_guard::domain::evaluation::Evaluation;
 use ecs_inbound_guard::domain::event::{parse_trigger_bytes, Trigger};
+use ecs_inbound_guard::domain::report::AuditReport;
 use ecs_inbound_guard::domain::rules::Severity;
 
 /// Exit code for usage errors, unreadable input, AWS failures and failed publishes.
@@ -33,30 +33,48 @@ struct Cli {
     command: Command,
 }
 
+/// Where to read AWS facts.
+#[derive(Debug, Args)]
+struct AwsArgs {
+    /// AWS region (default: the event's region, else the SDK's default chain).
+    #[arg(long)]
+    region: Option<String>,
+    /// AWS named profile.
+    #[arg(long)]
+    profile: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Evaluate one ECS Task State Change event and print the Evaluation JSON.
+    /// Evaluate one ECS Task State Change event (or a running task) and print the Evaluation.
     Check {
         /// Event file (EventBridge JSON), or `-` for standard input.
-        #[arg(long, value_name = "FILE|-")]
-        event: PathBuf,
+        #[arg(
+            long,
+            value_name = "FILE|-",
+            required_unless_present = "task",
+            conflicts_with = "task"
+        )]
+        event: Option<PathBuf>,
+        /// Evaluate a running task instead of an event (DescribeTasks builds the same input).
+        #[arg(long, value_name = "ARN", requires = "cluster")]
+        task: Option<String>,
+        /// The task's cluster (with --task).
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
         /// Also publish the alert for a NON_COMPLIANT task, exactly as the Lambda does.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "task")]
         publish: bool,
         /// SNS topic for `--publish`.
         #[arg(long, env = "ALERT_TOPIC_ARN", value_name = "ARN")]
         topic_arn: Option<String>,
-        /// AWS region (default: the event's region, else the SDK's default chain).
-        #[arg(long)]
-        region: Option<String>,
-        /// AWS named profile.
-        #[arg(long)]
-        profile: Option<String>,
+        #[command(flatten)]
+        aws: AwsArgs,
         /// Output: the Evaluation JSON, the alert's e-mail text, or the AWS Chatbot notification.
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
         /// DynamoDB table for alert dedup (one alert per deploy); only with --publish.
-        #[arg(long, env = "DEDUP_TABLE_NAME", value_name = "TABLE")]
+        #[arg(long, value_name = "TABLE")]
         dedup_table: Option<String>,
         /// How long a sent alert suppresses its duplicates.
         #[arg(long, default_value_t = 86400, value_name = "SECONDS")]
@@ -64,6 +82,27 @@ enum Command {
         /// Lowest finding severity that is published (HIGH = NON_COMPLIANT tasks only).
         #[arg(long, env = "MIN_SEVERITY", default_value = "HIGH", value_parser = parse_severity)]
         min_severity: Severity,
+    },
+    /// Evaluate every RUNNING task of one or more clusters.
+    Audit {
+        /// Cluster name or ARN (repeatable).
+        #[arg(
+            long = "cluster",
+            value_name = "NAME",
+            required_unless_present = "all_clusters"
+        )]
+        clusters: Vec<String>,
+        /// Audit every cluster of the region.
+        #[arg(long)]
+        all_clusters: bool,
+        /// `table` for humans (coloured on a terminal), `json` for machines.
+        #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+        format: AuditFormat,
+        /// Exit 1 on INSUFFICIENT_DATA too (a stricter CI gate).
+        #[arg(long)]
+        strict: bool,
+        #[command(flatten)]
+        aws: AwsArgs,
     },
 }
 
@@ -76,6 +115,15 @@ enum Format {
     Text,
     /// The AWS Chatbot custom notification.
     Chatbot,
+}
+
+/// Output formats of `audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AuditFormat {
+    /// A table per service.
+    Table,
+    /// `{"evaluations", "services", "summary"}`.
+    Json,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -124,23 +172,38 @@ async fn main() -> ExitCode {
     match cli.command {
         Command::Check {
             event,
+            task,
+            cluster,
             publish,
             topic_arn,
-            region,
-            profile,
+            aws,
             format,
-            min_severity,
             dedup_table,
             dedup_ttl_seconds,
+            min_severity,
         } => {
+            if let (Some(task), Some(cluster)) = (task, cluster) {
+                let config = load_sdk_config(aws.region.clone(), aws.profile).await;
+                let facts = RegionalFacts::new(config);
+                return match check_task_arn(&facts, aws.region.as_deref(), &cluster, &task).await {
+                    Ok(evaluation) => {
+                        print_evaluation(&evaluation, format);
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => fail(e),
+                };
+            }
             let topic_arn = match (publish, topic_arn) {
                 (true, None) => return fail("--publish needs --topic-arn or ALERT_TOPIC_ARN"),
                 (true, Some(t)) => Some(t),
                 (false, _) => None,
             };
-            if dedup_table.is_some() && !publish && std::env::var_os("DEDUP_TABLE_NAME").is_none() {
+            if dedup_table.is_some() && !publish {
                 return fail("--dedup-table only makes sense with --publish");
             }
+            let Some(event) = event else {
+                return fail("--event or --task is required");
+            };
             let input = match read_input(&event) {
                 Ok(bytes) => bytes,
                 Err(e) => return fail(e),
@@ -151,14 +214,13 @@ async fn main() -> ExitCode {
                 Err(e) => return fail(e),
             };
             // --region pins the region; otherwise the event's region is used.
-            if let (Some(r), Trigger::RunningTask(event)) = (&region, &mut trigger) {
+            if let (Some(r), Trigger::RunningTask(event)) = (&aws.region, &mut trigger) {
                 event.region = Some(r.clone());
             }
-            let config = load_sdk_config(region, profile).await;
+            let config = load_sdk_config(aws.region, aws.profile).await;
             let facts = RegionalFacts::new(config.clone());
             let publisher = topic_arn.map(|arn| SnsAlerts::new(&config, &arn));
             let dedup = dedup_table
-                .filter(|_| publish)
                 .map(|t| DynamoDedup::new(&config, &t, Duration::from_secs(dedup_ttl_seconds)));
             let alerting = publisher.as_ref().map(|publisher| Alerting {
                 publisher,
@@ -176,6 +238,54 @@ async fn main() -> ExitCode {
                 }
                 Err(e) => fail(e),
             }
+        }
+        Command::Audit {
+            clusters: named,
+            all_clusters,
+            format,
+            strict,
+            aws,
+        } => {
+            let config = load_sdk_config(aws.region.clone(), aws.profile).await;
+            let facts = RegionalFacts::new(config);
+            let region = aws.region.as_deref();
+            let targets = match clusters(&facts, region, named, all_clusters).await {
+                Ok(c) => c,
+                Err(e) => return fail(e),
+            };
+            let bar = indicatif::ProgressBar::with_draw_target(
+                None,
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            let mut evaluations = Vec::new();
+            for cluster in &targets {
+                bar.set_message(cluster.clone());
+                let mut progress = |done: usize, total: usize| {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                };
+                match audit_cluster(&facts, region, cluster, &mut progress).await {
+                    Ok(e) => evaluations.extend(e),
+                    Err(e) => {
+                        bar.finish_and_clear();
+                        return fail(format!("cluster {cluster}: {e}"));
+                    }
+                }
+            }
+            bar.finish_and_clear();
+            let report = AuditReport::new(evaluations);
+            let mut stdout = std::io::stdout();
+            let color = stdout.is_terminal();
+            let written = match format {
+                AuditFormat::Json => serde_json::to_writer_pretty(&mut stdout, &report)
+                    .map_err(std::io::Error::other)
+                    .and_then(|_| std::io::Write::write_all(&mut stdout, b"\n")),
+                AuditFormat::Table => report.write_table(&mut stdout, color),
+            };
+            if let Err(e) = written {
+                return fail(format!("cannot write the report: {e}"));
+            }
+            ExitCode::from(report.exit_code(strict))
         }
     }
 }

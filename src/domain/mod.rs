@@ -8,4 +8,5 @@ pub mod metrics;
 pub mod net;
 #[cfg(test)]
 mod props;
+pub mod report;
 pub mod rules;

@@ -1,6 +1,7 @@
 //! Integration tests against moto's standalone server (started by the harness).
 #![recursion_limit = "256"]
 
+mod audit;
 mod cli;
 mod dedup;
 mod harness;

@@ -1,0 +1,237 @@
+//! Audit reports: evaluations grouped by service (worst status wins), a summary, a table for
+//! humans (written to any writer, so tests capture it), and linter-style exit codes.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::evaluation::Evaluation;
+use super::rules::Status;
+
+/// One service's (or standalone group's) summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSummary {
+    /// Cluster name.
+    pub cluster: String,
+    /// Service name, or `-` for standalone tasks.
+    pub service: String,
+    /// The worst compliance of its tasks.
+    pub compliance: Status,
+    /// Number of tasks evaluated.
+    pub tasks: usize,
+    /// Rule ids found on any of its tasks.
+    pub rules: Vec<String>,
+}
+
+/// Counts per compliance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Tasks evaluated.
+    pub tasks: usize,
+    /// COMPLIANT tasks.
+    pub compliant: usize,
+    /// NON_COMPLIANT tasks.
+    pub non_compliant: usize,
+    /// NOT_APPLICABLE tasks.
+    pub not_applicable: usize,
+    /// INSUFFICIENT_DATA tasks.
+    pub insufficient_data: usize,
+}
+
+/// The audit's JSON document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditReport {
+    /// One evaluation per task.
+    pub evaluations: Vec<Evaluation>,
+    /// One summary per service.
+    pub services: Vec<ServiceSummary>,
+    /// Totals.
+    pub summary: Summary,
+}
+
+impl AuditReport {
+    /// Groups evaluations by (cluster, service).
+    pub fn new(evaluations: Vec<Evaluation>) -> Self {
+        let mut groups: BTreeMap<(String, String), ServiceSummary> = BTreeMap::new();
+        let mut summary = Summary::default();
+        for e in &evaluations {
+            summary.tasks += 1;
+            match e.compliance {
+                Status::Compliant => summary.compliant += 1,
+                Status::NonCompliant => summary.non_compliant += 1,
+                Status::NotApplicable => summary.not_applicable += 1,
+                Status::InsufficientData => summary.insufficient_data += 1,
+            }
+            let ctx = e.context.clone().unwrap_or_default();
+            let key = (
+                ctx.cluster.unwrap_or_else(|| "-".into()),
+                ctx.service.unwrap_or_else(|| "-".into()),
+            );
+            let entry = groups.entry(key.clone()).or_insert_with(|| ServiceSummary {
+                cluster: key.0.clone(),
+                service: key.1.clone(),
+                compliance: Status::NotApplicable,
+                tasks: 0,
+                rules: vec![],
+            });
+            entry.tasks += 1;
+            entry.compliance = entry.compliance.and(e.compliance);
+            for f in &e.findings {
+                if !entry.rules.iter().any(|r| r == f.rule) {
+                    entry.rules.push(f.rule.to_string());
+                }
+            }
+        }
+        let mut services: Vec<ServiceSummary> = groups.into_values().collect();
+        for s in &mut services {
+            s.rules.sort();
+        }
+        AuditReport {
+            evaluations,
+            services,
+            summary,
+        }
+    }
+
+    /// Exit code like linters: 0 nothing NON_COMPLIANT, 1 something NON_COMPLIANT (with
+    /// `strict`, INSUFFICIENT_DATA counts too).
+    pub fn exit_code(&self, strict: bool) -> u8 {
+        let failing =
+            self.summary.non_compliant > 0 || (strict && self.summary.insufficient_data > 0);
+        u8::from(failing)
+    }
+
+    /// Writes a table, coloured when `color` (ANSI), to `out`.
+    pub fn write_table(&self, out: &mut dyn Write, color: bool) -> io::Result<()> {
+        let paint = |s: Status| -> String {
+            let text = s.as_str();
+            if !color {
+                return text.to_string();
+            }
+            let code = match s {
+                Status::NonCompliant => "31",
+                Status::InsufficientData => "33",
+                Status::Compliant => "32",
+                Status::NotApplicable => "2",
+            };
+            format!("\x1b[{code}m{text}\x1b[0m")
+        };
+        let cw = self
+            .services
+            .iter()
+            .map(|s| s.cluster.len())
+            .max()
+            .unwrap_or(0)
+            .max(7);
+        let sw = self
+            .services
+            .iter()
+            .map(|s| s.service.len())
+            .max()
+            .unwrap_or(0)
+            .max(7);
+        writeln!(
+            out,
+            "{:<cw$}  {:<sw$}  {:>5}  {:<17}  RULES",
+            "CLUSTER", "SERVICE", "TASKS", "COMPLIANCE"
+        )?;
+        for s in &self.services {
+            let pad = 17usize.saturating_sub(s.compliance.as_str().len());
+            writeln!(
+                out,
+                "{:<cw$}  {:<sw$}  {:>5}  {}{}  {}",
+                s.cluster,
+                s.service,
+                s.tasks,
+                paint(s.compliance),
+                " ".repeat(pad),
+                if s.rules.is_empty() {
+                    "-".to_string()
+                } else {
+                    s.rules.join(", ")
+                }
+            )?;
+        }
+        let m = &self.summary;
+        writeln!(
+            out,
+            "\n{} tasks: {} non-compliant, {} insufficient data, {} compliant, {} not applicable",
+            m.tasks, m.non_compliant, m.insufficient_data, m.compliant, m.not_applicable
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::evaluation::{AlertState, TaskContext};
+    use crate::domain::rules::awsvpc_ec2_public_no_inbound::RULE;
+
+    fn e(service: Option<&str>, compliance: Status) -> Evaluation {
+        Evaluation {
+            resource_type: "AWS::ECS::Task",
+            resource_id: "arn".into(),
+            compliance,
+            annotation: String::new(),
+            evaluated_at: String::new(),
+            event_id: None,
+            findings: if compliance == Status::NonCompliant {
+                vec![RULE.finding("x".into())]
+            } else {
+                vec![]
+            },
+            alert: AlertState::default(),
+            suppressed: None,
+            context: Some(TaskContext {
+                cluster: Some("prod".into()),
+                service: service.map(Into::into),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn groups_by_service_with_the_worst_status_and_exit_codes() {
+        let r = AuditReport::new(vec![
+            e(Some("web"), Status::Compliant),
+            e(Some("web"), Status::NonCompliant),
+            e(Some("api"), Status::InsufficientData),
+            e(None, Status::NotApplicable),
+        ]);
+        assert_eq!(r.services.len(), 3);
+        let web = r.services.iter().find(|s| s.service == "web").unwrap();
+        assert_eq!((web.tasks, web.compliance), (2, Status::NonCompliant));
+        assert_eq!(web.rules, [RULE.id]);
+        assert_eq!(r.summary.tasks, 4);
+        assert_eq!(r.exit_code(false), 1);
+        let ok = AuditReport::new(vec![e(Some("api"), Status::InsufficientData)]);
+        assert_eq!(ok.exit_code(false), 0);
+        assert_eq!(ok.exit_code(true), 1, "--strict counts INSUFFICIENT_DATA");
+        let json = serde_json::to_value(&r).unwrap();
+        assert!(json["evaluations"].is_array() && json["services"][0]["compliance"].is_string());
+        assert_eq!(json["summary"]["nonCompliant"], 1);
+    }
+
+    #[test]
+    fn table_goes_to_the_writer_with_optional_colour() {
+        let r = AuditReport::new(vec![e(Some("web"), Status::NonCompliant)]);
+        let mut plain = Vec::new();
+        r.write_table(&mut plain, false).unwrap();
+        let plain = String::from_utf8(plain).unwrap();
+        assert!(
+            plain.contains("prod")
+                && plain.contains("web")
+                && plain.contains("NON_COMPLIANT")
+                && plain.contains(RULE.id)
+        );
+        assert!(!plain.contains('\x1b'));
+        let mut colored = Vec::new();
+        r.write_table(&mut colored, true).unwrap();
+        assert!(String::from_utf8(colored)
+            .unwrap()
+            .contains("\x1b[31mNON_COMPLIANT"));
+    }
+}

@@ -1,0 +1,152 @@
+//! `audit` and `check --task` against tasks started with moto's run_task.
+
+use aws_sdk_ecs::types::{AwsVpcConfiguration, LaunchType, NetworkConfiguration};
+use serde_json::{json, Value};
+
+use crate::harness::{http_request, moto, run_cli, Proxy};
+use crate::world::{build, clients, Built, Clients, Scenario, Subnet};
+
+/// Starts `count` tasks of the world's service with run_task (moto: DNS hostnames on, task
+/// status pinned so describe_tasks does not advance it).
+async fn run_tasks(c: &Clients, built: &Built, count: i32) -> Vec<String> {
+    http_request(moto(), "POST", "/moto-api/state-manager/set-transition",
+        &json!({"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1000000}}).to_string());
+    c.ec2
+        .modify_vpc_attribute()
+        .vpc_id(&built.vpc_id)
+        .enable_dns_hostnames(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let td = built.event["detail"]["taskDefinitionArn"].as_str().unwrap();
+    let out = c
+        .ecs
+        .run_task()
+        .cluster(&built.cluster)
+        .task_definition(td)
+        .count(count)
+        .launch_type(LaunchType::Ec2)
+        .started_by("ecs-svc/1234567890123456789")
+        .group(format!("service:{}", built.service.as_deref().unwrap()))
+        .network_configuration(
+            NetworkConfiguration::builder()
+                .awsvpc_configuration(
+                    AwsVpcConfiguration::builder()
+                        .subnets(&built.subnet_id)
+                        .security_groups(&built.task_sg)
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    out.tasks()
+        .iter()
+        .map(|t| t.task_arn().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn audit_reports_per_service_with_linter_exit_codes_and_batched_reads() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let arns = run_tasks(&c, &built, 3).await;
+    assert_eq!(arns.len(), 3);
+    let proxy = Proxy::start();
+    let (code, out, stderr) = run_cli(
+        &proxy.endpoint,
+        &["audit", "--cluster", &built.cluster, "--format", "json"],
+        None,
+    );
+    assert_eq!(code, 1, "NON_COMPLIANT tasks exit 1: {stderr}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        report["evaluations"].as_array().unwrap().len(),
+        3,
+        "{report:#}"
+    );
+    let services = report["services"].as_array().unwrap();
+    assert_eq!(services.len(), 1);
+    assert_eq!(services[0]["service"], built.service.as_deref().unwrap());
+    assert_eq!(services[0]["compliance"], "NON_COMPLIANT");
+    assert_eq!(services[0]["tasks"], 3);
+    assert!(services[0]["rules"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("AWSVPC_EC2_PUBLIC_NO_INBOUND")));
+    assert_eq!(report["summary"]["nonCompliant"], 3);
+    let calls = &proxy.stats()["by_action"];
+    for (action, most) in [
+        ("ListTasks", 1),
+        ("DescribeTasks", 1),
+        ("DescribeNetworkInterfaces", 1),
+        ("DescribeTaskDefinition", 1),
+        ("DescribeServices", 1),
+        ("DescribeRouteTables", 1),
+    ] {
+        assert!(
+            calls[action].as_u64().unwrap_or(0) <= most,
+            "{action}: {calls}"
+        );
+    }
+
+    let (code, table, _) = run_cli(moto(), &["audit", "--cluster", &built.cluster], None);
+    assert_eq!(code, 1);
+    assert!(
+        table.contains("NON_COMPLIANT") && table.contains(built.service.as_deref().unwrap()),
+        "{table}"
+    );
+    assert!(
+        !table.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
+
+    let (code, out, stderr) = run_cli(
+        moto(),
+        &["check", "--task", &arns[0], "--cluster", &built.cluster],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let e: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(e["resourceId"], arns[0].as_str());
+    assert_eq!(e["compliance"], "NON_COMPLIANT");
+}
+
+#[tokio::test]
+async fn audit_of_a_compliant_cluster_exits_0_and_usage_errors_exit_2() {
+    let c = clients().await;
+    let built = build(
+        &c,
+        &Scenario {
+            subnet: Subnet::Private,
+            host_public_ip: false,
+            ..Scenario::seed()
+        },
+    )
+    .await;
+    run_tasks(&c, &built, 2).await;
+    let (code, out, stderr) = run_cli(
+        moto(),
+        &["audit", "--cluster", &built.cluster, "--format", "json"],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["summary"]["compliant"], 2, "{report:#}");
+    let (code, _, _) = run_cli(moto(), &["audit"], None);
+    assert_eq!(code, 2, "no cluster named");
+    let (code, _, _) = run_cli(moto(), &["check", "--task", "arn:x"], None);
+    assert_eq!(code, 2, "--task needs --cluster");
+    let (code, out, stderr) = run_cli(moto(), &["audit", "--cluster", "no-such-cluster"], None);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        stderr.contains("no-such-cluster") && stderr.contains("ClusterNotFoundException"),
+        "{stderr}"
+    );
+}
