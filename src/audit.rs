@@ -25,7 +25,7 @@ fn eni_ids(details: &[Value]) -> Vec<String> {
 }
 
 /// Evaluates described tasks (event `detail` shape), priming the ENIs in bulk first.
-async fn evaluate_details(
+pub(crate) async fn evaluate_details(
     facts: &RegionalFacts,
     region: Option<&str>,
     details: Vec<Value>,

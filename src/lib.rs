@@ -12,5 +12,6 @@ pub mod app;
 pub mod audit;
 pub mod cache;
 pub mod check;
+pub mod config_mode;
 pub mod domain;
 pub mod ports;

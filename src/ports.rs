@@ -209,3 +209,13 @@ pub trait AlertDedup {
     /// Deletes the claim so that a retry can alert.
     fn release(&self, key: &str) -> impl Future<Output = Result<(), DedupError>> + Send;
 }
+
+/// Reports evaluations to AWS Config (PutEvaluations, ≤ 100 a call).
+pub trait EvaluationsPut {
+    /// Sends one batch; returns how many Config rejected.
+    fn put_evaluations(
+        &self,
+        result_token: &str,
+        batch: &[crate::domain::config_rule::ConfigEvaluation],
+    ) -> impl Future<Output = Result<usize, ReadError>> + Send;
+}

@@ -115,6 +115,32 @@ impl AwsFacts {
         }
     }
 
+    /// Service names of a cluster (ListServices, paginated).
+    #[instrument(skip(self), fields(api = "ecs:ListServices"))]
+    pub async fn service_names(&self, cluster: &str) -> Result<Vec<String>, ReadError> {
+        let mut names = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .ecs()
+                .list_services()
+                .cluster(cluster)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify("ecs:ListServices", e))?;
+            names.extend(
+                out.service_arns()
+                    .iter()
+                    .map(|a| a.rsplit('/').next().unwrap_or(a).to_string()),
+            );
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(names),
+            }
+        }
+    }
+
     /// Task details (event `detail` shape) for up to 100 ARNs (DescribeTasks).
     #[instrument(skip(self, arns), fields(api = "ecs:DescribeTasks", count = arns.len()))]
     pub async fn describe_tasks(

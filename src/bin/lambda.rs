@@ -7,10 +7,12 @@ use ecs_inbound_guard::adapters::aws::{load_sdk_config, RegionalFacts};
 use ecs_inbound_guard::adapters::sns::SnsAlerts;
 use std::time::Duration;
 
+use ecs_inbound_guard::adapters::config::ConfigEvaluations;
 use ecs_inbound_guard::adapters::dynamodb::{DynamoDedup, DEFAULT_DEDUP_TTL};
 use ecs_inbound_guard::app::{run_check, SnsAlerting};
 use ecs_inbound_guard::check::Alerting;
-use ecs_inbound_guard::domain::evaluation::Evaluation;
+use ecs_inbound_guard::config_mode::run_config_rule;
+use ecs_inbound_guard::domain::config_rule::{is_config_invocation, parse_config_invocation};
 use ecs_inbound_guard::domain::metrics::emf_lines;
 use ecs_inbound_guard::domain::rules::Severity;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -24,9 +26,13 @@ async fn handle(
     event: LambdaEvent<Value>,
     facts: &RegionalFacts,
     alerting: &SnsAlerting<'_>,
-) -> Result<Evaluation, Error> {
+    config: &ConfigEvaluations,
+) -> Result<Value, Error> {
     let cold_start = COLD.swap(false, Ordering::Relaxed);
     tracing::Span::current().record("cold_start", cold_start);
+    if is_config_invocation(&event.payload) {
+        return handle_config(event.payload, facts, config).await;
+    }
     match run_check(event.payload, facts, Some(alerting)).await {
         Ok(evaluation) => {
             // CloudWatch Embedded Metric Format: raw JSON lines on stdout become metrics.
@@ -43,12 +49,31 @@ async fn handle(
                 published = evaluation.alert.published,
                 "evaluation"
             );
-            Ok(evaluation)
+            Ok(serde_json::to_value(&evaluation)?)
         }
         Err(e) => {
             // Failing the invocation makes Lambda retry and then keep the event on the
             // on-failure destination: no alert is dropped silently.
             error!(error = %e, "check failed");
+            Err(e.to_string().into())
+        }
+    }
+}
+
+/// AWS Config custom-rule invocation: evaluate the services and PutEvaluations.
+async fn handle_config(
+    payload: Value,
+    facts: &RegionalFacts,
+    config: &ConfigEvaluations,
+) -> Result<Value, Error> {
+    let invocation = parse_config_invocation(payload).map_err(|e| e.to_string())?;
+    match run_config_rule(&invocation, facts, config).await {
+        Ok(evaluations) => {
+            info!(count = evaluations.len(), "reported to AWS Config");
+            Ok(serde_json::json!({ "configEvaluations": evaluations }))
+        }
+        Err(e) => {
+            error!(error = %e, "Config evaluation failed");
             Err(e.to_string().into())
         }
     }
@@ -92,5 +117,9 @@ async fn main() -> Result<(), Error> {
     };
     // Build the default region's clients during init, not on the first event.
     let _ = facts.for_region(None);
-    lambda_runtime::run(service_fn(|event| handle(event, &facts, &alerting))).await
+    let config_evaluations = ConfigEvaluations::new(&config);
+    lambda_runtime::run(service_fn(|event| {
+        handle(event, &facts, &alerting, &config_evaluations)
+    }))
+    .await
 }

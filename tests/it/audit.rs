@@ -8,7 +8,7 @@ use crate::world::{build, clients, Built, Clients, Scenario, Subnet};
 
 /// Starts `count` tasks of the world's service with run_task (moto: DNS hostnames on, task
 /// status pinned so describe_tasks does not advance it).
-async fn run_tasks(c: &Clients, built: &Built, count: i32) -> Vec<String> {
+pub async fn run_tasks(c: &Clients, built: &Built, count: i32) -> Vec<String> {
     http_request(moto(), "POST", "/moto-api/state-manager/set-transition",
         &json!({"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1000000}}).to_string());
     c.ec2

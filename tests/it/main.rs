@@ -3,6 +3,7 @@
 
 mod audit;
 mod cli;
+mod config_rule;
 mod dedup;
 mod harness;
 mod lambda;

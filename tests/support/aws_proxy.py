@@ -4,6 +4,8 @@
 It forwards every request to moto unchanged, and can:
   * count requests per AWS action (GET /__proxy/stats, POST /__proxy/reset),
   * add latency to every forwarded request (--latency-ms),
+  * record request bodies per action (in stats, 20 per action),
+  * answer chosen actions with a canned body ({"action", "status": 200, "body": {...}}),
   * answer chosen actions with an AWS error instead of forwarding (POST /__proxy/faults with
     [{"action": "DescribeNetworkInterfaces", "status": 403, "code": "UnauthorizedOperation",
       "times": -1}], times = -1 for always, N for the next N matching requests).
@@ -22,7 +24,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
-STATS = {"total": 0, "by_action": {}, "in_flight": 0, "max_in_flight": 0}
+STATS = {"total": 0, "by_action": {}, "in_flight": 0, "max_in_flight": 0, "requests": {}}
 FAULTS = []
 EC2_LIKE = {"ec2"}
 
@@ -92,7 +94,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self._reply(200, json.dumps(STATS).encode())
         if self.path == "/__proxy/reset":
             with LOCK:
-                STATS.update({"total": 0, "by_action": {}, "in_flight": 0, "max_in_flight": 0})
+                STATS.update({"total": 0, "by_action": {}, "in_flight": 0, "max_in_flight": 0, "requests": {}})
                 FAULTS = []
             return self._reply(200, b"{}")
         if self.path == "/__proxy/faults":
@@ -115,6 +117,9 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             STATS["total"] += 1
             STATS["by_action"][action] = STATS["by_action"].get(action, 0) + 1
+            recorded = STATS["requests"].setdefault(action, [])
+            if len(recorded) < 20 and len(body) < 65536:
+                recorded.append(body.decode("utf-8", "replace"))
             STATS["in_flight"] += 1
             STATS["max_in_flight"] = max(STATS["max_in_flight"], STATS["in_flight"])
             for f in FAULTS:
@@ -130,6 +135,10 @@ class Handler(BaseHTTPRequestHandler):
                 if fault.get("hang_ms"):
                     time.sleep(fault["hang_ms"] / 1000.0)
                 json_protocol = self.headers.get("X-Amz-Target") is not None
+                if "body" in fault:
+                    # A canned success answer (an API the emulator lacks): the request is recorded.
+                    return self._reply(int(fault.get("status", 200)), json.dumps(fault["body"]).encode(),
+                                       "application/x-amz-json-1.1")
                 data, ctype, extra = error_response(service, fault, json_protocol)
                 return self._reply(int(fault.get("status", 400)), data, ctype, extra)
             conn = http.client.HTTPConnection(Handler.upstream.hostname, Handler.upstream.port, timeout=60)

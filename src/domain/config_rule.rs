@@ -1,0 +1,301 @@
+//! AWS Config custom-rule mode (pure part): the invocation, and the mapping of task
+//! evaluations to one verdict per `AWS::ECS::Service` in Config's vocabulary (which has no
+//! INSUFFICIENT_DATA: that becomes NOT_APPLICABLE with the reason in the annotation).
+
+use aws_lambda_events::event::config::ConfigEvent;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::evaluation::{Evaluation, MAX_ANNOTATION_CHARS};
+use super::event::{truncate_chars, InputError};
+use super::rules::Status;
+
+/// The Config resource type this rule evaluates.
+pub const SERVICE_RESOURCE_TYPE: &str = "AWS::ECS::Service";
+/// PutEvaluations takes at most this many evaluations a call.
+pub const PUT_EVALUATIONS_BATCH: usize = 100;
+
+/// A service named by a configuration item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceItem {
+    /// Config's resource type.
+    pub resource_type: String,
+    /// Config's resource id (reported back as is).
+    pub resource_id: String,
+    /// Cluster name or ARN.
+    pub cluster: Option<String>,
+    /// Service name.
+    pub service: Option<String>,
+    /// When Config captured the item (the evaluation's ordering timestamp).
+    pub capture_time: Option<String>,
+}
+
+/// What Config asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigRequest {
+    /// A configuration change (or its oversized summary) of one resource.
+    Change(ServiceItem),
+    /// Periodic: evaluate every service of every cluster.
+    Scheduled {
+        /// The notification time (ordering timestamp).
+        time: Option<String>,
+    },
+}
+
+/// A parsed Config rule invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigInvocation {
+    /// The token PutEvaluations needs.
+    pub result_token: String,
+    /// The resource left the rule's scope: report NOT_APPLICABLE.
+    pub event_left_scope: bool,
+    /// What to evaluate.
+    pub request: ConfigRequest,
+}
+
+/// One evaluation as PutEvaluations takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigEvaluation {
+    /// `AWS::ECS::Service`.
+    pub compliance_resource_type: String,
+    /// Config's resource id.
+    pub compliance_resource_id: String,
+    /// COMPLIANT, NON_COMPLIANT or NOT_APPLICABLE.
+    pub compliance_type: &'static str,
+    /// At most 256 characters.
+    pub annotation: String,
+    /// RFC 3339.
+    pub ordering_timestamp: String,
+}
+
+/// Whether a Lambda payload is a Config rule invocation.
+pub fn is_config_invocation(value: &Value) -> bool {
+    value.get("invokingEvent").is_some() && value.get("resultToken").is_some()
+}
+
+fn item_from(ci: &Value) -> ServiceItem {
+    let s = |v: &Value| v.as_str().map(str::to_string);
+    let configuration = &ci["configuration"];
+    let arn = s(&ci["ARN"])
+        .or_else(|| s(&ci["arn"]))
+        .or_else(|| s(&configuration["ServiceArn"]));
+    // Service ARN: arn:aws:ecs:region:account:service/cluster/name
+    let from_arn = arn
+        .as_deref()
+        .and_then(|a| a.split_once(":service/"))
+        .map(|(_, rest)| rest.to_string());
+    let (arn_cluster, arn_service) = match from_arn.as_deref().and_then(|r| r.split_once('/')) {
+        Some((c, n)) => (Some(c.to_string()), Some(n.to_string())),
+        None => (None, from_arn.clone()),
+    };
+    ServiceItem {
+        resource_type: s(&ci["resourceType"]).unwrap_or_default(),
+        resource_id: s(&ci["resourceId"]).or(arn.clone()).unwrap_or_default(),
+        cluster: s(&configuration["Cluster"]).or(arn_cluster),
+        service: s(&configuration["ServiceName"])
+            .or(s(&ci["resourceName"]))
+            .or(arn_service),
+        capture_time: s(&ci["configurationItemCaptureTime"]),
+    }
+}
+
+/// Parses a Config rule invocation (`invokingEvent` is a JSON string).
+pub fn parse_config_invocation(value: Value) -> Result<ConfigInvocation, InputError> {
+    let event: ConfigEvent = serde_json::from_value(value)
+        .map_err(|e| InputError::NotEventBridge(format!("not a Config rule invocation: {e}")))?;
+    let result_token = event.result_token.ok_or_else(|| {
+        InputError::MalformedTaskEvent("Config invocation without resultToken".into())
+    })?;
+    let invoking: Value = serde_json::from_str(event.invoking_event.as_deref().unwrap_or(""))
+        .map_err(|e| InputError::MalformedTaskEvent(format!("invokingEvent is not JSON: {e}")))?;
+    let message_type = invoking["messageType"].as_str().unwrap_or_default();
+    let request = match message_type {
+        "ScheduledNotification" => ConfigRequest::Scheduled {
+            time: invoking["notificationCreationTime"]
+                .as_str()
+                .map(str::to_string),
+        },
+        "ConfigurationItemChangeNotification" => {
+            ConfigRequest::Change(item_from(&invoking["configurationItem"]))
+        }
+        "OversizedConfigurationItemChangeNotification" => {
+            ConfigRequest::Change(item_from(&invoking["configurationItemSummary"]))
+        }
+        other => {
+            return Err(InputError::MalformedTaskEvent(format!(
+                "unsupported Config messageType '{}'",
+                truncate_chars(other, 60)
+            )))
+        }
+    };
+    Ok(ConfigInvocation {
+        result_token,
+        event_left_scope: event.event_left_scope,
+        request,
+    })
+}
+
+fn annotation(text: &str) -> String {
+    truncate_chars(text, MAX_ANNOTATION_CHARS)
+}
+
+/// The service's verdict from its running tasks' evaluations (worst wins; INSUFFICIENT_DATA
+/// becomes NOT_APPLICABLE with the reason, since Config does not accept it).
+pub fn service_evaluation(item: &ServiceItem, tasks: &[Evaluation], now: &str) -> ConfigEvaluation {
+    let worst = tasks
+        .iter()
+        .fold(Status::NotApplicable, |acc, e| acc.and(e.compliance));
+    let explaining = tasks.iter().find(|e| e.compliance == worst);
+    let (compliance_type, text) = match (worst, explaining) {
+        (_, None) => ("NOT_APPLICABLE", "no running tasks to evaluate".to_string()),
+        (Status::NonCompliant, Some(e)) => ("NON_COMPLIANT", e.annotation.clone()),
+        (Status::Compliant, Some(e)) => ("COMPLIANT", e.annotation.clone()),
+        (Status::InsufficientData, Some(e)) => (
+            "NOT_APPLICABLE",
+            format!("INSUFFICIENT_DATA: {}", e.annotation),
+        ),
+        (Status::NotApplicable, Some(e)) => ("NOT_APPLICABLE", e.annotation.clone()),
+    };
+    ConfigEvaluation {
+        compliance_resource_type: SERVICE_RESOURCE_TYPE.into(),
+        compliance_resource_id: item.resource_id.clone(),
+        compliance_type,
+        annotation: annotation(&text),
+        ordering_timestamp: item.capture_time.clone().unwrap_or_else(|| now.to_string()),
+    }
+}
+
+/// NOT_APPLICABLE for an item out of scope (another type, or `eventLeftScope`).
+pub fn not_applicable(item: &ServiceItem, reason: &str, now: &str) -> ConfigEvaluation {
+    ConfigEvaluation {
+        compliance_resource_type: if item.resource_type.is_empty() {
+            SERVICE_RESOURCE_TYPE.into()
+        } else {
+            item.resource_type.clone()
+        },
+        compliance_resource_id: item.resource_id.clone(),
+        compliance_type: "NOT_APPLICABLE",
+        annotation: annotation(reason),
+        ordering_timestamp: item.capture_time.clone().unwrap_or_else(|| now.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::evaluation::AlertState;
+    use serde_json::json;
+
+    fn invocation(message: Value, left: bool) -> Value {
+        json!({"invokingEvent": message.to_string(), "ruleParameters": "{}", "resultToken": "tok",
+               "eventLeftScope": left, "configRuleName": "ecs-inbound-guard", "accountId": "123456789012", "version": "1.0"})
+    }
+
+    #[test]
+    fn parses_change_oversized_and_scheduled() {
+        let ci = json!({"resourceType": "AWS::ECS::Service", "resourceId": "arn:aws:ecs:us-east-1:1:service/prod/web",
+            "ARN": "arn:aws:ecs:us-east-1:1:service/prod/web", "configurationItemCaptureTime": "2025-01-01T00:00:00.000Z",
+            "configuration": {"Cluster": "arn:aws:ecs:us-east-1:1:cluster/prod", "ServiceName": "web"}});
+        let inv = parse_config_invocation(invocation(
+            json!({"messageType": "ConfigurationItemChangeNotification", "configurationItem": ci}),
+            false,
+        ))
+        .unwrap();
+        let ConfigRequest::Change(item) = inv.request else {
+            panic!()
+        };
+        assert_eq!(item.service.as_deref(), Some("web"));
+        assert_eq!(
+            item.cluster.as_deref(),
+            Some("arn:aws:ecs:us-east-1:1:cluster/prod")
+        );
+        assert_eq!(inv.result_token, "tok");
+        let summary = json!({"resourceType": "AWS::ECS::Service", "resourceId": "r", "ARN": "arn:aws:ecs:us-east-1:1:service/prod/api"});
+        let inv = parse_config_invocation(invocation(json!({"messageType": "OversizedConfigurationItemChangeNotification", "configurationItemSummary": summary}), true)).unwrap();
+        assert!(inv.event_left_scope);
+        let ConfigRequest::Change(item) = inv.request else {
+            panic!()
+        };
+        assert_eq!(
+            (item.cluster.as_deref(), item.service.as_deref()),
+            (Some("prod"), Some("api")),
+            "from the ARN"
+        );
+        let inv = parse_config_invocation(invocation(
+            json!({"messageType": "ScheduledNotification", "notificationCreationTime": "t"}),
+            false,
+        ))
+        .unwrap();
+        assert_eq!(
+            inv.request,
+            ConfigRequest::Scheduled {
+                time: Some("t".into())
+            }
+        );
+        assert!(
+            parse_config_invocation(invocation(json!({"messageType": "Other"}), false)).is_err()
+        );
+        assert!(
+            parse_config_invocation(json!({"invokingEvent": "{not json", "resultToken": "t"}))
+                .is_err()
+        );
+    }
+
+    fn task(compliance: Status, note: &str) -> Evaluation {
+        Evaluation {
+            resource_type: "AWS::ECS::Task",
+            resource_id: "t".into(),
+            compliance,
+            annotation: note.into(),
+            evaluated_at: String::new(),
+            event_id: None,
+            findings: vec![],
+            alert: AlertState::default(),
+            suppressed: None,
+            context: None,
+        }
+    }
+
+    #[test]
+    fn maps_to_config_vocabulary() {
+        let item = ServiceItem {
+            resource_type: SERVICE_RESOURCE_TYPE.into(),
+            resource_id: "r".into(),
+            cluster: None,
+            service: None,
+            capture_time: None,
+        };
+        let cases = [
+            (vec![], "NOT_APPLICABLE", "no running tasks"),
+            (
+                vec![
+                    task(Status::Compliant, "ok"),
+                    task(Status::NonCompliant, "broken"),
+                ],
+                "NON_COMPLIANT",
+                "broken",
+            ),
+            (vec![task(Status::Compliant, "ok")], "COMPLIANT", "ok"),
+            (
+                vec![task(Status::InsufficientData, "denied")],
+                "NOT_APPLICABLE",
+                "INSUFFICIENT_DATA: denied",
+            ),
+        ];
+        for (tasks, want, text) in cases {
+            let e = service_evaluation(&item, &tasks, "now");
+            assert_eq!(e.compliance_type, want);
+            assert!(e.annotation.contains(text));
+            assert_eq!(e.ordering_timestamp, "now");
+        }
+        let long = task(Status::NonCompliant, &"x".repeat(600));
+        assert!(
+            service_evaluation(&item, &[long], "now")
+                .annotation
+                .chars()
+                .count()
+                <= 256
+        );
+    }
+}
