@@ -286,7 +286,71 @@ async fn main() {
         format!("{:.1} MB", rss[rss.len() / 2] as f64 / 1024.0),
     ));
 
-    // 5. Binary sizes.
+    // 5. Audit throughput: a 1,000-task cluster started with run_task.
+    http_request(moto(), "POST", "/moto-api/state-manager/set-transition",
+        &json!({"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1000000}}).to_string());
+    let audited = build(&c, &Scenario::seed()).await;
+    c.ec2
+        .modify_vpc_attribute()
+        .vpc_id(&audited.vpc_id)
+        .enable_dns_hostnames(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let td = audited.event["detail"]["taskDefinitionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for _ in 0..100 {
+        c.ecs
+            .run_task()
+            .cluster(&audited.cluster)
+            .task_definition(&td)
+            .count(10)
+            .launch_type(aws_sdk_ecs::types::LaunchType::Ec2)
+            .started_by("ecs-svc/1")
+            .group(format!("service:{}", audited.service.as_deref().unwrap()))
+            .network_configuration(
+                aws_sdk_ecs::types::NetworkConfiguration::builder()
+                    .awsvpc_configuration(
+                        aws_sdk_ecs::types::AwsVpcConfiguration::builder()
+                            .subnets(&audited.subnet_id)
+                            .security_groups(&audited.task_sg)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    reset(&proxy);
+    let start = Instant::now();
+    let (code, out, stderr) = harness::run_cli(
+        &proxy.endpoint,
+        &["audit", "--cluster", &audited.cluster, "--format", "json"],
+        None,
+    );
+    let elapsed = start.elapsed();
+    assert!(code <= 1, "{stderr}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let tasks = report["summary"]["tasks"].as_u64().unwrap();
+    let calls = proxy.stats()["total"].as_u64().unwrap();
+    rows.push((
+        format!("audit of a {tasks}-task cluster: AWS calls (per 100 tasks)"),
+        format!("{calls} ({:.1})", calls as f64 * 100.0 / tasks as f64),
+    ));
+    rows.push((
+        "audit of that cluster: wall time".into(),
+        format!("{:.1} s", elapsed.as_secs_f64()),
+    ));
+
+    // 6. Binary sizes.
     let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_ecs-inbound-guard-lambda"));
     rows.push((
         format!(
