@@ -1,56 +1,9 @@
 //! `audit` and `check --task` against tasks started with moto's run_task.
 
-use aws_sdk_ecs::types::{AwsVpcConfiguration, LaunchType, NetworkConfiguration};
 use serde_json::{json, Value};
 
-use crate::harness::{http_request, moto, run_cli, Proxy};
-use crate::world::{build, clients, Built, Clients, Scenario, Subnet};
-
-/// Starts `count` tasks of the world's service with run_task (moto: DNS hostnames on, task
-/// status pinned so describe_tasks does not advance it).
-pub async fn run_tasks(c: &Clients, built: &Built, count: i32) -> Vec<String> {
-    http_request(moto(), "POST", "/moto-api/state-manager/set-transition",
-        &json!({"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1000000}}).to_string());
-    c.ec2
-        .modify_vpc_attribute()
-        .vpc_id(&built.vpc_id)
-        .enable_dns_hostnames(
-            aws_sdk_ec2::types::AttributeBooleanValue::builder()
-                .value(true)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let td = built.event["detail"]["taskDefinitionArn"].as_str().unwrap();
-    let out = c
-        .ecs
-        .run_task()
-        .cluster(&built.cluster)
-        .task_definition(td)
-        .count(count)
-        .launch_type(LaunchType::Ec2)
-        .started_by("ecs-svc/1234567890123456789")
-        .group(format!("service:{}", built.service.as_deref().unwrap()))
-        .network_configuration(
-            NetworkConfiguration::builder()
-                .awsvpc_configuration(
-                    AwsVpcConfiguration::builder()
-                        .subnets(&built.subnet_id)
-                        .security_groups(&built.task_sg)
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    out.tasks()
-        .iter()
-        .map(|t| t.task_arn().unwrap().to_string())
-        .collect()
-}
+use crate::harness::{moto, run_cli, Proxy};
+use crate::world::{build, clients, run_tasks, Scenario, Subnet};
 
 #[tokio::test]
 async fn audit_reports_per_service_with_linter_exit_codes_and_batched_reads() {

@@ -36,7 +36,7 @@ fn put_requests(proxy: &Proxy) -> Vec<Value> {
 async fn config_change_notification_reports_the_service_with_put_evaluations() {
     let c = clients().await;
     let bad = build(&c, &Scenario::seed()).await;
-    crate::audit::run_tasks(&c, &bad, 2).await;
+    crate::world::run_tasks(&c, &bad, 2).await;
     let proxy = Proxy::start();
     proxy.faults(
         json!([{"action": "PutEvaluations", "status": 200, "body": {"FailedEvaluations": []}}]),
@@ -93,7 +93,7 @@ async fn compliant_service_and_a_service_without_tasks() {
         },
     )
     .await;
-    crate::audit::run_tasks(&c, &good, 1).await;
+    crate::world::run_tasks(&c, &good, 1).await;
     let idle = build(&c, &Scenario::seed()).await;
     let proxy = Proxy::start();
     proxy.faults(
@@ -147,7 +147,7 @@ async fn rejected_put_evaluations_fail_the_invocation() {
 async fn scheduled_notification_evaluates_every_service_in_batches() {
     let c = clients().await;
     let bad = build(&c, &Scenario::seed()).await;
-    crate::audit::run_tasks(&c, &bad, 1).await;
+    crate::world::run_tasks(&c, &bad, 1).await;
     let proxy = Proxy::start();
     proxy.faults(
         json!([{"action": "PutEvaluations", "status": 200, "body": {"FailedEvaluations": []}}]),

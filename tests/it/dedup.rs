@@ -1,42 +1,10 @@
 //! One alert per deploy: the Lambda with a DynamoDB dedup table (moto), as a process.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use serde_json::{json, Value};
 
 use crate::harness::{moto, Proxy};
 use crate::runtime_api::{spawn_lambda_with, Outcome, RuntimeApi};
-use crate::world::{build, clients, received, second_task, unique, Clients, Scenario};
-
-async fn dedup_table() -> String {
-    let c = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let ddb = aws_sdk_dynamodb::Client::new(&c);
-    let name = unique("dedup");
-    ddb.create_table()
-        .table_name(&name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-    name
-}
+use crate::world::{build, clients, dedup_table, received, second_task, Clients, Scenario};
 
 async fn drain(c: &Clients, queue: &str) -> Vec<Value> {
     let mut all = Vec::new();

@@ -4,15 +4,19 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
 use aws_sdk_ec2::types::{
     Filter, InstanceNetworkInterfaceSpecification, ResourceType, Tag, TagSpecification,
 };
+use aws_sdk_ecs::types::{AwsVpcConfiguration, LaunchType, NetworkConfiguration};
 use aws_sdk_ecs::types::{
     ContainerDefinition, LoadBalancer, NetworkMode, PortMapping, TransportProtocol,
 };
 use serde_json::{json, Value};
 
-use crate::harness::{moto, REGION};
+use crate::harness::{http_request, moto, REGION};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -785,4 +789,80 @@ pub async fn second_task(c: &Clients, built: &Built) -> Value {
     event["detail"]["containers"][0]["networkInterfaces"] =
         json!([{"attachmentId": "att-1", "privateIpv4Address": ip}]);
     event
+}
+
+/// Starts `count` tasks of the world's service with run_task (moto: DNS hostnames on, task
+/// status pinned so describe_tasks does not advance it).
+pub async fn run_tasks(c: &Clients, built: &Built, count: i32) -> Vec<String> {
+    http_request(moto(), "POST", "/moto-api/state-manager/set-transition",
+        &json!({"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1000000}}).to_string());
+    c.ec2
+        .modify_vpc_attribute()
+        .vpc_id(&built.vpc_id)
+        .enable_dns_hostnames(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let td = built.event["detail"]["taskDefinitionArn"].as_str().unwrap();
+    let out = c
+        .ecs
+        .run_task()
+        .cluster(&built.cluster)
+        .task_definition(td)
+        .count(count)
+        .launch_type(LaunchType::Ec2)
+        .started_by("ecs-svc/1234567890123456789")
+        .group(format!("service:{}", built.service.as_deref().unwrap()))
+        .network_configuration(
+            NetworkConfiguration::builder()
+                .awsvpc_configuration(
+                    AwsVpcConfiguration::builder()
+                        .subnets(&built.subnet_id)
+                        .security_groups(&built.task_sg)
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    out.tasks()
+        .iter()
+        .map(|t| t.task_arn().unwrap().to_string())
+        .collect()
+}
+
+/// A DynamoDB table shaped like the template's dedup table.
+pub async fn dedup_table() -> String {
+    let c = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let ddb = aws_sdk_dynamodb::Client::new(&c);
+    let name = unique("dedup");
+    ddb.create_table()
+        .table_name(&name)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    name
 }
