@@ -80,12 +80,7 @@ impl AwsFacts {
         let out = self
             .ec2
             .describe_network_interfaces()
-            .filters(
-                Filter::builder()
-                    .name("network-interface-id")
-                    .set_values(Some(ids.to_vec()))
-                    .build(),
-            )
+            .filters(filter("network-interface-id", ids))
             .send()
             .await
             .map_err(|e| classify("ec2:DescribeNetworkInterfaces", e))?;
@@ -158,6 +153,14 @@ impl RegionalFacts {
             })
             .clone()
     }
+}
+
+/// An EC2 filter (filters make missing resources an empty answer instead of an error).
+fn filter(name: &str, values: &[String]) -> Filter {
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values.to_vec()))
+        .build()
 }
 
 /// Error codes that mean "retry later" even when the HTTP status is 4xx.
@@ -323,12 +326,7 @@ impl NetworkInterfaceGet for AwsFacts {
         let out = self
             .ec2
             .describe_network_interfaces()
-            .filters(
-                Filter::builder()
-                    .name("network-interface-id")
-                    .values(id)
-                    .build(),
-            )
+            .filters(filter("network-interface-id", &[id.to_string()]))
             .send()
             .await
             .map_err(|e| classify(api, e))?;
@@ -369,7 +367,7 @@ impl RouteTablesGet for AwsFacts {
             let out = self
                 .ec2
                 .describe_route_tables()
-                .filters(Filter::builder().name("vpc-id").values(vpc_id).build())
+                .filters(filter("vpc-id", &[vpc_id.to_string()]))
                 .set_next_token(next_token.take())
                 .send()
                 .await
@@ -441,12 +439,7 @@ impl ContainerHostGet for AwsFacts {
         let out = self
             .ec2
             .describe_instances()
-            .filters(
-                Filter::builder()
-                    .name("instance-id")
-                    .values(&instance_id)
-                    .build(),
-            )
+            .filters(filter("instance-id", std::slice::from_ref(&instance_id)))
             .send()
             .instrument(info_span!("aws_call", api = "ec2:DescribeInstances"))
             .await
@@ -469,12 +462,7 @@ impl NetworkAclGet for AwsFacts {
         let out = self
             .ec2
             .describe_network_acls()
-            .filters(
-                Filter::builder()
-                    .name("association.subnet-id")
-                    .values(subnet_id)
-                    .build(),
-            )
+            .filters(filter("association.subnet-id", &[subnet_id.to_string()]))
             .send()
             .await
             .map_err(|e| classify("ec2:DescribeNetworkAcls", e))?;
@@ -537,12 +525,7 @@ impl SecurityGroupsGet for AwsFacts {
         let out = self
             .ec2
             .describe_security_groups()
-            .filters(
-                Filter::builder()
-                    .name("group-id")
-                    .set_values(Some(ids.to_vec()))
-                    .build(),
-            )
+            .filters(filter("group-id", ids))
             .send()
             .await
             .map_err(|e| classify("ec2:DescribeSecurityGroups", e))?;
@@ -568,12 +551,7 @@ impl SubnetsGet for AwsFacts {
         let out = self
             .ec2
             .describe_subnets()
-            .filters(
-                Filter::builder()
-                    .name("subnet-id")
-                    .set_values(Some(ids.to_vec()))
-                    .build(),
-            )
+            .filters(filter("subnet-id", ids))
             .send()
             .await
             .map_err(|e| classify("ec2:DescribeSubnets", e))?;
