@@ -91,6 +91,21 @@ impl AwsFacts {
             .collect())
     }
 
+    /// Opens the HTTPS connections to ECS and EC2 during Lambda init (one cheap, permitted
+    /// read each; answers are ignored), so the first check does not pay the TLS handshakes.
+    pub async fn warm_up(&self) {
+        let probe = async {
+            let _ = tokio::join!(
+                self.network_interface("eni-00000000000000000"),
+                self.ecs
+                    .describe_task_definition()
+                    .task_definition("ecs-inbound-guard-warm-up:1")
+                    .send(),
+            );
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), probe).await;
+    }
+
     /// Clients built from `config`.
     pub fn new(config: &SdkConfig) -> Self {
         AwsFacts {

@@ -115,8 +115,12 @@ async fn main() -> Result<(), Error> {
         dedup: dedup.as_ref(),
         min_severity,
     };
-    // Build the default region's clients during init, not on the first event.
-    let _ = facts.for_region(None);
+    // Build the default region's clients during init, not on the first event, and (unless
+    // WARM_UP_CONNECTIONS=false) open their connections too.
+    let reader = facts.for_region(None);
+    if std::env::var("WARM_UP_CONNECTIONS").map_or(true, |v| v != "false") {
+        reader.inner().warm_up().await;
+    }
     let config_evaluations = ConfigEvaluations::new(&config);
     lambda_runtime::run(service_fn(|event| {
         handle(event, &facts, &alerting, &config_evaluations)
