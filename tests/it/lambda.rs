@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::harness::{moto, Proxy};
-use crate::runtime_api::{spawn_lambda, Outcome, RuntimeApi};
+use crate::runtime_api::{spawn_lambda, spawn_lambda_with, Outcome, RuntimeApi};
 use crate::world::{build, clients, received, Scenario};
 
 #[tokio::test]
@@ -129,7 +129,12 @@ async fn warm_lambda_checks_a_second_task_of_the_same_service_with_one_call() {
     let second = second_task(&c, &built).await;
     let proxy = Proxy::start();
     let api = RuntimeApi::start(vec![built.event.clone(), second]);
-    let _lambda = spawn_lambda(&api, &proxy.endpoint, Some(&built.topic_arn));
+    let _lambda = spawn_lambda_with(
+        &api,
+        &proxy.endpoint,
+        Some(&built.topic_arn),
+        &[("WARM_UP_CONNECTIONS", "false")],
+    );
     let Outcome::Response(first) = api.next_outcome() else {
         panic!("expected a response")
     };
@@ -153,5 +158,27 @@ async fn warm_lambda_checks_a_second_task_of_the_same_service_with_one_call() {
     assert_eq!(
         stats["by_action"]["DescribeNetworkInterfaces"], 2,
         "ENIs are never cached"
+    );
+}
+
+#[test]
+fn init_warms_up_the_connections_with_two_permitted_reads() {
+    let proxy = Proxy::start();
+    let api = RuntimeApi::start(vec![]);
+    let lambda = spawn_lambda(
+        &api,
+        &proxy.endpoint,
+        Some("arn:aws:sns:us-east-1:123456789012:t"),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while api.init_duration(&lambda).is_none() {
+        assert!(std::time::Instant::now() < deadline, "init did not finish");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let calls = proxy.stats()["by_action"].clone();
+    assert_eq!(
+        calls,
+        json!({"DescribeNetworkInterfaces": 1, "DescribeTaskDefinition": 1}),
+        "before the first event"
     );
 }
