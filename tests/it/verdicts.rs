@@ -380,3 +380,38 @@ async fn running_awsvpc_task_without_eni_attachment_is_insufficient_data() {
     assert_eq!(e.compliance, Status::InsufficientData, "{e:#?}");
     assert!(e.annotation.contains("no ENI attachment"));
 }
+
+#[tokio::test]
+async fn ignore_tag_on_the_service_suppresses_the_alert_but_not_the_verdict() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let service_arn = format!(
+        "arn:aws:ecs:us-east-1:123456789012:service/{}/{}",
+        built.cluster,
+        built.service.as_deref().unwrap()
+    );
+    c.ecs
+        .tag_resource()
+        .resource_arn(&service_arn)
+        .tags(
+            aws_sdk_ecs::types::Tag::builder()
+                .key("ecs-inbound-guard:ignore")
+                .value("AWSVPC_EC2_PUBLIC_NO_INBOUND, AWSVPC_EC2_PUBLIC_NO_EGRESS")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let e = check(&built, built.event.clone()).await.unwrap();
+    assert_eq!(e.compliance, Status::NonCompliant, "still reported");
+    assert_eq!(
+        e.suppressed.as_deref(),
+        Some(
+            &[
+                "AWSVPC_EC2_PUBLIC_NO_EGRESS".to_string(),
+                "AWSVPC_EC2_PUBLIC_NO_INBOUND".to_string()
+            ][..]
+        )
+    );
+    assert_no_alert(&c, &built, &e).await;
+}
