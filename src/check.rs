@@ -112,9 +112,9 @@ fn not_read<T>(api: &'static str, because: &str) -> Fact<T> {
     })
 }
 
-/// Reads every fact for the task, independent reads concurrently. For a task behind a load
-/// balancer the waves are: (task definition ‖ service ‖ ENI ‖ container instance ‖ subnet ACL)
-/// → (route tables of the VPC ‖ host instance ‖ target groups) → (load balancers ‖ listeners ‖
+/// Reads every fact for the task, independent reads concurrently. The waves are: (task
+/// definition ‖ service ‖ ENI ‖ container instance) → (route tables of the VPC ‖ host instance,
+/// and behind a load balancer: target groups ‖ subnet ACL) → (load balancers ‖ listeners ‖
 /// target health) → (security groups ‖ load-balancer subnets).
 async fn gather_facts<R: TaskFactsRead>(
     event: &TaskEvent,
@@ -143,22 +143,45 @@ async fn gather_facts<R: TaskFactsRead>(
         ));
     };
     let cluster = task.cluster_arn.as_deref().unwrap_or("default");
+    // The subnet's NACL matters only on a load-balancer path: read it there, beside the
+    // target groups (no extra round trip), and never for tasks without a load balancer.
+    let network_acl = async {
+        match attachment.subnet_id.as_deref() {
+            Some(subnet) => into_fact(reader.network_acl(subnet).await, || Unreadable {
+                api: "ec2:DescribeNetworkAcls",
+                reason: format!("no network ACL is associated with {subnet}"),
+            }),
+            None => Ok(Fact::Unknown(missing_input(
+                "ec2:DescribeNetworkAcls",
+                "task subnet",
+            ))),
+        }
+    };
     let service_and_lb = async {
         let Some(name) = task.service_name() else {
-            return Ok((None, None));
+            return Ok((
+                None,
+                None,
+                not_read("ec2:DescribeNetworkAcls", "no load balancer"),
+            ));
         };
         let service = into_fact(reader.service(cluster, name).await, || Unreadable {
             api: "ecs:DescribeServices",
             reason: format!("service {name} no longer exists (MISSING)"),
         })?;
-        let lb_path = match service.known() {
+        let (lb_path, acl) = match service.known() {
             Some(s) if !s.load_balancers.is_empty() => {
                 let ip = attachment.private_ipv4_address.as_deref();
-                Some(Box::pin(read_load_balancer_path(reader, &s.load_balancers, ip)).await?)
+                let path = Box::pin(read_load_balancer_path(reader, &s.load_balancers, ip));
+                let (path, acl) = tokio::try_join!(path, network_acl)?;
+                (Some(path), acl)
             }
-            _ => None,
+            _ => (
+                None,
+                not_read("ec2:DescribeNetworkAcls", "no load balancer"),
+            ),
         };
-        Ok::<_, CheckError>((Some(service), lb_path))
+        Ok::<_, CheckError>((Some(service), lb_path, acl))
     };
     let network = async {
         let eni_id = &attachment.network_interface_id;
@@ -202,25 +225,12 @@ async fn gather_facts<R: TaskFactsRead>(
             ))),
         }
     };
-    let network_acl = async {
-        match attachment.subnet_id.as_deref() {
-            Some(subnet) => into_fact(reader.network_acl(subnet).await, || Unreadable {
-                api: "ec2:DescribeNetworkAcls",
-                reason: format!("no network ACL is associated with {subnet}"),
-            }),
-            None => Ok(Fact::Unknown(missing_input(
-                "ec2:DescribeNetworkAcls",
-                "task subnet",
-            ))),
-        }
-    };
     let (
         task_definition,
-        (service, mut load_balancer_path),
+        (service, mut load_balancer_path, network_acl),
         (eni, route_table, vpc_route_tables),
         host,
-        network_acl,
-    ) = tokio::try_join!(task_definition, service_and_lb, network, host, network_acl)?;
+    ) = tokio::try_join!(task_definition, service_and_lb, network, host)?;
 
     // Last wave: security groups (task ENI + load balancers) and load-balancer subnets, only
     // when a rule needs them.

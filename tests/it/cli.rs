@@ -316,3 +316,23 @@ async fn formats_text_and_chatbot_and_min_severity() {
         true
     );
 }
+
+#[tokio::test]
+async fn the_seed_check_reads_only_what_its_verdict_needs() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let proxy = Proxy::start();
+    let (code, _, stderr) = run_cli(
+        &proxy.endpoint,
+        &["check", "--event", "-"],
+        Some(&built.event.to_string()),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let calls = proxy.stats()["by_action"].clone();
+    assert_eq!(
+        calls,
+        json!({"DescribeTaskDefinition": 1, "DescribeServices": 1, "DescribeNetworkInterfaces": 1,
+               "DescribeContainerInstances": 1, "DescribeRouteTables": 1, "DescribeInstances": 1}),
+        "no NACL, security group or load-balancer reads without a load balancer"
+    );
+}
