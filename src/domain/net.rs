@@ -47,6 +47,15 @@ impl Cidr {
     }
 }
 
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Cidr::V4(n, p) => write!(f, "{}/{p}", std::net::Ipv4Addr::from(n)),
+            Cidr::V6(n, p) => write!(f, "{}/{p}", std::net::Ipv6Addr::from(n)),
+        }
+    }
+}
+
 fn mask4(p: u8) -> u32 {
     if p == 0 {
         0
@@ -263,6 +272,8 @@ mod tests {
         }
         assert!(c("10.0.0.0/16").overlaps(&c("10.0.1.0/24")));
         assert!(c("10.0.1.0/24").overlaps(&c("10.0.0.0/16")));
+        assert_eq!(c("10.0.1.0/24").to_string(), "10.0.1.0/24");
+        assert_eq!(c("2600:1f18::/56").to_string(), "2600:1f18::/56");
         assert!(Cidr::parse("10.0.0.0/33").is_none());
         assert!(Cidr::parse("not-a-cidr").is_none());
         assert_eq!(c("10.0.1.9/24"), c("10.0.1.0/24"), "host bits are masked");

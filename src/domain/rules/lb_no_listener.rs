@@ -20,29 +20,43 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
         Some(Err(u)) => return Outcome::Incomplete(u),
         Some(Ok(p)) => p,
     };
-    let orphans: Vec<String> = parts
-        .mapped_groups()
-        .map(|(_, g)| g)
-        .filter(|g| {
-            !parts
-                .listeners
-                .iter()
-                .any(|l| l.forwards_to.contains(&g.arn))
-        })
-        .map(|g| {
-            if g.load_balancer_arns.is_empty() {
-                format!("target group {} (attached to no load balancer)", g.name)
-            } else {
-                format!("target group {}", g.name)
-            }
-        })
-        .collect();
+    let mut orphans = Vec::new();
+    let mut fixes = Vec::new();
+    for (_, g) in parts.mapped_groups() {
+        if parts
+            .listeners
+            .iter()
+            .any(|l| l.forwards_to.contains(&g.arn))
+        {
+            continue;
+        }
+        match g.load_balancer_arns.first() {
+            None => orphans.push(format!(
+                "target group {} (attached to no load balancer)",
+                g.name
+            )),
+            Some(_) => orphans.push(format!("target group {}", g.name)),
+        }
+        let lb = g
+            .load_balancer_arns
+            .first()
+            .map_or("<load-balancer-arn>", String::as_str);
+        let (protocol, port) = match g.protocol.as_deref() {
+            Some(p @ ("TCP" | "TLS" | "UDP" | "TCP_UDP")) => (p, 80),
+            _ => ("HTTP", 80),
+        };
+        fixes.push(format!(
+            "aws elbv2 create-listener --load-balancer-arn {lb} --protocol {protocol} --port {port} --default-actions Type=forward,TargetGroupArn={}",
+            g.arn
+        ));
+    }
     if orphans.is_empty() {
         return Outcome::Pass("a listener forwards to each target group".into());
     }
     Outcome::Fail(RULE.finding(format!(
-        "No listener forwards to {}: requests to the load balancer never reach the task.",
-        list(orphans)
+        "No listener forwards to {}: requests to the load balancer never reach the task. Fix (or add a forwarding rule to an existing listener): {}",
+        list(orphans),
+        fixes.join("; ")
     )))
 }
 

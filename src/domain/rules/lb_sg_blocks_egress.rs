@@ -36,6 +36,11 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
             .collect(),
     };
     let mut blocked = Vec::new();
+    let mut fixes = Vec::new();
+    let task_sg = eni
+        .security_group_ids
+        .first()
+        .map_or("<task-sg>", String::as_str);
     for (m, g) in parts.mapped_groups() {
         let Some(port) = m.container_port else {
             continue;
@@ -55,6 +60,10 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
                     lb.name,
                     list(&lb.security_group_ids)
                 ));
+                fixes.push(format!(
+                    "aws ec2 authorize-security-group-egress --group-id {} --ip-permissions IpProtocol=tcp,FromPort={port},ToPort={port},UserIdGroupPairs=[{{GroupId={task_sg}}}]",
+                    lb.security_group_ids[0]
+                ));
             }
         }
     }
@@ -62,9 +71,10 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
         return Outcome::Pass("load balancer egress reaches the task".into());
     }
     Outcome::Fail(RULE.finding(format!(
-        "Load balancer {} cannot send traffic to the task {}: no outbound rule allows the container port.",
+        "Load balancer {} cannot send traffic to the task {}: no outbound rule allows the container port. Fix: {}",
         list(blocked),
-        eni.private_ip.as_deref().unwrap_or(&eni.id)
+        eni.private_ip.as_deref().unwrap_or(&eni.id),
+        fixes.join("; ")
     )))
 }
 

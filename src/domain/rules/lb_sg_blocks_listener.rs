@@ -25,6 +25,7 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
     };
     let internet = Peer::cidrs(Cidr::parse("0.0.0.0/0"));
     let mut blocked = Vec::new();
+    let mut fixes = Vec::new();
     for (_, g) in parts.mapped_groups() {
         for lb in parts
             .balancers_of(g)
@@ -48,17 +49,23 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
                         lb.name,
                         list(&lb.security_group_ids)
                     ));
+                    fixes.push(format!(
+                        "aws ec2 authorize-security-group-ingress --group-id {} --protocol tcp --port {port} --cidr 0.0.0.0/0",
+                        lb.security_group_ids[0]
+                    ));
                 }
             }
         }
     }
     blocked.dedup();
+    fixes.dedup();
     if blocked.is_empty() {
         return Outcome::Pass("load balancer security groups admit the listener ports".into());
     }
     Outcome::Fail(RULE.finding(format!(
-        "Clients cannot connect to load balancer {}: no inbound rule admits the listener port from 0.0.0.0/0.",
-        list(blocked)
+        "Clients cannot connect to load balancer {}: no inbound rule admits the listener port from 0.0.0.0/0. Fix: {}",
+        list(blocked),
+        fixes.join("; ")
     )))
 }
 

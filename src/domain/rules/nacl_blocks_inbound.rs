@@ -39,14 +39,14 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
             for cidr in subnet_cidrs(subnets, &lb.subnet_ids) {
                 if let NaclDecision::Denied(rule) = acl.evaluate(false, "tcp", port, &cidr) {
                     blocked.push(format!(
-                        "inbound {port}/tcp from {cidr:?} ({})",
+                        "inbound {port}/tcp from {cidr} ({})",
                         describe(rule)
                     ));
                 }
                 for p in EPHEMERAL_SAMPLES {
                     if let NaclDecision::Denied(rule) = acl.evaluate(true, "tcp", p, &cidr) {
                         blocked.push(format!(
-                            "outbound return traffic {p}/tcp to {cidr:?} ({})",
+                            "outbound return traffic {p}/tcp to {cidr} ({})",
                             describe(rule)
                         ));
                         break;
@@ -58,7 +58,12 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
     if blocked.is_empty() {
         return Outcome::Pass("network ACL allows the load balancer traffic".into());
     }
-    Outcome::Fail(RULE.finding(format!("Network ACL {} denies {}.", acl.id, list(blocked))))
+    Outcome::Fail(RULE.finding(format!(
+        "Network ACL {} denies {}. Fix: aws ec2 create-network-acl-entry --network-acl-id {} --rule-number <below the deny> --protocol tcp --ingress --port-range From=<port>,To=<port> --cidr-block <lb-subnet-cidr> --rule-action allow (and an --egress entry for 1024-65535)",
+        acl.id,
+        list(blocked),
+        acl.id
+    )))
 }
 
 fn describe(rule: Option<i32>) -> String {

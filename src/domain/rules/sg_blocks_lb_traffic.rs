@@ -35,6 +35,11 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
     };
     let ingress = task_groups.iter().flat_map(|g| &g.ingress);
     let mut blocked = Vec::new();
+    let mut fixes = Vec::new();
+    let task_sg = eni
+        .security_group_ids
+        .first()
+        .map_or("<task-sg>", String::as_str);
     for (m, g) in parts.mapped_groups() {
         let Some(port) = m.container_port else {
             continue;
@@ -58,6 +63,14 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
                     format!("security groups {}", list(&lb.security_group_ids))
                 };
                 blocked.push(format!("{port}/tcp from {} ({from})", lb.name));
+                match lb.security_group_ids.first() {
+                    Some(lb_sg) => fixes.push(format!(
+                        "aws ec2 authorize-security-group-ingress --group-id {task_sg} --protocol tcp --port {port} --source-group {lb_sg}"
+                    )),
+                    None => fixes.extend(peer.cidrs.iter().map(|c| format!(
+                        "aws ec2 authorize-security-group-ingress --group-id {task_sg} --protocol tcp --port {port} --cidr {c}"
+                    ))),
+                }
             }
         }
     }
@@ -65,10 +78,11 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
         return Outcome::Pass("task security groups admit the load balancer".into());
     }
     Outcome::Fail(RULE.finding(format!(
-        "The task's security groups {} do not admit {}: the load balancer's health checks and requests are dropped at the task ENI {}.",
+        "The task's security groups {} do not admit {}: the load balancer's health checks and requests are dropped at the task ENI {}. Fix: {}",
         list(&eni.security_group_ids),
         list(blocked),
-        eni.id
+        eni.id,
+        fixes.join("; ")
     )))
 }
 
