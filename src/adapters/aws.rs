@@ -142,11 +142,6 @@ impl RegionalFacts {
         }
     }
 
-    /// The base configuration.
-    pub fn config(&self) -> &SdkConfig {
-        &self.base
-    }
-
     /// The reader for `region` (the base region when `None`).
     pub fn for_region(&self, region: Option<&str>) -> Arc<CachedAwsFacts> {
         let key = region

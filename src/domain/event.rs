@@ -40,7 +40,7 @@ pub struct OutOfScope {
     pub event_id: Option<String>,
     /// A short explanation, used as the Config annotation.
     pub reason: String,
-    /// Task ARN when the event was a task event (e.g. a STOPPED task).
+    /// `AWS::ECS::Task` for task events (e.g. a STOPPED task), else `AWS::Events::Event`.
     pub resource_type: &'static str,
 }
 
