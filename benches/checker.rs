@@ -280,20 +280,8 @@ async fn main() {
     }
 
     // 5. Audit throughput: a 1,000-task cluster started with run_task.
-    http_request(moto(), "POST", "/moto-api/state-manager/set-transition",
-        &json!({"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1000000}}).to_string());
     let audited = build(&c, &Scenario::seed()).await;
-    c.ec2
-        .modify_vpc_attribute()
-        .vpc_id(&audited.vpc_id)
-        .enable_dns_hostnames(
-            aws_sdk_ec2::types::AttributeBooleanValue::builder()
-                .value(true)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    world::prepare_run_task(&c, &audited.vpc_id).await;
     // A tiny task definition, so that moto's placement fits 1,000 tasks on one instance.
     let td = c
         .ecs

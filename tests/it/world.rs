@@ -791,14 +791,14 @@ pub async fn second_task(c: &Clients, built: &Built) -> Value {
     event
 }
 
-/// Starts `count` tasks of the world's service with run_task (moto: DNS hostnames on, task
-/// status pinned so describe_tasks does not advance it).
-pub async fn run_tasks(c: &Clients, built: &Built, count: i32) -> Vec<String> {
+/// What moto's run_task needs: DNS hostnames on in the VPC, and task status pinned so that
+/// describe_tasks does not advance it.
+pub async fn prepare_run_task(c: &Clients, vpc_id: &str) {
     http_request(moto(), "POST", "/moto-api/state-manager/set-transition",
         &json!({"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1000000}}).to_string());
     c.ec2
         .modify_vpc_attribute()
-        .vpc_id(&built.vpc_id)
+        .vpc_id(vpc_id)
         .enable_dns_hostnames(
             aws_sdk_ec2::types::AttributeBooleanValue::builder()
                 .value(true)
@@ -807,6 +807,12 @@ pub async fn run_tasks(c: &Clients, built: &Built, count: i32) -> Vec<String> {
         .send()
         .await
         .unwrap();
+}
+
+/// Starts `count` tasks of the world's service with run_task (moto: DNS hostnames on, task
+/// status pinned so describe_tasks does not advance it).
+pub async fn run_tasks(c: &Clients, built: &Built, count: i32) -> Vec<String> {
+    prepare_run_task(c, &built.vpc_id).await;
     let td = built.event["detail"]["taskDefinitionArn"].as_str().unwrap();
     let out = c
         .ecs
