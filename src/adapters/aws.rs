@@ -677,6 +677,10 @@ impl LoadBalancersGet for AwsFacts {
                     .filter_map(|z| z.subnet_id().map(Into::into))
                     .collect(),
                 security_group_ids: l.security_groups().to_vec(),
+                ip_address_type: l
+                    .ip_address_type()
+                    .map_or("ipv4", |t| t.as_str())
+                    .to_string(),
             })
             .collect())
     }

@@ -233,12 +233,24 @@ pub struct LoadBalancer {
     pub subnet_ids: Vec<String>,
     /// Its security groups (empty for an NLB without SGs).
     pub security_group_ids: Vec<String>,
+    /// `ipv4`, `dualstack` or `dualstack-without-public-ipv4`.
+    pub ip_address_type: String,
 }
 
 impl LoadBalancer {
     /// Whether it is reachable from the internet by design.
     pub fn internet_facing(&self) -> bool {
         self.scheme.eq_ignore_ascii_case("internet-facing")
+    }
+
+    /// Whether clients reach it over IPv6 too.
+    pub fn dual_stack(&self) -> bool {
+        self.ip_address_type.starts_with("dualstack")
+    }
+
+    /// Whether clients reach it over IPv4 (not `dualstack-without-public-ipv4`).
+    pub fn serves_ipv4(&self) -> bool {
+        self.ip_address_type != "dualstack-without-public-ipv4"
     }
 }
 

@@ -23,9 +23,10 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
         Some(Err(u)) => return Outcome::Incomplete(u),
         Some(Ok(p)) => p,
     };
-    let internet = Peer::cidrs(Cidr::parse("0.0.0.0/0"));
     let mut blocked = Vec::new();
     let mut fixes = Vec::new();
+    // A blocked IPv4 listener (or the only family) is HIGH; IPv6 alone on a dual-stack LB is MEDIUM.
+    let mut severity = Severity::Medium;
     for (_, g) in parts.mapped_groups() {
         for lb in parts
             .balancers_of(g)
@@ -37,22 +38,42 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
                 Err(u) => return Outcome::Incomplete(u),
             };
             let rules = sgs.iter().flat_map(|s| &s.ingress);
+            let mut clients = Vec::new();
+            if lb.serves_ipv4() {
+                clients.push("0.0.0.0/0");
+            }
+            if lb.dual_stack() {
+                clients.push("::/0");
+            }
             for l in parts
                 .listeners
                 .iter()
                 .filter(|l| l.load_balancer_arn == lb.arn && l.forwards_to.contains(&g.arn))
             {
                 let Some(port) = l.port else { continue };
-                if !rules_admit(rules.clone(), "tcp", port, &internet) {
+                for client in &clients {
+                    if rules_admit(
+                        rules.clone(),
+                        "tcp",
+                        port,
+                        &Peer::cidrs(Cidr::parse(client)),
+                    ) {
+                        continue;
+                    }
+                    if *client == "0.0.0.0/0" || !lb.serves_ipv4() {
+                        severity = Severity::High;
+                    }
+                    let sg = &lb.security_group_ids[0];
                     blocked.push(format!(
-                        "{} port {port} (security groups {})",
+                        "{} port {port} from {client} (security groups {})",
                         lb.name,
                         list(&lb.security_group_ids)
                     ));
-                    fixes.push(format!(
-                        "aws ec2 authorize-security-group-ingress --group-id {} --protocol tcp --port {port} --cidr 0.0.0.0/0",
-                        lb.security_group_ids[0]
-                    ));
+                    fixes.push(if *client == "0.0.0.0/0" {
+                        format!("aws ec2 authorize-security-group-ingress --group-id {sg} --protocol tcp --port {port} --cidr 0.0.0.0/0")
+                    } else {
+                        format!("aws ec2 authorize-security-group-ingress --group-id {sg} --ip-permissions IpProtocol=tcp,FromPort={port},ToPort={port},Ipv6Ranges=[{{CidrIpv6=::/0}}]")
+                    });
                 }
             }
         }
@@ -62,11 +83,14 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
     if blocked.is_empty() {
         return Outcome::Pass("load balancer security groups admit the listener ports".into());
     }
-    Outcome::Fail(RULE.finding(format!(
-        "Clients cannot connect to load balancer {}: no inbound rule admits the listener port from 0.0.0.0/0. Fix: {}",
-        list(blocked),
-        fixes.join("; ")
-    )))
+    Outcome::Fail(RULE.finding_with(
+        severity,
+        format!(
+            "Clients cannot connect to load balancer {}: no inbound rule admits the listener port from the internet. Fix: {}",
+            list(blocked),
+            fixes.join("; ")
+        ),
+    ))
 }
 
 #[cfg(test)]

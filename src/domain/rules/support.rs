@@ -272,6 +272,7 @@ pub mod fixture {
                     vpc_id: "vpc-1".into(),
                     subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
                     security_group_ids: vec!["sg-lb".into()],
+                    ip_address_type: "ipv4".into(),
                 }]),
                 listeners: Fact::Known(vec![Listener {
                     arn: "arn:listener/80".into(),
