@@ -163,26 +163,8 @@ pub async fn build(c: &Clients, s: &Scenario) -> Built {
         .vpc_id()
         .unwrap()
         .to_string();
-    let subnet = |az: &'static str, cidr: &'static str| {
-        let ec2 = c.ec2.clone();
-        let vpc_id = vpc_id.clone();
-        async move {
-            ec2.create_subnet()
-                .vpc_id(vpc_id)
-                .cidr_block(cidr)
-                .availability_zone(az)
-                .send()
-                .await
-                .unwrap()
-                .subnet()
-                .unwrap()
-                .subnet_id()
-                .unwrap()
-                .to_string()
-        }
-    };
-    let subnet_id = subnet("us-east-1a", "10.0.1.0/24").await;
-    let other_subnet_id = subnet("us-east-1b", "10.0.2.0/24").await;
+    let subnet_id = create_subnet(c, &vpc_id, "us-east-1a", "10.0.1.0/24").await;
+    let other_subnet_id = create_subnet(c, &vpc_id, "us-east-1b", "10.0.2.0/24").await;
     let igw = c
         .ec2
         .create_internet_gateway()
@@ -497,6 +479,23 @@ pub async fn build(c: &Clients, s: &Scenario) -> Built {
     }
 }
 
+/// Creates a subnet and returns its id.
+pub async fn create_subnet(c: &Clients, vpc_id: &str, az: &str, cidr: &str) -> String {
+    c.ec2
+        .create_subnet()
+        .vpc_id(vpc_id)
+        .cidr_block(cidr)
+        .availability_zone(az)
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .unwrap()
+        .subnet_id()
+        .unwrap()
+        .to_string()
+}
+
 /// Builds the load-balancer side of the path as `spec` says; returns the target group ARN.
 pub async fn create_lb_path(
     c: &Clients,
@@ -518,21 +517,7 @@ pub async fn create_lb_path(
         ("us-east-1a", "10.0.11.0/24"),
         ("us-east-1b", "10.0.12.0/24"),
     ] {
-        lb_subnets.push(
-            c.ec2
-                .create_subnet()
-                .vpc_id(vpc_id)
-                .cidr_block(cidr)
-                .availability_zone(az)
-                .send()
-                .await
-                .unwrap()
-                .subnet()
-                .unwrap()
-                .subnet_id()
-                .unwrap()
-                .to_string(),
-        );
+        lb_subnets.push(create_subnet(c, vpc_id, az, cidr).await);
     }
     let rtb = c
         .ec2
