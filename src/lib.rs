@@ -1,17 +1,17 @@
-//! ecs-inbound-guard: catches ECS tasks in `awsvpc` mode on EC2 that look public but have no
-//! inbound path, and says why and how to fix it.
+//! ecs-inbound-guard: catches ECS tasks in `awsvpc` mode that look public but have no inbound
+//! path, and says why and how to fix it.
 //!
-//! Layout (ports and adapters): [`domain`] is pure (event → facts → rules → evaluation),
-//! [`ports`] are the small traits the core reads and publishes through, [`check`] is the use
-//! case shared by the CLI and the Lambda, and [`adapters`] hold the AWS SDK code.
+//! The data's way through the crate: a trigger ([`domain::event`]) → facts read in waves
+//! through the [`ports`] ([`facts`]) → rules → an Evaluation ([`domain`]) → renderers
+//! ([`render`]) → delivery ([`app`], [`adapters`]). `docs/ARCHITECTURE.md` is the map.
 
+// The SDK's deeply nested async futures (joined reads of several clients) exceed the default
+// type-recursion limit when the compiler computes their layout.
 #![recursion_limit = "256"]
 
 pub mod adapters;
 pub mod app;
-pub mod audit;
-pub mod cache;
-pub mod check;
-pub mod config_mode;
 pub mod domain;
+pub mod facts;
 pub mod ports;
+pub mod render;

@@ -1,16 +1,20 @@
-//! Ports: small traits, one job each, that the core uses to read facts and publish alerts.
-//! The AWS adapters implement them; the core never sees an SDK type.
+//! Ports: the traits the use cases read facts and deliver verdicts through, shaped around
+//! their consumers: the task check reads through [`FactReader`] (ECS, EC2 and ELB readers), the
+//! audit and the Config mode list tasks through [`TaskLister`], alerts go out through
+//! [`AlertPublish`] and [`AlertDedup`], Config verdicts through [`EvaluationsPut`]. The AWS
+//! adapters, the fact cache and the in-memory fake implement them; none exposes an SDK type.
 
 use std::future::Future;
 
 use thiserror::Error;
 
-use crate::domain::alert::Alert;
+use crate::domain::event::TaskDetail;
 use crate::domain::facts::{
     Host, Listener, LoadBalancer, NetworkInterface, RouteTable, Service, Subnet, TargetGroup,
     TaskDefinition, Unreadable,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
+use crate::render::alert::Alert;
 
 /// Why a read failed.
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
@@ -33,44 +37,21 @@ pub enum ReadError {
 /// Result of a read: `Ok(None)` when the resource does not exist.
 pub type ReadResult<T> = Result<Option<T>, ReadError>;
 
-/// Reads a task definition (DescribeTaskDefinition).
-pub trait TaskDefinitionGet {
-    /// The task definition with this ARN.
+/// ECS reads of the task check (one implementation per source: AWS, the cache, the fake).
+pub trait EcsReader: Sync {
+    /// The task definition with this ARN (DescribeTaskDefinition).
     fn task_definition(&self, arn: &str)
         -> impl Future<Output = ReadResult<TaskDefinition>> + Send;
-}
 
-/// Reads an ECS service (DescribeServices). A MISSING service is `Ok(None)`.
-pub trait ServiceGet {
-    /// The service `name` of `cluster`.
+    /// The service `name` of `cluster` (DescribeServices); a MISSING service is `Ok(None)`.
     fn service(
         &self,
         cluster: &str,
         name: &str,
     ) -> impl Future<Output = ReadResult<Service>> + Send;
-}
 
-/// Reads an ENI (DescribeNetworkInterfaces with the `network-interface-id` filter).
-pub trait NetworkInterfaceGet {
-    /// The ENI with this id.
-    fn network_interface(
-        &self,
-        id: &str,
-    ) -> impl Future<Output = ReadResult<NetworkInterface>> + Send;
-}
-
-/// Reads the route tables of a VPC (DescribeRouteTables with the `vpc-id` filter).
-pub trait RouteTablesGet {
-    /// All route tables of the VPC, with their associations.
-    fn route_tables(
-        &self,
-        vpc_id: &str,
-    ) -> impl Future<Output = Result<Vec<RouteTable>, ReadError>> + Send;
-}
-
-/// Resolves a container instance to its EC2 host (DescribeContainerInstances → DescribeInstances).
-pub trait ContainerHostGet {
-    /// The host of `container_instance_arn` in `cluster`; `Ok(None)` when it is gone.
+    /// The EC2 host of a container instance (DescribeContainerInstances → DescribeInstances);
+    /// `Ok(None)` when it is gone.
     fn container_host(
         &self,
         cluster: &str,
@@ -78,62 +59,67 @@ pub trait ContainerHostGet {
     ) -> impl Future<Output = ReadResult<Host>> + Send;
 }
 
-/// Reads the network ACL associated with a subnet (DescribeNetworkAcls).
-pub trait NetworkAclGet {
-    /// The ACL of `subnet_id`; `Ok(None)` when none is associated.
-    fn network_acl(&self, subnet_id: &str) -> impl Future<Output = ReadResult<NetworkAcl>> + Send;
-}
+/// EC2 reads of the task check: the task's network.
+pub trait Ec2Reader: Sync {
+    /// The ENI with this id (DescribeNetworkInterfaces).
+    fn network_interface(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = ReadResult<NetworkInterface>> + Send;
 
-/// Reads security groups with their rules (DescribeSecurityGroups).
-pub trait SecurityGroupsGet {
-    /// The groups with these ids (missing ones are left out).
+    /// Many ENIs in one call (≤ 200 ids; the audit reads its tasks' ENIs in bulk). A caching
+    /// reader keeps them for the next `network_interface` of each id.
+    fn network_interfaces(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<NetworkInterface>, ReadError>> + Send;
+
+    /// All route tables of a VPC, with their associations (DescribeRouteTables).
+    fn route_tables(
+        &self,
+        vpc_id: &str,
+    ) -> impl Future<Output = Result<Vec<RouteTable>, ReadError>> + Send;
+
+    /// The network ACL of `subnet_id` (DescribeNetworkAcls); `Ok(None)` when none is associated.
+    fn network_acl(&self, subnet_id: &str) -> impl Future<Output = ReadResult<NetworkAcl>> + Send;
+
+    /// Security groups with their rules (DescribeSecurityGroups); missing ones are left out.
     fn security_groups(
         &self,
         ids: &[String],
     ) -> impl Future<Output = Result<Vec<SecurityGroup>, ReadError>> + Send;
-}
 
-/// Reads subnets (DescribeSubnets).
-pub trait SubnetsGet {
-    /// The subnets with these ids (missing ones are left out).
+    /// Subnets (DescribeSubnets); missing ones are left out.
     fn subnets(
         &self,
         ids: &[String],
     ) -> impl Future<Output = Result<Vec<Subnet>, ReadError>> + Send;
 }
 
-/// Reads target groups (DescribeTargetGroups, and the NLB client-IP attribute).
-pub trait TargetGroupsGet {
-    /// The target groups with these ARNs.
+/// Elastic Load Balancing reads of the task check: the service's load-balancer path.
+pub trait ElbReader: Sync {
+    /// Target groups (DescribeTargetGroups, and the NLB client-IP attribute).
     fn target_groups(
         &self,
         arns: &[String],
     ) -> impl Future<Output = Result<Vec<TargetGroup>, ReadError>> + Send;
-}
 
-/// Reads load balancers (DescribeLoadBalancers).
-pub trait LoadBalancersGet {
-    /// The load balancers with these ARNs.
+    /// Load balancers (DescribeLoadBalancers).
     fn load_balancers(
         &self,
         arns: &[String],
     ) -> impl Future<Output = Result<Vec<LoadBalancer>, ReadError>> + Send;
-}
 
-/// Reads listeners and, where the default action does not forward to one of
-/// `target_group_arns`, their rules (DescribeListeners, DescribeRules).
-pub trait ListenersGet {
-    /// Listeners of `load_balancer_arn` with the target groups each forwards to.
+    /// Listeners of a load balancer with the target groups each forwards to; rules are read
+    /// only where the default action does not forward to one of `target_group_arns`
+    /// (DescribeListeners, DescribeRules).
     fn listeners(
         &self,
         load_balancer_arn: &str,
         target_group_arns: &[String],
     ) -> impl Future<Output = Result<Vec<Listener>, ReadError>> + Send;
-}
 
-/// Reads the registered targets of a target group (DescribeTargetHealth).
-pub trait TargetHealthGet {
-    /// Target ids (IPs for `ip` target groups) registered in `target_group_arn`.
+    /// Target ids (IPs for `ip` target groups) registered in a target group (DescribeTargetHealth).
     fn registered_targets(
         &self,
         target_group_arn: &str,
@@ -141,39 +127,39 @@ pub trait TargetHealthGet {
 }
 
 /// Every read the task check needs.
-pub trait TaskFactsRead:
-    TaskDefinitionGet
-    + ServiceGet
-    + NetworkInterfaceGet
-    + RouteTablesGet
-    + ContainerHostGet
-    + NetworkAclGet
-    + SecurityGroupsGet
-    + SubnetsGet
-    + TargetGroupsGet
-    + LoadBalancersGet
-    + ListenersGet
-    + TargetHealthGet
-    + Sync
-{
+pub trait FactReader: EcsReader + Ec2Reader + ElbReader {}
+
+impl<T: EcsReader + Ec2Reader + ElbReader> FactReader for T {}
+
+/// Lists a cluster's tasks and services, for the audit, `check --task` and the Config mode.
+pub trait TaskLister: Sync {
+    /// Every cluster ARN of the account and region (ListClusters).
+    fn cluster_arns(&self) -> impl Future<Output = Result<Vec<String>, ReadError>> + Send;
+
+    /// ARNs of the cluster's RUNNING tasks (ListTasks).
+    fn running_task_arns(
+        &self,
+        cluster: &str,
+    ) -> impl Future<Output = Result<Vec<String>, ReadError>> + Send;
+
+    /// The tasks with these ARNs (DescribeTasks, ≤ 100), as the domain's task type.
+    fn describe_tasks(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> impl Future<Output = Result<Vec<TaskDetail>, ReadError>> + Send;
+
+    /// Service names of a cluster (ListServices).
+    fn service_names(
+        &self,
+        cluster: &str,
+    ) -> impl Future<Output = Result<Vec<String>, ReadError>> + Send;
 }
 
-impl<T> TaskFactsRead for T where
-    T: TaskDefinitionGet
-        + ServiceGet
-        + NetworkInterfaceGet
-        + RouteTablesGet
-        + ContainerHostGet
-        + NetworkAclGet
-        + SecurityGroupsGet
-        + SubnetsGet
-        + TargetGroupsGet
-        + LoadBalancersGet
-        + ListenersGet
-        + TargetHealthGet
-        + Sync
-{
-}
+/// DescribeTasks accepts at most this many ARNs.
+pub const DESCRIBE_TASKS_BATCH: usize = 100;
+/// DescribeNetworkInterfaces' filter takes at most this many ENI ids.
+pub const ENI_BATCH: usize = 200;
 
 /// Why an alert could not be published.
 #[derive(Debug, Clone, Error, PartialEq, Eq)]

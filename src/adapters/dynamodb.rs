@@ -4,7 +4,6 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_config::SdkConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::AttributeValue;
 use tracing::instrument;
@@ -26,9 +25,9 @@ pub struct DynamoDedup {
 
 impl DynamoDedup {
     /// A store on `table`, keeping COMPLETE records for `ttl`.
-    pub fn new(config: &SdkConfig, table: &str, ttl: Duration) -> Self {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: &str, ttl: Duration) -> Self {
         DynamoDedup {
-            client: aws_sdk_dynamodb::Client::new(config),
+            client,
             table: table.to_string(),
             ttl,
         }

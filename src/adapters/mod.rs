@@ -1,7 +1,53 @@
-//! Adapters: the AWS SDK side of the ports, and shared SDK configuration.
+//! Adapters: the AWS SDK side of the ports, one file per AWS service, the client factory and
+//! the error classification they share. Every SDK call names its IAM action in an `api` string
+//! (the least-privilege test compares them with the templates).
 
-pub mod aws;
-pub mod config;
+pub mod clients;
+pub mod config_service;
 pub mod dynamodb;
+pub mod ec2;
+pub mod ecs;
+pub mod elbv2;
+pub mod errors;
 pub mod sns;
-pub mod tasks;
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+
+use crate::ports::Ec2Reader;
+
+/// ECS, EC2 and ELBv2 clients for one (account, region): the AWS implementation of the reader
+/// ports (`ecs.rs`, `ec2.rs`, `elbv2.rs`).
+#[derive(Clone, Debug)]
+pub struct AwsReader {
+    ecs: aws_sdk_ecs::Client,
+    ec2: aws_sdk_ec2::Client,
+    elbv2: aws_sdk_elasticloadbalancingv2::Client,
+}
+
+impl AwsReader {
+    /// Opens the HTTPS connections to ECS and EC2 during Lambda init (one cheap, permitted
+    /// read each; answers are ignored), so the first check does not pay the TLS handshakes.
+    pub async fn warm_up(&self) {
+        let probe = async {
+            let _ = tokio::join!(
+                self.network_interface("eni-00000000000000000"),
+                self.ecs
+                    .describe_task_definition()
+                    .task_definition("ecs-inbound-guard-warm-up:1")
+                    .send(),
+            );
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), probe).await;
+    }
+
+    /// Clients built from `config`.
+    pub fn new(config: &SdkConfig) -> Self {
+        AwsReader {
+            ecs: aws_sdk_ecs::Client::new(config),
+            ec2: aws_sdk_ec2::Client::new(config),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(config),
+        }
+    }
+}

@@ -1,12 +1,11 @@
 //! SNS adapter: publishes alerts to the topic.
 
-use aws_config::{Region, SdkConfig};
 use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::MessageAttributeValue;
 use tracing::instrument;
 
-use crate::domain::alert::Alert;
 use crate::ports::{AlertPublish, PublishError};
+use crate::render::alert::Alert;
 
 /// Publishes to one SNS topic, with a client in the topic's own region.
 #[derive(Clone, Debug)]
@@ -16,19 +15,9 @@ pub struct SnsAlerts {
 }
 
 impl SnsAlerts {
-    /// A publisher for `topic_arn` (`arn:aws:sns:<region>:<account>:<name>`).
-    pub fn new(config: &SdkConfig, topic_arn: &str) -> Self {
-        let topic_region = topic_arn.split(':').nth(3).filter(|r| !r.is_empty());
-        let client = match topic_region {
-            Some(region) if config.region().map(|r| r.as_ref()) != Some(region) => {
-                let config = config
-                    .to_builder()
-                    .region(Region::new(region.to_string()))
-                    .build();
-                aws_sdk_sns::Client::new(&config)
-            }
-            _ => aws_sdk_sns::Client::new(config),
-        };
+    /// A publisher for `topic_arn`, with a client in the topic's region
+    /// ([`super::clients::ClientFactory::sns_for_topic`]).
+    pub fn new(client: aws_sdk_sns::Client, topic_arn: &str) -> Self {
         SnsAlerts {
             client,
             topic_arn: topic_arn.to_string(),

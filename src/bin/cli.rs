@@ -1,23 +1,21 @@
-//! `ecs-inbound-guard`: the checker on a laptop or in CI.
-#![recursion_limit = "256"]
+//! `ecs-inbound-guard`: the checker on a laptop or in CI. Thin: parse the settings, build the
+//! client factory (lazily: nothing AWS is touched before the input is validated), run, print.
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
-use ecs_inbound_guard::adapters::aws::{load_sdk_config, RegionalFacts};
-use ecs_inbound_guard::adapters::dynamodb::DynamoDedup;
-use ecs_inbound_guard::adapters::sns::SnsAlerts;
+use clap::{Parser, Subcommand};
+use ecs_inbound_guard::adapters::clients::Scope;
+use ecs_inbound_guard::app::audit::{audit_cluster, check_task_arn, clusters};
+use ecs_inbound_guard::app::check::{Alerting, CheckError};
 use ecs_inbound_guard::app::run_trigger;
-use ecs_inbound_guard::audit::{audit_cluster, check_task_arn, clusters};
-use ecs_inbound_guard::check::{Alerting, CheckError};
-use ecs_inbound_guard::domain::alert::{chatbot_notification, text_body};
-use ecs_inbound_guard::domain::evaluation::Evaluation;
+use ecs_inbound_guard::app::settings::{AlertSettings, AwsSettings};
+use ecs_inbound_guard::domain::audit::AuditReport;
+use ecs_inbound_guard::domain::delivery::CheckReport;
 use ecs_inbound_guard::domain::event::{parse_trigger_bytes, Trigger};
-use ecs_inbound_guard::domain::report::AuditReport;
-use ecs_inbound_guard::domain::rules::Severity;
+use ecs_inbound_guard::render::alert::{chatbot_notification, text_body};
+use ecs_inbound_guard::render::table::write_table;
 
 /// Exit code for usage errors, unreadable input, AWS failures and failed publishes.
 const EXIT_ERROR: u8 = 2;
@@ -31,17 +29,6 @@ const EXIT_ERROR: u8 = 2;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-/// Where to read AWS facts.
-#[derive(Debug, Args)]
-struct AwsArgs {
-    /// AWS region (default: the event's region, else the SDK's default chain).
-    #[arg(long)]
-    region: Option<String>,
-    /// AWS named profile.
-    #[arg(long)]
-    profile: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,23 +52,13 @@ enum Command {
         /// Also publish the alert for a NON_COMPLIANT task, exactly as the Lambda does.
         #[arg(long, conflicts_with = "task")]
         publish: bool,
-        /// SNS topic for `--publish`.
-        #[arg(long, env = "ALERT_TOPIC_ARN", value_name = "ARN")]
-        topic_arn: Option<String>,
         #[command(flatten)]
-        aws: AwsArgs,
+        alerts: AlertSettings,
+        #[command(flatten)]
+        aws: AwsSettings,
         /// Output: the Evaluation JSON, the alert's e-mail text, or the AWS Chatbot notification.
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
-        /// DynamoDB table for alert dedup (one alert per deploy); only with --publish.
-        #[arg(long, value_name = "TABLE")]
-        dedup_table: Option<String>,
-        /// How long a sent alert suppresses its duplicates.
-        #[arg(long, default_value_t = 86400, value_name = "SECONDS")]
-        dedup_ttl_seconds: u64,
-        /// Lowest finding severity that is published (HIGH = NON_COMPLIANT tasks only).
-        #[arg(long, env = "MIN_SEVERITY", default_value = "HIGH", value_parser = parse_severity)]
-        min_severity: Severity,
     },
     /// Evaluate every RUNNING task of one or more clusters.
     Audit {
@@ -102,7 +79,7 @@ enum Command {
         #[arg(long)]
         strict: bool,
         #[command(flatten)]
-        aws: AwsArgs,
+        aws: AwsSettings,
     },
 }
 
@@ -126,10 +103,6 @@ enum AuditFormat {
     Json,
 }
 
-fn parse_severity(s: &str) -> Result<Severity, String> {
-    s.parse()
-}
-
 fn read_input(path: &PathBuf) -> Result<Vec<u8>, String> {
     if path.as_os_str() == "-" {
         let mut buf = Vec::new();
@@ -142,11 +115,11 @@ fn read_input(path: &PathBuf) -> Result<Vec<u8>, String> {
     }
 }
 
-fn print_evaluation(evaluation: &Evaluation, format: Format) {
+fn print_report(report: &CheckReport, format: Format) {
     let out = match format {
-        Format::Json => serde_json::to_string_pretty(evaluation),
-        Format::Text => Ok(text_body(evaluation)),
-        Format::Chatbot => serde_json::to_string_pretty(&chatbot_notification(evaluation)),
+        Format::Json => serde_json::to_string_pretty(report),
+        Format::Text => Ok(text_body(&report.evaluation)),
+        Format::Chatbot => serde_json::to_string_pretty(&chatbot_notification(&report.evaluation)),
     };
     match out {
         Ok(text) => println!("{}", text.trim_end()),
@@ -175,32 +148,28 @@ async fn main() -> ExitCode {
             task,
             cluster,
             publish,
-            topic_arn,
+            alerts,
             aws,
             format,
-            dedup_table,
-            dedup_ttl_seconds,
-            min_severity,
         } => {
             if let (Some(task), Some(cluster)) = (task, cluster) {
-                let config = load_sdk_config(aws.region.clone(), aws.profile).await;
-                let facts = RegionalFacts::new(config);
-                return match check_task_arn(&facts, aws.region.as_deref(), &cluster, &task).await {
+                let clients = aws.client_factory();
+                let reader = clients.reader(&Scope::region(aws.region.as_deref())).await;
+                return match check_task_arn(reader.as_ref(), aws.region.as_deref(), &cluster, &task)
+                    .await
+                {
                     Ok(evaluation) => {
-                        print_evaluation(&evaluation, format);
+                        print_report(&CheckReport::unsent(evaluation), format);
                         ExitCode::SUCCESS
                     }
                     Err(e) => fail(e),
                 };
             }
-            let topic_arn = match (publish, topic_arn) {
+            let topic_arn = match (publish, alerts.topic_arn.clone()) {
                 (true, None) => return fail("--publish needs --topic-arn or ALERT_TOPIC_ARN"),
                 (true, Some(t)) => Some(t),
                 (false, _) => None,
             };
-            if dedup_table.is_some() && !publish {
-                return fail("--dedup-table only makes sense with --publish");
-            }
             let Some(event) = event else {
                 return fail("--event or --task is required");
             };
@@ -217,23 +186,26 @@ async fn main() -> ExitCode {
             if let (Some(r), Trigger::RunningTask(event)) = (&aws.region, &mut trigger) {
                 event.region = Some(r.clone());
             }
-            let config = load_sdk_config(aws.region, aws.profile).await;
-            let facts = RegionalFacts::new(config.clone());
-            let publisher = topic_arn.map(|arn| SnsAlerts::new(&config, &arn));
-            let dedup = dedup_table
-                .map(|t| DynamoDedup::new(&config, &t, Duration::from_secs(dedup_ttl_seconds)));
+            let clients = aws.client_factory();
+            let (publisher, dedup) = match &topic_arn {
+                Some(arn) => (
+                    Some(alerts.publisher(&clients, arn).await),
+                    alerts.dedup(&clients).await,
+                ),
+                None => (None, None),
+            };
             let alerting = publisher.as_ref().map(|publisher| Alerting {
                 publisher,
                 dedup: dedup.as_ref(),
-                min_severity,
+                min_severity: alerts.min_severity,
             });
-            match run_trigger(&trigger, &facts, alerting.as_ref()).await {
-                Ok(evaluation) => {
-                    print_evaluation(&evaluation, format);
+            match run_trigger(&trigger, &clients, alerting.as_ref()).await {
+                Ok(report) => {
+                    print_report(&report, format);
                     ExitCode::SUCCESS
                 }
-                Err(CheckError::Publish { evaluation, source }) => {
-                    print_evaluation(&evaluation, format);
+                Err(CheckError::Publish { report, source }) => {
+                    print_report(&report, format);
                     fail(source)
                 }
                 Err(e) => fail(e),
@@ -246,10 +218,10 @@ async fn main() -> ExitCode {
             strict,
             aws,
         } => {
-            let config = load_sdk_config(aws.region.clone(), aws.profile).await;
-            let facts = RegionalFacts::new(config);
+            let clients = aws.client_factory();
             let region = aws.region.as_deref();
-            let targets = match clusters(&facts, region, named, all_clusters).await {
+            let reader = clients.reader(&Scope::region(region)).await;
+            let targets = match clusters(reader.as_ref(), named, all_clusters).await {
                 Ok(c) => c,
                 Err(e) => return fail(e),
             };
@@ -264,7 +236,7 @@ async fn main() -> ExitCode {
                     bar.set_length(total as u64);
                     bar.set_position(done as u64);
                 };
-                match audit_cluster(&facts, region, cluster, &mut progress).await {
+                match audit_cluster(reader.as_ref(), region, cluster, &mut progress).await {
                     Ok(e) => evaluations.extend(e),
                     Err(e) => {
                         bar.finish_and_clear();
@@ -280,7 +252,7 @@ async fn main() -> ExitCode {
                 AuditFormat::Json => serde_json::to_writer_pretty(&mut stdout, &report)
                     .map_err(std::io::Error::other)
                     .and_then(|_| std::io::Write::write_all(&mut stdout, b"\n")),
-                AuditFormat::Table => report.write_table(&mut stdout, color),
+                AuditFormat::Table => write_table(&report, &mut stdout, color),
             };
             if let Err(e) = written {
                 return fail(format!("cannot write the report: {e}"));

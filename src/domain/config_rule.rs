@@ -7,8 +7,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::evaluation::{Evaluation, MAX_ANNOTATION_CHARS};
-use super::event::{truncate_chars, InputError};
-use super::rules::Status;
+use super::event::InputError;
+use super::text::truncate_chars;
+use super::verdict::Status;
 
 /// The Config resource type this rule evaluates.
 pub const SERVICE_RESOURCE_TYPE: &str = "AWS::ECS::Service";
@@ -184,7 +185,6 @@ pub fn not_applicable(item: &ServiceItem, reason: &str, now: &str) -> ConfigEval
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::evaluation::AlertState;
     use serde_json::json;
 
     fn invocation(message: Value, left: bool) -> Value {
@@ -251,7 +251,6 @@ mod tests {
             evaluated_at: String::new(),
             event_id: None,
             findings: vec![],
-            alert: AlertState::default(),
             suppressed: None,
             context: None,
         }

@@ -2,30 +2,16 @@
 
 use serde::Serialize;
 
-use super::event::{truncate_chars, EniAttachment, OutOfScope, TaskEvent};
-use super::facts::{Fact, TaskFacts, Unreadable};
-use super::rules::{self, check_incomplete, Finding, InScopeTask, Outcome, Severity, Status};
+use time::OffsetDateTime;
 
-/// Config resource type used for task evaluations.
-pub const TASK_RESOURCE_TYPE: &str = "AWS::ECS::Task";
+use super::event::{EniAttachment, OutOfScope, TaskEvent, TASK_RESOURCE_TYPE};
+use super::facts::{Fact, TaskFacts, Unreadable};
+use super::rules::{self, check_incomplete, TaskView};
+use super::text::{ellipsize, rfc3339};
+use super::verdict::{Finding, Outcome, Severity, Status};
+
 /// AWS Config's limit for an annotation.
 pub const MAX_ANNOTATION_CHARS: usize = 256;
-
-/// Whether an alert was published for this evaluation.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AlertState {
-    /// True once SNS accepted the message.
-    pub published: bool,
-    /// SNS message id.
-    pub message_id: Option<String>,
-    /// The dedup key, when alert deduplication is on.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dedup_key: Option<String>,
-    /// True when the alert was not sent because this deploy (or task) already alerted.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub deduplicated: bool,
-}
 
 /// Context that helps a human find the task.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -83,8 +69,6 @@ pub struct Evaluation {
     pub event_id: Option<String>,
     /// One finding per rule that fired.
     pub findings: Vec<Finding>,
-    /// Alert publication state.
-    pub alert: AlertState,
     /// Rule ids (or `all`) suppressed by the tag `ecs-inbound-guard:ignore` on the service or
     /// task definition: still evaluated and reported, never alerted.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,62 +78,57 @@ pub struct Evaluation {
     pub context: Option<TaskContext>,
 }
 
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 /// A Config-ready annotation: at most 256 characters, ending in "..." when cut.
 fn annotation(text: &str) -> String {
-    if text.chars().count() <= MAX_ANNOTATION_CHARS {
-        text.to_string()
-    } else {
-        format!("{}...", truncate_chars(text, MAX_ANNOTATION_CHARS - 3))
-    }
+    ellipsize(text, MAX_ANNOTATION_CHARS)
 }
 
 impl Evaluation {
     /// NOT_APPLICABLE for a well-formed event that is not a RUNNING task event.
-    pub fn out_of_scope(o: &OutOfScope) -> Self {
+    pub fn out_of_scope(o: &OutOfScope, at: OffsetDateTime) -> Self {
         Evaluation {
             resource_type: o.resource_type,
             resource_id: o.resource_id.clone(),
             compliance: Status::NotApplicable,
             annotation: annotation(&o.reason),
-            evaluated_at: now_rfc3339(),
+            evaluated_at: rfc3339(at),
             event_id: o.event_id.clone(),
             findings: vec![],
-            alert: AlertState::default(),
             suppressed: None,
             context: None,
         }
     }
 
-    fn for_task(event: &TaskEvent, compliance: Status, note: &str, findings: Vec<Finding>) -> Self {
+    fn for_task(
+        event: &TaskEvent,
+        at: OffsetDateTime,
+        compliance: Status,
+        note: &str,
+        findings: Vec<Finding>,
+    ) -> Self {
         Evaluation {
             resource_type: TASK_RESOURCE_TYPE,
             resource_id: event.task.task_arn.clone(),
             compliance,
             annotation: annotation(note),
-            evaluated_at: now_rfc3339(),
+            evaluated_at: rfc3339(at),
             event_id: event.event_id.clone(),
             findings,
-            alert: AlertState::default(),
             suppressed: None,
             context: Some(base_context(event)),
         }
     }
 
     /// NOT_APPLICABLE for a RUNNING task that is out of scope (Fargate, bridge, no ports...).
-    pub fn task_not_applicable(event: &TaskEvent, reason: &str) -> Self {
-        Self::for_task(event, Status::NotApplicable, reason, vec![])
+    pub fn task_not_applicable(event: &TaskEvent, at: OffsetDateTime, reason: &str) -> Self {
+        Self::for_task(event, at, Status::NotApplicable, reason, vec![])
     }
 
     /// INSUFFICIENT_DATA with a CHECK_INCOMPLETE finding.
-    pub fn task_incomplete(event: &TaskEvent, unreadable: &Unreadable) -> Self {
+    pub fn task_incomplete(event: &TaskEvent, at: OffsetDateTime, unreadable: &Unreadable) -> Self {
         Self::for_task(
             event,
+            at,
             Status::InsufficientData,
             &format!("Incomplete: {unreadable}"),
             vec![check_incomplete::finding(unreadable)],
@@ -237,8 +216,9 @@ pub fn evaluate_task(
     event: &TaskEvent,
     attachment: Option<&EniAttachment>,
     facts: &TaskFacts,
+    at: OffsetDateTime,
 ) -> Evaluation {
-    let mut evaluation = decide(event, attachment, facts);
+    let mut evaluation = decide(event, attachment, facts, at);
     if let Some(ctx) = evaluation.context.as_mut() {
         enrich_context(ctx, facts);
     }
@@ -246,44 +226,52 @@ pub fn evaluate_task(
     evaluation
 }
 
-fn decide(event: &TaskEvent, attachment: Option<&EniAttachment>, facts: &TaskFacts) -> Evaluation {
+fn decide(
+    event: &TaskEvent,
+    attachment: Option<&EniAttachment>,
+    facts: &TaskFacts,
+    at: OffsetDateTime,
+) -> Evaluation {
     let task_definition = match &facts.task_definition {
         Fact::Known(td) => td,
-        Fact::Unknown(u) => return Evaluation::task_incomplete(event, u),
+        Fact::Unknown(u) => return Evaluation::task_incomplete(event, at, u),
     };
     let mode = task_definition.effective_network_mode();
     if mode != "awsvpc" {
         return Evaluation::task_not_applicable(
             event,
+            at,
             &format!("network mode {mode}: the task uses the instance's network interface"),
         );
     }
     if task_definition.port_mappings.is_empty() {
         return Evaluation::task_not_applicable(
             event,
+            at,
             "awsvpc task maps no container port: nothing to reach",
         );
     }
     let Some(attachment) = attachment else {
         return Evaluation::task_incomplete(
             event,
+            at,
             &Unreadable {
                 api: "ecs:TaskStateChange",
                 reason: "the RUNNING awsvpc task's event carries no ENI attachment".into(),
             },
         );
     };
-    let task = InScopeTask {
+    let task = TaskView {
         event,
         attachment,
         task_definition,
         facts,
     };
-    combine(event, rules::run_all(&task))
+    combine(event, at, rules::run_all(&task))
 }
 
 /// Combines rule outcomes: the worst status wins; the annotation explains the worst outcome.
-fn combine(event: &TaskEvent, outcomes: Vec<Outcome>) -> Evaluation {
+fn combine(event: &TaskEvent, at: OffsetDateTime, outcomes: Vec<Outcome>) -> Evaluation {
     let compliance = outcomes
         .iter()
         .fold(Status::NotApplicable, |acc, o| acc.and(o.status()));
@@ -310,7 +298,7 @@ fn combine(event: &TaskEvent, outcomes: Vec<Outcome>) -> Evaluation {
         })
         .collect();
     findings.sort_by_key(|f| f.severity);
-    Evaluation::for_task(event, compliance, &note, findings)
+    Evaluation::for_task(event, at, compliance, &note, findings)
 }
 
 #[cfg(test)]
@@ -318,6 +306,10 @@ mod tests {
     use super::*;
     use crate::domain::event::TaskDetail;
     use crate::domain::facts::*;
+
+    fn at() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_767_323_045).unwrap()
+    }
 
     fn event() -> TaskEvent {
         TaskEvent {
@@ -391,7 +383,7 @@ mod tests {
             ),
         ];
         for (f, a, want, text) in cases {
-            let e = evaluate_task(&event(), a, &f);
+            let e = evaluate_task(&event(), a, &f, at());
             assert_eq!(e.compliance, want, "{text}");
             assert!(e.annotation.contains(text), "{text}: {}", e.annotation);
             assert_eq!(e.resource_type, TASK_RESOURCE_TYPE);
@@ -406,7 +398,7 @@ mod tests {
             api: "ecs:DescribeTaskDefinition",
             reason: "AccessDeniedException".into(),
         });
-        let e = evaluate_task(&event(), None, &f);
+        let e = evaluate_task(&event(), None, &f, at());
         assert_eq!(e.compliance, Status::InsufficientData);
         assert_eq!(e.findings.len(), 1);
         assert_eq!(e.findings[0].rule, "CHECK_INCOMPLETE");
@@ -421,23 +413,14 @@ mod tests {
             reason: "x".repeat(1000),
             resource_type: "t",
         };
-        let a = Evaluation::out_of_scope(&o).annotation;
+        let a = Evaluation::out_of_scope(&o, at()).annotation;
         assert_eq!(a.chars().count(), 256);
         assert!(a.ends_with("..."));
     }
 
     #[test]
-    fn status_and_picks_the_worst() {
-        use Status::*;
-        assert_eq!(NotApplicable.and(Compliant), Compliant);
-        assert_eq!(Compliant.and(InsufficientData), InsufficientData);
-        assert_eq!(InsufficientData.and(NonCompliant), NonCompliant);
-        assert_eq!(NonCompliant.and(Compliant), NonCompliant);
-    }
-
-    #[test]
     fn json_shape_is_camel_case_with_config_vocabulary() {
-        let e = Evaluation::task_not_applicable(&event(), "because");
+        let e = Evaluation::task_not_applicable(&event(), at(), "because");
         let v = serde_json::to_value(&e).unwrap();
         for key in [
             "resourceType",
@@ -447,12 +430,11 @@ mod tests {
             "evaluatedAt",
             "eventId",
             "findings",
-            "alert",
             "context",
         ] {
             assert!(v.get(key).is_some(), "{key} missing in {v}");
         }
         assert_eq!(v["compliance"], "NOT_APPLICABLE");
-        assert_eq!(v["alert"]["published"], false);
+        assert_eq!(v["evaluatedAt"], "2026-01-02T03:04:05Z");
     }
 }

@@ -5,8 +5,12 @@ use serde::Deserialize;
 use serde_json::Value;
 use thiserror::Error;
 
+use super::text::truncate_chars;
+
 /// The EventBridge `detail-type` this checker evaluates.
 pub const TASK_STATE_CHANGE: &str = "ECS Task State Change";
+/// Config resource type of task evaluations.
+pub const TASK_RESOURCE_TYPE: &str = "AWS::ECS::Task";
 
 /// Input that cannot be evaluated at all (as opposed to input that is out of scope).
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -265,6 +269,31 @@ impl TaskDetail {
     }
 }
 
+/// The trigger for a task read from the ECS API (audit, `check --task`, Config mode): a RUNNING
+/// task is evaluated, any other is out of scope, exactly as its state-change event would be.
+pub fn task_trigger(task: TaskDetail, region: Option<&str>) -> Trigger {
+    match task.last_status.as_deref() {
+        Some("RUNNING") => Trigger::RunningTask(Box::new(TaskEvent {
+            event_id: None,
+            region: region.map(str::to_string),
+            task,
+        })),
+        other => Trigger::OutOfScope(OutOfScope {
+            resource_id: task.task_arn.clone(),
+            event_id: None,
+            reason: not_running(other),
+            resource_type: TASK_RESOURCE_TYPE,
+        }),
+    }
+}
+
+fn not_running(last_status: Option<&str>) -> String {
+    format!(
+        "task is {}, not RUNNING",
+        truncate_chars(last_status.unwrap_or("of unknown status"), 40)
+    )
+}
+
 /// Parses raw input bytes (CLI) into a [`Trigger`].
 pub fn parse_trigger_bytes(input: &[u8]) -> Result<Trigger, InputError> {
     let value: Value =
@@ -327,11 +356,8 @@ pub fn parse_trigger(value: Value) -> Result<Trigger, InputError> {
         return Ok(Trigger::OutOfScope(OutOfScope {
             resource_id: task_arn,
             event_id: envelope.id.clone(),
-            reason: format!(
-                "task is {}, not RUNNING",
-                truncate_chars(last_status.unwrap_or("of unknown status"), 40)
-            ),
-            resource_type: crate::domain::evaluation::TASK_RESOURCE_TYPE,
+            reason: not_running(last_status),
+            resource_type: TASK_RESOURCE_TYPE,
         }));
     }
     let task: TaskDetail = serde_json::from_value(envelope.detail)
@@ -341,14 +367,6 @@ pub fn parse_trigger(value: Value) -> Result<Trigger, InputError> {
         region: envelope.region.filter(|r| !r.is_empty()),
         task,
     })))
-}
-
-/// Cuts `s` to at most `max` characters (not bytes), never inside a character.
-pub fn truncate_chars(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((idx, _)) => s[..idx].to_string(),
-        None => s.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -544,11 +562,5 @@ mod tests {
         let d: TaskDetail =
             serde_json::from_value(json!({"taskArn":"a","group":"family:web"})).unwrap();
         assert_eq!(d.service_name(), None);
-    }
-
-    #[test]
-    fn truncate_respects_char_boundaries() {
-        assert_eq!(truncate_chars("héllo", 2), "hé");
-        assert_eq!(truncate_chars("ab", 5), "ab");
     }
 }

@@ -1,13 +1,13 @@
-//! The pure core: trigger parsing, facts, rules and evaluations. No AWS SDK types live here.
+//! The pure core: trigger parsing, facts, rules and evaluations. No AWS SDK types, no clock, no
+//! I/O live here (a test in `tests/architecture.rs` keeps it so).
 
-pub mod alert;
+pub mod audit;
 pub mod config_rule;
+pub mod delivery;
 pub mod evaluation;
 pub mod event;
 pub mod facts;
-pub mod metrics;
 pub mod net;
-#[cfg(test)]
-mod props;
-pub mod report;
 pub mod rules;
+pub mod text;
+pub mod verdict;

@@ -1,7 +1,7 @@
 //! Inbound path analysis against moto: a valid ALB and NLB path, and one broken hop at a time.
 
 use ecs_inbound_guard::domain::evaluation::Evaluation;
-use ecs_inbound_guard::domain::rules::{Severity, Status};
+use ecs_inbound_guard::domain::verdict::{Severity, Status};
 use serde_json::{json, Value};
 
 use crate::harness::{run_cli, Proxy};
@@ -20,9 +20,10 @@ fn behind(spec: LbSpec) -> Scenario {
 async fn evaluate(scenario: Scenario) -> (Evaluation, Vec<Value>) {
     let c = clients().await;
     let built = build(&c, &scenario).await;
-    let e = check(&built, built.event.clone())
+    let report = check(&built, built.event.clone())
         .await
         .expect("evaluation");
+    let e = report.evaluation;
     let alerts = received(
         &c,
         &built.queue_url,

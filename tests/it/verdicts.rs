@@ -1,30 +1,32 @@
 //! Every row of the verdict table, end to end: moto world → event → checker → SNS → SQS.
 
-use ecs_inbound_guard::adapters::aws::{load_sdk_config, RegionalFacts};
+use ecs_inbound_guard::adapters::clients::ClientFactory;
 use ecs_inbound_guard::adapters::sns::SnsAlerts;
+use ecs_inbound_guard::app::check::{Alerting, CheckError};
 use ecs_inbound_guard::app::run_check;
-use ecs_inbound_guard::check::{Alerting, CheckError};
-use ecs_inbound_guard::domain::evaluation::Evaluation;
-use ecs_inbound_guard::domain::rules::{Severity, Status};
+use ecs_inbound_guard::domain::delivery::CheckReport;
+use ecs_inbound_guard::domain::verdict::{Severity, Status};
 use serde_json::{json, Value};
 
 use crate::world::{build, clients, received, Built, Clients, Scenario, Subnet, Svc};
 
 const RULE: &str = "AWSVPC_EC2_PUBLIC_NO_INBOUND";
 
-pub async fn check(built: &Built, event: Value) -> Result<Evaluation, CheckError> {
-    let config = load_sdk_config(None, None).await;
-    let facts = RegionalFacts::new(config.clone());
-    let sns = SnsAlerts::new(&config, &built.topic_arn);
+pub async fn check(built: &Built, event: Value) -> Result<CheckReport, CheckError> {
+    let clients = ClientFactory::new(None, None, std::time::Duration::from_secs(60));
+    let sns = SnsAlerts::new(
+        clients.sns_for_topic(&built.topic_arn).await,
+        &built.topic_arn,
+    );
     let alerting = Alerting {
         publisher: &sns,
         dedup: None,
         min_severity: Severity::High,
     };
-    run_check(event, &facts, Some(&alerting)).await
+    run_check(event, &clients, Some(&alerting)).await
 }
 
-async fn verdict(c: &Clients, scenario: Scenario) -> (Built, Evaluation) {
+async fn verdict(c: &Clients, scenario: Scenario) -> (Built, CheckReport) {
     let built = build(c, &scenario).await;
     let evaluation = check(&built, built.event.clone())
         .await
@@ -32,8 +34,8 @@ async fn verdict(c: &Clients, scenario: Scenario) -> (Built, Evaluation) {
     (built, evaluation)
 }
 
-async fn assert_no_alert(c: &Clients, built: &Built, e: &Evaluation) {
-    assert!(!e.alert.published, "{e:?}");
+async fn assert_no_alert(c: &Clients, built: &Built, report: &CheckReport) {
+    assert!(!report.alert.published, "{report:?}");
     assert!(
         received(c, &built.queue_url, 0).await.is_empty(),
         "unexpected alert"
@@ -43,7 +45,8 @@ async fn assert_no_alert(c: &Clients, built: &Built, e: &Evaluation) {
 #[tokio::test]
 async fn seed_public_subnet_public_host_no_lb_is_non_compliant_and_alerts() {
     let c = clients().await;
-    let (built, e) = verdict(&c, Scenario::seed()).await;
+    let (built, report) = verdict(&c, Scenario::seed()).await;
+    let e = &report.evaluation;
     assert_eq!(e.compliance, Status::NonCompliant, "{e:#?}");
     let rules: Vec<&str> = e.findings.iter().map(|f| f.rule).collect();
     assert_eq!(
@@ -62,7 +65,7 @@ async fn seed_public_subnet_public_host_no_lb_is_non_compliant_and_alerts() {
     );
     assert!(f.message.contains(&built.eni_id) && f.message.contains(&built.private_ip));
     assert!(f.remediation.contains("target type `ip`"));
-    assert!(e.alert.published && e.alert.message_id.is_some());
+    assert!(report.alert.published && report.alert.message_id.is_some());
     let ctx = e.context.as_ref().unwrap();
     assert_eq!(ctx.host_public_ip.as_deref(), Some(host));
     assert_eq!(ctx.vpc.as_deref(), Some(built.vpc_id.as_str()));
@@ -102,7 +105,7 @@ async fn seed_public_subnet_public_host_no_lb_is_non_compliant_and_alerts() {
 #[tokio::test]
 async fn standalone_task_in_public_subnet_is_non_compliant_without_service_attribute() {
     let c = clients().await;
-    let (built, e) = verdict(
+    let (built, report) = verdict(
         &c,
         Scenario {
             service: Svc::Standalone,
@@ -110,6 +113,7 @@ async fn standalone_task_in_public_subnet_is_non_compliant_without_service_attri
         },
     )
     .await;
+    let e = &report.evaluation;
     assert_eq!(e.compliance, Status::NonCompliant);
     assert!(e.findings[0].message.contains("standalone task"));
     let m = &received(&c, &built.queue_url, 2).await[0];
@@ -123,7 +127,7 @@ async fn standalone_task_in_public_subnet_is_non_compliant_without_service_attri
 #[tokio::test]
 async fn main_route_table_fallback_makes_the_subnet_public() {
     let c = clients().await;
-    let (_, e) = verdict(
+    let (_, report) = verdict(
         &c,
         Scenario {
             subnet: Subnet::PublicViaMain,
@@ -132,6 +136,7 @@ async fn main_route_table_fallback_makes_the_subnet_public() {
         },
     )
     .await;
+    let e = &report.evaluation;
     assert_eq!(e.compliance, Status::NonCompliant, "{e:#?}");
     let f = &e.findings[0];
     assert!(
@@ -145,7 +150,7 @@ async fn main_route_table_fallback_makes_the_subnet_public() {
 #[tokio::test]
 async fn private_subnet_private_host_no_lb_is_compliant() {
     let c = clients().await;
-    let (built, e) = verdict(
+    let (built, report) = verdict(
         &c,
         Scenario {
             subnet: Subnet::Private,
@@ -154,15 +159,16 @@ async fn private_subnet_private_host_no_lb_is_compliant() {
         },
     )
     .await;
+    let e = &report.evaluation;
     assert_eq!(e.compliance, Status::Compliant, "{e:#?}");
     assert!(e.annotation.contains("by design"));
-    assert_no_alert(&c, &built, &e).await;
+    assert_no_alert(&c, &built, &report).await;
 }
 
 #[tokio::test]
 async fn private_subnet_public_host_is_non_compliant() {
     let c = clients().await;
-    let (built, e) = verdict(
+    let (built, report) = verdict(
         &c,
         Scenario {
             subnet: Subnet::Private,
@@ -170,6 +176,7 @@ async fn private_subnet_public_host_is_non_compliant() {
         },
     )
     .await;
+    let e = &report.evaluation;
     assert_eq!(e.compliance, Status::NonCompliant, "{e:#?}");
     assert!(e.findings[0]
         .message
@@ -189,16 +196,17 @@ async fn bridge_mode_is_not_applicable() {
     .await;
     let mut event = built.event.clone();
     event["detail"]["attachments"] = json!([]);
-    let e = check(&built, event).await.unwrap();
+    let report = check(&built, event).await.unwrap();
+    let e = &report.evaluation;
     assert_eq!(e.compliance, Status::NotApplicable);
     assert!(e.annotation.contains("bridge"));
-    assert_no_alert(&c, &built, &e).await;
+    assert_no_alert(&c, &built, &report).await;
 }
 
 #[tokio::test]
 async fn fargate_is_not_applicable() {
     let c = clients().await;
-    let (built, e) = verdict(
+    let (built, report) = verdict(
         &c,
         Scenario {
             launch_type: "FARGATE",
@@ -206,15 +214,16 @@ async fn fargate_is_not_applicable() {
         },
     )
     .await;
+    let e = &report.evaluation;
     assert_eq!(e.compliance, Status::NotApplicable);
     assert!(e.annotation.contains("FARGATE"));
-    assert_no_alert(&c, &built, &e).await;
+    assert_no_alert(&c, &built, &report).await;
 }
 
 #[tokio::test]
 async fn no_port_mappings_is_not_applicable() {
     let c = clients().await;
-    let (built, e) = verdict(
+    let (built, report) = verdict(
         &c,
         Scenario {
             ports: vec![],
@@ -222,15 +231,16 @@ async fn no_port_mappings_is_not_applicable() {
         },
     )
     .await;
+    let e = &report.evaluation;
     assert_eq!(e.compliance, Status::NotApplicable);
     assert!(e.annotation.contains("maps no container port"));
-    assert_no_alert(&c, &built, &e).await;
+    assert_no_alert(&c, &built, &report).await;
 }
 
 #[tokio::test]
 async fn stopped_task_is_not_applicable() {
     let c = clients().await;
-    let (built, e) = verdict(
+    let (built, report) = verdict(
         &c,
         Scenario {
             last_status: "STOPPED",
@@ -238,12 +248,13 @@ async fn stopped_task_is_not_applicable() {
         },
     )
     .await;
+    let e = &report.evaluation;
     assert_eq!(e.compliance, Status::NotApplicable);
     assert_eq!(
         e.resource_id,
         built.event["detail"]["taskArn"].as_str().unwrap()
     );
-    assert_no_alert(&c, &built, &e).await;
+    assert_no_alert(&c, &built, &report).await;
 }
 
 #[tokio::test]
@@ -252,7 +263,8 @@ async fn other_event_type_is_not_applicable() {
     let built = build(&c, &Scenario::seed()).await;
     let mut event = built.event.clone();
     event["detail-type"] = json!("ECS Container Instance State Change");
-    let e = check(&built, event).await.unwrap();
+    let report = check(&built, event).await.unwrap();
+    let e = &report.evaluation;
     assert_eq!(e.compliance, Status::NotApplicable);
     assert_eq!(e.resource_id, built.event["resources"][0].as_str().unwrap());
 }
@@ -290,11 +302,12 @@ async fn deleted_eni_is_insufficient_data_never_compliant() {
         .send()
         .await
         .unwrap();
-    let e = check(&built, built.event.clone()).await.unwrap();
+    let report = check(&built, built.event.clone()).await.unwrap();
+    let e = &report.evaluation;
     assert_eq!(e.compliance, Status::InsufficientData, "{e:#?}");
     assert_eq!(e.findings[0].rule, "CHECK_INCOMPLETE");
     assert!(e.findings[0].message.contains(&built.eni_id));
-    assert_no_alert(&c, &built, &e).await;
+    assert_no_alert(&c, &built, &report).await;
 }
 
 #[tokio::test]
@@ -309,7 +322,8 @@ async fn deleted_service_is_insufficient_data_not_no_lb() {
         .send()
         .await
         .unwrap();
-    let e = check(&built, built.event.clone()).await.unwrap();
+    let report = check(&built, built.event.clone()).await.unwrap();
+    let e = &report.evaluation;
     assert_eq!(e.compliance, Status::InsufficientData, "{e:#?}");
     let incomplete = e
         .findings
@@ -320,7 +334,7 @@ async fn deleted_service_is_insufficient_data_not_no_lb() {
         incomplete.message.contains("ecs:DescribeServices"),
         "{incomplete:?}"
     );
-    assert_no_alert(&c, &built, &e).await;
+    assert_no_alert(&c, &built, &report).await;
 }
 
 #[tokio::test]
@@ -335,7 +349,8 @@ async fn gone_container_instance_in_public_subnet_is_non_compliant_without_host_
         .send()
         .await
         .unwrap();
-    let e = check(&built, built.event.clone()).await.unwrap();
+    let report = check(&built, built.event.clone()).await.unwrap();
+    let e = &report.evaluation;
     assert_eq!(e.compliance, Status::NonCompliant, "{e:#?}");
     let message = &e.findings[0].message;
     assert!(
@@ -365,7 +380,8 @@ async fn gone_container_instance_in_private_subnet_is_insufficient_data() {
         .send()
         .await
         .unwrap();
-    let e = check(&built, built.event.clone()).await.unwrap();
+    let report = check(&built, built.event.clone()).await.unwrap();
+    let e = &report.evaluation;
     assert_eq!(e.compliance, Status::InsufficientData, "{e:#?}");
     assert!(e.findings[0].message.contains("container instance"));
 }
@@ -376,7 +392,8 @@ async fn running_awsvpc_task_without_eni_attachment_is_insufficient_data() {
     let built = build(&c, &Scenario::seed()).await;
     let mut event = built.event.clone();
     event["detail"]["attachments"] = json!([]);
-    let e = check(&built, event).await.unwrap();
+    let report = check(&built, event).await.unwrap();
+    let e = &report.evaluation;
     assert_eq!(e.compliance, Status::InsufficientData, "{e:#?}");
     assert!(e.annotation.contains("no ENI attachment"));
 }
@@ -402,7 +419,8 @@ async fn ignore_tag_on_the_service_suppresses_the_alert_but_not_the_verdict() {
         .send()
         .await
         .unwrap();
-    let e = check(&built, built.event.clone()).await.unwrap();
+    let report = check(&built, built.event.clone()).await.unwrap();
+    let e = &report.evaluation;
     assert_eq!(e.compliance, Status::NonCompliant, "still reported");
     assert_eq!(
         e.suppressed.as_deref(),
@@ -413,5 +431,5 @@ async fn ignore_tag_on_the_service_suppresses_the_alert_but_not_the_verdict() {
             ][..]
         )
     );
-    assert_no_alert(&c, &built, &e).await;
+    assert_no_alert(&c, &built, &report).await;
 }

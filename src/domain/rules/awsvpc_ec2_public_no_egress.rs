@@ -1,7 +1,8 @@
 //! AWSVPC_EC2_PUBLIC_NO_EGRESS (MEDIUM): an awsvpc EC2 task in a public subnet has no internet
 //! egress either: its ENI has no public IP and the subnet routes to an IGW, not a NAT gateway.
 
-use super::{InScopeTask, Outcome, Rule, Severity};
+use super::TaskView;
+use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
@@ -13,15 +14,9 @@ pub const RULE: Rule = Rule {
 };
 
 /// Evaluates the rule.
-pub fn check(task: &InScopeTask<'_>) -> Outcome {
-    let (eni, table) = match (
-        task.facts.eni.as_result(),
-        task.facts.route_table.as_result(),
-    ) {
-        (Ok(e), Ok(t)) => (e, t),
-        (Err(u), _) | (_, Err(u)) => return Outcome::Incomplete(u.clone()),
-    };
-    match table.ipv4_internet_gateway() {
+pub fn check(task: &TaskView<'_>) -> RuleResult {
+    let (eni, table) = (task.eni()?, task.route_table()?);
+    Ok(match table.ipv4_internet_gateway() {
         Some(igw) if eni.public_ip.is_none() => Outcome::Fail(RULE.finding(format!(
             "Subnet {} routes 0.0.0.0/0 to {igw}, but the task ENI {} has no public IP: the \
              container's own outbound calls (APIs, downloads) time out; only the agent's image \
@@ -29,13 +24,14 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
             eni.subnet_id, eni.id
         ))),
         _ => Outcome::NotApplicable,
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::rules::support::fixture::*;
+    use crate::domain::rules::fixture::*;
+    use crate::domain::rules::Check;
 
     #[test]
     fn table() {
@@ -46,10 +42,14 @@ mod tests {
             &["subnet-task"],
             true,
         ));
-        expect("private subnet with NAT", &run(&valid(), check), None);
+        expect(
+            "private subnet with NAT",
+            &run(&valid(), Check::Task(check)),
+            None,
+        );
         expect(
             "public subnet",
-            &run(&public, check),
+            &run(&public, Check::Task(check)),
             Some((Severity::Medium, "routes 0.0.0.0/0 to igw-1")),
         );
     }

@@ -2,9 +2,10 @@
 //! subnet or a host with a public IP) but nothing can reach it: its own ENI has no public IP and
 //! no load balancer fronts it.
 
-use super::{support, InScopeTask, Outcome, Rule, Severity};
-use crate::domain::facts::{Fact, Unreadable};
+use super::TaskView;
+use crate::domain::facts::Unreadable;
 use crate::domain::net::{rules_admit, Cidr, Peer};
+use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
@@ -20,44 +21,34 @@ pub const RULE: Rule = Rule {
 };
 
 /// Evaluates the rule.
-pub fn check(task: &InScopeTask<'_>) -> Outcome {
+pub fn check(task: &TaskView<'_>) -> RuleResult {
     let facts = task.facts;
-    if let Some(service) = &facts.service {
-        let service = match service {
-            Fact::Known(s) => s,
-            Fact::Unknown(u) => return Outcome::Incomplete(u.clone()),
-        };
+    if let Some(service) = task.service()? {
         if service.status.eq_ignore_ascii_case("INACTIVE") {
-            return Outcome::Incomplete(Unreadable {
+            return Err(Unreadable {
                 api: "ecs:DescribeServices",
                 reason: format!("service {} is INACTIVE (deleted)", service.name),
             });
         }
         if !service.load_balancers.is_empty() {
-            return Outcome::Pass(format!(
+            return Ok(Outcome::Pass(format!(
                 "service {} routes inbound traffic through a load balancer",
                 service.name
-            ));
+            )));
         }
     }
-    let eni = match &facts.eni {
-        Fact::Known(e) => e,
-        Fact::Unknown(u) => return Outcome::Incomplete(u.clone()),
-    };
+    let eni = task.eni()?;
     if let Some(public_ip) = &eni.public_ip {
-        return Outcome::Pass(format!("task ENI {} has public IP {public_ip}", eni.id));
+        return Ok(Outcome::Pass(format!(
+            "task ENI {} has public IP {public_ip}",
+            eni.id
+        )));
     }
-    let route_table = match &facts.route_table {
-        Fact::Known(r) => r,
-        Fact::Unknown(u) => return Outcome::Incomplete(u.clone()),
-    };
+    let route_table = task.route_table()?;
     if !eni.ipv6_addresses.is_empty() {
         if let Some(igw) = route_table.ipv6_internet_gateway() {
             // The direct IPv6 path counts only if a task SG admits the port from ::/0.
-            let groups = match support::groups(task, &eni.security_group_ids) {
-                Ok(g) => g,
-                Err(u) => return Outcome::Incomplete(u),
-            };
+            let groups = task.groups(&eni.security_group_ids)?;
             let internet6 = Peer::cidrs(Cidr::parse("::/0"));
             let open: Vec<String> = task
                 .ports()
@@ -73,25 +64,23 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
                 .map(ToString::to_string)
                 .collect();
             if !open.is_empty() {
-                return Outcome::Pass(format!(
+                return Ok(Outcome::Pass(format!(
                     "task ENI {} has IPv6 address {} routed ::/0 -> {igw} and admits {} from ::/0",
                     eni.id,
                     eni.ipv6_addresses[0],
                     open.join(", ")
-                ));
+                )));
             }
         }
     }
     let subnet_igw = route_table.ipv4_internet_gateway();
     let host_public_ip = facts.host.known().and_then(|h| h.public_ip.as_deref());
     if subnet_igw.is_none() && host_public_ip.is_none() {
-        return match &facts.host {
-            Fact::Unknown(u) => Outcome::Incomplete(u.clone()),
-            Fact::Known(_) => Outcome::Pass(format!(
-                "private subnet {} and private host: reachable from inside the VPC by design",
-                eni.subnet_id
-            )),
-        };
+        task.host()?;
+        return Ok(Outcome::Pass(format!(
+            "private subnet {} and private host: reachable from inside the VPC by design",
+            eni.subnet_id
+        )));
     }
 
     let ports = task
@@ -132,12 +121,12 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
     } else {
         "a standalone task has no load balancer"
     };
-    Outcome::Fail(RULE.finding(format!(
+    Ok(Outcome::Fail(RULE.finding(format!(
         "{attempt}: in awsvpc mode on EC2 the task has its own ENI {} (private IP {private_ip}) \
          and task ENIs never get a public IP. {looks_public}, but {no_lb}, so nothing outside \
          the VPC reaches ports {ports}.",
         eni.id
-    )))
+    ))))
 }
 
 #[cfg(test)]
@@ -146,7 +135,7 @@ mod tests {
     use crate::domain::event::{EniAttachment, TaskDetail, TaskEvent};
     use crate::domain::facts::*;
     use crate::domain::net::{SecurityGroup, SgRule};
-    use crate::domain::rules::Status;
+    use crate::domain::verdict::Status;
 
     fn open6() -> Vec<SgRule> {
         vec![SgRule {
@@ -269,12 +258,15 @@ mod tests {
             }]),
             load_balancer_path: None,
         };
-        check(&InScopeTask {
-            event: &event,
-            attachment: &attachment,
-            task_definition: &td,
-            facts: &facts,
-        })
+        crate::domain::rules::run_one(
+            crate::domain::rules::Check::Task(check),
+            &TaskView {
+                event: &event,
+                attachment: &attachment,
+                task_definition: &td,
+                facts: &facts,
+            },
+        )
     }
 
     #[test]

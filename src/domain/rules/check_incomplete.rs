@@ -1,14 +1,14 @@
 //! CHECK_INCOMPLETE: a fact the verdict needs could not be read (INSUFFICIENT_DATA).
 
-use super::{Finding, Rule, Severity};
 use crate::domain::facts::Unreadable;
+use crate::domain::verdict::{Finding, Rule, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "CHECK_INCOMPLETE",
     severity: Severity::Info,
     title: "The inbound-path check could not read everything it needs",
-    remediation: "Grant the checker's role the named read permission (see the README's IAM list) \
+    remediation: "Grant the checker's role the named read permission (docs/operations.md lists every permission) \
                   and check that the resource still exists; the task is evaluated again on its \
                   next state change, or run `ecs-inbound-guard check` by hand.",
 };

@@ -1,8 +1,9 @@
 //! LB_CONTAINER_PORT_NOT_MAPPED: the service's LB mapping must name a container and port that
 //! the task definition maps.
 
-use super::support::{lb_parts, list};
-use super::{InScopeTask, Outcome, Rule, Severity};
+use super::LbView;
+use crate::domain::text::list;
+use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
@@ -15,14 +16,9 @@ pub const RULE: Rule = Rule {
 };
 
 /// Evaluates the rule.
-pub fn check(task: &InScopeTask<'_>) -> Outcome {
-    let parts = match lb_parts(task) {
-        None => return Outcome::NotApplicable,
-        Some(Err(u)) => return Outcome::Incomplete(u),
-        Some(Ok(p)) => p,
-    };
-    let mapped = task.ports();
-    let missing: Vec<String> = parts
+pub fn check(view: &LbView<'_>) -> RuleResult {
+    let mapped = view.task.ports();
+    let missing: Vec<String> = view
         .mappings
         .iter()
         .filter(|m| {
@@ -42,25 +38,28 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
         })
         .collect();
     if missing.is_empty() {
-        return Outcome::Pass("load balancer mappings name mapped container ports".into());
+        return Ok(Outcome::Pass(
+            "load balancer mappings name mapped container ports".into(),
+        ));
     }
     let declared = list(
         mapped
             .iter()
             .map(|p| format!("{}:{}", p.container_name, p.container_port)),
     );
-    Outcome::Fail(RULE.finding(format!(
+    Ok(Outcome::Fail(RULE.finding(format!(
         "The service routes load balancer traffic to {} but the task definition maps only [{declared}]: \
          the target never answers on that port.",
         list(missing)
-    )))
+    ))))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::facts::Fact;
-    use crate::domain::rules::support::fixture::*;
+    use crate::domain::rules::fixture::*;
+    use crate::domain::rules::Check;
 
     #[test]
     fn table() {
@@ -93,7 +92,7 @@ mod tests {
             ),
         ];
         for (name, facts, want) in cases {
-            expect(name, &run(&facts, check), want);
+            expect(name, &run(&facts, Check::LoadBalancer(check)), want);
         }
     }
 }

@@ -1,7 +1,8 @@
 //! LB_INTERNAL_ONLY (INFO): the service is behind internal load balancers only.
 
-use super::support::{lb_parts, list};
-use super::{InScopeTask, Outcome, Rule, Severity};
+use super::LbView;
+use crate::domain::text::list;
+use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
@@ -14,34 +15,34 @@ pub const RULE: Rule = Rule {
 };
 
 /// Evaluates the rule.
-pub fn check(task: &InScopeTask<'_>) -> Outcome {
-    let parts = match lb_parts(task) {
-        None => return Outcome::NotApplicable,
-        Some(Err(u)) => return Outcome::Incomplete(u),
-        Some(Ok(p)) => p,
-    };
-    if parts.load_balancers.is_empty() || parts.load_balancers.iter().any(|l| l.internet_facing()) {
-        return Outcome::NotApplicable;
+pub fn check(view: &LbView<'_>) -> RuleResult {
+    if view.load_balancers.is_empty() || view.load_balancers.iter().any(|l| l.internet_facing()) {
+        return Ok(Outcome::NotApplicable);
     }
-    Outcome::Fail(RULE.finding(format!(
+    Ok(Outcome::Fail(RULE.finding(format!(
         "The service is behind internal load balancers only ({}): it is reachable from inside the VPC (and connected networks), not from the internet.",
-        list(parts.load_balancers.iter().map(|l| &l.name))
-    )))
+        list(view.load_balancers.iter().map(|l| &l.name))
+    ))))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::rules::support::fixture::*;
+    use crate::domain::rules::fixture::*;
+    use crate::domain::rules::Check;
 
     #[test]
     fn table() {
         let mut internal = valid();
         known(&mut path(&mut internal).load_balancers)[0].scheme = "internal".into();
-        expect("internet-facing", &run(&valid(), check), None);
+        expect(
+            "internet-facing",
+            &run(&valid(), Check::LoadBalancer(check)),
+            None,
+        );
         expect(
             "internal",
-            &run(&internal, check),
+            &run(&internal, Check::LoadBalancer(check)),
             Some((Severity::Info, "internal load balancers only (web-alb)")),
         );
     }

@@ -1,7 +1,8 @@
 //! LB_NO_LISTENER: some listener (default action or rule) must forward to the target group.
 
-use super::support::{lb_parts, list};
-use super::{InScopeTask, Outcome, Rule, Severity};
+use super::LbView;
+use crate::domain::text::list;
+use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
@@ -14,16 +15,11 @@ pub const RULE: Rule = Rule {
 };
 
 /// Evaluates the rule.
-pub fn check(task: &InScopeTask<'_>) -> Outcome {
-    let parts = match lb_parts(task) {
-        None => return Outcome::NotApplicable,
-        Some(Err(u)) => return Outcome::Incomplete(u),
-        Some(Ok(p)) => p,
-    };
+pub fn check(view: &LbView<'_>) -> RuleResult {
     let mut orphans = Vec::new();
     let mut fixes = Vec::new();
-    for (_, g) in parts.mapped_groups() {
-        if parts
+    for (_, g) in view.mapped_groups() {
+        if view
             .listeners
             .iter()
             .any(|l| l.forwards_to.contains(&g.arn))
@@ -51,19 +47,22 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
         ));
     }
     if orphans.is_empty() {
-        return Outcome::Pass("a listener forwards to each target group".into());
+        return Ok(Outcome::Pass(
+            "a listener forwards to each target group".into(),
+        ));
     }
-    Outcome::Fail(RULE.finding(format!(
+    Ok(Outcome::Fail(RULE.finding(format!(
         "No listener forwards to {}: requests to the load balancer never reach the task. Fix (or add a forwarding rule to an existing listener): {}",
         list(orphans),
         fixes.join("; ")
-    )))
+    ))))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::rules::support::fixture::*;
+    use crate::domain::rules::fixture::*;
+    use crate::domain::rules::Check;
 
     #[test]
     fn table() {
@@ -88,7 +87,7 @@ mod tests {
             ),
         ];
         for (name, facts, want) in cases {
-            expect(name, &run(&facts, check), want);
+            expect(name, &run(&facts, Check::LoadBalancer(check)), want);
         }
     }
 }

@@ -1,8 +1,9 @@
 //! LB_SG_BLOCKS_EGRESS: the load balancer's security groups must let traffic out to the task.
 
-use super::support::{eni, groups, lb_parts, list};
-use super::{InScopeTask, Outcome, Rule, Severity};
+use super::LbView;
 use crate::domain::net::{rules_admit, Cidr, Peer};
+use crate::domain::text::list;
+use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
@@ -16,16 +17,8 @@ pub const RULE: Rule = Rule {
 };
 
 /// Evaluates the rule.
-pub fn check(task: &InScopeTask<'_>) -> Outcome {
-    let parts = match lb_parts(task) {
-        None => return Outcome::NotApplicable,
-        Some(Err(u)) => return Outcome::Incomplete(u),
-        Some(Ok(p)) => p,
-    };
-    let eni = match eni(task) {
-        Ok(e) => e,
-        Err(u) => return Outcome::Incomplete(u),
-    };
+pub fn check(view: &LbView<'_>) -> RuleResult {
+    let eni = view.task.eni()?;
     let task_peer = Peer {
         group_ids: eni.security_group_ids.clone(),
         cidrs: eni
@@ -41,19 +34,16 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
         .security_group_ids
         .first()
         .map_or("<task-sg>", String::as_str);
-    for (m, g) in parts.mapped_groups() {
+    for (m, g) in view.mapped_groups() {
         let Some(port) = m.container_port else {
             continue;
         };
-        for lb in parts
+        for lb in view
             .balancers_of(g)
             .into_iter()
             .filter(|l| !l.security_group_ids.is_empty())
         {
-            let sgs = match groups(task, &lb.security_group_ids) {
-                Ok(s) => s,
-                Err(u) => return Outcome::Incomplete(u),
-            };
+            let sgs = view.task.groups(&lb.security_group_ids)?;
             if !rules_admit(sgs.iter().flat_map(|s| &s.egress), "tcp", port, &task_peer) {
                 blocked.push(format!(
                     "{} -> {port}/tcp (security groups {})",
@@ -68,20 +58,23 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
         }
     }
     if blocked.is_empty() {
-        return Outcome::Pass("load balancer egress reaches the task".into());
+        return Ok(Outcome::Pass(
+            "load balancer egress reaches the task".into(),
+        ));
     }
-    Outcome::Fail(RULE.finding(format!(
+    Ok(Outcome::Fail(RULE.finding(format!(
         "Load balancer {} cannot send traffic to the task {}: no outbound rule allows the container port. Fix: {}",
         list(blocked),
         eni.private_ip.as_deref().unwrap_or(&eni.id),
         fixes.join("; ")
-    )))
+    ))))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::rules::support::fixture::*;
+    use crate::domain::rules::fixture::*;
+    use crate::domain::rules::Check;
 
     #[test]
     fn table() {
@@ -109,7 +102,7 @@ mod tests {
             ),
         ];
         for (name, facts, want) in cases {
-            expect(name, &run(&facts, check), want);
+            expect(name, &run(&facts, Check::LoadBalancer(check)), want);
         }
     }
 }

@@ -1,9 +1,10 @@
 //! LB_SG_BLOCKS_LISTENER: the load balancer's security groups must admit the listener port
 //! from its clients (0.0.0.0/0 and ::/0 for an internet-facing one).
 
-use super::support::{groups, lb_parts, list};
-use super::{InScopeTask, Outcome, Rule, Severity};
+use super::LbView;
 use crate::domain::net::{rules_admit, Cidr, Peer};
+use crate::domain::text::list;
+use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
@@ -17,26 +18,18 @@ pub const RULE: Rule = Rule {
 };
 
 /// Evaluates the rule.
-pub fn check(task: &InScopeTask<'_>) -> Outcome {
-    let parts = match lb_parts(task) {
-        None => return Outcome::NotApplicable,
-        Some(Err(u)) => return Outcome::Incomplete(u),
-        Some(Ok(p)) => p,
-    };
+pub fn check(view: &LbView<'_>) -> RuleResult {
     let mut blocked = Vec::new();
     let mut fixes = Vec::new();
     // A blocked IPv4 listener (or the only family) is HIGH; IPv6 alone on a dual-stack LB is MEDIUM.
     let mut severity = Severity::Medium;
-    for (_, g) in parts.mapped_groups() {
-        for lb in parts
+    for (_, g) in view.mapped_groups() {
+        for lb in view
             .balancers_of(g)
             .into_iter()
             .filter(|l| l.internet_facing() && !l.security_group_ids.is_empty())
         {
-            let sgs = match groups(task, &lb.security_group_ids) {
-                Ok(s) => s,
-                Err(u) => return Outcome::Incomplete(u),
-            };
+            let sgs = view.task.groups(&lb.security_group_ids)?;
             let rules = sgs.iter().flat_map(|s| &s.ingress);
             let mut clients = Vec::new();
             if lb.serves_ipv4() {
@@ -45,7 +38,7 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
             if lb.dual_stack() {
                 clients.push("::/0");
             }
-            for l in parts
+            for l in view
                 .listeners
                 .iter()
                 .filter(|l| l.load_balancer_arn == lb.arn && l.forwards_to.contains(&g.arn))
@@ -81,22 +74,25 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
     blocked.dedup();
     fixes.dedup();
     if blocked.is_empty() {
-        return Outcome::Pass("load balancer security groups admit the listener ports".into());
+        return Ok(Outcome::Pass(
+            "load balancer security groups admit the listener ports".into(),
+        ));
     }
-    Outcome::Fail(RULE.finding_with(
+    Ok(Outcome::Fail(RULE.finding_with(
         severity,
         format!(
             "Clients cannot connect to load balancer {}: no inbound rule admits the listener port from the internet. Fix: {}",
             list(blocked),
             fixes.join("; ")
         ),
-    ))
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::rules::support::fixture::*;
+    use crate::domain::rules::fixture::*;
+    use crate::domain::rules::Check;
 
     #[test]
     fn table() {
@@ -122,7 +118,7 @@ mod tests {
             ("internal LB (clients unknown)", internal, None),
         ];
         for (name, facts, want) in cases {
-            expect(name, &run(&facts, check), want);
+            expect(name, &run(&facts, Check::LoadBalancer(check)), want);
         }
     }
 }

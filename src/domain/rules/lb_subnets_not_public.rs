@@ -1,7 +1,9 @@
 //! LB_SUBNETS_NOT_PUBLIC: an internet-facing load balancer needs public subnets.
 
-use super::support::{lb_parts, list, public_gateway};
-use super::{InScopeTask, Outcome, Rule, Severity};
+use super::view::public_gateway;
+use super::LbView;
+use crate::domain::text::list;
+use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
@@ -14,19 +16,11 @@ pub const RULE: Rule = Rule {
 };
 
 /// Evaluates the rule: no public subnet is HIGH, some non-public subnets are MEDIUM.
-pub fn check(task: &InScopeTask<'_>) -> Outcome {
-    let parts = match lb_parts(task) {
-        None => return Outcome::NotApplicable,
-        Some(Err(u)) => return Outcome::Incomplete(u),
-        Some(Ok(p)) => p,
-    };
-    let tables = match task.facts.vpc_route_tables.as_result() {
-        Ok(t) => t,
-        Err(u) => return Outcome::Incomplete(u.clone()),
-    };
-    let vpc = task.facts.eni.known().map(|e| e.vpc_id.as_str());
+pub fn check(view: &LbView<'_>) -> RuleResult {
+    let tables = view.task.vpc_route_tables()?;
+    let vpc = view.task.facts.eni.known().map(|e| e.vpc_id.as_str());
     let mut worst: Option<(Severity, String)> = None;
-    for lb in parts.load_balancers.iter().filter(|l| l.internet_facing()) {
+    for lb in view.load_balancers.iter().filter(|l| l.internet_facing()) {
         if Some(lb.vpc_id.as_str()) != vpc {
             continue; // LB_VPC_MISMATCH reports it; its route tables are not the task VPC's.
         }
@@ -53,16 +47,17 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
             worst = Some((severity, text));
         }
     }
-    match worst {
+    Ok(match worst {
         None => Outcome::Pass("internet-facing load balancers sit in public subnets".into()),
         Some((severity, message)) => Outcome::Fail(RULE.finding_with(severity, message)),
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::rules::support::fixture::*;
+    use crate::domain::rules::fixture::*;
+    use crate::domain::rules::Check;
 
     #[test]
     fn table() {
@@ -90,7 +85,7 @@ mod tests {
             ("internal LB in private subnets", internal, None),
         ];
         for (name, facts, want) in cases {
-            expect(name, &run(&facts, check), want);
+            expect(name, &run(&facts, Check::LoadBalancer(check)), want);
         }
     }
 }

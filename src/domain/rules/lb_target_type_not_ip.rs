@@ -1,8 +1,9 @@
 //! LB_TARGET_TYPE_NOT_IP: an awsvpc service's target group must have target type `ip`.
 
-use super::support::{lb_parts, list};
-use super::{InScopeTask, Outcome, Rule, Severity};
+use super::LbView;
 use crate::domain::facts::Unreadable;
+use crate::domain::text::list;
+use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
@@ -17,21 +18,16 @@ pub const RULE: Rule = Rule {
 };
 
 /// Evaluates the rule.
-pub fn check(task: &InScopeTask<'_>) -> Outcome {
-    let parts = match lb_parts(task) {
-        None => return Outcome::NotApplicable,
-        Some(Err(u)) => return Outcome::Incomplete(u),
-        Some(Ok(p)) => p,
-    };
+pub fn check(view: &LbView<'_>) -> RuleResult {
     let mut broken = Vec::new();
-    for m in parts.mappings {
-        match (&m.target_group_arn, parts.target_group(m)) {
+    for m in view.mappings {
+        match (&m.target_group_arn, view.target_group(m)) {
             (None, _) => broken.push(format!(
                 "Classic Load Balancer {} (cannot target awsvpc tasks)",
                 m.load_balancer_name.as_deref().unwrap_or("?")
             )),
             (Some(arn), None) => {
-                return Outcome::Incomplete(Unreadable {
+                return Err(Unreadable {
                     api: "elasticloadbalancing:DescribeTargetGroups",
                     reason: format!("target group {arn} no longer exists"),
                 })
@@ -44,20 +40,21 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
         }
     }
     if broken.is_empty() {
-        return Outcome::Pass("target groups use target type ip".into());
+        return Ok(Outcome::Pass("target groups use target type ip".into()));
     }
-    Outcome::Fail(RULE.finding(format!(
+    Ok(Outcome::Fail(RULE.finding(format!(
         "{}: ECS registers awsvpc task IPs only in `ip` target groups, so the load balancer never \
          reaches this task.",
         list(broken)
-    )))
+    ))))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::facts::Fact;
-    use crate::domain::rules::support::fixture::*;
+    use crate::domain::rules::fixture::*;
+    use crate::domain::rules::Check;
 
     #[test]
     fn table() {
@@ -85,10 +82,13 @@ mod tests {
             ("no load balancer", no_lb, None),
         ];
         for (name, facts, want) in cases {
-            expect(name, &run(&facts, check), want);
+            expect(name, &run(&facts, Check::LoadBalancer(check)), want);
         }
         let mut gone = valid();
         known(&mut path(&mut gone).target_groups).clear();
-        assert!(matches!(run(&gone, check), Outcome::Incomplete(_)));
+        assert!(matches!(
+            run(&gone, Check::LoadBalancer(check)),
+            Outcome::Incomplete(_)
+        ));
     }
 }

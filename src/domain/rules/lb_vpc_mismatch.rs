@@ -1,7 +1,8 @@
 //! LB_VPC_MISMATCH: target group and load balancer must be in the task ENI's VPC.
 
-use super::support::{eni, lb_parts, list};
-use super::{InScopeTask, Outcome, Rule, Severity};
+use super::LbView;
+use crate::domain::text::list;
+use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
@@ -13,22 +14,14 @@ pub const RULE: Rule = Rule {
 };
 
 /// Evaluates the rule.
-pub fn check(task: &InScopeTask<'_>) -> Outcome {
-    let parts = match lb_parts(task) {
-        None => return Outcome::NotApplicable,
-        Some(Err(u)) => return Outcome::Incomplete(u),
-        Some(Ok(p)) => p,
-    };
-    let eni = match eni(task) {
-        Ok(e) => e,
-        Err(u) => return Outcome::Incomplete(u),
-    };
+pub fn check(view: &LbView<'_>) -> RuleResult {
+    let eni = view.task.eni()?;
     let mut other = Vec::new();
-    for (_, g) in parts.mapped_groups() {
+    for (_, g) in view.mapped_groups() {
         if let Some(vpc) = g.vpc_id.as_deref().filter(|v| *v != eni.vpc_id) {
             other.push(format!("target group {} ({vpc})", g.name));
         }
-        for lb in parts.balancers_of(g) {
+        for lb in view.balancers_of(g) {
             if lb.vpc_id != eni.vpc_id {
                 other.push(format!("load balancer {} ({})", lb.name, lb.vpc_id));
             }
@@ -37,19 +30,22 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
     other.sort();
     other.dedup();
     if other.is_empty() {
-        return Outcome::Pass("load balancer path is in the task's VPC".into());
+        return Ok(Outcome::Pass(
+            "load balancer path is in the task's VPC".into(),
+        ));
     }
-    Outcome::Fail(RULE.finding(format!(
+    Ok(Outcome::Fail(RULE.finding(format!(
         "{} not in the task's VPC {}: a load balancer reaches `ip` targets only in its own VPC.",
         list(other),
         eni.vpc_id
-    )))
+    ))))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::rules::support::fixture::*;
+    use crate::domain::rules::fixture::*;
+    use crate::domain::rules::Check;
 
     #[test]
     fn table() {
@@ -71,7 +67,7 @@ mod tests {
             ),
         ];
         for (name, facts, want) in cases {
-            expect(name, &run(&facts, check), want);
+            expect(name, &run(&facts, Check::LoadBalancer(check)), want);
         }
     }
 }

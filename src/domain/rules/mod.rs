@@ -1,10 +1,16 @@
-//! Rules as data (id, severity, message, remediation) plus one small pure function per rule,
-//! one rule per file, each with its own table of tests.
+//! The rule engine. A rule is data (its [`Rule`] metadata) plus one small pure function, one
+//! rule per file with its own table of tests. The engine resolves the shared facts once (the
+//! [`LbView`] of a load-balanced service), runs every rule in the order of the inbound path's
+//! hops and reports each unreadable IAM action once.
+//!
+//! Adding a rule: one file with `RULE` and `check`, one line in [`RULES`], one entry in
+//! `docs/rules.md`.
 
-use serde::Serialize;
+use std::collections::HashSet;
 
-use super::event::{EniAttachment, TaskEvent};
-use super::facts::{PortMapping, TaskDefinition, TaskFacts, Unreadable};
+use super::verdict::{Outcome, Rule, RuleResult};
+
+pub mod view;
 
 pub mod awsvpc_ec2_public_no_egress;
 pub mod awsvpc_ec2_public_no_inbound;
@@ -20,241 +26,139 @@ pub mod lb_vpc_mismatch;
 pub mod nacl_blocks_inbound;
 pub mod port_not_behind_lb;
 pub mod sg_blocks_lb_traffic;
-pub mod support;
 pub mod target_not_registered;
 
-/// Severity of a finding. HIGH makes a task NON_COMPLIANT; the others are advisory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Severity {
-    /// Breaks the inbound path.
-    High,
-    /// Likely to bite next.
-    Medium,
-    /// Worth knowing.
-    Low,
-    /// Information only.
-    Info,
+#[cfg(test)]
+pub mod fixture;
+
+pub use view::{LbView, TaskView};
+
+/// A rule's check, by the view it needs.
+#[derive(Debug, Clone, Copy)]
+pub enum Check {
+    /// Looks at the task and its direct path.
+    Task(fn(&TaskView<'_>) -> RuleResult),
+    /// Looks at the resolved load-balancer path; NOT_APPLICABLE for a task without one.
+    LoadBalancer(fn(&LbView<'_>) -> RuleResult),
 }
-
-impl std::str::FromStr for Severity {
-    type Err = String;
-
-    /// Parses HIGH, MEDIUM, LOW or INFO in any case.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_uppercase().as_str() {
-            "HIGH" => Ok(Severity::High),
-            "MEDIUM" => Ok(Severity::Medium),
-            "LOW" => Ok(Severity::Low),
-            "INFO" => Ok(Severity::Info),
-            other => Err(format!(
-                "unknown severity '{other}' (HIGH, MEDIUM, LOW or INFO)"
-            )),
-        }
-    }
-}
-
-impl Severity {
-    /// The upper-case spelling used in JSON and SNS attributes.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::High => "HIGH",
-            Severity::Medium => "MEDIUM",
-            Severity::Low => "LOW",
-            Severity::Info => "INFO",
-        }
-    }
-}
-
-/// A rule's static description.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rule {
-    /// Stable identifier, e.g. `AWSVPC_EC2_PUBLIC_NO_INBOUND`.
-    pub id: &'static str,
-    /// Severity of its findings.
-    pub severity: Severity,
-    /// One-line title.
-    pub title: &'static str,
-    /// How to fix what it finds.
-    pub remediation: &'static str,
-}
-
-impl Rule {
-    /// A finding of this rule with a task-specific message.
-    pub fn finding(&self, message: String) -> Finding {
-        self.finding_with(self.severity, message)
-    }
-
-    /// A finding with a severity other than the rule's default (e.g. a partial breakage).
-    pub fn finding_with(&self, severity: Severity, message: String) -> Finding {
-        Finding {
-            rule: self.id,
-            severity,
-            message,
-            remediation: self.remediation.to_string(),
-        }
-    }
-}
-
-/// A rule's check function.
-pub type Check = fn(&InScopeTask<'_>) -> Outcome;
 
 /// Every task rule with its check, in the order of the inbound path's hops (the first broken
 /// hop is reported first): direct path, then target group → listener → load balancer subnets →
 /// load balancer SGs → task SGs → NACL, then advisories.
-pub const TASK_RULES: &[(Rule, Check)] = &[
+pub const RULES: &[(Rule, Check)] = &[
     (
         awsvpc_ec2_public_no_inbound::RULE,
-        awsvpc_ec2_public_no_inbound::check,
+        Check::Task(awsvpc_ec2_public_no_inbound::check),
     ),
-    (lb_target_type_not_ip::RULE, lb_target_type_not_ip::check),
+    (
+        lb_target_type_not_ip::RULE,
+        Check::LoadBalancer(lb_target_type_not_ip::check),
+    ),
     (
         lb_container_port_not_mapped::RULE,
-        lb_container_port_not_mapped::check,
+        Check::LoadBalancer(lb_container_port_not_mapped::check),
     ),
-    (lb_vpc_mismatch::RULE, lb_vpc_mismatch::check),
-    (lb_no_listener::RULE, lb_no_listener::check),
-    (lb_subnets_not_public::RULE, lb_subnets_not_public::check),
-    (lb_sg_blocks_listener::RULE, lb_sg_blocks_listener::check),
-    (lb_sg_blocks_egress::RULE, lb_sg_blocks_egress::check),
-    (sg_blocks_lb_traffic::RULE, sg_blocks_lb_traffic::check),
-    (nacl_blocks_inbound::RULE, nacl_blocks_inbound::check),
+    (
+        lb_vpc_mismatch::RULE,
+        Check::LoadBalancer(lb_vpc_mismatch::check),
+    ),
+    (
+        lb_no_listener::RULE,
+        Check::LoadBalancer(lb_no_listener::check),
+    ),
+    (
+        lb_subnets_not_public::RULE,
+        Check::LoadBalancer(lb_subnets_not_public::check),
+    ),
+    (
+        lb_sg_blocks_listener::RULE,
+        Check::LoadBalancer(lb_sg_blocks_listener::check),
+    ),
+    (
+        lb_sg_blocks_egress::RULE,
+        Check::LoadBalancer(lb_sg_blocks_egress::check),
+    ),
+    (
+        sg_blocks_lb_traffic::RULE,
+        Check::LoadBalancer(sg_blocks_lb_traffic::check),
+    ),
+    (
+        nacl_blocks_inbound::RULE,
+        Check::LoadBalancer(nacl_blocks_inbound::check),
+    ),
     (
         awsvpc_ec2_public_no_egress::RULE,
-        awsvpc_ec2_public_no_egress::check,
+        Check::Task(awsvpc_ec2_public_no_egress::check),
     ),
-    (lb_internal_only::RULE, lb_internal_only::check),
-    (target_not_registered::RULE, target_not_registered::check),
-    (port_not_behind_lb::RULE, port_not_behind_lb::check),
+    (
+        lb_internal_only::RULE,
+        Check::LoadBalancer(lb_internal_only::check),
+    ),
+    (
+        target_not_registered::RULE,
+        Check::LoadBalancer(target_not_registered::check),
+    ),
+    (
+        port_not_behind_lb::RULE,
+        Check::LoadBalancer(port_not_behind_lb::check),
+    ),
 ];
 
-/// One finding: a rule that fired on a task, with the task-specific explanation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Finding {
-    /// Rule id.
-    pub rule: &'static str,
-    /// Severity.
-    pub severity: Severity,
-    /// What is wrong with this task, and why.
-    pub message: String,
-    /// How to fix it.
-    pub remediation: String,
+/// Every rule id the engine can report: the rules plus CHECK_INCOMPLETE.
+pub fn rule_ids() -> impl Iterator<Item = &'static str> {
+    RULES
+        .iter()
+        .map(|(rule, _)| rule.id)
+        .chain(std::iter::once(check_incomplete::RULE.id))
 }
 
-/// AWS Config-style compliance of an evaluation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Status {
-    /// In scope and fine.
-    Compliant,
-    /// In scope and broken (a HIGH finding).
-    NonCompliant,
-    /// Out of scope.
-    NotApplicable,
-    /// A needed fact could not be read: no verdict is guessed.
-    InsufficientData,
+fn apply(
+    check: Check,
+    task: &TaskView<'_>,
+    lb: &Option<Result<LbView<'_>, crate::domain::facts::Unreadable>>,
+) -> Outcome {
+    let result = match (check, lb) {
+        (Check::Task(f), _) => f(task),
+        (Check::LoadBalancer(_), None) => Ok(Outcome::NotApplicable),
+        (Check::LoadBalancer(_), Some(Err(u))) => Err(u.clone()),
+        (Check::LoadBalancer(f), Some(Ok(view))) => f(view),
+    };
+    result.unwrap_or_else(Outcome::Incomplete)
 }
 
-impl Status {
-    /// The Config spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Compliant => "COMPLIANT",
-            Status::NonCompliant => "NON_COMPLIANT",
-            Status::NotApplicable => "NOT_APPLICABLE",
-            Status::InsufficientData => "INSUFFICIENT_DATA",
-        }
-    }
-
-    fn weight(self) -> u8 {
-        match self {
-            Status::NotApplicable => 0,
-            Status::Compliant => 1,
-            Status::InsufficientData => 2,
-            Status::NonCompliant => 3,
-        }
-    }
-
-    /// Combines two statuses: the worse one wins
-    /// (NON_COMPLIANT > INSUFFICIENT_DATA > COMPLIANT > NOT_APPLICABLE).
-    pub fn and(self, other: Status) -> Status {
-        if other.weight() > self.weight() {
-            other
-        } else {
-            self
-        }
-    }
+/// Runs every rule on an in-scope task, in hop order. An unreadable fact is reported once per
+/// IAM action: the first rule that needed it keeps the `Incomplete`, the others are dropped.
+pub fn run_all(task: &TaskView<'_>) -> Vec<Outcome> {
+    let lb = LbView::resolve(task);
+    let mut incomplete_apis = HashSet::new();
+    RULES
+        .iter()
+        .map(|(_, check)| apply(*check, task, &lb))
+        .filter(|outcome| match outcome {
+            Outcome::Incomplete(u) => incomplete_apis.insert(u.api),
+            _ => true,
+        })
+        .collect()
 }
 
-/// The outcome of one rule on one task.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// The rule holds; the reason explains why (used in the annotation).
-    Pass(String),
-    /// The rule fired.
-    Fail(Finding),
-    /// A fact the rule needs could not be read.
-    Incomplete(Unreadable),
-    /// The rule does not apply to this task (e.g. an LB rule for a task without LB).
-    NotApplicable,
-}
-
-impl Outcome {
-    /// The status this outcome contributes.
-    pub fn status(&self) -> Status {
-        match self {
-            Outcome::Pass(_) => Status::Compliant,
-            Outcome::Fail(f) if f.severity == Severity::High => Status::NonCompliant,
-            Outcome::Fail(_) => Status::Compliant,
-            Outcome::Incomplete(_) => Status::InsufficientData,
-            Outcome::NotApplicable => Status::NotApplicable,
-        }
-    }
-}
-
-/// A RUNNING, EC2, awsvpc task that maps at least one port: what the rules evaluate.
-#[derive(Debug, Clone, Copy)]
-pub struct InScopeTask<'a> {
-    /// The event.
-    pub event: &'a TaskEvent,
-    /// The ENI named by the event.
-    pub attachment: &'a EniAttachment,
-    /// The task definition (awsvpc).
-    pub task_definition: &'a TaskDefinition,
-    /// Everything read from AWS.
-    pub facts: &'a TaskFacts,
-}
-
-impl InScopeTask<'_> {
-    /// The mapped ports (non-empty for an in-scope task).
-    pub fn ports(&self) -> &[PortMapping] {
-        &self.task_definition.port_mappings
-    }
-}
-
-/// Runs every task rule on an in-scope task, in hop order.
-pub fn run_all(task: &InScopeTask<'_>) -> Vec<Outcome> {
-    TASK_RULES.iter().map(|(_, check)| check(task)).collect()
+/// Runs one rule's check through the engine (its table tests use this).
+pub fn run_one(check: Check, task: &TaskView<'_>) -> Outcome {
+    apply(check, task, &LbView::resolve(task))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::facts::{Fact, Unreadable};
 
     #[test]
-    fn rule_ids_are_unique_and_documented() {
-        let mut ids: Vec<&str> = TASK_RULES.iter().map(|(r, _)| r.id).collect();
-        ids.push(check_incomplete::RULE.id);
+    fn rule_ids_are_unique_and_have_text() {
+        let mut ids: Vec<&str> = rule_ids().collect();
         let count = ids.len();
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), count, "duplicate rule id");
-        let readme = include_str!("../../../README.md");
-        for id in ids {
-            assert!(readme.contains(id), "README does not document {id}");
-        }
-        for (rule, _) in TASK_RULES {
+        for (rule, _) in RULES {
             assert!(
                 !rule.remediation.is_empty() && !rule.title.is_empty(),
                 "{}",
@@ -265,14 +169,76 @@ mod tests {
 
     #[test]
     fn the_valid_alb_fixture_passes_every_rule() {
-        let facts = support::fixture::valid();
-        for (rule, check) in TASK_RULES {
-            let outcome = support::fixture::run(&facts, *check);
+        let facts = fixture::valid();
+        for (rule, check) in RULES {
+            let outcome = fixture::run(&facts, *check);
             assert!(
                 matches!(outcome, Outcome::Pass(_) | Outcome::NotApplicable),
                 "{}: {outcome:?}",
                 rule.id
             );
         }
+    }
+
+    fn run_engine(facts: &crate::domain::facts::TaskFacts) -> Vec<Outcome> {
+        let (event, attachment) = fixture::event();
+        let td = facts.task_definition.known().unwrap().clone();
+        run_all(&TaskView {
+            event: &event,
+            attachment: &attachment,
+            task_definition: &td,
+            facts,
+        })
+    }
+
+    fn incomplete_apis(outcomes: &[Outcome]) -> Vec<&'static str> {
+        outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Incomplete(u) => Some(u.api),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_unreadable_load_balancer_path_is_reported_once() {
+        let denied = Unreadable {
+            api: "elasticloadbalancing:DescribeTargetGroups",
+            reason: "AccessDenied".into(),
+        };
+        let mut facts = fixture::valid();
+        let path = fixture::path(&mut facts);
+        path.target_groups = Fact::Unknown(denied.clone());
+        path.load_balancers = Fact::Unknown(denied.clone());
+        path.listeners = Fact::Unknown(denied.clone());
+        path.subnets = Fact::Unknown(denied.clone());
+        path.registered_in = Fact::Unknown(denied);
+        let outcomes = run_engine(&facts);
+        assert_eq!(
+            incomplete_apis(&outcomes),
+            vec!["elasticloadbalancing:DescribeTargetGroups"]
+        );
+    }
+
+    #[test]
+    fn at_most_one_incomplete_per_iam_action() {
+        // Security groups unreadable: several LB rules need them; one CHECK_INCOMPLETE.
+        let mut facts = fixture::valid();
+        facts.security_groups = Fact::Unknown(Unreadable {
+            api: "ec2:DescribeSecurityGroups",
+            reason: "AccessDenied".into(),
+        });
+        facts.network_acl = Fact::Unknown(Unreadable {
+            api: "ec2:DescribeNetworkAcls",
+            reason: "AccessDenied".into(),
+        });
+        let outcomes = run_engine(&facts);
+        assert_eq!(
+            incomplete_apis(&outcomes),
+            vec!["ec2:DescribeSecurityGroups", "ec2:DescribeNetworkAcls"]
+        );
+        // The rules that need neither still give their verdicts.
+        assert!(outcomes.iter().any(|o| matches!(o, Outcome::Pass(_))));
     }
 }

@@ -1,9 +1,11 @@
 //! NACL_BLOCKS_INBOUND: the task subnet's network ACL must allow the container port inbound
 //! from the load balancer subnets and the ephemeral return ports outbound.
 
-use super::support::{lb_parts, lb_subnets, list, subnet_cidrs};
-use super::{InScopeTask, Outcome, Rule, Severity};
+use super::view::subnet_cidrs;
+use super::LbView;
 use crate::domain::net::NaclDecision;
+use crate::domain::text::list;
+use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
@@ -19,23 +21,14 @@ pub const RULE: Rule = Rule {
 const EPHEMERAL_SAMPLES: [i32; 3] = [1024, 32768, 65535];
 
 /// Evaluates the rule.
-pub fn check(task: &InScopeTask<'_>) -> Outcome {
-    let parts = match lb_parts(task) {
-        None => return Outcome::NotApplicable,
-        Some(Err(u)) => return Outcome::Incomplete(u),
-        Some(Ok(p)) => p,
-    };
-    let (acl, subnets) = match (task.facts.network_acl.as_result(), lb_subnets(task)) {
-        (Ok(a), Ok(s)) => (a, s),
-        (Err(u), _) => return Outcome::Incomplete(u.clone()),
-        (_, Err(u)) => return Outcome::Incomplete(u),
-    };
+pub fn check(view: &LbView<'_>) -> RuleResult {
+    let (acl, subnets) = (view.task.network_acl()?, view.subnets()?);
     let mut blocked = Vec::new();
-    for (m, g) in parts.mapped_groups() {
+    for (m, g) in view.mapped_groups() {
         let Some(port) = m.container_port else {
             continue;
         };
-        for lb in parts.balancers_of(g) {
+        for lb in view.balancers_of(g) {
             for cidr in subnet_cidrs(subnets, &lb.subnet_ids) {
                 if let NaclDecision::Denied(rule) = acl.evaluate(false, "tcp", port, &cidr) {
                     blocked.push(format!(
@@ -56,14 +49,16 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
         }
     }
     if blocked.is_empty() {
-        return Outcome::Pass("network ACL allows the load balancer traffic".into());
+        return Ok(Outcome::Pass(
+            "network ACL allows the load balancer traffic".into(),
+        ));
     }
-    Outcome::Fail(RULE.finding(format!(
+    Ok(Outcome::Fail(RULE.finding(format!(
         "Network ACL {} denies {}. Fix: aws ec2 create-network-acl-entry --network-acl-id {} --rule-number <below the deny> --protocol tcp --ingress --port-range From=<port>,To=<port> --cidr-block <lb-subnet-cidr> --rule-action allow (and an --egress entry for 1024-65535)",
         acl.id,
         list(blocked),
         acl.id
-    )))
+    ))))
 }
 
 fn describe(rule: Option<i32>) -> String {
@@ -77,7 +72,8 @@ fn describe(rule: Option<i32>) -> String {
 mod tests {
     use super::*;
     use crate::domain::net::NaclEntry;
-    use crate::domain::rules::support::fixture::*;
+    use crate::domain::rules::fixture::*;
+    use crate::domain::rules::Check;
 
     fn entry(
         n: i32,
@@ -138,7 +134,7 @@ mod tests {
             ),
         ];
         for (name, facts, want) in cases {
-            expect(name, &run(&facts, check), want);
+            expect(name, &run(&facts, Check::LoadBalancer(check)), want);
         }
     }
 }

@@ -1,7 +1,8 @@
 //! PORT_NOT_BEHIND_LB (INFO): mapped ports that no load balancer mapping routes to.
 
-use super::support::{lb_parts, list};
-use super::{InScopeTask, Outcome, Rule, Severity};
+use super::LbView;
+use crate::domain::text::list;
+use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
@@ -14,17 +15,13 @@ pub const RULE: Rule = Rule {
 };
 
 /// Evaluates the rule.
-pub fn check(task: &InScopeTask<'_>) -> Outcome {
-    let parts = match lb_parts(task) {
-        None => return Outcome::NotApplicable,
-        Some(Err(u)) => return Outcome::Incomplete(u),
-        Some(Ok(p)) => p,
-    };
-    let unrouted: Vec<String> = task
+pub fn check(view: &LbView<'_>) -> RuleResult {
+    let unrouted: Vec<String> = view
+        .task
         .ports()
         .iter()
         .filter(|p| {
-            !parts
+            !view
                 .mappings
                 .iter()
                 .any(|m| m.container_port == Some(p.container_port))
@@ -32,19 +29,20 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
         .map(|p| format!("{}:{p}", p.container_name))
         .collect();
     if unrouted.is_empty() {
-        return Outcome::NotApplicable;
+        return Ok(Outcome::NotApplicable);
     }
-    Outcome::Fail(RULE.finding(format!(
+    Ok(Outcome::Fail(RULE.finding(format!(
         "Ports {} are not behind any load balancer: reachable only inside the VPC.",
         list(unrouted)
-    )))
+    ))))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::facts::PortMapping;
-    use crate::domain::rules::support::fixture::*;
+    use crate::domain::rules::fixture::*;
+    use crate::domain::rules::Check;
 
     #[test]
     fn table() {
@@ -56,10 +54,14 @@ mod tests {
                 container_port: 9090,
                 protocol: "tcp".into(),
             });
-        expect("all behind LB", &run(&valid(), check), None);
+        expect(
+            "all behind LB",
+            &run(&valid(), Check::LoadBalancer(check)),
+            None,
+        );
         expect(
             "metrics port",
-            &run(&extra, check),
+            &run(&extra, Check::LoadBalancer(check)),
             Some((Severity::Info, "web:9090/tcp")),
         );
     }

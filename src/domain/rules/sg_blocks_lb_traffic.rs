@@ -2,9 +2,11 @@
 //! load balancer (its security groups, its subnets' CIDRs, or the clients for an NLB that
 //! preserves client IPs).
 
-use super::support::{eni, groups, lb_parts, lb_subnets, list, subnet_cidrs};
-use super::{InScopeTask, Outcome, Rule, Severity};
+use super::view::subnet_cidrs;
+use super::LbView;
 use crate::domain::net::{rules_admit, Cidr, Peer};
+use crate::domain::text::list;
+use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
@@ -19,20 +21,9 @@ pub const RULE: Rule = Rule {
 };
 
 /// Evaluates the rule.
-pub fn check(task: &InScopeTask<'_>) -> Outcome {
-    let parts = match lb_parts(task) {
-        None => return Outcome::NotApplicable,
-        Some(Err(u)) => return Outcome::Incomplete(u),
-        Some(Ok(p)) => p,
-    };
-    let eni = match eni(task) {
-        Ok(e) => e,
-        Err(u) => return Outcome::Incomplete(u),
-    };
-    let (task_groups, subnets) = match (groups(task, &eni.security_group_ids), lb_subnets(task)) {
-        (Ok(g), Ok(s)) => (g, s),
-        (Err(u), _) | (_, Err(u)) => return Outcome::Incomplete(u),
-    };
+pub fn check(view: &LbView<'_>) -> RuleResult {
+    let eni = view.task.eni()?;
+    let (task_groups, subnets) = (view.task.groups(&eni.security_group_ids)?, view.subnets()?);
     let ingress = task_groups.iter().flat_map(|g| &g.ingress);
     let mut blocked = Vec::new();
     let mut fixes = Vec::new();
@@ -40,11 +31,11 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
         .security_group_ids
         .first()
         .map_or("<task-sg>", String::as_str);
-    for (m, g) in parts.mapped_groups() {
+    for (m, g) in view.mapped_groups() {
         let Some(port) = m.container_port else {
             continue;
         };
-        for lb in parts.balancers_of(g) {
+        for lb in view.balancers_of(g) {
             let peer = if lb.security_group_ids.is_empty() && g.preserve_client_ip == Some(true) {
                 if !lb.internet_facing() {
                     continue; // in-VPC clients of an internal NLB are not known
@@ -75,21 +66,24 @@ pub fn check(task: &InScopeTask<'_>) -> Outcome {
         }
     }
     if blocked.is_empty() {
-        return Outcome::Pass("task security groups admit the load balancer".into());
+        return Ok(Outcome::Pass(
+            "task security groups admit the load balancer".into(),
+        ));
     }
-    Outcome::Fail(RULE.finding(format!(
+    Ok(Outcome::Fail(RULE.finding(format!(
         "The task's security groups {} do not admit {}: the load balancer's health checks and requests are dropped at the task ENI {}. Fix: {}",
         list(&eni.security_group_ids),
         list(blocked),
         eni.id,
         fixes.join("; ")
-    )))
+    ))))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::rules::support::fixture::*;
+    use crate::domain::rules::fixture::*;
+    use crate::domain::rules::Check;
 
     fn nlb(preserve: Option<bool>, task_rule_cidr: &str) -> crate::domain::facts::TaskFacts {
         let mut f = valid();
@@ -142,7 +136,7 @@ mod tests {
             ),
         ];
         for (name, facts, want) in cases {
-            expect(name, &run(&facts, check), want);
+            expect(name, &run(&facts, Check::LoadBalancer(check)), want);
         }
     }
 }

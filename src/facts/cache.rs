@@ -1,4 +1,4 @@
-//! A caching decorator over the read ports, kept across Lambda invocations: task definitions
+//! A caching decorator over the readers, kept across Lambda invocations: task definitions
 //! are immutable per ARN (cached for the life of the process), everything else for a short TTL
 //! (services, route tables, ACLs, security groups, subnets, load-balancer config, a container
 //! instance's host, a target group's registered targets). ENIs are per task and never cached.
@@ -9,16 +9,13 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::domain::event::TaskDetail;
 use crate::domain::facts::{
     Host, Listener, LoadBalancer, NetworkInterface, RouteTable, Service, Subnet, TargetGroup,
     TaskDefinition,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
-use crate::ports::{
-    ContainerHostGet, ListenersGet, LoadBalancersGet, NetworkAclGet, NetworkInterfaceGet,
-    ReadError, ReadResult, RouteTablesGet, SecurityGroupsGet, ServiceGet, SubnetsGet,
-    TargetGroupsGet, TargetHealthGet, TaskDefinitionGet,
-};
+use crate::ports::{Ec2Reader, EcsReader, ElbReader, ReadError, ReadResult, TaskLister};
 
 /// Default TTL for mutable facts.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
@@ -81,7 +78,7 @@ fn key(parts: &[String]) -> String {
 
 /// The read ports with a cache in front.
 #[derive(Debug)]
-pub struct CachedFacts<R> {
+pub struct CachingReader<R> {
     inner: R,
     task_definitions: TtlMap<TaskDefinition>,
     services: TtlMap<Option<Service>>,
@@ -98,11 +95,11 @@ pub struct CachedFacts<R> {
     primed_enis: Mutex<HashMap<String, NetworkInterface>>,
 }
 
-impl<R> CachedFacts<R> {
+impl<R> CachingReader<R> {
     /// Wraps `inner`; mutable facts live for `ttl`.
     pub fn new(inner: R, ttl: Duration) -> Self {
         let t = Some(ttl);
-        CachedFacts {
+        CachingReader {
             inner,
             task_definitions: TtlMap::new(None),
             services: TtlMap::new(t),
@@ -119,22 +116,13 @@ impl<R> CachedFacts<R> {
         }
     }
 
-    /// The wrapped reader.
+    /// The wrapped reader (the composition root warms its connections up).
     pub fn inner(&self) -> &R {
         &self.inner
     }
-
-    /// Stores ENIs read in bulk (one DescribeNetworkInterfaces for many tasks); the next
-    /// `network_interface` for each id is answered from here once.
-    pub fn prime_network_interfaces(&self, enis: Vec<NetworkInterface>) {
-        let mut primed = self.primed_enis.lock().unwrap_or_else(|e| e.into_inner());
-        for eni in enis {
-            primed.insert(eni.id.clone(), eni);
-        }
-    }
 }
 
-impl<R: TaskDefinitionGet + Sync> TaskDefinitionGet for CachedFacts<R> {
+impl<R: EcsReader> EcsReader for CachingReader<R> {
     async fn task_definition(&self, arn: &str) -> ReadResult<TaskDefinition> {
         if let Some(td) = self.task_definitions.get(arn) {
             return Ok(Some(td));
@@ -145,18 +133,22 @@ impl<R: TaskDefinitionGet + Sync> TaskDefinitionGet for CachedFacts<R> {
         }
         Ok(td)
     }
-}
 
-impl<R: ServiceGet + Sync> ServiceGet for CachedFacts<R> {
     async fn service(&self, cluster: &str, name: &str) -> ReadResult<Service> {
         let k = format!("{cluster}/{name}");
         self.services
             .get_or_load(k, self.inner.service(cluster, name))
             .await
     }
+
+    async fn container_host(&self, cluster: &str, arn: &str) -> ReadResult<Host> {
+        self.hosts
+            .get_or_load(arn.to_string(), self.inner.container_host(cluster, arn))
+            .await
+    }
 }
 
-impl<R: NetworkInterfaceGet + Sync> NetworkInterfaceGet for CachedFacts<R> {
+impl<R: Ec2Reader> Ec2Reader for CachingReader<R> {
     async fn network_interface(&self, id: &str) -> ReadResult<NetworkInterface> {
         let primed = self
             .primed_enis
@@ -168,41 +160,35 @@ impl<R: NetworkInterfaceGet + Sync> NetworkInterfaceGet for CachedFacts<R> {
             None => self.inner.network_interface(id).await,
         }
     }
-}
 
-impl<R: RouteTablesGet + Sync> RouteTablesGet for CachedFacts<R> {
+    /// Reads the ENIs in bulk and keeps each for the next `network_interface` of its id.
+    async fn network_interfaces(&self, ids: &[String]) -> Result<Vec<NetworkInterface>, ReadError> {
+        let enis = self.inner.network_interfaces(ids).await?;
+        let mut primed = self.primed_enis.lock().unwrap_or_else(|e| e.into_inner());
+        for eni in &enis {
+            primed.insert(eni.id.clone(), eni.clone());
+        }
+        Ok(enis)
+    }
+
     async fn route_tables(&self, vpc_id: &str) -> Result<Vec<RouteTable>, ReadError> {
         self.route_tables
             .get_or_load(vpc_id.to_string(), self.inner.route_tables(vpc_id))
             .await
     }
-}
 
-impl<R: ContainerHostGet + Sync> ContainerHostGet for CachedFacts<R> {
-    async fn container_host(&self, cluster: &str, arn: &str) -> ReadResult<Host> {
-        self.hosts
-            .get_or_load(arn.to_string(), self.inner.container_host(cluster, arn))
-            .await
-    }
-}
-
-impl<R: NetworkAclGet + Sync> NetworkAclGet for CachedFacts<R> {
     async fn network_acl(&self, subnet_id: &str) -> ReadResult<NetworkAcl> {
         self.acls
             .get_or_load(subnet_id.to_string(), self.inner.network_acl(subnet_id))
             .await
     }
-}
 
-impl<R: SecurityGroupsGet + Sync> SecurityGroupsGet for CachedFacts<R> {
     async fn security_groups(&self, ids: &[String]) -> Result<Vec<SecurityGroup>, ReadError> {
         self.groups
             .get_or_load(key(ids), self.inner.security_groups(ids))
             .await
     }
-}
 
-impl<R: SubnetsGet + Sync> SubnetsGet for CachedFacts<R> {
     async fn subnets(&self, ids: &[String]) -> Result<Vec<Subnet>, ReadError> {
         self.subnets
             .get_or_load(key(ids), self.inner.subnets(ids))
@@ -210,36 +196,54 @@ impl<R: SubnetsGet + Sync> SubnetsGet for CachedFacts<R> {
     }
 }
 
-impl<R: TargetGroupsGet + Sync> TargetGroupsGet for CachedFacts<R> {
+impl<R: ElbReader> ElbReader for CachingReader<R> {
     async fn target_groups(&self, arns: &[String]) -> Result<Vec<TargetGroup>, ReadError> {
         self.target_groups
             .get_or_load(key(arns), self.inner.target_groups(arns))
             .await
     }
-}
 
-impl<R: LoadBalancersGet + Sync> LoadBalancersGet for CachedFacts<R> {
     async fn load_balancers(&self, arns: &[String]) -> Result<Vec<LoadBalancer>, ReadError> {
         self.load_balancers
             .get_or_load(key(arns), self.inner.load_balancers(arns))
             .await
     }
-}
 
-impl<R: ListenersGet + Sync> ListenersGet for CachedFacts<R> {
     async fn listeners(&self, lb: &str, tgs: &[String]) -> Result<Vec<Listener>, ReadError> {
         let k = format!("{lb}|{}", key(tgs));
         self.listeners
             .get_or_load(k, self.inner.listeners(lb, tgs))
             .await
     }
-}
 
-impl<R: TargetHealthGet + Sync> TargetHealthGet for CachedFacts<R> {
     async fn registered_targets(&self, tg: &str) -> Result<Vec<String>, ReadError> {
         self.targets
             .get_or_load(tg.to_string(), self.inner.registered_targets(tg))
             .await
+    }
+}
+
+/// Task listing is never cached (the audit lists once); the cache passes it through so that
+/// one reader serves both ports.
+impl<R: TaskLister> TaskLister for CachingReader<R> {
+    async fn cluster_arns(&self) -> Result<Vec<String>, ReadError> {
+        self.inner.cluster_arns().await
+    }
+
+    async fn running_task_arns(&self, cluster: &str) -> Result<Vec<String>, ReadError> {
+        self.inner.running_task_arns(cluster).await
+    }
+
+    async fn describe_tasks(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<TaskDetail>, ReadError> {
+        self.inner.describe_tasks(cluster, arns).await
+    }
+
+    async fn service_names(&self, cluster: &str) -> Result<Vec<String>, ReadError> {
+        self.inner.service_names(cluster).await
     }
 }
 

@@ -1,27 +1,25 @@
 //! AWS Config custom-rule mode: evaluate `AWS::ECS::Service` resources from their running
 //! tasks (the same core as the event path) and report with PutEvaluations in batches of 100.
 
+use time::OffsetDateTime;
 use tracing::instrument;
 
-use crate::adapters::aws::RegionalFacts;
-use crate::adapters::tasks::DESCRIBE_TASKS_BATCH;
-use crate::audit::evaluate_details;
-use crate::check::CheckError;
+use crate::app::audit::{evaluate_tasks, running_tasks};
+use crate::app::check::CheckError;
 use crate::domain::config_rule::{
     not_applicable, service_evaluation, ConfigEvaluation, ConfigInvocation, ConfigRequest,
     ServiceItem, PUT_EVALUATIONS_BATCH, SERVICE_RESOURCE_TYPE,
 };
-use crate::ports::EvaluationsPut;
+use crate::domain::text::rfc3339;
+use crate::ports::{EvaluationsPut, FactReader, TaskLister};
 
 fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    rfc3339(OffsetDateTime::now_utc())
 }
 
 /// Evaluates one service from its RUNNING tasks.
-async fn evaluate_service(
-    facts: &RegionalFacts,
+async fn evaluate_service<R: FactReader + TaskLister>(
+    reader: &R,
     item: &ServiceItem,
 ) -> Result<ConfigEvaluation, CheckError> {
     let (Some(cluster), Some(service)) = (&item.cluster, &item.service) else {
@@ -31,35 +29,21 @@ async fn evaluate_service(
             &now(),
         ));
     };
-    let reader = facts.for_region(None);
-    let arns = reader
-        .inner()
-        .running_task_arns(cluster)
-        .await
-        .map_err(CheckError::Aws)?;
     let group = format!("service:{service}");
-    let mut evaluations = Vec::new();
-    for batch in arns.chunks(DESCRIBE_TASKS_BATCH) {
-        let details = reader
-            .inner()
-            .describe_tasks(cluster, batch)
-            .await
-            .map_err(CheckError::Aws)?;
-        // ListTasks(serviceName) is not honoured everywhere: filter on the task's group.
-        let mine: Vec<_> = details
-            .into_iter()
-            .filter(|d| d["group"] == group.as_str())
-            .collect();
-        evaluations.extend(evaluate_details(facts, None, mine).await?);
-    }
+    // ListTasks(serviceName) is not honoured everywhere: filter on the task's group.
+    let tasks = running_tasks(reader, cluster, |t| {
+        t.group.as_deref() == Some(group.as_str())
+    })
+    .await?;
+    let evaluations = evaluate_tasks(reader, None, tasks).await?;
     Ok(service_evaluation(item, &evaluations, &now()))
 }
 
 /// Handles a Config invocation: evaluates and reports; returns what was reported.
 #[instrument(skip_all)]
-pub async fn run_config_rule<C: EvaluationsPut>(
+pub async fn run_config_rule<R: FactReader + TaskLister, C: EvaluationsPut>(
     invocation: &ConfigInvocation,
-    facts: &RegionalFacts,
+    reader: &R,
     config: &C,
 ) -> Result<Vec<ConfigEvaluation>, CheckError> {
     let evaluations = match &invocation.request {
@@ -77,18 +61,11 @@ pub async fn run_config_rule<C: EvaluationsPut>(
                 &now(),
             )]
         }
-        ConfigRequest::Change(item) => vec![evaluate_service(facts, item).await?],
+        ConfigRequest::Change(item) => vec![evaluate_service(reader, item).await?],
         ConfigRequest::Scheduled { time } => {
-            let reader = facts.for_region(None);
             let mut all = Vec::new();
-            for cluster in reader
-                .inner()
-                .cluster_arns()
-                .await
-                .map_err(CheckError::Aws)?
-            {
+            for cluster in reader.cluster_arns().await.map_err(CheckError::Aws)? {
                 for service in reader
-                    .inner()
                     .service_names(&cluster)
                     .await
                     .map_err(CheckError::Aws)?
@@ -102,7 +79,7 @@ pub async fn run_config_rule<C: EvaluationsPut>(
                         service: Some(service),
                         capture_time: time.clone(),
                     };
-                    all.push(evaluate_service(facts, &item).await?);
+                    all.push(evaluate_service(reader, &item).await?);
                 }
             }
             all

@@ -1,13 +1,13 @@
-//! Audit reports: evaluations grouped by service (worst status wins), a summary, a table for
-//! humans (written to any writer, so tests capture it), and linter-style exit codes.
+//! Audit reports: evaluations grouped by service (worst status wins), a summary and
+//! linter-style exit codes. The table for humans is a renderer (`render::table`).
 
 use std::collections::BTreeMap;
-use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::delivery::CheckReport;
 use super::evaluation::Evaluation;
-use super::rules::Status;
+use super::verdict::Status;
 
 /// One service's (or standalone group's) summary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -44,8 +44,8 @@ pub struct Summary {
 /// The audit's JSON document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditReport {
-    /// One evaluation per task.
-    pub evaluations: Vec<Evaluation>,
+    /// One evaluation per task (an audit publishes no alert).
+    pub evaluations: Vec<CheckReport>,
     /// One summary per service.
     pub services: Vec<ServiceSummary>,
     /// Totals.
@@ -90,7 +90,7 @@ impl AuditReport {
             s.rules.sort();
         }
         AuditReport {
-            evaluations,
+            evaluations: evaluations.into_iter().map(CheckReport::unsent).collect(),
             services,
             summary,
         }
@@ -103,74 +103,15 @@ impl AuditReport {
             self.summary.non_compliant > 0 || (strict && self.summary.insufficient_data > 0);
         u8::from(failing)
     }
-
-    /// Writes a table, coloured when `color` (ANSI), to `out`.
-    pub fn write_table(&self, out: &mut dyn Write, color: bool) -> io::Result<()> {
-        let paint = |s: Status| -> String {
-            let text = s.as_str();
-            if !color {
-                return text.to_string();
-            }
-            let code = match s {
-                Status::NonCompliant => "31",
-                Status::InsufficientData => "33",
-                Status::Compliant => "32",
-                Status::NotApplicable => "2",
-            };
-            format!("\x1b[{code}m{text}\x1b[0m")
-        };
-        let cw = self
-            .services
-            .iter()
-            .map(|s| s.cluster.len())
-            .max()
-            .unwrap_or(0)
-            .max(7);
-        let sw = self
-            .services
-            .iter()
-            .map(|s| s.service.len())
-            .max()
-            .unwrap_or(0)
-            .max(7);
-        writeln!(
-            out,
-            "{:<cw$}  {:<sw$}  {:>5}  {:<17}  RULES",
-            "CLUSTER", "SERVICE", "TASKS", "COMPLIANCE"
-        )?;
-        for s in &self.services {
-            let pad = 17usize.saturating_sub(s.compliance.as_str().len());
-            writeln!(
-                out,
-                "{:<cw$}  {:<sw$}  {:>5}  {}{}  {}",
-                s.cluster,
-                s.service,
-                s.tasks,
-                paint(s.compliance),
-                " ".repeat(pad),
-                if s.rules.is_empty() {
-                    "-".to_string()
-                } else {
-                    s.rules.join(", ")
-                }
-            )?;
-        }
-        let m = &self.summary;
-        writeln!(
-            out,
-            "\n{} tasks: {} non-compliant, {} insufficient data, {} compliant, {} not applicable",
-            m.tasks, m.non_compliant, m.insufficient_data, m.compliant, m.not_applicable
-        )
-    }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::domain::evaluation::{AlertState, TaskContext};
+    use crate::domain::evaluation::TaskContext;
     use crate::domain::rules::awsvpc_ec2_public_no_inbound::RULE;
 
-    fn e(service: Option<&str>, compliance: Status) -> Evaluation {
+    pub(crate) fn e(service: Option<&str>, compliance: Status) -> Evaluation {
         Evaluation {
             resource_type: "AWS::ECS::Task",
             resource_id: "arn".into(),
@@ -183,7 +124,6 @@ mod tests {
             } else {
                 vec![]
             },
-            alert: AlertState::default(),
             suppressed: None,
             context: Some(TaskContext {
                 cluster: Some("prod".into()),
@@ -213,25 +153,5 @@ mod tests {
         let json = serde_json::to_value(&r).unwrap();
         assert!(json["evaluations"].is_array() && json["services"][0]["compliance"].is_string());
         assert_eq!(json["summary"]["nonCompliant"], 1);
-    }
-
-    #[test]
-    fn table_goes_to_the_writer_with_optional_colour() {
-        let r = AuditReport::new(vec![e(Some("web"), Status::NonCompliant)]);
-        let mut plain = Vec::new();
-        r.write_table(&mut plain, false).unwrap();
-        let plain = String::from_utf8(plain).unwrap();
-        assert!(
-            plain.contains("prod")
-                && plain.contains("web")
-                && plain.contains("NON_COMPLIANT")
-                && plain.contains(RULE.id)
-        );
-        assert!(!plain.contains('\x1b'));
-        let mut colored = Vec::new();
-        r.write_table(&mut colored, true).unwrap();
-        assert!(String::from_utf8(colored)
-            .unwrap()
-            .contains("\x1b[31mNON_COMPLIANT"));
     }
 }

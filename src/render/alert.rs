@@ -1,10 +1,12 @@
-//! The SNS alert for a NON_COMPLIANT evaluation: subject, e-mail-readable body, attributes.
+//! The SNS alert for an evaluation: subject, e-mail text, the Evaluation JSON, the AWS Chatbot
+//! card, filter-policy attributes, all fitted into SNS's size limit.
 
 use serde_json::Value;
 
-use super::evaluation::Evaluation;
-use super::event::truncate_chars;
-use super::rules::{Finding, Severity, Status};
+use crate::domain::delivery::{should_alert, CheckReport};
+use crate::domain::evaluation::Evaluation;
+use crate::domain::text::{one_line, truncate_chars};
+use crate::domain::verdict::{Finding, Severity, Status};
 
 /// SNS's subject limit is 100 characters; we stay below it.
 pub const MAX_SUBJECT_CHARS: usize = 99;
@@ -38,37 +40,6 @@ pub struct Alert {
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024 - 4 * 1024;
 /// A finding message longer than this is cut in alerts (the Evaluation keeps it whole).
 const MAX_FINDING_CHARS: usize = 2000;
-
-/// Replaces control characters (newlines included) with spaces.
-fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
-/// Whether `evaluation` is published at `min` severity: some finding at `min` or above that is
-/// neither CHECK_INCOMPLETE nor suppressed. With the default (HIGH) that is exactly the
-/// NON_COMPLIANT evaluations.
-pub fn should_alert(evaluation: &Evaluation, min: Severity) -> bool {
-    evaluation.published_findings(min).next().is_some()
-}
-
-/// The dedup key of an alert: one per (service, deployment, published rule ids) for service
-/// tasks (all tasks of a deploy share `startedBy`), one per task ARN for standalone tasks.
-pub fn dedup_key(evaluation: &Evaluation, min: Severity) -> String {
-    let ctx = evaluation.context.clone().unwrap_or_default();
-    let mut rules: Vec<&str> = evaluation.published_findings(min).map(|f| f.rule).collect();
-    rules.sort_unstable();
-    rules.dedup();
-    match (&ctx.service, &ctx.started_by) {
-        (Some(service), Some(deployment)) => format!(
-            "service#{}#{service}#{deployment}#{}",
-            ctx.cluster_arn.or(ctx.cluster).unwrap_or_default(),
-            rules.join(",")
-        ),
-        _ => format!("task#{}#{}", evaluation.resource_id, rules.join(",")),
-    }
-}
 
 /// The alert for an evaluation at the default policy (HIGH: NON_COMPLIANT tasks only).
 pub fn alert_for(evaluation: &Evaluation) -> Option<Alert> {
@@ -161,7 +132,9 @@ fn fit(evaluation: &Evaluation) -> (String, String) {
         if dropped > 0 {
             body.push_str(&format!("\n({dropped} more findings left out to fit the SNS size limit; run `ecs-inbound-guard check` for all.)\n"));
         }
-        let evaluation_json = serde_json::to_string(&trimmed).unwrap_or_default();
+        // The JSON subscribers get the printed document: the Evaluation with its (unsent) alert state.
+        let evaluation_json =
+            serde_json::to_string(&CheckReport::unsent(trimmed.clone())).unwrap_or_default();
         let message = serde_json::json!({
             "default": body,
             "email": body,
@@ -342,7 +315,7 @@ pub fn chatbot_notification(evaluation: &Evaluation) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::evaluation::{AlertState, TaskContext};
+    use crate::domain::evaluation::TaskContext;
     use crate::domain::rules::awsvpc_ec2_public_no_inbound::RULE;
     use serde_json::Value;
 
@@ -355,7 +328,6 @@ mod tests {
             evaluated_at: "2025-01-01T00:00:00Z".into(),
             event_id: Some("ev".into()),
             findings: vec![RULE.finding("curl fails".into())],
-            alert: AlertState::default(),
             suppressed: None,
             context: Some(TaskContext {
                 cluster: Some(cluster.into()),

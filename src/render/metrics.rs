@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value};
 
-use super::evaluation::Evaluation;
-use super::rules::Status;
+use crate::domain::evaluation::Evaluation;
+use crate::domain::verdict::Status;
 
 /// The CloudWatch namespace of the metrics.
 pub const NAMESPACE: &str = "EcsInboundGuard";
@@ -56,7 +56,6 @@ pub fn emf_lines(evaluation: &Evaluation, timestamp_ms: u128) -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::evaluation::AlertState;
     use crate::domain::rules::awsvpc_ec2_public_no_inbound::RULE;
 
     #[test]
@@ -69,7 +68,6 @@ mod tests {
             evaluated_at: String::new(),
             event_id: None,
             findings: vec![RULE.finding("a".into())],
-            alert: AlertState::default(),
             suppressed: None,
             context: None,
         };

@@ -1,11 +1,10 @@
-//! AWS Config adapter: PutEvaluations.
+//! AWS Config (the service) adapter: PutEvaluations.
 
-use aws_config::SdkConfig;
 use aws_sdk_config::primitives::DateTime;
 use aws_sdk_config::types::{ComplianceType, Evaluation};
 use tracing::instrument;
 
-use super::aws::classify;
+use super::errors::classify;
 use crate::domain::config_rule::ConfigEvaluation;
 use crate::ports::{EvaluationsPut, ReadError};
 
@@ -16,11 +15,9 @@ pub struct ConfigEvaluations {
 }
 
 impl ConfigEvaluations {
-    /// A client from `config`.
-    pub fn new(config: &SdkConfig) -> Self {
-        ConfigEvaluations {
-            client: aws_sdk_config::Client::new(config),
-        }
+    /// Reports through `client`.
+    pub fn new(client: aws_sdk_config::Client) -> Self {
+        ConfigEvaluations { client }
     }
 }
 

@@ -3,12 +3,12 @@
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use super::alert::alert_for;
-use super::evaluation::{evaluate_task, MAX_ANNOTATION_CHARS};
-use super::event::{parse_trigger, parse_trigger_bytes, Trigger};
-use super::facts::{
+use ecs_inbound_guard::domain::evaluation::{evaluate_task, MAX_ANNOTATION_CHARS};
+use ecs_inbound_guard::domain::event::{parse_trigger, parse_trigger_bytes, Trigger};
+use ecs_inbound_guard::domain::facts::{
     Fact, Host, NetworkInterface, Route, RouteTable, TaskDefinition, TaskFacts, Unreadable,
 };
+use ecs_inbound_guard::render::alert::alert_for;
 
 fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -51,7 +51,7 @@ fn facts(public: bool, host_ip: Option<String>) -> TaskFacts {
             arn: "arn:td".into(),
             ignore_tag: None,
             network_mode: Some("awsvpc".into()),
-            port_mappings: vec![super::facts::PortMapping {
+            port_mappings: vec![ecs_inbound_guard::domain::facts::PortMapping {
                 container_name: "web".into(),
                 container_port: 3000,
                 protocol: "tcp".into(),
@@ -108,7 +108,7 @@ proptest! {
             Ok(Trigger::OutOfScope(o)) => prop_assert!(!o.resource_id.is_empty()),
             Ok(Trigger::RunningTask(ev)) => {
                 let att = ev.task.eni_attachment();
-                let e = evaluate_task(&ev, att.as_ref(), &facts(public, host));
+                let e = evaluate_task(&ev, att.as_ref(), &facts(public, host), time::OffsetDateTime::UNIX_EPOCH);
                 prop_assert!(e.annotation.chars().count() <= MAX_ANNOTATION_CHARS);
                 if let Some(alert) = alert_for(&e) {
                     prop_assert!(alert.subject.chars().count() < 100);
@@ -140,7 +140,12 @@ fn huge_strings_and_ten_thousand_containers_stay_bounded() {
         att.as_ref().unwrap().private_ipv4_address.as_deref(),
         Some("10.0.0.1")
     );
-    let e = evaluate_task(&ev, att.as_ref(), &facts(true, Some("203.0.113.2".into())));
+    let e = evaluate_task(
+        &ev,
+        att.as_ref(),
+        &facts(true, Some("203.0.113.2".into())),
+        time::OffsetDateTime::UNIX_EPOCH,
+    );
     assert_eq!(e.annotation.chars().count(), MAX_ANNOTATION_CHARS);
     let alert = alert_for(&e).expect("non-compliant");
     assert!(alert.subject.chars().count() < 100 && !alert.subject.contains('\n'));

@@ -1,0 +1,230 @@
+//! EC2 reads: the task ENI, route tables, network ACLs, security groups, subnets.
+
+use aws_sdk_ec2::types::Filter;
+use tracing::instrument;
+
+use super::errors::classify;
+use super::AwsReader;
+use crate::domain::facts::{NetworkInterface, Route, RouteTable, Subnet};
+use crate::domain::net::{NaclEntry, NetworkAcl, SecurityGroup, SgRule};
+use crate::ports::{Ec2Reader, ReadError, ReadResult};
+
+impl Ec2Reader for AwsReader {
+    #[instrument(skip(self), fields(api = "ec2:DescribeNetworkInterfaces"))]
+    async fn network_interface(&self, id: &str) -> ReadResult<NetworkInterface> {
+        let api = "ec2:DescribeNetworkInterfaces";
+        // The filter (not NetworkInterfaceIds) makes a deleted ENI an empty answer, not an error.
+        let out = self
+            .ec2
+            .describe_network_interfaces()
+            .filters(filter("network-interface-id", &[id.to_string()]))
+            .send()
+            .await
+            .map_err(|e| classify(api, e))?;
+        Ok(out
+            .network_interfaces()
+            .first()
+            .map(|n| eni_from_sdk(n, id)))
+    }
+
+    #[instrument(skip(self, ids), fields(api = "ec2:DescribeNetworkInterfaces", count = ids.len()))]
+    async fn network_interfaces(&self, ids: &[String]) -> Result<Vec<NetworkInterface>, ReadError> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let out = self
+            .ec2
+            .describe_network_interfaces()
+            .filters(filter("network-interface-id", ids))
+            .send()
+            .await
+            .map_err(|e| classify("ec2:DescribeNetworkInterfaces", e))?;
+        Ok(out
+            .network_interfaces()
+            .iter()
+            .map(|n| eni_from_sdk(n, ""))
+            .collect())
+    }
+
+    #[instrument(skip(self), fields(api = "ec2:DescribeRouteTables"))]
+    async fn route_tables(&self, vpc_id: &str) -> Result<Vec<RouteTable>, ReadError> {
+        let tables = self
+            .ec2
+            .describe_route_tables()
+            .filters(filter("vpc-id", &[vpc_id.to_string()]))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ec2:DescribeRouteTables", e))?;
+        Ok(tables.iter().map(route_table_from_sdk).collect())
+    }
+
+    #[instrument(skip(self), fields(api = "ec2:DescribeNetworkAcls"))]
+    async fn network_acl(&self, subnet_id: &str) -> ReadResult<NetworkAcl> {
+        let out = self
+            .ec2
+            .describe_network_acls()
+            .filters(filter("association.subnet-id", &[subnet_id.to_string()]))
+            .send()
+            .await
+            .map_err(|e| classify("ec2:DescribeNetworkAcls", e))?;
+        Ok(out.network_acls().first().map(|acl| NetworkAcl {
+            id: acl.network_acl_id().unwrap_or_default().to_string(),
+            entries: acl
+                .entries()
+                .iter()
+                .map(|e| NaclEntry {
+                    rule_number: e.rule_number().unwrap_or(32767),
+                    protocol: e.protocol().unwrap_or("-1").to_string(),
+                    allow: e.rule_action().map(|a| a.as_str()) == Some("allow"),
+                    egress: e.egress().unwrap_or(false),
+                    cidr: e
+                        .cidr_block()
+                        .or(e.ipv6_cidr_block())
+                        .unwrap_or_default()
+                        .to_string(),
+                    from_port: e.port_range().and_then(|p| p.from()),
+                    to_port: e.port_range().and_then(|p| p.to()),
+                })
+                .collect(),
+        }))
+    }
+
+    #[instrument(skip(self), fields(api = "ec2:DescribeSecurityGroups"))]
+    async fn security_groups(&self, ids: &[String]) -> Result<Vec<SecurityGroup>, ReadError> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        // The group-id filter makes deleted groups absent instead of failing the call.
+        let out = self
+            .ec2
+            .describe_security_groups()
+            .filters(filter("group-id", ids))
+            .send()
+            .await
+            .map_err(|e| classify("ec2:DescribeSecurityGroups", e))?;
+        Ok(out
+            .security_groups()
+            .iter()
+            .map(|g| SecurityGroup {
+                id: g.group_id().unwrap_or_default().to_string(),
+                vpc_id: g.vpc_id().unwrap_or_default().to_string(),
+                ingress: sg_rules(g.ip_permissions()),
+                egress: sg_rules(g.ip_permissions_egress()),
+            })
+            .collect())
+    }
+
+    #[instrument(skip(self), fields(api = "ec2:DescribeSubnets"))]
+    async fn subnets(&self, ids: &[String]) -> Result<Vec<Subnet>, ReadError> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let out = self
+            .ec2
+            .describe_subnets()
+            .filters(filter("subnet-id", ids))
+            .send()
+            .await
+            .map_err(|e| classify("ec2:DescribeSubnets", e))?;
+        Ok(out
+            .subnets()
+            .iter()
+            .map(|s| Subnet {
+                id: s.subnet_id().unwrap_or_default().to_string(),
+                vpc_id: s.vpc_id().unwrap_or_default().to_string(),
+                cidr: s.cidr_block().map(Into::into),
+                ipv6_cidrs: s
+                    .ipv6_cidr_block_association_set()
+                    .iter()
+                    .filter_map(|a| a.ipv6_cidr_block().map(Into::into))
+                    .collect(),
+            })
+            .collect())
+    }
+}
+
+/// An EC2 filter (filters make missing resources an empty answer instead of an error).
+pub(super) fn filter(name: &str, values: &[String]) -> Filter {
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values.to_vec()))
+        .build()
+}
+
+fn eni_from_sdk(n: &aws_sdk_ec2::types::NetworkInterface, id: &str) -> NetworkInterface {
+    NetworkInterface {
+        id: n.network_interface_id().unwrap_or(id).to_string(),
+        subnet_id: n.subnet_id().unwrap_or_default().to_string(),
+        vpc_id: n.vpc_id().unwrap_or_default().to_string(),
+        private_ip: n.private_ip_address().map(Into::into),
+        public_ip: n.association().and_then(|a| a.public_ip()).map(Into::into),
+        ipv6_addresses: n
+            .ipv6_addresses()
+            .iter()
+            .filter_map(|a| a.ipv6_address().map(Into::into))
+            .collect(),
+        security_group_ids: n
+            .groups()
+            .iter()
+            .filter_map(|g| g.group_id().map(Into::into))
+            .collect(),
+    }
+}
+
+fn sg_rules(permissions: &[aws_sdk_ec2::types::IpPermission]) -> Vec<SgRule> {
+    permissions
+        .iter()
+        .map(|p| SgRule {
+            protocol: p.ip_protocol().unwrap_or("-1").to_string(),
+            from_port: p.from_port(),
+            to_port: p.to_port(),
+            ipv4_ranges: p
+                .ip_ranges()
+                .iter()
+                .filter_map(|r| r.cidr_ip().map(Into::into))
+                .collect(),
+            ipv6_ranges: p
+                .ipv6_ranges()
+                .iter()
+                .filter_map(|r| r.cidr_ipv6().map(Into::into))
+                .collect(),
+            group_ids: p
+                .user_id_group_pairs()
+                .iter()
+                .filter_map(|g| g.group_id().map(Into::into))
+                .collect(),
+        })
+        .collect()
+}
+
+fn route_table_from_sdk(t: &aws_sdk_ec2::types::RouteTable) -> RouteTable {
+    RouteTable {
+        id: t.route_table_id().unwrap_or_default().to_string(),
+        main: t.associations().iter().any(|a| a.main() == Some(true)),
+        subnet_ids: t
+            .associations()
+            .iter()
+            .filter_map(|a| a.subnet_id().map(Into::into))
+            .collect(),
+        routes: t
+            .routes()
+            .iter()
+            .map(|r| Route {
+                destination_cidr: r.destination_cidr_block().map(Into::into),
+                destination_ipv6_cidr: r.destination_ipv6_cidr_block().map(Into::into),
+                target: r
+                    .gateway_id()
+                    .or(r.egress_only_internet_gateway_id())
+                    .or(r.nat_gateway_id())
+                    .or(r.transit_gateway_id())
+                    .or(r.network_interface_id())
+                    .or(r.vpc_peering_connection_id())
+                    .or(r.instance_id())
+                    .map(Into::into),
+            })
+            .collect(),
+    }
+}

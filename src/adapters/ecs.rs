@@ -1,0 +1,270 @@
+//! ECS reads: task definitions, services, a container instance's host (with EC2
+//! DescribeInstances), and the task listing of the audit and the Config mode.
+
+use aws_sdk_ecs::types::{DesiredStatus, Task};
+use tracing::{info_span, instrument, Instrument};
+
+use super::ec2::filter;
+use super::errors::classify;
+use super::AwsReader;
+use crate::domain::event::{
+    Attachment, Container, ContainerNetworkInterface, KeyValue, TaskDetail,
+};
+use crate::domain::facts::{
+    Host, LoadBalancerMapping, PortMapping, Service, TaskDefinition, Unreadable, IGNORE_TAG,
+};
+use crate::ports::{EcsReader, ReadError, ReadResult, TaskLister};
+
+impl EcsReader for AwsReader {
+    #[instrument(skip(self), fields(api = "ecs:DescribeTaskDefinition"))]
+    async fn task_definition(&self, arn: &str) -> ReadResult<TaskDefinition> {
+        let api = "ecs:DescribeTaskDefinition";
+        let out = self
+            .ecs
+            .describe_task_definition()
+            .task_definition(arn)
+            .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+            .send()
+            .await
+            .map_err(|e| classify(api, e))?;
+        let ignore_tag = out
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some(IGNORE_TAG))
+            .and_then(|t| t.value().map(str::to_string));
+        Ok(out.task_definition().map(|td| TaskDefinition {
+            ignore_tag,
+            arn: td.task_definition_arn().unwrap_or(arn).to_string(),
+            network_mode: td.network_mode().map(|m| m.as_str().to_string()),
+            port_mappings: td
+                .container_definitions()
+                .iter()
+                .flat_map(|c| {
+                    let name = c.name().unwrap_or_default().to_string();
+                    c.port_mappings().iter().filter_map(move |p| {
+                        Some(PortMapping {
+                            container_name: name.clone(),
+                            container_port: p.container_port()?,
+                            protocol: p
+                                .protocol()
+                                .map_or("tcp", |p| p.as_str())
+                                .to_ascii_lowercase(),
+                        })
+                    })
+                })
+                .collect(),
+        }))
+    }
+
+    #[instrument(skip(self), fields(api = "ecs:DescribeServices"))]
+    async fn service(&self, cluster: &str, name: &str) -> ReadResult<Service> {
+        let api = "ecs:DescribeServices";
+        let out = self
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(name)
+            .include(aws_sdk_ecs::types::ServiceField::Tags)
+            .send()
+            .await
+            .map_err(|e| classify(api, e))?;
+        if let Some(failure) = out
+            .failures()
+            .iter()
+            .find(|f| f.reason() != Some("MISSING"))
+        {
+            return Err(ReadError::Unreadable(Unreadable {
+                api,
+                reason: format!(
+                    "{}: {}",
+                    failure.reason().unwrap_or("failure"),
+                    failure.detail().unwrap_or_default()
+                ),
+            }));
+        }
+        Ok(out.services().first().map(|s| Service {
+            arn: s.service_arn().unwrap_or_default().to_string(),
+            name: s.service_name().unwrap_or(name).to_string(),
+            status: s.status().unwrap_or_default().to_string(),
+            ignore_tag: s
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some(IGNORE_TAG))
+                .and_then(|t| t.value().map(str::to_string)),
+            load_balancers: s
+                .load_balancers()
+                .iter()
+                .map(|lb| LoadBalancerMapping {
+                    target_group_arn: lb.target_group_arn().map(Into::into),
+                    load_balancer_name: lb.load_balancer_name().map(Into::into),
+                    container_name: lb.container_name().map(Into::into),
+                    container_port: lb.container_port(),
+                })
+                .collect(),
+        }))
+    }
+
+    #[instrument(skip(self), fields(api = "ecs:DescribeContainerInstances"))]
+    async fn container_host(
+        &self,
+        cluster: &str,
+        container_instance_arn: &str,
+    ) -> ReadResult<Host> {
+        let out = self
+            .ecs
+            .describe_container_instances()
+            .cluster(cluster)
+            .container_instances(container_instance_arn)
+            .send()
+            .instrument(info_span!(
+                "aws_call",
+                api = "ecs:DescribeContainerInstances"
+            ))
+            .await
+            .map_err(|e| classify("ecs:DescribeContainerInstances", e))?;
+        let Some(instance_id) = out
+            .container_instances()
+            .first()
+            .and_then(|ci| ci.ec2_instance_id())
+            .map(str::to_string)
+        else {
+            return Ok(None);
+        };
+        let out = self
+            .ec2
+            .describe_instances()
+            .filters(filter("instance-id", std::slice::from_ref(&instance_id)))
+            .send()
+            .instrument(info_span!("aws_call", api = "ec2:DescribeInstances"))
+            .await
+            .map_err(|e| classify("ec2:DescribeInstances", e))?;
+        let instance = out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find(|i| i.instance_id() == Some(instance_id.as_str()));
+        Ok(instance.map(|i| Host {
+            instance_id: instance_id.clone(),
+            public_ip: i.public_ip_address().map(Into::into),
+        }))
+    }
+}
+
+impl TaskLister for AwsReader {
+    #[instrument(skip(self), fields(api = "ecs:ListClusters"))]
+    async fn cluster_arns(&self) -> Result<Vec<String>, ReadError> {
+        self.ecs
+            .list_clusters()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ecs:ListClusters", e))
+    }
+
+    #[instrument(skip(self), fields(api = "ecs:ListTasks"))]
+    async fn running_task_arns(&self, cluster: &str) -> Result<Vec<String>, ReadError> {
+        self.ecs
+            .list_tasks()
+            .cluster(cluster)
+            .desired_status(DesiredStatus::Running)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ecs:ListTasks", e))
+    }
+
+    #[instrument(skip(self, arns), fields(api = "ecs:DescribeTasks", count = arns.len()))]
+    async fn describe_tasks(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<TaskDetail>, ReadError> {
+        let out = self
+            .ecs
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(arns.to_vec()))
+            .send()
+            .await
+            .map_err(|e| classify("ecs:DescribeTasks", e))?;
+        Ok(out.tasks().iter().map(task_detail).collect())
+    }
+
+    #[instrument(skip(self), fields(api = "ecs:ListServices"))]
+    async fn service_names(&self, cluster: &str) -> Result<Vec<String>, ReadError> {
+        let arns: Vec<String> = self
+            .ecs
+            .list_services()
+            .cluster(cluster)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ecs:ListServices", e))?;
+        Ok(arns
+            .iter()
+            .map(|a| a.rsplit('/').next().unwrap_or(a).to_string())
+            .collect())
+    }
+}
+
+fn owned(s: Option<&str>) -> Option<String> {
+    s.map(str::to_string)
+}
+
+/// A described task as the domain's task type: the same shape an ECS Task State Change event
+/// carries in its `detail`.
+fn task_detail(task: &Task) -> TaskDetail {
+    TaskDetail {
+        task_arn: task.task_arn().unwrap_or_default().to_string(),
+        cluster_arn: owned(task.cluster_arn()),
+        task_definition_arn: owned(task.task_definition_arn()),
+        group: owned(task.group()),
+        started_by: owned(task.started_by()),
+        launch_type: task.launch_type().map(|l| l.as_str().to_string()),
+        capacity_provider_name: owned(task.capacity_provider_name()),
+        container_instance_arn: owned(task.container_instance_arn()),
+        platform_version: owned(task.platform_version()),
+        last_status: owned(task.last_status()),
+        desired_status: owned(task.desired_status()),
+        attachments: task
+            .attachments()
+            .iter()
+            .map(|a| Attachment {
+                id: owned(a.id()),
+                kind: owned(a.r#type()),
+                status: owned(a.status()),
+                details: a
+                    .details()
+                    .iter()
+                    .map(|d| KeyValue {
+                        name: owned(d.name()),
+                        value: owned(d.value()),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        containers: task
+            .containers()
+            .iter()
+            .map(|c| Container {
+                name: owned(c.name()),
+                network_interfaces: c
+                    .network_interfaces()
+                    .iter()
+                    .map(|n| ContainerNetworkInterface {
+                        attachment_id: owned(n.attachment_id()),
+                        private_ipv4_address: owned(n.private_ipv4_address()),
+                        ipv6_address: owned(n.ipv6_address()),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        version: Some(task.version()),
+    }
+}

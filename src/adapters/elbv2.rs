@@ -1,0 +1,208 @@
+//! Elastic Load Balancing (v2) reads: target groups, load balancers, listeners and rules,
+//! target health.
+
+use futures_util::future::try_join_all;
+use tracing::{info_span, instrument, Instrument};
+
+use super::errors::classify;
+use super::AwsReader;
+use crate::domain::facts::{Listener, LoadBalancer, TargetGroup};
+use crate::ports::{ElbReader, ReadError};
+
+const NLB_PROTOCOLS: &[&str] = &["TCP", "TLS", "UDP", "TCP_UDP"];
+
+impl ElbReader for AwsReader {
+    #[instrument(skip(self), fields(api = "elasticloadbalancing:DescribeTargetGroups"))]
+    async fn target_groups(&self, arns: &[String]) -> Result<Vec<TargetGroup>, ReadError> {
+        let out = self
+            .elbv2
+            .describe_target_groups()
+            .set_target_group_arns(Some(arns.to_vec()))
+            .send()
+            .await
+            .map_err(|e| classify("elasticloadbalancing:DescribeTargetGroups", e))?;
+        let mut groups: Vec<TargetGroup> = out
+            .target_groups()
+            .iter()
+            .map(|t| TargetGroup {
+                arn: t.target_group_arn().unwrap_or_default().to_string(),
+                name: t.target_group_name().unwrap_or_default().to_string(),
+                target_type: t
+                    .target_type()
+                    .map_or("instance", |t| t.as_str())
+                    .to_string(),
+                vpc_id: t.vpc_id().map(Into::into),
+                protocol: t.protocol().map(|p| p.as_str().to_string()),
+                load_balancer_arns: t.load_balancer_arns().to_vec(),
+                preserve_client_ip: None,
+            })
+            .collect();
+        // Client IP preservation matters only for NLB target groups: read it for those, concurrently.
+        let attributes = groups.iter().map(|g| async {
+            if !g
+                .protocol
+                .as_deref()
+                .is_some_and(|p| NLB_PROTOCOLS.contains(&p))
+            {
+                return Ok(None);
+            }
+            let out = self
+                .elbv2
+                .describe_target_group_attributes()
+                .target_group_arn(&g.arn)
+                .send()
+                .instrument(info_span!(
+                    "aws_call",
+                    api = "elasticloadbalancing:DescribeTargetGroupAttributes"
+                ))
+                .await
+                .map_err(|e| classify("elasticloadbalancing:DescribeTargetGroupAttributes", e))?;
+            Ok::<_, ReadError>(
+                out.attributes()
+                    .iter()
+                    .find(|a| a.key() == Some("preserve_client_ip.enabled"))
+                    .and_then(|a| a.value())
+                    .map(|v| v == "true"),
+            )
+        });
+        let preserve = try_join_all(attributes).await?;
+        for (group, value) in groups.iter_mut().zip(preserve) {
+            group.preserve_client_ip = value;
+        }
+        Ok(groups)
+    }
+
+    #[instrument(skip(self), fields(api = "elasticloadbalancing:DescribeLoadBalancers"))]
+    async fn load_balancers(&self, arns: &[String]) -> Result<Vec<LoadBalancer>, ReadError> {
+        if arns.is_empty() {
+            return Ok(vec![]);
+        }
+        let out = self
+            .elbv2
+            .describe_load_balancers()
+            .set_load_balancer_arns(Some(arns.to_vec()))
+            .send()
+            .await
+            .map_err(|e| classify("elasticloadbalancing:DescribeLoadBalancers", e))?;
+        Ok(out
+            .load_balancers()
+            .iter()
+            .map(|l| LoadBalancer {
+                arn: l.load_balancer_arn().unwrap_or_default().to_string(),
+                name: l.load_balancer_name().unwrap_or_default().to_string(),
+                kind: l.r#type().map_or("application", |t| t.as_str()).to_string(),
+                scheme: l
+                    .scheme()
+                    .map_or("internet-facing", |s| s.as_str())
+                    .to_string(),
+                vpc_id: l.vpc_id().unwrap_or_default().to_string(),
+                subnet_ids: l
+                    .availability_zones()
+                    .iter()
+                    .filter_map(|z| z.subnet_id().map(Into::into))
+                    .collect(),
+                security_group_ids: l.security_groups().to_vec(),
+                ip_address_type: l
+                    .ip_address_type()
+                    .map_or("ipv4", |t| t.as_str())
+                    .to_string(),
+            })
+            .collect())
+    }
+
+    #[instrument(
+        skip(self, target_group_arns),
+        fields(api = "elasticloadbalancing:DescribeListeners")
+    )]
+    async fn listeners(
+        &self,
+        load_balancer_arn: &str,
+        target_group_arns: &[String],
+    ) -> Result<Vec<Listener>, ReadError> {
+        let out = self
+            .elbv2
+            .describe_listeners()
+            .load_balancer_arn(load_balancer_arn)
+            .send()
+            .await
+            .map_err(|e| classify("elasticloadbalancing:DescribeListeners", e))?;
+        let mut listeners: Vec<Listener> = out
+            .listeners()
+            .iter()
+            .map(|l| Listener {
+                arn: l.listener_arn().unwrap_or_default().to_string(),
+                load_balancer_arn: load_balancer_arn.to_string(),
+                port: l.port(),
+                protocol: l.protocol().map(|p| p.as_str().to_string()),
+                forwards_to: forwarded_groups(l.default_actions()),
+            })
+            .collect();
+        // Only where the default action misses the service's groups, read the rules (concurrently).
+        let rules = listeners.iter().map(|l| async {
+            if l.forwards_to.iter().any(|g| target_group_arns.contains(g)) {
+                return Ok(vec![]);
+            }
+            let out = self
+                .elbv2
+                .describe_rules()
+                .listener_arn(&l.arn)
+                .send()
+                .instrument(info_span!(
+                    "aws_call",
+                    api = "elasticloadbalancing:DescribeRules"
+                ))
+                .await
+                .map_err(|e| classify("elasticloadbalancing:DescribeRules", e))?;
+            Ok::<_, ReadError>(
+                out.rules()
+                    .iter()
+                    .flat_map(|r| forwarded_groups(r.actions()))
+                    .collect::<Vec<_>>(),
+            )
+        });
+        let rules = try_join_all(rules).await?;
+        for (listener, groups) in listeners.iter_mut().zip(rules) {
+            listener.forwards_to.extend(groups);
+            listener.forwards_to.sort();
+            listener.forwards_to.dedup();
+        }
+        Ok(listeners)
+    }
+
+    #[instrument(skip(self), fields(api = "elasticloadbalancing:DescribeTargetHealth"))]
+    async fn registered_targets(&self, target_group_arn: &str) -> Result<Vec<String>, ReadError> {
+        let out = self
+            .elbv2
+            .describe_target_health()
+            .target_group_arn(target_group_arn)
+            .send()
+            .await
+            .map_err(|e| classify("elasticloadbalancing:DescribeTargetHealth", e))?;
+        Ok(out
+            .target_health_descriptions()
+            .iter()
+            .filter_map(|d| d.target().and_then(|t| t.id()).map(str::to_string))
+            .collect())
+    }
+}
+
+fn forwarded_groups(actions: &[aws_sdk_elasticloadbalancingv2::types::Action]) -> Vec<String> {
+    let mut groups = Vec::new();
+    for a in actions {
+        if a.r#type().map(|t| t.as_str()) != Some("forward") {
+            continue;
+        }
+        groups.extend(a.target_group_arn().map(str::to_string));
+        if let Some(config) = a.forward_config() {
+            groups.extend(
+                config
+                    .target_groups()
+                    .iter()
+                    .filter_map(|t| t.target_group_arn().map(str::to_string)),
+            );
+        }
+    }
+    groups.sort();
+    groups.dedup();
+    groups
+}

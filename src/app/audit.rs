@@ -1,0 +1,115 @@
+//! The CLI's cluster audit and `check --task`: tasks listed through the [`TaskLister`] port are
+//! evaluated by the same core as events. Reads are batched (DescribeTasks 100 ARNs, ENIs 200 a
+//! call) and cached, so each task definition, service and VPC is read once per audit.
+
+use tracing::instrument;
+
+use crate::app::check::{check_trigger, CheckError};
+use crate::domain::evaluation::Evaluation;
+use crate::domain::event::{task_trigger, TaskDetail};
+use crate::ports::{FactReader, ReadError, TaskLister, DESCRIBE_TASKS_BATCH, ENI_BATCH};
+
+/// Evaluates described tasks, reading their ENIs in bulk first (a caching reader keeps them).
+pub async fn evaluate_tasks<R: FactReader>(
+    reader: &R,
+    region: Option<&str>,
+    tasks: Vec<TaskDetail>,
+) -> Result<Vec<Evaluation>, CheckError> {
+    let eni_ids: Vec<String> = tasks
+        .iter()
+        .filter_map(|t| t.eni_attachment())
+        .map(|a| a.network_interface_id)
+        .collect();
+    for chunk in eni_ids.chunks(ENI_BATCH) {
+        reader
+            .network_interfaces(chunk)
+            .await
+            .map_err(CheckError::Aws)?;
+    }
+    let mut evaluations = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        // Sequential on purpose: the cache then reads each shared fact exactly once.
+        let trigger = task_trigger(task, region);
+        evaluations.push(check_trigger(&trigger, reader).await?);
+    }
+    Ok(evaluations)
+}
+
+/// Evaluates one running task by ARN.
+#[instrument(skip(reader))]
+pub async fn check_task_arn<R: FactReader + TaskLister>(
+    reader: &R,
+    region: Option<&str>,
+    cluster: &str,
+    task_arn: &str,
+) -> Result<Evaluation, CheckError> {
+    let tasks = reader
+        .describe_tasks(cluster, &[task_arn.to_string()])
+        .await
+        .map_err(CheckError::Aws)?;
+    if tasks.is_empty() {
+        return Err(CheckError::Aws(ReadError::Failed {
+            api: "ecs:DescribeTasks",
+            message: format!("task {task_arn} not found in cluster {cluster}"),
+        }));
+    }
+    let mut evaluations = evaluate_tasks(reader, region, tasks).await?;
+    Ok(evaluations.remove(0))
+}
+
+/// Clusters to audit: the named ones, or every cluster of the region.
+pub async fn clusters<R: TaskLister>(
+    reader: &R,
+    named: Vec<String>,
+    all: bool,
+) -> Result<Vec<String>, CheckError> {
+    if !all {
+        return Ok(named);
+    }
+    reader.cluster_arns().await.map_err(CheckError::Aws)
+}
+
+/// The described RUNNING tasks of `cluster`, in DescribeTasks batches; `keep` filters them.
+pub async fn running_tasks<R: TaskLister>(
+    reader: &R,
+    cluster: &str,
+    keep: impl Fn(&TaskDetail) -> bool,
+) -> Result<Vec<TaskDetail>, CheckError> {
+    let arns = reader
+        .running_task_arns(cluster)
+        .await
+        .map_err(CheckError::Aws)?;
+    let mut tasks = Vec::with_capacity(arns.len());
+    for batch in arns.chunks(DESCRIBE_TASKS_BATCH) {
+        let described = reader
+            .describe_tasks(cluster, batch)
+            .await
+            .map_err(CheckError::Aws)?;
+        tasks.extend(described.into_iter().filter(|t| keep(t)));
+    }
+    Ok(tasks)
+}
+
+/// Evaluates every RUNNING task of `cluster`; `progress` is called with (done, total).
+#[instrument(skip(reader, progress))]
+pub async fn audit_cluster<R: FactReader + TaskLister>(
+    reader: &R,
+    region: Option<&str>,
+    cluster: &str,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<Evaluation>, CheckError> {
+    let arns = reader
+        .running_task_arns(cluster)
+        .await
+        .map_err(CheckError::Aws)?;
+    let mut evaluations = Vec::with_capacity(arns.len());
+    for batch in arns.chunks(DESCRIBE_TASKS_BATCH) {
+        let tasks = reader
+            .describe_tasks(cluster, batch)
+            .await
+            .map_err(CheckError::Aws)?;
+        evaluations.extend(evaluate_tasks(reader, region, tasks).await?);
+        progress(evaluations.len(), arns.len());
+    }
+    Ok(evaluations)
+}

@@ -1,0 +1,277 @@
+//! The core use case: a trigger in, an Evaluation out, and the alert delivered when the policy
+//! says so. Facts are read in waves through the reader ports (`facts::waves`); the CLI, the
+//! Lambda, the audit and the Config mode all evaluate through [`check_trigger`].
+
+use thiserror::Error;
+use time::OffsetDateTime;
+use tracing::{info, instrument, warn};
+
+use crate::domain::delivery::{dedup_key, CheckReport};
+use crate::domain::evaluation::{evaluate_task, Evaluation};
+use crate::domain::event::{InputError, LaunchType, TaskEvent, Trigger};
+use crate::domain::facts::Unreadable;
+use crate::domain::verdict::Severity;
+use crate::facts::waves::read_task_facts;
+use crate::ports::{AlertDedup, AlertPublish, Claim, FactReader, ReadError};
+use crate::render::alert::alert_at;
+
+/// A check that could not produce a verdict.
+#[derive(Debug, Error)]
+pub enum CheckError {
+    /// The input is malformed.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// AWS kept failing after retries (throttling, 5xx, timeout, connection).
+    #[error("AWS read failed after retries: {0}")]
+    Aws(ReadError),
+    /// The alert for a NON_COMPLIANT task could not be published.
+    #[error("{source}")]
+    Publish {
+        /// The evaluation that was made (still printed by the CLI).
+        report: Box<CheckReport>,
+        /// The publish error.
+        source: crate::ports::PublishError,
+    },
+}
+
+/// Evaluates a parsed trigger.
+#[instrument(skip_all)]
+pub async fn check_trigger<R: FactReader>(
+    trigger: &Trigger,
+    reader: &R,
+) -> Result<Evaluation, CheckError> {
+    match trigger {
+        Trigger::OutOfScope(o) => Ok(Evaluation::out_of_scope(o, OffsetDateTime::now_utc())),
+        Trigger::RunningTask(event) => check_task(event, reader).await,
+    }
+}
+
+/// Evaluates a RUNNING task event.
+#[instrument(skip_all, fields(task_arn = %event.task.task_arn))]
+pub async fn check_task<R: FactReader>(
+    event: &TaskEvent,
+    reader: &R,
+) -> Result<Evaluation, CheckError> {
+    let now = OffsetDateTime::now_utc();
+    match event.task.launch_type() {
+        Some(LaunchType::Ec2) => {}
+        Some(other) => {
+            return Ok(Evaluation::task_not_applicable(
+                event,
+                now,
+                &format!(
+                    "launch type {}: task ENIs can get public IPs or are not in a VPC",
+                    other.as_str()
+                ),
+            ))
+        }
+        None => {
+            return Ok(Evaluation::task_incomplete(
+                event,
+                now,
+                &Unreadable {
+                    api: "ecs:TaskStateChange",
+                    reason: "the event names neither a launch type nor a container instance".into(),
+                },
+            ))
+        }
+    }
+    let attachment = event.task.eni_attachment();
+    // Boxed: the joined read futures are large, and a deep stack is not guaranteed.
+    let facts = Box::pin(read_task_facts(event, attachment.as_ref(), reader))
+        .await
+        .map_err(CheckError::Aws)?;
+    Ok(evaluate_task(event, attachment.as_ref(), &facts, now))
+}
+
+/// How alerts are published: where, at which severity, with which dedup store.
+#[derive(Debug)]
+pub struct Alerting<'a, P, D> {
+    /// The publisher (SNS).
+    pub publisher: &'a P,
+    /// The dedup store (DynamoDB), if configured.
+    pub dedup: Option<&'a D>,
+    /// Lowest severity that is published.
+    pub min_severity: Severity,
+}
+
+/// Checks a trigger and, when the policy says so, publishes the alert (once per dedup key).
+/// A failed publish is an error carrying the evaluation, so nothing is lost silently; an
+/// unusable dedup store never stops an alert (at-least-once, never at-most-once).
+#[instrument(skip_all)]
+pub async fn check_and_alert<R: FactReader, P: AlertPublish, D: AlertDedup>(
+    trigger: &Trigger,
+    reader: &R,
+    alerting: Option<&Alerting<'_, P, D>>,
+) -> Result<CheckReport, CheckError> {
+    let evaluation = check_trigger(trigger, reader).await?;
+    info!(
+        resource_id = %evaluation.resource_id,
+        compliance = evaluation.compliance.as_str(),
+        "evaluated"
+    );
+    match alerting {
+        Some(alerting) => deliver(evaluation, alerting).await,
+        None => Ok(CheckReport::unsent(evaluation)),
+    }
+}
+
+/// Publishes the alert of `evaluation` when the policy says so, once per dedup key: claim →
+/// publish → complete, or release the claim when the publish failed.
+pub async fn deliver<P: AlertPublish, D: AlertDedup>(
+    evaluation: Evaluation,
+    alerting: &Alerting<'_, P, D>,
+) -> Result<CheckReport, CheckError> {
+    let Some(alert) = alert_at(&evaluation, alerting.min_severity) else {
+        return Ok(CheckReport::unsent(evaluation));
+    };
+    let mut report = CheckReport::unsent(evaluation);
+    let claimed = match alerting.dedup {
+        None => None,
+        Some(store) => {
+            let key = dedup_key(&report.evaluation, alerting.min_severity);
+            report.alert.dedup_key = Some(key.clone());
+            match store.claim(&key).await {
+                Ok(Claim::Duplicate) => {
+                    info!(dedup_key = %key, "alert already sent for this deploy");
+                    report.alert.deduplicated = true;
+                    return Ok(report);
+                }
+                Ok(Claim::Acquired) => Some((store, key)),
+                Err(e) => {
+                    warn!(error = %e, "dedup store unusable: publishing anyway");
+                    None
+                }
+            }
+        }
+    };
+    match alerting.publisher.publish(&alert).await {
+        Ok(message_id) => {
+            report.alert.published = true;
+            report.alert.message_id = Some(message_id);
+            if let Some((store, key)) = claimed {
+                if let Err(e) = store.complete(&key).await {
+                    warn!(error = %e, "could not mark the alert complete");
+                }
+            }
+            Ok(report)
+        }
+        Err(source) => {
+            if let Some((store, key)) = claimed {
+                if let Err(e) = store.release(&key).await {
+                    warn!(error = %e, "could not release the dedup claim");
+                }
+            }
+            Err(CheckError::Publish {
+                report: Box::new(report),
+                source,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rules::fixture::{self, CONTAINER_INSTANCE};
+    use crate::domain::verdict::Status;
+    use crate::facts::fake::{FakeAws, FakeDedup, FakePublisher};
+
+    fn seed_trigger() -> Trigger {
+        let (mut event, attachment) = fixture::running_event();
+        event.task.attachments = vec![crate::domain::event::Attachment {
+            kind: Some("eni".into()),
+            details: [
+                ("networkInterfaceId", attachment.network_interface_id),
+                ("subnetId", "subnet-task".into()),
+                ("privateIPv4Address", "10.0.3.7".into()),
+            ]
+            .into_iter()
+            .map(|(name, value)| crate::domain::event::KeyValue {
+                name: Some(name.into()),
+                value: Some(value),
+            })
+            .collect(),
+            ..Default::default()
+        }];
+        Trigger::RunningTask(Box::new(event))
+    }
+
+    fn seed_world() -> FakeAws {
+        FakeAws::from_facts(&fixture::seed(), CONTAINER_INSTANCE, "10.0.3.7")
+    }
+
+    async fn run(publisher: &FakePublisher, dedup: &FakeDedup) -> Result<CheckReport, CheckError> {
+        let alerting = Alerting {
+            publisher,
+            dedup: Some(dedup),
+            min_severity: Severity::High,
+        };
+        check_and_alert(&seed_trigger(), &seed_world(), Some(&alerting)).await
+    }
+
+    #[tokio::test]
+    async fn the_seed_is_non_compliant_and_alerts_once_per_deploy() {
+        let publisher = FakePublisher::default();
+        let dedup = FakeDedup::default();
+        let first = run(&publisher, &dedup).await.unwrap();
+        assert_eq!(first.evaluation.compliance, Status::NonCompliant);
+        assert!(first.alert.published);
+        assert_eq!(first.alert.message_id.as_deref(), Some("message-1"));
+        let key = first.alert.dedup_key.clone().unwrap();
+        // The second task of the same deploy: a duplicate claim publishes nothing.
+        let second = run(&publisher, &dedup).await.unwrap();
+        assert!(second.alert.deduplicated && !second.alert.published);
+        assert_eq!(publisher.published.lock().unwrap().len(), 1);
+        assert_eq!(
+            *dedup.log.lock().unwrap(),
+            [
+                format!("claim {key}"),
+                format!("complete {key}"),
+                format!("claim {key}")
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_publish_releases_the_claim_and_fails_with_the_report() {
+        let failing = FakePublisher {
+            fail: true,
+            ..Default::default()
+        };
+        let dedup = FakeDedup::default();
+        let Err(CheckError::Publish { report, .. }) = run(&failing, &dedup).await else {
+            panic!("a failed publish must fail the check");
+        };
+        assert_eq!(report.evaluation.compliance, Status::NonCompliant);
+        let key = report.alert.dedup_key.clone().unwrap();
+        assert_eq!(
+            *dedup.log.lock().unwrap(),
+            [format!("claim {key}"), format!("release {key}")]
+        );
+        // The retry (Lambda's) can alert: the claim is free again.
+        let publisher = FakePublisher::default();
+        assert!(run(&publisher, &dedup).await.unwrap().alert.published);
+    }
+
+    #[tokio::test]
+    async fn a_denied_describe_target_groups_is_one_check_incomplete() {
+        let denied = ReadError::Unreadable(Unreadable {
+            api: "elasticloadbalancing:DescribeTargetGroups",
+            reason: "AccessDenied: not authorized".into(),
+        });
+        let aws = FakeAws::from_facts(&fixture::valid(), CONTAINER_INSTANCE, "10.0.3.7")
+            .failing("elasticloadbalancing:DescribeTargetGroups", denied);
+        let evaluation = check_trigger(&seed_trigger(), &aws).await.unwrap();
+        assert_eq!(evaluation.compliance, Status::InsufficientData);
+        let incomplete: Vec<_> = evaluation
+            .findings
+            .iter()
+            .filter(|f| f.rule == "CHECK_INCOMPLETE")
+            .collect();
+        assert_eq!(incomplete.len(), 1, "{:#?}", evaluation.findings);
+        assert!(incomplete[0]
+            .message
+            .contains("elasticloadbalancing:DescribeTargetGroups"));
+    }
+}

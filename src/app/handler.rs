@@ -1,0 +1,197 @@
+//! The Lambda handler, in the library so that it is tested in-process: an EventBridge ECS
+//! event or an AWS Config rule invocation in, the printed document out. A failed invocation
+//! carries a meaningful `errorType` (Lambda retries it, then keeps the event on the failure
+//! destination: nothing is lost silently).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+use thiserror::Error;
+use tracing::{error, info, instrument};
+
+use crate::adapters::clients::{ClientFactory, Scope};
+use crate::adapters::config_service::ConfigEvaluations;
+use crate::adapters::dynamodb::DynamoDedup;
+use crate::adapters::sns::SnsAlerts;
+use crate::app::check::{Alerting, CheckError};
+use crate::app::config_rule::run_config_rule;
+use crate::app::run_check;
+use crate::app::settings::LambdaSettings;
+use crate::domain::config_rule::{is_config_invocation, parse_config_invocation};
+use crate::domain::verdict::Severity;
+use crate::ports::ReadError;
+use crate::render::metrics::emf_lines;
+
+static COLD: AtomicBool = AtomicBool::new(true);
+
+/// Why an invocation failed; the variant name is the Lambda `errorType`.
+#[derive(Debug, Error)]
+pub enum HandlerError {
+    /// The payload is not an event this function understands (not retried usefully).
+    #[error("{0}")]
+    InvalidInput(String),
+    /// AWS kept failing after the SDK's retries (throttling, 5xx, timeouts, connection).
+    #[error("{0}")]
+    AwsReadFailed(String),
+    /// The alert of a NON_COMPLIANT task could not be published.
+    #[error("{0}")]
+    PublishFailed(String),
+    /// AWS Config did not take the evaluations.
+    #[error("{0}")]
+    ConfigReportFailed(String),
+}
+
+impl HandlerError {
+    /// The Lambda `errorType`.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            HandlerError::InvalidInput(_) => "InvalidInput",
+            HandlerError::AwsReadFailed(_) => "AwsReadFailed",
+            HandlerError::PublishFailed(_) => "PublishFailed",
+            HandlerError::ConfigReportFailed(_) => "ConfigReportFailed",
+        }
+    }
+}
+
+impl From<CheckError> for HandlerError {
+    fn from(e: CheckError) -> Self {
+        let message = e.to_string();
+        match e {
+            CheckError::Input(_) => HandlerError::InvalidInput(message),
+            CheckError::Publish { .. } => HandlerError::PublishFailed(message),
+            CheckError::Aws(ReadError::Failed { api, .. }) if api.starts_with("config:") => {
+                HandlerError::ConfigReportFailed(message)
+            }
+            CheckError::Aws(_) => HandlerError::AwsReadFailed(message),
+        }
+    }
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        Diagnostic {
+            error_type: e.error_type().to_string(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// Everything the function keeps between invocations: clients, fact caches, alerting.
+#[derive(Debug)]
+pub struct LambdaApp {
+    clients: ClientFactory,
+    publisher: SnsAlerts,
+    dedup: Option<DynamoDedup>,
+    min_severity: Severity,
+    config_evaluations: ConfigEvaluations,
+}
+
+impl LambdaApp {
+    /// Builds every client during init (not on the first event) and, unless
+    /// `WARM_UP_CONNECTIONS=false`, opens the default region's connections too.
+    pub async fn init(settings: &LambdaSettings, clients: ClientFactory) -> Self {
+        let alerts = &settings.alerts;
+        let topic_arn = alerts.topic_arn.clone().unwrap_or_default();
+        let publisher = alerts.publisher(&clients, &topic_arn).await;
+        let dedup = alerts.dedup(&clients).await;
+        let config_evaluations = ConfigEvaluations::new(clients.config_service().await);
+        let reader = clients.reader(&Scope::default()).await;
+        if settings.warm_up_connections {
+            reader.inner().warm_up().await;
+        }
+        LambdaApp {
+            clients,
+            publisher,
+            dedup,
+            min_severity: alerts.min_severity,
+            config_evaluations,
+        }
+    }
+
+    /// Handles one invocation.
+    #[instrument(skip_all, fields(request_id = %event.context.request_id, cold_start))]
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
+        let cold_start = COLD.swap(false, Ordering::Relaxed);
+        tracing::Span::current().record("cold_start", cold_start);
+        let result = if is_config_invocation(&event.payload) {
+            self.handle_config(event.payload).await
+        } else {
+            self.handle_event(event.payload).await
+        };
+        if let Err(e) = &result {
+            error!(error_type = e.error_type(), error = %e, "invocation failed");
+        }
+        result
+    }
+
+    async fn handle_event(&self, payload: Value) -> Result<Value, HandlerError> {
+        let alerting = Alerting {
+            publisher: &self.publisher,
+            dedup: self.dedup.as_ref(),
+            min_severity: self.min_severity,
+        };
+        let report = run_check(payload, &self.clients, Some(&alerting)).await?;
+        // CloudWatch Embedded Metric Format: raw JSON lines on stdout become metrics.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        for line in emf_lines(&report.evaluation, now) {
+            println!("{line}");
+        }
+        info!(
+            task_arn = %report.evaluation.resource_id,
+            verdict = report.evaluation.compliance.as_str(),
+            published = report.alert.published,
+            "evaluation"
+        );
+        serde_json::to_value(&report).map_err(|e| HandlerError::InvalidInput(e.to_string()))
+    }
+
+    /// AWS Config custom-rule invocation: evaluate the services and PutEvaluations.
+    async fn handle_config(&self, payload: Value) -> Result<Value, HandlerError> {
+        let invocation = parse_config_invocation(payload)
+            .map_err(|e| HandlerError::InvalidInput(e.to_string()))?;
+        let reader = self.clients.reader(&Scope::default()).await;
+        let evaluations =
+            run_config_rule(&invocation, reader.as_ref(), &self.config_evaluations).await?;
+        info!(count = evaluations.len(), "reported to AWS Config");
+        Ok(serde_json::json!({ "configEvaluations": evaluations }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::event::InputError;
+
+    #[test]
+    fn check_errors_map_to_meaningful_error_types() {
+        let cases = [
+            (
+                CheckError::Input(InputError::NotJson("x".into())),
+                "InvalidInput",
+            ),
+            (
+                CheckError::Aws(ReadError::Failed {
+                    api: "ec2:DescribeNetworkInterfaces",
+                    message: "503".into(),
+                }),
+                "AwsReadFailed",
+            ),
+            (
+                CheckError::Aws(ReadError::Failed {
+                    api: "config:PutEvaluations",
+                    message: "rejected".into(),
+                }),
+                "ConfigReportFailed",
+            ),
+        ];
+        for (error, want) in cases {
+            let diagnostic = Diagnostic::from(HandlerError::from(error));
+            assert_eq!(diagnostic.error_type, want);
+            assert!(!diagnostic.error_message.is_empty());
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Use cases and their composition: [`check`] (a trigger → an Evaluation → the alert),
+//! [`audit`] (every running task of a cluster), [`config_rule`] (AWS Config custom-rule mode).
+//! The CLI and the Lambda both come through [`run_check`] / [`run_trigger`].
+
+pub mod audit;
+pub mod check;
+pub mod config_rule;
+pub mod handler;
+pub mod settings;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use tracing::instrument;
+
+use crate::adapters::clients::{ClientFactory, Scope};
+use crate::adapters::dynamodb::DynamoDedup;
+use crate::adapters::sns::SnsAlerts;
+use crate::domain::delivery::CheckReport;
+use crate::domain::evaluation::Evaluation;
+use crate::domain::event::{parse_trigger, Trigger};
+use check::{check_and_alert, Alerting, CheckError};
+
+/// Alerting through SNS with optional DynamoDB dedup: what the CLI and the Lambda use.
+pub type SnsAlerting<'a> = Alerting<'a, SnsAlerts, DynamoDedup>;
+
+/// Parses `input`, reads facts in the event's region and publishes the alert when needed.
+#[instrument(skip_all)]
+pub async fn run_check(
+    input: Value,
+    clients: &ClientFactory,
+    alerting: Option<&SnsAlerting<'_>>,
+) -> Result<CheckReport, CheckError> {
+    let trigger = parse_trigger(input)?;
+    run_trigger(&trigger, clients, alerting).await
+}
+
+/// Checks an already parsed trigger in its region and publishes the alert when needed. An
+/// out-of-scope trigger needs no AWS at all: no client is built for it.
+#[instrument(skip_all)]
+pub async fn run_trigger(
+    trigger: &Trigger,
+    clients: &ClientFactory,
+    alerting: Option<&SnsAlerting<'_>>,
+) -> Result<CheckReport, CheckError> {
+    match trigger {
+        Trigger::OutOfScope(o) => Ok(CheckReport::unsent(Evaluation::out_of_scope(
+            o,
+            OffsetDateTime::now_utc(),
+        ))),
+        Trigger::RunningTask(event) => {
+            let reader = clients
+                .reader(&Scope::region(event.region.as_deref()))
+                .await;
+            check_and_alert(trigger, reader.as_ref(), alerting).await
+        }
+    }
+}

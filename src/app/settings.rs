@@ -1,0 +1,142 @@
+//! Typed settings, read by clap from flags and environment variables: the same structs serve
+//! the CLI (flags, with env fallbacks) and the Lambda (environment only, parsed at init so a
+//! bad value fails the cold start with a clear message).
+
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser};
+
+use crate::adapters::clients::ClientFactory;
+use crate::adapters::dynamodb::{DynamoDedup, DEFAULT_DEDUP_TTL};
+use crate::adapters::sns::SnsAlerts;
+use crate::domain::verdict::Severity;
+use crate::facts::cache::DEFAULT_TTL;
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+}
+
+/// Where to read AWS facts.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AwsSettings {
+    /// AWS region (default: the event's region, else the SDK's default chain).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// AWS named profile.
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+impl AwsSettings {
+    /// The one client factory of the process (configuration is loaded on first use).
+    pub fn client_factory(&self) -> ClientFactory {
+        ClientFactory::new(self.region.clone(), self.profile.clone(), DEFAULT_TTL)
+    }
+}
+
+/// How alerts are published.
+#[derive(Debug, Clone, Args)]
+pub struct AlertSettings {
+    /// SNS topic the alerts go to.
+    #[arg(long, env = "ALERT_TOPIC_ARN", value_name = "ARN")]
+    pub topic_arn: Option<String>,
+    /// DynamoDB table for alert dedup (one alert per deploy).
+    #[arg(long, env = "DEDUP_TABLE_NAME", value_name = "TABLE")]
+    pub dedup_table: Option<String>,
+    /// How long a sent alert suppresses its duplicates.
+    #[arg(
+        long,
+        env = "DEDUP_TTL_SECONDS",
+        default_value_t = DEFAULT_DEDUP_TTL.as_secs(),
+        value_name = "SECONDS"
+    )]
+    pub dedup_ttl_seconds: u64,
+    /// Lowest finding severity that is published (HIGH = NON_COMPLIANT tasks only).
+    #[arg(long, env = "MIN_SEVERITY", default_value = "HIGH", value_parser = parse_severity)]
+    pub min_severity: Severity,
+}
+
+impl AlertSettings {
+    /// The dedup table, if one is named (the template passes "" when dedup is off).
+    pub fn dedup_table(&self) -> Option<&str> {
+        self.dedup_table.as_deref().filter(|t| !t.is_empty())
+    }
+
+    /// The SNS publisher for `topic_arn`, with a client in the topic's region.
+    pub async fn publisher(&self, clients: &ClientFactory, topic_arn: &str) -> SnsAlerts {
+        SnsAlerts::new(clients.sns_for_topic(topic_arn).await, topic_arn)
+    }
+
+    /// The dedup store, when a table is named.
+    pub async fn dedup(&self, clients: &ClientFactory) -> Option<DynamoDedup> {
+        let table = self.dedup_table()?;
+        Some(DynamoDedup::new(
+            clients.dynamodb().await,
+            table,
+            Duration::from_secs(self.dedup_ttl_seconds),
+        ))
+    }
+}
+
+/// The Lambda function's settings: its environment variables.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "ecs-inbound-guard-lambda")]
+pub struct LambdaSettings {
+    /// Alerting.
+    #[command(flatten)]
+    pub alerts: AlertSettings,
+    /// Open the AWS connections during init (one cheap read each), so the first check does not
+    /// pay the TLS handshakes.
+    #[arg(long, env = "WARM_UP_CONNECTIONS", default_value_t = true, action = ArgAction::Set)]
+    pub warm_up_connections: bool,
+}
+
+impl LambdaSettings {
+    /// Reads the settings from the environment.
+    pub fn from_env() -> Result<Self, String> {
+        let settings = Self::try_parse_from(["ecs-inbound-guard-lambda"])
+            .map_err(|e| e.to_string().trim().replace('\n', " "))?;
+        if settings
+            .alerts
+            .topic_arn
+            .as_deref()
+            .is_none_or(str::is_empty)
+        {
+            return Err(
+                "ALERT_TOPIC_ARN is not set: the function has nowhere to publish alerts".into(),
+            );
+        }
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lambda_settings_come_from_the_environment_with_defaults() {
+        let s = LambdaSettings::try_parse_from(["x"]).unwrap();
+        assert_eq!(s.alerts.dedup_ttl_seconds, 86_400);
+        assert_eq!(s.alerts.min_severity, Severity::High);
+        assert!(s.warm_up_connections);
+        let s = LambdaSettings::try_parse_from([
+            "x",
+            "--min-severity",
+            "medium",
+            "--warm-up-connections",
+            "false",
+            "--dedup-table",
+            "",
+        ])
+        .unwrap();
+        assert_eq!(s.alerts.min_severity, Severity::Medium);
+        assert!(!s.warm_up_connections);
+        assert_eq!(
+            s.alerts.dedup_table(),
+            None,
+            "an empty table name means no dedup"
+        );
+        assert!(LambdaSettings::try_parse_from(["x", "--min-severity", "urgent"]).is_err());
+    }
+}

@@ -1,0 +1,157 @@
+//! What a rule may look at. The engine builds a [`TaskView`] for every in-scope task and, when
+//! the task's service has load balancers, resolves the load-balancer path once into an
+//! [`LbView`]: a load-balancer rule never re-checks whether those facts are known. Facts only
+//! some rules need are reached through accessors that return `Result<_, Unreadable>`, so a rule
+//! writes `view.eni()?` and the engine turns the error into one CHECK_INCOMPLETE per IAM action.
+
+use crate::domain::event::{EniAttachment, TaskEvent};
+use crate::domain::facts::{
+    effective_route_table, Fact, Host, Listener, LoadBalancer, LoadBalancerMapping,
+    LoadBalancerPath, NetworkInterface, PortMapping, RouteTable, Service, Subnet, TargetGroup,
+    TaskDefinition, TaskFacts, Unreadable,
+};
+use crate::domain::net::{Cidr, NetworkAcl, SecurityGroup};
+
+/// A RUNNING awsvpc task that maps at least one port: what the task rules evaluate.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskView<'a> {
+    /// The event.
+    pub event: &'a TaskEvent,
+    /// The ENI named by the event.
+    pub attachment: &'a EniAttachment,
+    /// The task definition (awsvpc).
+    pub task_definition: &'a TaskDefinition,
+    /// Everything read from AWS.
+    pub facts: &'a TaskFacts,
+}
+
+fn known<T>(fact: &Fact<T>) -> Result<&T, Unreadable> {
+    fact.as_result().map_err(Clone::clone)
+}
+
+impl<'a> TaskView<'a> {
+    /// The mapped ports (non-empty for an in-scope task).
+    pub fn ports(&self) -> &'a [PortMapping] {
+        &self.task_definition.port_mappings
+    }
+
+    /// The service, for a service task (`Ok(None)` for a standalone task).
+    pub fn service(&self) -> Result<Option<&'a Service>, Unreadable> {
+        self.facts.service.as_ref().map(known).transpose()
+    }
+
+    /// The task ENI.
+    pub fn eni(&self) -> Result<&'a NetworkInterface, Unreadable> {
+        known(&self.facts.eni)
+    }
+
+    /// The route table in force for the task subnet.
+    pub fn route_table(&self) -> Result<&'a RouteTable, Unreadable> {
+        known(&self.facts.route_table)
+    }
+
+    /// The container instance's EC2 host.
+    pub fn host(&self) -> Result<&'a Host, Unreadable> {
+        known(&self.facts.host)
+    }
+
+    /// Every route table of the task's VPC.
+    pub fn vpc_route_tables(&self) -> Result<&'a [RouteTable], Unreadable> {
+        known(&self.facts.vpc_route_tables).map(Vec::as_slice)
+    }
+
+    /// The network ACL of the task subnet.
+    pub fn network_acl(&self) -> Result<&'a NetworkAcl, Unreadable> {
+        known(&self.facts.network_acl)
+    }
+
+    /// The security groups with these ids (those that were read).
+    pub fn groups(&self, ids: &[String]) -> Result<Vec<&'a SecurityGroup>, Unreadable> {
+        let all = known(&self.facts.security_groups)?;
+        Ok(all.iter().filter(|g| ids.contains(&g.id)).collect())
+    }
+}
+
+/// The resolved load-balancer path of a service task.
+#[derive(Debug, Clone, Copy)]
+pub struct LbView<'a> {
+    /// The task.
+    pub task: TaskView<'a>,
+    /// The service's mappings.
+    pub mappings: &'a [LoadBalancerMapping],
+    /// Their target groups.
+    pub target_groups: &'a [TargetGroup],
+    /// The target groups' load balancers.
+    pub load_balancers: &'a [LoadBalancer],
+    /// Those load balancers' listeners.
+    pub listeners: &'a [Listener],
+    path: &'a LoadBalancerPath,
+}
+
+impl<'a> LbView<'a> {
+    /// `None` when the task has no load balancer; the view, or the first unreadable fact of
+    /// the path (service → target groups → load balancers → listeners).
+    pub fn resolve(task: &TaskView<'a>) -> Option<Result<Self, Unreadable>> {
+        let path = task.facts.load_balancer_path.as_ref()?;
+        let service = task.facts.service.as_ref()?;
+        Some((|| {
+            Ok(LbView {
+                task: *task,
+                mappings: known(service)?.load_balancers.as_slice(),
+                target_groups: known(&path.target_groups)?,
+                load_balancers: known(&path.load_balancers)?,
+                listeners: known(&path.listeners)?,
+                path,
+            })
+        })())
+    }
+
+    /// The target group of a mapping, if it was read.
+    pub fn target_group(&self, mapping: &LoadBalancerMapping) -> Option<&'a TargetGroup> {
+        let arn = mapping.target_group_arn.as_deref()?;
+        self.target_groups.iter().find(|t| t.arn == arn)
+    }
+
+    /// The load balancers that route to a target group.
+    pub fn balancers_of(&self, group: &TargetGroup) -> Vec<&'a LoadBalancer> {
+        let lbs = self.load_balancers;
+        group
+            .load_balancer_arns
+            .iter()
+            .filter_map(|arn| lbs.iter().find(|l| &l.arn == arn))
+            .collect()
+    }
+
+    /// Target groups of the mappings together with the mapping.
+    pub fn mapped_groups(
+        &self,
+    ) -> impl Iterator<Item = (&'a LoadBalancerMapping, &'a TargetGroup)> + '_ {
+        self.mappings
+            .iter()
+            .filter_map(move |m| self.target_group(m).map(|g| (m, g)))
+    }
+
+    /// The load balancers' subnets.
+    pub fn subnets(&self) -> Result<&'a [Subnet], Unreadable> {
+        known(&self.path.subnets).map(Vec::as_slice)
+    }
+
+    /// Target groups in which the task's IP is registered.
+    pub fn registered_in(&self) -> Result<&'a [String], Unreadable> {
+        known(&self.path.registered_in).map(Vec::as_slice)
+    }
+}
+
+/// IPv4 CIDRs of the given subnets.
+pub fn subnet_cidrs(subnets: &[Subnet], ids: &[String]) -> Vec<Cidr> {
+    subnets
+        .iter()
+        .filter(|s| ids.contains(&s.id))
+        .filter_map(|s| s.cidr.as_deref().and_then(Cidr::parse))
+        .collect()
+}
+
+/// The internet gateway of the subnet's IPv4 default route, if the subnet is public.
+pub fn public_gateway<'a>(tables: &'a [RouteTable], subnet_id: &str) -> Option<&'a str> {
+    effective_route_table(tables, subnet_id).and_then(RouteTable::ipv4_internet_gateway)
+}

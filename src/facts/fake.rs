@@ -1,0 +1,273 @@
+//! An in-memory AWS for unit tests: the reader ports answered from a [`TaskFacts`] world (the
+//! rule fixtures), every call recorded by IAM action, any action made to fail; plus a recording
+//! publisher and dedup store. Millisecond tests of the wave/skip logic and of the claim →
+//! publish → complete/release path; moto stays for the wiring.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::domain::event::TaskDetail;
+use crate::domain::facts::{
+    Fact, Host, Listener, LoadBalancer, NetworkInterface, RouteTable, Service, Subnet, TargetGroup,
+    TaskDefinition, TaskFacts,
+};
+use crate::domain::net::{NetworkAcl, SecurityGroup};
+use crate::ports::{
+    AlertDedup, AlertPublish, Claim, DedupError, Ec2Reader, EcsReader, ElbReader, PublishError,
+    ReadError, ReadResult, TaskLister,
+};
+use crate::render::alert::Alert;
+
+/// The fake AWS account: resources by id, the calls made, the actions that fail.
+#[derive(Debug, Default)]
+pub struct FakeAws {
+    task_definitions: Vec<TaskDefinition>,
+    services: Vec<Service>,
+    enis: Vec<NetworkInterface>,
+    route_tables: HashMap<String, Vec<RouteTable>>,
+    hosts: HashMap<String, Host>,
+    acls: HashMap<String, NetworkAcl>,
+    security_groups: Vec<SecurityGroup>,
+    subnets: Vec<Subnet>,
+    target_groups: Vec<TargetGroup>,
+    load_balancers: Vec<LoadBalancer>,
+    listeners: Vec<Listener>,
+    targets: HashMap<String, Vec<String>>,
+    tasks: Vec<TaskDetail>,
+    failing: HashMap<&'static str, ReadError>,
+    calls: Mutex<Vec<&'static str>>,
+}
+
+fn known<T: Clone>(fact: &Fact<T>) -> Option<T> {
+    fact.known().cloned()
+}
+
+impl FakeAws {
+    /// The world in which a task with ENI `eni-1` (IP `task_ip`) on container instance
+    /// `container_instance` has exactly `facts`.
+    pub fn from_facts(facts: &TaskFacts, container_instance: &str, task_ip: &str) -> Self {
+        let mut aws = FakeAws::default();
+        aws.task_definitions.extend(known(&facts.task_definition));
+        if let Some(service) = facts.service.as_ref().and_then(known) {
+            aws.services.push(service);
+        }
+        if let Some(eni) = known(&facts.eni) {
+            if let Some(tables) = known(&facts.vpc_route_tables) {
+                aws.route_tables.insert(eni.vpc_id.clone(), tables);
+            }
+            if let Some(acl) = known(&facts.network_acl) {
+                aws.acls.insert(eni.subnet_id.clone(), acl);
+            }
+            aws.enis.push(eni);
+        }
+        if let Some(host) = known(&facts.host) {
+            aws.hosts.insert(container_instance.to_string(), host);
+        }
+        aws.security_groups = known(&facts.security_groups).unwrap_or_default();
+        if let Some(path) = &facts.load_balancer_path {
+            aws.target_groups = known(&path.target_groups).unwrap_or_default();
+            aws.load_balancers = known(&path.load_balancers).unwrap_or_default();
+            aws.listeners = known(&path.listeners).unwrap_or_default();
+            aws.subnets = known(&path.subnets).unwrap_or_default();
+            for tg in known(&path.registered_in).unwrap_or_default() {
+                aws.targets.entry(tg).or_default().push(task_ip.to_string());
+            }
+        }
+        aws
+    }
+
+    /// Makes every call of `api` fail with `error`.
+    pub fn failing(mut self, api: &'static str, error: ReadError) -> Self {
+        self.failing.insert(api, error);
+        self
+    }
+
+    /// Adds tasks for the lister.
+    pub fn with_tasks(mut self, tasks: Vec<TaskDetail>) -> Self {
+        self.tasks = tasks;
+        self
+    }
+
+    /// The IAM actions called so far, in order.
+    pub fn calls(&self) -> Vec<&'static str> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn call(&self, api: &'static str) -> Result<(), ReadError> {
+        self.calls.lock().unwrap().push(api);
+        match self.failing.get(api) {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+}
+
+fn by_ids<T: Clone>(items: &[T], ids: &[String], id: impl Fn(&T) -> &str) -> Vec<T> {
+    items
+        .iter()
+        .filter(|i| ids.iter().any(|x| x == id(i)))
+        .cloned()
+        .collect()
+}
+
+impl EcsReader for FakeAws {
+    async fn task_definition(&self, arn: &str) -> ReadResult<TaskDefinition> {
+        self.call("ecs:DescribeTaskDefinition")?;
+        Ok(self.task_definitions.iter().find(|t| t.arn == arn).cloned())
+    }
+
+    async fn service(&self, _cluster: &str, name: &str) -> ReadResult<Service> {
+        self.call("ecs:DescribeServices")?;
+        Ok(self.services.iter().find(|s| s.name == name).cloned())
+    }
+
+    async fn container_host(&self, _cluster: &str, arn: &str) -> ReadResult<Host> {
+        // Two calls in AWS: the container instance, then its EC2 instance.
+        self.call("ecs:DescribeContainerInstances")?;
+        self.call("ec2:DescribeInstances")?;
+        Ok(self.hosts.get(arn).cloned())
+    }
+}
+
+impl Ec2Reader for FakeAws {
+    async fn network_interface(&self, id: &str) -> ReadResult<NetworkInterface> {
+        self.call("ec2:DescribeNetworkInterfaces")?;
+        Ok(self.enis.iter().find(|e| e.id == id).cloned())
+    }
+
+    async fn network_interfaces(&self, ids: &[String]) -> Result<Vec<NetworkInterface>, ReadError> {
+        self.call("ec2:DescribeNetworkInterfaces")?;
+        Ok(by_ids(&self.enis, ids, |e| &e.id))
+    }
+
+    async fn route_tables(&self, vpc_id: &str) -> Result<Vec<RouteTable>, ReadError> {
+        self.call("ec2:DescribeRouteTables")?;
+        Ok(self.route_tables.get(vpc_id).cloned().unwrap_or_default())
+    }
+
+    async fn network_acl(&self, subnet_id: &str) -> ReadResult<NetworkAcl> {
+        self.call("ec2:DescribeNetworkAcls")?;
+        Ok(self.acls.get(subnet_id).cloned())
+    }
+
+    async fn security_groups(&self, ids: &[String]) -> Result<Vec<SecurityGroup>, ReadError> {
+        self.call("ec2:DescribeSecurityGroups")?;
+        Ok(by_ids(&self.security_groups, ids, |g| &g.id))
+    }
+
+    async fn subnets(&self, ids: &[String]) -> Result<Vec<Subnet>, ReadError> {
+        self.call("ec2:DescribeSubnets")?;
+        Ok(by_ids(&self.subnets, ids, |s| &s.id))
+    }
+}
+
+impl ElbReader for FakeAws {
+    async fn target_groups(&self, arns: &[String]) -> Result<Vec<TargetGroup>, ReadError> {
+        self.call("elasticloadbalancing:DescribeTargetGroups")?;
+        Ok(by_ids(&self.target_groups, arns, |g| &g.arn))
+    }
+
+    async fn load_balancers(&self, arns: &[String]) -> Result<Vec<LoadBalancer>, ReadError> {
+        self.call("elasticloadbalancing:DescribeLoadBalancers")?;
+        Ok(by_ids(&self.load_balancers, arns, |l| &l.arn))
+    }
+
+    async fn listeners(&self, lb: &str, _tgs: &[String]) -> Result<Vec<Listener>, ReadError> {
+        self.call("elasticloadbalancing:DescribeListeners")?;
+        Ok(self
+            .listeners
+            .iter()
+            .filter(|l| l.load_balancer_arn == lb)
+            .cloned()
+            .collect())
+    }
+
+    async fn registered_targets(&self, tg: &str) -> Result<Vec<String>, ReadError> {
+        self.call("elasticloadbalancing:DescribeTargetHealth")?;
+        Ok(self.targets.get(tg).cloned().unwrap_or_default())
+    }
+}
+
+impl TaskLister for FakeAws {
+    async fn cluster_arns(&self) -> Result<Vec<String>, ReadError> {
+        self.call("ecs:ListClusters")?;
+        let mut arns: Vec<String> = self
+            .tasks
+            .iter()
+            .filter_map(|t| t.cluster_arn.clone())
+            .collect();
+        arns.dedup();
+        Ok(arns)
+    }
+
+    async fn running_task_arns(&self, _cluster: &str) -> Result<Vec<String>, ReadError> {
+        self.call("ecs:ListTasks")?;
+        Ok(self.tasks.iter().map(|t| t.task_arn.clone()).collect())
+    }
+
+    async fn describe_tasks(
+        &self,
+        _cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<TaskDetail>, ReadError> {
+        self.call("ecs:DescribeTasks")?;
+        Ok(by_ids(&self.tasks, arns, |t| &t.task_arn))
+    }
+
+    async fn service_names(&self, _cluster: &str) -> Result<Vec<String>, ReadError> {
+        self.call("ecs:ListServices")?;
+        Ok(self.services.iter().map(|s| s.name.clone()).collect())
+    }
+}
+
+/// A publisher that records alerts, or fails every publish.
+#[derive(Debug, Default)]
+pub struct FakePublisher {
+    /// Fail every publish.
+    pub fail: bool,
+    /// What was published.
+    pub published: Mutex<Vec<Alert>>,
+}
+
+impl AlertPublish for FakePublisher {
+    async fn publish(&self, alert: &Alert) -> Result<String, PublishError> {
+        if self.fail {
+            return Err(PublishError("sns:Publish failed: InternalError".into()));
+        }
+        let mut published = self.published.lock().unwrap();
+        published.push(alert.clone());
+        Ok(format!("message-{}", published.len()))
+    }
+}
+
+/// A dedup store in memory that records every operation.
+#[derive(Debug, Default)]
+pub struct FakeDedup {
+    claimed: Mutex<HashMap<String, bool>>,
+    /// `claim KEY`, `complete KEY`, `release KEY`, in order.
+    pub log: Mutex<Vec<String>>,
+}
+
+impl AlertDedup for FakeDedup {
+    async fn claim(&self, key: &str) -> Result<Claim, DedupError> {
+        self.log.lock().unwrap().push(format!("claim {key}"));
+        let mut claimed = self.claimed.lock().unwrap();
+        if claimed.contains_key(key) {
+            return Ok(Claim::Duplicate);
+        }
+        claimed.insert(key.to_string(), false);
+        Ok(Claim::Acquired)
+    }
+
+    async fn complete(&self, key: &str) -> Result<(), DedupError> {
+        self.log.lock().unwrap().push(format!("complete {key}"));
+        self.claimed.lock().unwrap().insert(key.to_string(), true);
+        Ok(())
+    }
+
+    async fn release(&self, key: &str) -> Result<(), DedupError> {
+        self.log.lock().unwrap().push(format!("release {key}"));
+        self.claimed.lock().unwrap().remove(key);
+        Ok(())
+    }
+}

@@ -1,0 +1,608 @@
+//! Reading one task's facts in named waves. Each wave is a set of concurrent reads that needs
+//! only what the waves before it returned; each returns a complete struct (no placeholder is
+//! patched later). The container instance's host is read beside the waves, since no other read
+//! depends on it.
+//!
+//! | wave | reads (concurrently) | needs |
+//! |---|---|---|
+//! | 1 [`NamedResources`] | task definition ‖ service ‖ task ENI | the event |
+//! | 2 [`TaskNetwork`] | route tables of the ENI's VPC ‖ target groups ‖ task subnet NACL | ENI, service |
+//! | 3 [`BalancerPath`] | load balancers ‖ listeners (and rules) ‖ target health | target groups |
+//! | 4 [`Boundaries`] | security groups (task + load balancers) ‖ load-balancer subnets | ENI, load balancers |
+//!
+//! Optional reads follow one principle: **a fact is read when a rule that can change the
+//! verdict needs it**. Security groups are read whenever an inbound path is evaluated (a load
+//! balancer, or a direct IPv6 route to an internet gateway); the NACL, the target groups and
+//! the load-balancer subnets only on a load-balancer path ([`InboundPaths`]).
+
+use futures_util::future::try_join_all;
+
+use crate::domain::event::{EniAttachment, TaskEvent};
+use crate::domain::facts::{
+    effective_route_table, Fact, Host, Listener, LoadBalancer, LoadBalancerMapping,
+    LoadBalancerPath, NetworkInterface, RouteTable, Service, Subnet, TargetGroup, TaskDefinition,
+    TaskFacts, Unreadable,
+};
+use crate::domain::net::{NetworkAcl, SecurityGroup};
+use crate::ports::{FactReader, ReadError, ReadResult};
+
+/// Turns a read into a fact: `Unreadable` and missing resources become unknown facts;
+/// persistent failures (after the SDK's retries) stay errors, so the check is retried.
+fn into_fact<T>(
+    result: ReadResult<T>,
+    missing: impl FnOnce() -> Unreadable,
+) -> Result<Fact<T>, ReadError> {
+    match result {
+        Ok(Some(v)) => Ok(Fact::Known(v)),
+        Ok(None) => Ok(Fact::Unknown(missing())),
+        Err(ReadError::Unreadable(u)) => Ok(Fact::Unknown(u)),
+        Err(e @ ReadError::Failed { .. }) => Err(e),
+    }
+}
+
+/// Turns a list read into a fact.
+fn list_fact<T>(result: Result<Vec<T>, ReadError>) -> Result<Fact<Vec<T>>, ReadError> {
+    match result {
+        Ok(items) => Ok(Fact::Known(items)),
+        Err(ReadError::Unreadable(u)) => Ok(Fact::Unknown(u)),
+        Err(e) => Err(e),
+    }
+}
+
+fn not_read<T>(api: &'static str, because: &str) -> Fact<T> {
+    Fact::Unknown(Unreadable {
+        api,
+        reason: format!("not read: {because}"),
+    })
+}
+
+fn missing_input<T>(api: &'static str, what: &str) -> Fact<T> {
+    Fact::Unknown(Unreadable {
+        api,
+        reason: format!("the event does not name the {what}"),
+    })
+}
+
+fn sorted_unique(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Wave 1: the resources the event names.
+#[derive(Debug)]
+pub struct NamedResources {
+    /// The task definition.
+    pub task_definition: Fact<TaskDefinition>,
+    /// The service, for a service task.
+    pub service: Option<Fact<Service>>,
+    /// The task ENI.
+    pub eni: Fact<NetworkInterface>,
+}
+
+/// Wave 2: the task's network, and the first hop of its load-balancer path.
+#[derive(Debug)]
+pub struct TaskNetwork {
+    /// All route tables of the ENI's VPC.
+    pub vpc_route_tables: Fact<Vec<RouteTable>>,
+    /// The one in force for the ENI's subnet.
+    pub route_table: Fact<RouteTable>,
+    /// The service's target groups (on a load-balancer path).
+    pub target_groups: Option<Fact<Vec<TargetGroup>>>,
+    /// The task subnet's network ACL.
+    pub network_acl: Fact<NetworkAcl>,
+}
+
+/// Wave 3: what sits behind the target groups.
+#[derive(Debug)]
+pub struct BalancerPath {
+    /// The target groups' load balancers.
+    pub load_balancers: Fact<Vec<LoadBalancer>>,
+    /// Their listeners.
+    pub listeners: Fact<Vec<Listener>>,
+    /// Target groups in which the task's IP is registered.
+    pub registered_in: Fact<Vec<String>>,
+}
+
+/// Wave 4: the filters on the path.
+#[derive(Debug)]
+pub struct Boundaries {
+    /// Security groups of the task ENI and of its load balancers.
+    pub security_groups: Fact<Vec<SecurityGroup>>,
+    /// The load balancers' subnets.
+    pub lb_subnets: Fact<Vec<Subnet>>,
+}
+
+/// The inbound paths a task has, as far as the waves so far tell: what decides optional reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InboundPaths {
+    /// The service has load-balancer mappings.
+    pub load_balancer: bool,
+    /// The ENI has an IPv6 address and its subnet routes `::/0` to an internet gateway.
+    pub ipv6_direct: bool,
+}
+
+impl InboundPaths {
+    /// Security groups filter every inbound path.
+    pub fn needs_security_groups(self) -> bool {
+        self.load_balancer || self.ipv6_direct
+    }
+}
+
+fn lb_mappings(service: &Option<Fact<Service>>) -> Option<&[LoadBalancerMapping]> {
+    match service {
+        Some(Fact::Known(s)) if !s.load_balancers.is_empty() => Some(&s.load_balancers),
+        _ => None,
+    }
+}
+
+/// Reads every fact the rules need for `event`, in waves.
+pub async fn read_task_facts<R: FactReader>(
+    event: &TaskEvent,
+    attachment: Option<&EniAttachment>,
+    reader: &R,
+) -> Result<TaskFacts, ReadError> {
+    let Some(attachment) = attachment else {
+        // Without an ENI only the network mode matters (bridge/host are out of scope).
+        let task_definition = read_task_definition(event, reader).await?;
+        return Ok(TaskFacts::without_network(
+            task_definition,
+            Unreadable {
+                api: "ec2:DescribeNetworkInterfaces",
+                reason: "the event does not name the task ENI".into(),
+            },
+        ));
+    };
+    let waves = async {
+        let named = named_resources(event, attachment, reader).await?;
+        let mappings = lb_mappings(&named.service);
+        let network = task_network(&named, mappings, attachment, reader).await?;
+        let balancers = match &network.target_groups {
+            Some(groups) => {
+                let ip = attachment.private_ipv4_address.as_deref();
+                Some(balancer_path(groups, mappings.unwrap_or_default(), ip, reader).await?)
+            }
+            None => None,
+        };
+        let paths = InboundPaths {
+            load_balancer: mappings.is_some(),
+            ipv6_direct: named
+                .eni
+                .known()
+                .is_some_and(|e| !e.ipv6_addresses.is_empty())
+                && network
+                    .route_table
+                    .known()
+                    .is_some_and(|t| t.ipv6_internet_gateway().is_some()),
+        };
+        let boundaries = boundaries(&named.eni, balancers.as_ref(), paths, reader).await?;
+        Ok::<_, ReadError>((named, network, balancers, boundaries))
+    };
+    let (host, (named, network, balancers, boundaries)) =
+        tokio::try_join!(read_host(event, reader), waves)?;
+    let load_balancer_path = network.target_groups.map(|target_groups| {
+        let balancers = balancers.unwrap_or_else(|| unreachable_path(&target_groups));
+        LoadBalancerPath {
+            subnets: match &balancers.load_balancers {
+                Fact::Unknown(u) => Fact::Unknown(u.clone()),
+                Fact::Known(_) => boundaries.lb_subnets,
+            },
+            target_groups,
+            load_balancers: balancers.load_balancers,
+            listeners: balancers.listeners,
+            registered_in: balancers.registered_in,
+        }
+    });
+    Ok(TaskFacts {
+        task_definition: named.task_definition,
+        service: named.service,
+        eni: named.eni,
+        route_table: network.route_table,
+        host,
+        vpc_route_tables: network.vpc_route_tables,
+        network_acl: network.network_acl,
+        security_groups: boundaries.security_groups,
+        load_balancer_path,
+    })
+}
+
+/// The path behind target groups that could not be read: every part names the same reason.
+fn unreachable_path(target_groups: &Fact<Vec<TargetGroup>>) -> BalancerPath {
+    let u = match target_groups {
+        Fact::Unknown(u) => u.clone(),
+        Fact::Known(_) => Unreadable {
+            api: "elasticloadbalancing:DescribeLoadBalancers",
+            reason: "not read".into(),
+        },
+    };
+    BalancerPath {
+        load_balancers: Fact::Unknown(u.clone()),
+        listeners: Fact::Unknown(u.clone()),
+        registered_in: Fact::Unknown(u),
+    }
+}
+
+async fn read_task_definition<R: FactReader>(
+    event: &TaskEvent,
+    reader: &R,
+) -> Result<Fact<TaskDefinition>, ReadError> {
+    match event.task.task_definition_arn.as_deref() {
+        Some(arn) => into_fact(reader.task_definition(arn).await, || Unreadable {
+            api: "ecs:DescribeTaskDefinition",
+            reason: format!("task definition {arn} does not exist"),
+        }),
+        None => Ok(missing_input(
+            "ecs:DescribeTaskDefinition",
+            "task definition",
+        )),
+    }
+}
+
+fn cluster(event: &TaskEvent) -> &str {
+    event.task.cluster_arn.as_deref().unwrap_or("default")
+}
+
+/// Beside the waves: the container instance's EC2 host (two sequential calls).
+async fn read_host<R: FactReader>(event: &TaskEvent, reader: &R) -> Result<Fact<Host>, ReadError> {
+    match event.task.container_instance_arn.as_deref() {
+        Some(arn) => into_fact(reader.container_host(cluster(event), arn).await, || {
+            Unreadable {
+                api: "ecs:DescribeContainerInstances",
+                reason: format!("container instance {arn} no longer exists"),
+            }
+        }),
+        None => Ok(missing_input(
+            "ecs:DescribeContainerInstances",
+            "container instance",
+        )),
+    }
+}
+
+/// Wave 1: task definition ‖ service ‖ task ENI.
+async fn named_resources<R: FactReader>(
+    event: &TaskEvent,
+    attachment: &EniAttachment,
+    reader: &R,
+) -> Result<NamedResources, ReadError> {
+    let service = async {
+        let Some(name) = event.task.service_name() else {
+            return Ok(None);
+        };
+        let service = into_fact(reader.service(cluster(event), name).await, || Unreadable {
+            api: "ecs:DescribeServices",
+            reason: format!("service {name} no longer exists (MISSING)"),
+        })?;
+        Ok(Some(service))
+    };
+    let eni = async {
+        let id = &attachment.network_interface_id;
+        into_fact(reader.network_interface(id).await, || Unreadable {
+            api: "ec2:DescribeNetworkInterfaces",
+            reason: format!("ENI {id} no longer exists"),
+        })
+    };
+    let (task_definition, service, eni) =
+        tokio::try_join!(read_task_definition(event, reader), service, eni)?;
+    Ok(NamedResources {
+        task_definition,
+        service,
+        eni,
+    })
+}
+
+/// Wave 2: route tables of the ENI's VPC ‖ target groups ‖ NACL (both on a load-balancer path).
+async fn task_network<R: FactReader>(
+    named: &NamedResources,
+    mappings: Option<&[LoadBalancerMapping]>,
+    attachment: &EniAttachment,
+    reader: &R,
+) -> Result<TaskNetwork, ReadError> {
+    let route_tables = async {
+        let Some(eni) = named.eni.known() else {
+            return Ok(not_read(
+                "ec2:DescribeRouteTables",
+                "the task ENI is unknown",
+            ));
+        };
+        list_fact(reader.route_tables(&eni.vpc_id).await)
+    };
+    let target_groups = async {
+        let Some(mappings) = mappings else {
+            return Ok(None);
+        };
+        let arns = sorted_unique(
+            mappings
+                .iter()
+                .filter_map(|m| m.target_group_arn.clone())
+                .collect(),
+        );
+        if arns.is_empty() {
+            return Ok(Some(Fact::Known(vec![])));
+        }
+        Ok(Some(list_fact(reader.target_groups(&arns).await)?))
+    };
+    let network_acl = async {
+        if mappings.is_none() {
+            return Ok(not_read("ec2:DescribeNetworkAcls", "no load balancer"));
+        }
+        match attachment.subnet_id.as_deref() {
+            Some(subnet) => into_fact(reader.network_acl(subnet).await, || Unreadable {
+                api: "ec2:DescribeNetworkAcls",
+                reason: format!("no network ACL is associated with {subnet}"),
+            }),
+            None => Ok(missing_input("ec2:DescribeNetworkAcls", "task subnet")),
+        }
+    };
+    let (vpc_route_tables, target_groups, network_acl) =
+        tokio::try_join!(route_tables, target_groups, network_acl)?;
+    let route_table = match (&vpc_route_tables, named.eni.known()) {
+        (Fact::Known(tables), Some(eni)) => match effective_route_table(tables, &eni.subnet_id) {
+            Some(table) => Fact::Known(table.clone()),
+            None => Fact::Unknown(Unreadable {
+                api: "ec2:DescribeRouteTables",
+                reason: format!(
+                    "VPC {} has no route table for subnet {}",
+                    eni.vpc_id, eni.subnet_id
+                ),
+            }),
+        },
+        (Fact::Unknown(u), _) => Fact::Unknown(u.clone()),
+        (Fact::Known(_), None) => not_read("ec2:DescribeRouteTables", "the task ENI is unknown"),
+    };
+    Ok(TaskNetwork {
+        vpc_route_tables,
+        route_table,
+        target_groups,
+        network_acl,
+    })
+}
+
+/// Wave 3: load balancers ‖ listeners ‖ target health, for readable target groups.
+async fn balancer_path<R: FactReader>(
+    target_groups: &Fact<Vec<TargetGroup>>,
+    mappings: &[LoadBalancerMapping],
+    task_ip: Option<&str>,
+    reader: &R,
+) -> Result<BalancerPath, ReadError> {
+    let Fact::Known(groups) = target_groups else {
+        return Ok(unreachable_path(target_groups));
+    };
+    let tg_arns = sorted_unique(
+        mappings
+            .iter()
+            .filter_map(|m| m.target_group_arn.clone())
+            .collect(),
+    );
+    let lb_arns = sorted_unique(
+        groups
+            .iter()
+            .flat_map(|g| g.load_balancer_arns.iter().cloned())
+            .collect(),
+    );
+    let load_balancers = async { list_fact(reader.load_balancers(&lb_arns).await) };
+    let listeners = async {
+        let per_lb = lb_arns.iter().map(|arn| reader.listeners(arn, &tg_arns));
+        list_fact(
+            try_join_all(per_lb)
+                .await
+                .map(|v| v.into_iter().flatten().collect()),
+        )
+    };
+    let registered_in = async {
+        let Some(ip) = task_ip else {
+            return Ok(not_read(
+                "elasticloadbalancing:DescribeTargetHealth",
+                "the task IP is unknown",
+            ));
+        };
+        let checks = groups.iter().map(|g| async move {
+            let targets = reader.registered_targets(&g.arn).await?;
+            Ok::<_, ReadError>(targets.iter().any(|t| t == ip).then(|| g.arn.clone()))
+        });
+        list_fact(
+            try_join_all(checks)
+                .await
+                .map(|v| v.into_iter().flatten().collect()),
+        )
+    };
+    let (load_balancers, listeners, registered_in) =
+        tokio::try_join!(load_balancers, listeners, registered_in)?;
+    Ok(BalancerPath {
+        load_balancers,
+        listeners,
+        registered_in,
+    })
+}
+
+/// Wave 4: security groups (task ENI + load balancers) ‖ load-balancer subnets.
+async fn boundaries<R: FactReader>(
+    eni: &Fact<NetworkInterface>,
+    balancers: Option<&BalancerPath>,
+    paths: InboundPaths,
+    reader: &R,
+) -> Result<Boundaries, ReadError> {
+    let lbs: &[LoadBalancer] = balancers
+        .and_then(|b| b.load_balancers.known())
+        .map_or(&[], Vec::as_slice);
+    let security_groups = async {
+        let Some(eni) = eni.known().filter(|_| paths.needs_security_groups()) else {
+            return Ok(not_read("ec2:DescribeSecurityGroups", "no rule needs them"));
+        };
+        let ids = sorted_unique(
+            eni.security_group_ids
+                .iter()
+                .chain(lbs.iter().flat_map(|l| &l.security_group_ids))
+                .cloned()
+                .collect(),
+        );
+        list_fact(reader.security_groups(&ids).await)
+    };
+    let lb_subnets = async {
+        let ids = sorted_unique(
+            lbs.iter()
+                .flat_map(|l| l.subnet_ids.iter().cloned())
+                .collect(),
+        );
+        if ids.is_empty() {
+            return Ok(not_read("ec2:DescribeSubnets", "no load balancer subnets"));
+        }
+        list_fact(reader.subnets(&ids).await)
+    };
+    let (security_groups, lb_subnets) = tokio::try_join!(security_groups, lb_subnets)?;
+    Ok(Boundaries {
+        security_groups,
+        lb_subnets,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rules::fixture::{self, CONTAINER_INSTANCE};
+    use crate::facts::fake::FakeAws;
+
+    async fn read(aws: &FakeAws) -> TaskFacts {
+        let (event, attachment) = fixture::running_event();
+        read_task_facts(&event, Some(&attachment), aws)
+            .await
+            .unwrap()
+    }
+
+    fn world(facts: &TaskFacts) -> FakeAws {
+        FakeAws::from_facts(facts, CONTAINER_INSTANCE, "10.0.3.7")
+    }
+
+    fn sorted(mut calls: Vec<&'static str>) -> Vec<&'static str> {
+        calls.sort_unstable();
+        calls
+    }
+
+    #[tokio::test]
+    async fn the_seed_reads_exactly_its_six_facts() {
+        let aws = world(&fixture::seed());
+        let facts = read(&aws).await;
+        assert_eq!(
+            sorted(aws.calls()),
+            [
+                "ec2:DescribeInstances",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeRouteTables",
+                "ecs:DescribeContainerInstances",
+                "ecs:DescribeServices",
+                "ecs:DescribeTaskDefinition",
+            ]
+        );
+        assert!(facts.load_balancer_path.is_none());
+        assert!(facts.security_groups.known().is_none() && facts.network_acl.known().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_task_behind_an_alb_reads_every_hop_complete() {
+        let aws = world(&fixture::valid());
+        let facts = read(&aws).await;
+        // Read back, the world is exactly the fixture it was built from: no placeholder left.
+        assert_eq!(facts, fixture::valid());
+        assert_eq!(
+            sorted(aws.calls()),
+            [
+                "ec2:DescribeInstances",
+                "ec2:DescribeNetworkAcls",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeRouteTables",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ecs:DescribeContainerInstances",
+                "ecs:DescribeServices",
+                "ecs:DescribeTaskDefinition",
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeLoadBalancers",
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetHealth",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn security_groups_and_the_nacl_are_read_only_on_an_inbound_path() {
+        let count = |calls: &[&str], api: &str| calls.iter().filter(|c| **c == api).count();
+        // (world, security groups read, NACL read)
+        let mut ipv6 = fixture::seed();
+        if let Fact::Known(eni) = &mut ipv6.eni {
+            eni.ipv6_addresses = vec!["2600:1f18::7".into()];
+        }
+        if let Fact::Known(tables) = &mut ipv6.vpc_route_tables {
+            for t in tables.iter_mut() {
+                t.routes.push(crate::domain::facts::Route {
+                    destination_ipv6_cidr: Some("::/0".into()),
+                    target: Some("igw-1".into()),
+                    ..Default::default()
+                });
+            }
+        }
+        let mut ipv6_egress_only = ipv6.clone();
+        if let Fact::Known(tables) = &mut ipv6_egress_only.vpc_route_tables {
+            for t in tables.iter_mut() {
+                t.routes.last_mut().unwrap().target = Some("eigw-1".into());
+            }
+        }
+        let cases = [
+            ("seed: no inbound path", fixture::seed(), 0, 0),
+            ("load balancer", fixture::valid(), 1, 1),
+            ("direct IPv6 to an internet gateway", ipv6, 1, 0),
+            ("IPv6 to an egress-only gateway", ipv6_egress_only, 0, 0),
+        ];
+        for (name, facts, groups, acl) in cases {
+            let aws = world(&facts);
+            read(&aws).await;
+            let calls = aws.calls();
+            assert_eq!(
+                count(&calls, "ec2:DescribeSecurityGroups"),
+                groups,
+                "{name}"
+            );
+            assert_eq!(count(&calls, "ec2:DescribeNetworkAcls"), acl, "{name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn unreadable_target_groups_stop_the_path_without_further_elb_reads() {
+        let denied = ReadError::Unreadable(Unreadable {
+            api: "elasticloadbalancing:DescribeTargetGroups",
+            reason: "AccessDenied".into(),
+        });
+        let aws =
+            world(&fixture::valid()).failing("elasticloadbalancing:DescribeTargetGroups", denied);
+        let facts = read(&aws).await;
+        let path = facts.load_balancer_path.unwrap();
+        for api in [
+            path.load_balancers.as_result().unwrap_err().api,
+            path.listeners.as_result().unwrap_err().api,
+            path.subnets.as_result().unwrap_err().api,
+        ] {
+            assert_eq!(api, "elasticloadbalancing:DescribeTargetGroups");
+        }
+        let calls = aws.calls();
+        assert!(!calls.contains(&"elasticloadbalancing:DescribeLoadBalancers"));
+        assert!(!calls.contains(&"elasticloadbalancing:DescribeListeners"));
+    }
+
+    #[tokio::test]
+    async fn a_persistent_failure_fails_the_read() {
+        let aws = world(&fixture::valid()).failing(
+            "ec2:DescribeRouteTables",
+            ReadError::Failed {
+                api: "ec2:DescribeRouteTables",
+                message: "503 after retries".into(),
+            },
+        );
+        let (event, attachment) = fixture::running_event();
+        let result = read_task_facts(&event, Some(&attachment), &aws).await;
+        assert!(matches!(
+            result,
+            Err(ReadError::Failed {
+                api: "ec2:DescribeRouteTables",
+                ..
+            })
+        ));
+    }
+}
