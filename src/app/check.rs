@@ -178,23 +178,7 @@ mod tests {
     use crate::facts::fake::{FakeAws, FakeDedup, FakePublisher};
 
     fn seed_trigger() -> Trigger {
-        let (mut event, attachment) = fixture::running_event();
-        event.task.attachments = vec![crate::domain::event::Attachment {
-            kind: Some("eni".into()),
-            details: [
-                ("networkInterfaceId", attachment.network_interface_id),
-                ("subnetId", "subnet-task".into()),
-                ("privateIPv4Address", "10.0.3.7".into()),
-            ]
-            .into_iter()
-            .map(|(name, value)| crate::domain::event::KeyValue {
-                name: Some(name.into()),
-                value: Some(value),
-            })
-            .collect(),
-            ..Default::default()
-        }];
-        Trigger::RunningTask(Box::new(event))
+        Trigger::RunningTask(Box::new(fixture::running_event().0))
     }
 
     fn seed_world() -> FakeAws {
@@ -273,5 +257,21 @@ mod tests {
         assert!(incomplete[0]
             .message
             .contains("elasticloadbalancing:DescribeTargetGroups"));
+    }
+
+    /// The Evaluation JSON of the seed and of a task behind a valid ALB, pinned: the files were
+    /// written by the code before the rule-engine redesign, from the same facts.
+    #[tokio::test]
+    async fn golden_evaluation_json_is_unchanged() {
+        for (name, facts) in [("seed", fixture::seed()), ("alb", fixture::valid())] {
+            let aws = FakeAws::from_facts(&facts, CONTAINER_INSTANCE, "10.0.3.7");
+            let evaluation = check_trigger(&seed_trigger(), &aws).await.unwrap();
+            let mut json = serde_json::to_value(CheckReport::unsent(evaluation)).unwrap();
+            json["evaluatedAt"] = "2026-01-02T03:04:05Z".into();
+            let path = format!("{}/tests/golden/{name}.json", env!("CARGO_MANIFEST_DIR"));
+            let golden: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            assert_eq!(json, golden, "{name}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! AWSVPC_EC2_PUBLIC_NO_EGRESS (MEDIUM): an awsvpc EC2 task in a public subnet has no internet
 //! egress either: its ENI has no public IP and the subnet routes to an IGW, not a NAT gateway.
 
-use super::TaskView;
+use super::view::TaskView;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.

@@ -2,7 +2,7 @@
 //! subnet or a host with a public IP) but nothing can reach it: its own ENI has no public IP and
 //! no load balancer fronts it.
 
-use super::TaskView;
+use super::view::TaskView;
 use crate::domain::facts::Unreadable;
 use crate::domain::net::{rules_admit, Cidr, Peer};
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};

@@ -1,6 +1,6 @@
 //! A valid task behind an internet-facing ALB; rule tests break one hop at a time, and the
 //! in-memory fake reader is built from the same world.
-use crate::domain::event::{EniAttachment, TaskDetail, TaskEvent};
+use crate::domain::event::{Attachment, EniAttachment, KeyValue, TaskDetail, TaskEvent};
 use crate::domain::facts::*;
 use crate::domain::net::{NaclEntry, NetworkAcl, SecurityGroup, SgRule};
 use crate::domain::rules::{run_one, Check, TaskView};
@@ -250,8 +250,26 @@ pub const CONTAINER_INSTANCE: &str = "arn:container-instance/prod/1";
 /// A RUNNING EC2 service task event for [`valid`] (service `web`, ENI `eni-1`).
 pub fn running_event() -> (TaskEvent, EniAttachment) {
     let (mut event, attachment) = event();
+    event.event_id = Some("ev-1".into());
+    event.region = Some("us-east-1".into());
     event.task = TaskDetail {
         task_arn: "arn:task/prod/1".into(),
+        version: Some(3),
+        attachments: vec![Attachment {
+            kind: Some("eni".into()),
+            details: [
+                ("networkInterfaceId", "eni-1"),
+                ("subnetId", "subnet-task"),
+                ("privateIPv4Address", "10.0.3.7"),
+            ]
+            .into_iter()
+            .map(|(name, value)| KeyValue {
+                name: Some(name.into()),
+                value: Some(value.into()),
+            })
+            .collect(),
+            ..Default::default()
+        }],
         cluster_arn: Some("arn:cluster/prod".into()),
         task_definition_arn: Some("arn:td".into()),
         group: Some("service:web".into()),

@@ -1,7 +1,7 @@
 //! LB_CONTAINER_PORT_NOT_MAPPED: the service's LB mapping must name a container and port that
 //! the task definition maps.
 
-use super::LbView;
+use super::view::LbView;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 

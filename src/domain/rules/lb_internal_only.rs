@@ -1,6 +1,6 @@
 //! LB_INTERNAL_ONLY (INFO): the service is behind internal load balancers only.
 
-use super::LbView;
+use super::view::LbView;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 

@@ -1,6 +1,6 @@
 //! LB_NO_LISTENER: some listener (default action or rule) must forward to the target group.
 
-use super::LbView;
+use super::view::LbView;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 

@@ -1,6 +1,6 @@
 //! LB_SG_BLOCKS_EGRESS: the load balancer's security groups must let traffic out to the task.
 
-use super::LbView;
+use super::view::LbView;
 use crate::domain::net::{rules_admit, Cidr, Peer};
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};

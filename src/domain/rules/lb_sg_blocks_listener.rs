@@ -1,7 +1,7 @@
 //! LB_SG_BLOCKS_LISTENER: the load balancer's security groups must admit the listener port
 //! from its clients (0.0.0.0/0 and ::/0 for an internet-facing one).
 
-use super::LbView;
+use super::view::LbView;
 use crate::domain::net::{rules_admit, Cidr, Peer};
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};

@@ -1,7 +1,7 @@
 //! LB_SUBNETS_NOT_PUBLIC: an internet-facing load balancer needs public subnets.
 
 use super::view::public_gateway;
-use super::LbView;
+use super::view::LbView;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 

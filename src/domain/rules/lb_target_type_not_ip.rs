@@ -1,6 +1,6 @@
 //! LB_TARGET_TYPE_NOT_IP: an awsvpc service's target group must have target type `ip`.
 
-use super::LbView;
+use super::view::LbView;
 use crate::domain::facts::Unreadable;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};

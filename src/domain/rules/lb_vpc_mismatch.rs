@@ -1,6 +1,6 @@
 //! LB_VPC_MISMATCH: target group and load balancer must be in the task ENI's VPC.
 
-use super::LbView;
+use super::view::LbView;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 

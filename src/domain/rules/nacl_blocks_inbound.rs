@@ -2,7 +2,7 @@
 //! from the load balancer subnets and the ephemeral return ports outbound.
 
 use super::view::subnet_cidrs;
-use super::LbView;
+use super::view::LbView;
 use crate::domain::net::NaclDecision;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};

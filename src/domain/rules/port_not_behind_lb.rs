@@ -1,6 +1,6 @@
 //! PORT_NOT_BEHIND_LB (INFO): mapped ports that no load balancer mapping routes to.
 
-use super::LbView;
+use super::view::LbView;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 

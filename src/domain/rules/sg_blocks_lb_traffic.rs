@@ -3,7 +3,7 @@
 //! preserves client IPs).
 
 use super::view::subnet_cidrs;
-use super::LbView;
+use super::view::LbView;
 use crate::domain::net::{rules_admit, Cidr, Peer};
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};

@@ -1,6 +1,6 @@
 //! TARGET_NOT_REGISTERED (INFO): the task IP is not (yet) a registered target.
 
-use super::LbView;
+use super::view::LbView;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 

@@ -1,0 +1,315 @@
+//! Architecture invariants, checked on the source tree (see docs/ARCHITECTURE.md):
+//! no module imports a module that imports it; the domain reads no clock, does no I/O and
+//! names no AWS SDK type or outer layer; the code map names paths that exist; docs/rules.md
+//! lists exactly the rules the engine has.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use ecs_inbound_guard::domain::rules::rule_ids;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n != "bin") {
+                rust_files(&path, out);
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// `src/domain/rules/view.rs` → `["domain", "rules", "view"]`; `mod.rs` and `lib.rs` name
+/// their folder.
+fn module_of(file: &Path) -> Vec<String> {
+    let rel = file.strip_prefix(root().join("src")).unwrap();
+    let mut parts: Vec<String> = rel
+        .with_extension("")
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    if matches!(parts.last().map(String::as_str), Some("mod" | "lib")) {
+        parts.pop();
+    }
+    parts
+}
+
+/// The code outside `#[cfg(test)]` modules (tests may import anything).
+fn production_code(text: &str) -> &str {
+    text.find("#[cfg(test)]\nmod tests")
+        .or_else(|| text.find("#[cfg(test)]\npub(crate) mod tests"))
+        .map_or(text, |i| &text[..i])
+}
+
+fn ident(s: &str) -> usize {
+    s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(s.len())
+}
+
+/// Expands the path at the start of `s` (after `crate::` or `super::`), with `{a, b::c}`
+/// groups, into segment lists.
+fn expand(s: &str, prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
+    let s = s.trim_start();
+    if let Some(rest) = s.strip_prefix('{') {
+        let mut depth = 0;
+        let mut start = 0;
+        for (i, c) in rest.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth == 0 => {
+                    expand(&rest[start..i], prefix.clone(), out);
+                    return;
+                }
+                '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    expand(&rest[start..i], prefix.clone(), out);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        return;
+    }
+    let n = ident(s);
+    if n == 0 {
+        out.push(prefix);
+        return;
+    }
+    let mut path = prefix;
+    path.push(s[..n].to_string());
+    match s[n..].strip_prefix("::") {
+        Some(rest) => expand(rest, path, out),
+        None => out.push(path),
+    }
+}
+
+/// Every module path the code refers to through `crate::`, `super::` or a child module.
+fn referenced_paths(module: &[String], code: &str, children: &[String]) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let bytes = code.as_bytes();
+    for (i, _) in code.match_indices("crate::") {
+        if i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_') {
+            continue;
+        }
+        expand(&code[i + "crate::".len()..], vec![], &mut out);
+    }
+    for (i, _) in code.match_indices("super::") {
+        if i > 0
+            && (bytes[i - 1].is_ascii_alphanumeric()
+                || bytes[i - 1] == b'_'
+                || bytes[i - 1] == b':')
+        {
+            continue;
+        }
+        let mut base = module.to_vec();
+        let mut rest = &code[i..];
+        while let Some(r) = rest.strip_prefix("super::") {
+            base.pop();
+            rest = r;
+        }
+        expand(rest, base, &mut out);
+    }
+    for child in children {
+        let needle = format!("{child}::");
+        if code.match_indices(&needle).any(|(i, _)| {
+            i == 0
+                || !(bytes[i - 1].is_ascii_alphanumeric()
+                    || bytes[i - 1] == b'_'
+                    || bytes[i - 1] == b':')
+        }) {
+            let mut path = module.to_vec();
+            path.push(child.clone());
+            out.push(path);
+        }
+    }
+    out
+}
+
+struct Tree {
+    /// module path → production code
+    modules: BTreeMap<Vec<String>, String>,
+}
+
+impl Tree {
+    fn load() -> Self {
+        let mut files = Vec::new();
+        rust_files(&root().join("src"), &mut files);
+        let modules = files
+            .iter()
+            .map(|f| {
+                let text = std::fs::read_to_string(f).unwrap();
+                (module_of(f), production_code(&text).to_string())
+            })
+            .collect();
+        Tree { modules }
+    }
+
+    /// The longest module prefix of a referenced path.
+    fn resolve(&self, path: &[String]) -> Option<Vec<String>> {
+        (1..=path.len())
+            .rev()
+            .map(|n| path[..n].to_vec())
+            .find(|p| self.modules.contains_key(p))
+    }
+
+    fn edges(&self) -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
+        self.modules
+            .iter()
+            .map(|(module, code)| {
+                let children: Vec<String> = self
+                    .modules
+                    .keys()
+                    .filter(|k| k.len() == module.len() + 1 && k.starts_with(module))
+                    .map(|k| k.last().unwrap().clone())
+                    .collect();
+                let targets = referenced_paths(module, code, &children)
+                    .iter()
+                    .filter_map(|p| self.resolve(p))
+                    .filter(|t| t != module && !t.is_empty())
+                    .collect();
+                (module.clone(), targets)
+            })
+            .collect()
+    }
+}
+
+fn name(m: &[String]) -> String {
+    m.join("::")
+}
+
+#[test]
+fn no_module_imports_a_module_that_imports_it() {
+    let tree = Tree::load();
+    let edges = tree.edges();
+    assert!(edges.len() > 30, "the scan found the modules");
+    // The scan sees real imports (so this test can fail).
+    assert!(edges[&vec!["app".to_string(), "check".to_string()]]
+        .contains(&vec!["facts".to_string(), "waves".to_string()]));
+    // Depth-first search for a cycle.
+    fn visit(
+        node: &Vec<String>,
+        edges: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>,
+        stack: &mut Vec<Vec<String>>,
+        done: &mut BTreeSet<Vec<String>>,
+    ) {
+        if done.contains(node) {
+            return;
+        }
+        if let Some(i) = stack.iter().position(|n| n == node) {
+            let cycle: Vec<String> = stack[i..].iter().chain([node]).map(|m| name(m)).collect();
+            panic!("import cycle: {}", cycle.join(" -> "));
+        }
+        stack.push(node.clone());
+        for next in edges.get(node).into_iter().flatten() {
+            visit(next, edges, stack, done);
+        }
+        stack.pop();
+        done.insert(node.clone());
+    }
+    let mut done = BTreeSet::new();
+    for node in edges.keys() {
+        visit(node, &edges, &mut Vec::new(), &mut done);
+    }
+}
+
+#[test]
+fn the_domain_is_pure() {
+    let tree = Tree::load();
+    let edges = tree.edges();
+    let outer = ["adapters", "app", "facts", "ports", "render"];
+    let forbidden = [
+        "aws_sdk_",
+        "aws_config",
+        "aws_smithy",
+        "now_utc",
+        "SystemTime",
+        "Instant::now",
+        "tokio",
+        "std::fs",
+        "TcpStream",
+        "UdpSocket",
+        "std::env",
+    ];
+    let mut domain_modules = 0;
+    for (module, code) in &tree.modules {
+        if module.first().map(String::as_str) != Some("domain") {
+            continue;
+        }
+        domain_modules += 1;
+        for word in forbidden {
+            assert!(!code.contains(word), "{} uses {word}", name(module));
+        }
+        for target in &edges[module] {
+            assert!(
+                !outer.contains(&target[0].as_str()),
+                "{} imports {}",
+                name(module),
+                name(target)
+            );
+        }
+    }
+    assert!(domain_modules > 20, "found {domain_modules} domain modules");
+}
+
+#[test]
+fn the_code_map_names_paths_that_exist() {
+    let doc = std::fs::read_to_string(root().join("docs/ARCHITECTURE.md")).unwrap();
+    let paths: Vec<&str> = doc
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|p| {
+            (p.starts_with("src/") || p.starts_with("tests/") || p.starts_with("docs/"))
+                && !p.contains(' ')
+                && !p.contains('*')
+        })
+        .collect();
+    assert!(paths.len() > 15, "the code map names {} paths", paths.len());
+    for path in paths {
+        assert!(
+            root().join(path).exists(),
+            "docs/ARCHITECTURE.md names {path}, which does not exist"
+        );
+    }
+    // Every source folder is on the map.
+    for dir in [
+        "src/domain",
+        "src/domain/rules",
+        "src/facts",
+        "src/render",
+        "src/adapters",
+        "src/app",
+    ] {
+        assert!(
+            doc.contains(&format!("`{dir}/`")),
+            "the code map misses {dir}/"
+        );
+    }
+}
+
+#[test]
+fn the_rules_reference_lists_exactly_the_rules() {
+    let doc = std::fs::read_to_string(root().join("docs/rules.md")).unwrap();
+    let documented: BTreeSet<&str> = doc
+        .lines()
+        .filter_map(|l| l.strip_prefix("## `"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    let engine: BTreeSet<&str> = rule_ids().collect();
+    let undocumented: Vec<_> = engine.difference(&documented).collect();
+    let unknown: Vec<_> = documented.difference(&engine).collect();
+    assert!(
+        undocumented.is_empty(),
+        "docs/rules.md misses {undocumented:?}"
+    );
+    assert!(
+        unknown.is_empty(),
+        "docs/rules.md documents rules the engine lacks: {unknown:?}"
+    );
+}
