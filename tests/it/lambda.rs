@@ -62,6 +62,7 @@ async fn lambda_fails_the_invocation_when_the_alert_cannot_be_published() {
     let Outcome::Error(err) = api.next_outcome() else {
         panic!("expected an invocation error")
     };
+    assert_eq!(err["errorType"], "PublishFailed", "{err}");
     assert!(
         err["errorMessage"]
             .as_str()
@@ -78,7 +79,11 @@ async fn lambda_fails_the_invocation_when_the_alert_cannot_be_published() {
 async fn lambda_reports_malformed_events_as_errors_and_other_events_as_not_applicable() {
     moto();
     let other = json!({"version": "0", "id": "e1", "detail-type": "AWS API Call via CloudTrail", "source": "aws.ecs", "detail": {}});
-    let api = RuntimeApi::start(vec![json!({"hello": "world"}), other]);
+    // Lambda's Invoke API refuses payloads that are not JSON, so malformed input reaches the
+    // function as JSON that is not the event it expects.
+    let bad_detail = json!({"version": "0", "id": "e2", "detail-type": "ECS Task State Change",
+        "source": "aws.ecs", "detail": {"taskArn": 42, "lastStatus": "RUNNING"}});
+    let api = RuntimeApi::start(vec![json!({"hello": "world"}), bad_detail, other]);
     let _lambda = spawn_lambda(
         &api,
         moto(),
@@ -94,11 +99,54 @@ async fn lambda_reports_malformed_events_as_errors_and_other_events_as_not_appli
             .contains("not an EventBridge event"),
         "{err}"
     );
+    assert_eq!(err["errorType"], "InvalidInput", "{err}");
+    let Outcome::Error(err) = api.next_outcome() else {
+        panic!("expected an error")
+    };
+    assert_eq!(err["errorType"], "InvalidInput", "{err}");
+    assert!(
+        err["errorMessage"].as_str().unwrap().contains("taskArn"),
+        "{err}"
+    );
     let Outcome::Response(e) = api.next_outcome() else {
         panic!("expected a response")
     };
     assert_eq!(e["compliance"], "NOT_APPLICABLE");
     assert_eq!(e["resourceId"], "e1");
+}
+
+#[tokio::test]
+async fn lambda_fails_with_aws_read_failed_when_ec2_keeps_answering_503() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let proxy = Proxy::start();
+    proxy.faults(json!([{"action": "DescribeNetworkInterfaces", "status": 503, "code": "ServiceUnavailable"}]));
+    let api = RuntimeApi::start(vec![built.event.clone()]);
+    let _lambda = spawn_lambda_with(
+        &api,
+        &proxy.endpoint,
+        Some(&built.topic_arn),
+        &[("WARM_UP_CONNECTIONS", "false")],
+    );
+    let Outcome::Error(err) = api.next_outcome() else {
+        panic!("expected an invocation error")
+    };
+    assert_eq!(err["errorType"], "AwsReadFailed", "{err}");
+    assert!(
+        err["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("ec2:DescribeNetworkInterfaces"),
+        "{err}"
+    );
+    // The SDK retried before the invocation failed, and no alert went out.
+    assert!(
+        proxy.stats()["by_action"]["DescribeNetworkInterfaces"]
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
+    assert!(received(&c, &built.queue_url, 0).await.is_empty());
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod audit;
 mod cli;
 mod config_rule;
 mod dedup;
+mod handler;
 mod harness;
 mod lambda;
 mod paths;

@@ -273,6 +273,18 @@ async fn elbv2_access_denied_is_insufficient_data_naming_the_permission() {
             .contains("elasticloadbalancing:DescribeTargetGroups"),
         "{e:#}"
     );
+    // One CHECK_INCOMPLETE for the denied action, not one per load-balancer rule.
+    let incomplete: Vec<&Value> = e["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "CHECK_INCOMPLETE")
+        .collect();
+    assert_eq!(incomplete.len(), 1, "{e:#}");
+    assert!(incomplete[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("elasticloadbalancing:DescribeTargetGroups"));
 }
 
 #[tokio::test]

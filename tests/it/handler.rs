@@ -1,0 +1,65 @@
+//! The Lambda handler in-process (the binary is tested as a process in `lambda.rs`): the same
+//! app the function builds at init, against moto.
+
+use std::time::Duration;
+
+use clap::Parser;
+use ecs_inbound_guard::adapters::clients::ClientFactory;
+use ecs_inbound_guard::app::handler::LambdaApp;
+use ecs_inbound_guard::app::settings::LambdaSettings;
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use serde_json::json;
+
+use crate::world::{build, clients, received, Scenario};
+
+async fn app(topic_arn: &str) -> LambdaApp {
+    let settings = LambdaSettings::try_parse_from([
+        "ecs-inbound-guard-lambda",
+        "--topic-arn",
+        topic_arn,
+        "--warm-up-connections",
+        "false",
+    ])
+    .unwrap();
+    LambdaApp::init(
+        &settings,
+        ClientFactory::new(None, None, Duration::from_secs(60)),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_handler_alerts_on_the_seed_and_names_its_error_types() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let app = app(&built.topic_arn).await;
+
+    let report = app
+        .handle(LambdaEvent::new(built.event.clone(), Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(report["compliance"], "NON_COMPLIANT", "{report:#}");
+    assert_eq!(report["alert"]["published"], true, "{report:#}");
+    assert_eq!(received(&c, &built.queue_url, 2).await.len(), 1);
+
+    let error = app
+        .handle(LambdaEvent::new(
+            json!({"hello": "world"}),
+            Context::default(),
+        ))
+        .await
+        .unwrap_err();
+    let diagnostic = Diagnostic::from(error);
+    assert_eq!(diagnostic.error_type, "InvalidInput");
+    assert!(diagnostic
+        .error_message
+        .contains("not an EventBridge event"));
+
+    let config = json!({"invokingEvent": "{not json", "ruleParameters": "{}",
+        "resultToken": "t", "eventLeftScope": false, "configRuleName": "r", "accountId": "1"});
+    let error = app
+        .handle(LambdaEvent::new(config, Context::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(Diagnostic::from(error).error_type, "InvalidInput");
+}
