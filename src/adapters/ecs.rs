@@ -11,7 +11,8 @@ use crate::domain::event::{
     Attachment, Container, ContainerNetworkInterface, KeyValue, TaskDetail,
 };
 use crate::domain::facts::{
-    Host, LoadBalancerMapping, PortMapping, Service, TaskDefinition, Unreadable, IGNORE_TAG,
+    Host, LoadBalancerMapping, NetworkMode, PortMapping, Service, ServiceStatus, TaskDefinition,
+    Unreadable, IGNORE_TAG,
 };
 use crate::ports::{EcsReader, ReadError, ReadResult, TaskLister};
 
@@ -35,7 +36,7 @@ impl EcsReader for AwsReader {
         Ok(out.task_definition().map(|td| TaskDefinition {
             ignore_tag,
             arn: td.task_definition_arn().unwrap_or(arn).to_string(),
-            network_mode: td.network_mode().map(|m| m.as_str().to_string()),
+            network_mode: td.network_mode().map(|m| NetworkMode::from_aws(m.as_str())),
             port_mappings: td
                 .container_definitions()
                 .iter()
@@ -85,7 +86,7 @@ impl EcsReader for AwsReader {
         Ok(out.services().first().map(|s| Service {
             arn: s.service_arn().unwrap_or_default().to_string(),
             name: s.service_name().unwrap_or(name).to_string(),
-            status: s.status().unwrap_or_default().to_string(),
+            status: ServiceStatus::from_aws(s.status().unwrap_or_default()),
             ignore_tag: s
                 .tags()
                 .iter()

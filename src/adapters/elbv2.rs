@@ -6,7 +6,9 @@ use tracing::{info_span, instrument, Instrument};
 
 use super::errors::classify;
 use super::AwsReader;
-use crate::domain::facts::{Listener, LoadBalancer, TargetGroup};
+use crate::domain::facts::{
+    IpAddressType, Listener, LoadBalancer, LoadBalancerType, Scheme, TargetGroup, TargetType,
+};
 use crate::ports::{ElbReader, ReadError};
 
 const NLB_PROTOCOLS: &[&str] = &["TCP", "TLS", "UDP", "TCP_UDP"];
@@ -27,10 +29,9 @@ impl ElbReader for AwsReader {
             .map(|t| TargetGroup {
                 arn: t.target_group_arn().unwrap_or_default().to_string(),
                 name: t.target_group_name().unwrap_or_default().to_string(),
-                target_type: t
-                    .target_type()
-                    .map_or("instance", |t| t.as_str())
-                    .to_string(),
+                target_type: TargetType::from_aws(
+                    t.target_type().map_or("instance", |t| t.as_str()),
+                ),
                 vpc_id: t.vpc_id().map(Into::into),
                 protocol: t.protocol().map(|p| p.as_str().to_string()),
                 load_balancer_arns: t.load_balancer_arns().to_vec(),
@@ -90,11 +91,8 @@ impl ElbReader for AwsReader {
             .map(|l| LoadBalancer {
                 arn: l.load_balancer_arn().unwrap_or_default().to_string(),
                 name: l.load_balancer_name().unwrap_or_default().to_string(),
-                kind: l.r#type().map_or("application", |t| t.as_str()).to_string(),
-                scheme: l
-                    .scheme()
-                    .map_or("internet-facing", |s| s.as_str())
-                    .to_string(),
+                kind: LoadBalancerType::from_aws(l.r#type().map_or("application", |t| t.as_str())),
+                scheme: Scheme::from_aws(l.scheme().map_or("internet-facing", |s| s.as_str())),
                 vpc_id: l.vpc_id().unwrap_or_default().to_string(),
                 subnet_ids: l
                     .availability_zones()
@@ -102,10 +100,9 @@ impl ElbReader for AwsReader {
                     .filter_map(|z| z.subnet_id().map(Into::into))
                     .collect(),
                 security_group_ids: l.security_groups().to_vec(),
-                ip_address_type: l
-                    .ip_address_type()
-                    .map_or("ipv4", |t| t.as_str())
-                    .to_string(),
+                ip_address_type: IpAddressType::from_aws(
+                    l.ip_address_type().map_or("ipv4", |t| t.as_str()),
+                ),
             })
             .collect())
     }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::event::{EniAttachment, OutOfScope, TaskEvent, TASK_RESOURCE_TYPE};
-use super::facts::{Fact, TaskFacts, Unreadable};
+use super::facts::{Fact, NetworkMode, TaskFacts, Unreadable};
 use super::rules::{self, check_incomplete, TaskView};
 use super::text::{ellipsize, rfc3339};
 use super::verdict::{Finding, Outcome, Severity, Status};
@@ -171,7 +171,7 @@ fn base_context(event: &TaskEvent) -> TaskContext {
 
 fn enrich_context(ctx: &mut TaskContext, facts: &TaskFacts) {
     if let Some(td) = facts.task_definition.known() {
-        ctx.network_mode = Some(td.effective_network_mode().to_string());
+        ctx.network_mode = Some(td.effective_network_mode().as_str().to_string());
         ctx.ports = td.port_mappings.iter().map(ToString::to_string).collect();
     }
     if let Some(eni) = facts.eni.known() {
@@ -237,7 +237,7 @@ fn decide(
         Fact::Unknown(u) => return Evaluation::task_incomplete(event, at, u),
     };
     let mode = task_definition.effective_network_mode();
-    if mode != "awsvpc" {
+    if mode != NetworkMode::Awsvpc {
         return Evaluation::task_not_applicable(
             event,
             at,
@@ -327,7 +327,7 @@ mod tests {
             Fact::Known(TaskDefinition {
                 arn: "arn:td".into(),
                 ignore_tag: None,
-                network_mode: mode.map(Into::into),
+                network_mode: mode.map(NetworkMode::from_aws),
                 port_mappings: (0..ports)
                     .map(|i| PortMapping {
                         container_name: "c".into(),

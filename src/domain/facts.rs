@@ -44,6 +44,124 @@ impl<T> Fact<T> {
     }
 }
 
+/// An enum for an AWS string value: the known values as variants, any other kept as `Other`
+/// (a newer AWS value never fails a read; the rules treat it as "not the one they need").
+macro_rules! aws_enum {
+    ($(#[$meta:meta])* $name:ident, default $default:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+            /// A value this version does not know.
+            Other(String),
+        }
+
+        impl $name {
+            /// Parses the AWS spelling (any case).
+            pub fn from_aws(s: &str) -> Self {
+                $(if s.eq_ignore_ascii_case($text) {
+                    return Self::$variant;
+                })+
+                Self::Other(s.to_string())
+            }
+
+            /// The AWS spelling.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $text,)+
+                    Self::Other(s) => s,
+                }
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::$default
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+aws_enum! {
+    /// A task definition's network mode.
+    NetworkMode, default Bridge {
+        /// Each task has its own ENI.
+        Awsvpc = "awsvpc",
+        /// Docker's bridge: the instance's ENI with port mappings (the EC2 default).
+        Bridge = "bridge",
+        /// The instance's network stack.
+        Host = "host",
+        /// No external networking.
+        None = "none",
+    }
+}
+
+aws_enum! {
+    /// An ECS service's status.
+    ServiceStatus, default Active {
+        /// Running.
+        Active = "ACTIVE",
+        /// Being deleted.
+        Draining = "DRAINING",
+        /// Deleted.
+        Inactive = "INACTIVE",
+    }
+}
+
+aws_enum! {
+    /// A target group's target type.
+    TargetType, default Ip {
+        /// IP addresses: the only type awsvpc tasks register in.
+        Ip = "ip",
+        /// EC2 instance ids.
+        Instance = "instance",
+        /// A Lambda function.
+        Lambda = "lambda",
+        /// An Application Load Balancer (behind an NLB).
+        Alb = "alb",
+    }
+}
+
+aws_enum! {
+    /// A load balancer's type.
+    LoadBalancerType, default Application {
+        /// Application Load Balancer.
+        Application = "application",
+        /// Network Load Balancer.
+        Network = "network",
+        /// Gateway Load Balancer.
+        Gateway = "gateway",
+    }
+}
+
+aws_enum! {
+    /// A load balancer's scheme.
+    Scheme, default InternetFacing {
+        /// Reachable from the internet by design.
+        InternetFacing = "internet-facing",
+        /// Reachable inside the VPC only.
+        Internal = "internal",
+    }
+}
+
+aws_enum! {
+    /// The IP versions a load balancer's clients use.
+    IpAddressType, default Ipv4 {
+        /// IPv4 only.
+        Ipv4 = "ipv4",
+        /// IPv4 and IPv6.
+        Dualstack = "dualstack",
+        /// IPv6 from the internet, no public IPv4.
+        DualstackWithoutPublicIpv4 = "dualstack-without-public-ipv4",
+    }
+}
+
 /// A container port mapping from the task definition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -70,8 +188,8 @@ pub const IGNORE_TAG: &str = "ecs-inbound-guard:ignore";
 pub struct TaskDefinition {
     /// Task definition ARN.
     pub arn: String,
-    /// `awsvpc`, `bridge`, `host`, `none`; `None` = not set (bridge on EC2).
-    pub network_mode: Option<String>,
+    /// The network mode; `None` = not set (bridge on EC2).
+    pub network_mode: Option<NetworkMode>,
     /// Every port mapping of every container.
     pub port_mappings: Vec<PortMapping>,
     /// Value of the tag `ecs-inbound-guard:ignore`, if set.
@@ -80,8 +198,8 @@ pub struct TaskDefinition {
 
 impl TaskDefinition {
     /// The effective network mode on EC2 (`bridge` when unset).
-    pub fn effective_network_mode(&self) -> &str {
-        self.network_mode.as_deref().unwrap_or("bridge")
+    pub fn effective_network_mode(&self) -> NetworkMode {
+        self.network_mode.clone().unwrap_or(NetworkMode::Bridge)
     }
 }
 
@@ -107,7 +225,7 @@ pub struct Service {
     /// Service name.
     pub name: String,
     /// ACTIVE, DRAINING or INACTIVE.
-    pub status: String,
+    pub status: ServiceStatus,
     /// Load balancer mappings.
     pub load_balancers: Vec<LoadBalancerMapping>,
     /// Value of the tag `ecs-inbound-guard:ignore`, if set.
@@ -205,7 +323,7 @@ pub struct TargetGroup {
     /// Its name.
     pub name: String,
     /// `ip`, `instance`, `lambda` or `alb`.
-    pub target_type: String,
+    pub target_type: TargetType,
     /// Its VPC.
     pub vpc_id: Option<String>,
     /// HTTP, HTTPS, TCP, TLS, UDP, ...
@@ -224,9 +342,9 @@ pub struct LoadBalancer {
     /// Its name.
     pub name: String,
     /// `application`, `network` or `gateway`.
-    pub kind: String,
+    pub kind: LoadBalancerType,
     /// `internet-facing` or `internal`.
-    pub scheme: String,
+    pub scheme: Scheme,
     /// Its VPC.
     pub vpc_id: String,
     /// Subnets its nodes live in.
@@ -234,23 +352,26 @@ pub struct LoadBalancer {
     /// Its security groups (empty for an NLB without SGs).
     pub security_group_ids: Vec<String>,
     /// `ipv4`, `dualstack` or `dualstack-without-public-ipv4`.
-    pub ip_address_type: String,
+    pub ip_address_type: IpAddressType,
 }
 
 impl LoadBalancer {
     /// Whether it is reachable from the internet by design.
     pub fn internet_facing(&self) -> bool {
-        self.scheme.eq_ignore_ascii_case("internet-facing")
+        self.scheme == Scheme::InternetFacing
     }
 
     /// Whether clients reach it over IPv6 too.
     pub fn dual_stack(&self) -> bool {
-        self.ip_address_type.starts_with("dualstack")
+        matches!(
+            self.ip_address_type,
+            IpAddressType::Dualstack | IpAddressType::DualstackWithoutPublicIpv4
+        )
     }
 
     /// Whether clients reach it over IPv4 (not `dualstack-without-public-ipv4`).
     pub fn serves_ipv4(&self) -> bool {
-        self.ip_address_type != "dualstack-without-public-ipv4"
+        self.ip_address_type != IpAddressType::DualstackWithoutPublicIpv4
     }
 }
 
@@ -348,6 +469,22 @@ mod tests {
             subnet_ids: subnets.iter().map(|s| s.to_string()).collect(),
             routes: vec![],
         }
+    }
+
+    #[test]
+    fn aws_values_parse_in_any_case_and_unknown_ones_are_kept() {
+        assert_eq!(NetworkMode::from_aws("awsvpc"), NetworkMode::Awsvpc);
+        assert_eq!(ServiceStatus::from_aws("inactive"), ServiceStatus::Inactive);
+        assert_eq!(
+            Scheme::from_aws("internet-facing").as_str(),
+            "internet-facing"
+        );
+        let newer = TargetType::from_aws("vpc-lattice");
+        assert_eq!(newer, TargetType::Other("vpc-lattice".into()));
+        assert_eq!(newer.to_string(), "vpc-lattice");
+        assert_ne!(newer, TargetType::Ip, "an unknown type is not `ip`");
+        let td = TaskDefinition::default();
+        assert_eq!(td.effective_network_mode(), NetworkMode::Bridge);
     }
 
     #[test]

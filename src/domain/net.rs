@@ -4,41 +4,26 @@
 
 use std::net::IpAddr;
 
-/// An IPv4 or IPv6 CIDR block.
+use ipnet::IpNet;
+
+/// An IPv4 or IPv6 CIDR block (normalised to its network address), on `ipnet`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cidr {
-    /// IPv4 network and prefix length.
-    V4(u32, u8),
-    /// IPv6 network and prefix length.
-    V6(u128, u8),
-}
+pub struct Cidr(IpNet);
 
 impl Cidr {
     /// Parses `10.0.0.0/16`, `::/0` or a bare address (a /32 or /128).
     pub fn parse(s: &str) -> Option<Cidr> {
-        let (addr, prefix) = match s.trim().split_once('/') {
-            Some((a, p)) => (a, Some(p.parse::<u8>().ok()?)),
-            None => (s.trim(), None),
+        let s = s.trim();
+        let net = match s.parse::<IpNet>() {
+            Ok(net) => net,
+            Err(_) => IpNet::from(s.parse::<IpAddr>().ok()?),
         };
-        match addr.parse::<IpAddr>().ok()? {
-            IpAddr::V4(a) => {
-                let p = prefix.unwrap_or(32);
-                (p <= 32).then(|| Cidr::V4(u32::from(a) & mask4(p), p))
-            }
-            IpAddr::V6(a) => {
-                let p = prefix.unwrap_or(128);
-                (p <= 128).then(|| Cidr::V6(u128::from(a) & mask6(p), p))
-            }
-        }
+        Some(Cidr(net.trunc()))
     }
 
     /// Whether `other` lies entirely inside `self` (same family).
     pub fn covers(&self, other: &Cidr) -> bool {
-        match (*self, *other) {
-            (Cidr::V4(n, p), Cidr::V4(m, q)) => q >= p && (m & mask4(p)) == n,
-            (Cidr::V6(n, p), Cidr::V6(m, q)) => q >= p && (m & mask6(p)) == n,
-            _ => false,
-        }
+        self.0.contains(&other.0)
     }
 
     /// Whether the two blocks share at least one address.
@@ -49,26 +34,7 @@ impl Cidr {
 
 impl std::fmt::Display for Cidr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match *self {
-            Cidr::V4(n, p) => write!(f, "{}/{p}", std::net::Ipv4Addr::from(n)),
-            Cidr::V6(n, p) => write!(f, "{}/{p}", std::net::Ipv6Addr::from(n)),
-        }
-    }
-}
-
-fn mask4(p: u8) -> u32 {
-    if p == 0 {
-        0
-    } else {
-        u32::MAX << (32 - p as u32)
-    }
-}
-
-fn mask6(p: u8) -> u128 {
-    if p == 0 {
-        0
-    } else {
-        u128::MAX << (128 - p as u32)
+        self.0.fmt(f)
     }
 }
 

@@ -50,7 +50,7 @@ fn facts(public: bool, host_ip: Option<String>) -> TaskFacts {
         Fact::Known(TaskDefinition {
             arn: "arn:td".into(),
             ignore_tag: None,
-            network_mode: Some("awsvpc".into()),
+            network_mode: Some(ecs_inbound_guard::domain::facts::NetworkMode::Awsvpc),
             port_mappings: vec![ecs_inbound_guard::domain::facts::PortMapping {
                 container_name: "web".into(),
                 container_port: 3000,

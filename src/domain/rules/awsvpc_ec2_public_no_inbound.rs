@@ -3,7 +3,7 @@
 //! no load balancer fronts it.
 
 use super::view::TaskView;
-use crate::domain::facts::Unreadable;
+use crate::domain::facts::{ServiceStatus, Unreadable};
 use crate::domain::net::{rules_admit, Cidr, Peer};
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
@@ -24,7 +24,7 @@ pub const RULE: Rule = Rule {
 pub fn check(task: &TaskView<'_>) -> RuleResult {
     let facts = task.facts;
     if let Some(service) = task.service()? {
-        if service.status.eq_ignore_ascii_case("INACTIVE") {
+        if service.status == ServiceStatus::Inactive {
             return Err(Unreadable {
                 api: "ecs:DescribeServices",
                 reason: format!("service {} is INACTIVE (deleted)", service.name),
@@ -170,7 +170,7 @@ mod tests {
             arn: "arn:svc".into(),
             ignore_tag: None,
             name: "web".into(),
-            status: status.into(),
+            status: ServiceStatus::from_aws(status),
             load_balancers: vec![LoadBalancerMapping::default(); lbs],
         })
     }
@@ -222,7 +222,7 @@ mod tests {
         let td = TaskDefinition {
             arn: "arn:td".into(),
             ignore_tag: None,
-            network_mode: Some("awsvpc".into()),
+            network_mode: Some(NetworkMode::Awsvpc),
             port_mappings: vec![PortMapping {
                 container_name: "web".into(),
                 container_port: 3000,

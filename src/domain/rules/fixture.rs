@@ -63,7 +63,7 @@ pub fn valid() -> TaskFacts {
         task_definition: Fact::Known(TaskDefinition {
             arn: "arn:td".into(),
             ignore_tag: None,
-            network_mode: Some("awsvpc".into()),
+            network_mode: Some(NetworkMode::Awsvpc),
             port_mappings: vec![PortMapping {
                 container_name: "web".into(),
                 container_port: 3000,
@@ -74,7 +74,7 @@ pub fn valid() -> TaskFacts {
             arn: "arn:svc".into(),
             ignore_tag: None,
             name: "web".into(),
-            status: "ACTIVE".into(),
+            status: ServiceStatus::Active,
             load_balancers: vec![LoadBalancerMapping {
                 target_group_arn: Some(TG.into()),
                 load_balancer_name: None,
@@ -138,7 +138,7 @@ pub fn valid() -> TaskFacts {
             target_groups: Fact::Known(vec![TargetGroup {
                 arn: TG.into(),
                 name: "web".into(),
-                target_type: "ip".into(),
+                target_type: TargetType::Ip,
                 vpc_id: Some("vpc-1".into()),
                 protocol: Some("HTTP".into()),
                 load_balancer_arns: vec![LB.into()],
@@ -147,12 +147,12 @@ pub fn valid() -> TaskFacts {
             load_balancers: Fact::Known(vec![LoadBalancer {
                 arn: LB.into(),
                 name: "web-alb".into(),
-                kind: "application".into(),
-                scheme: "internet-facing".into(),
+                kind: LoadBalancerType::Application,
+                scheme: Scheme::InternetFacing,
                 vpc_id: "vpc-1".into(),
                 subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
                 security_group_ids: vec!["sg-lb".into()],
-                ip_address_type: "ipv4".into(),
+                ip_address_type: IpAddressType::Ipv4,
             }]),
             listeners: Fact::Known(vec![Listener {
                 arn: "arn:listener/80".into(),

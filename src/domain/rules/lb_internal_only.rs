@@ -34,7 +34,8 @@ mod tests {
     #[test]
     fn table() {
         let mut internal = valid();
-        known(&mut path(&mut internal).load_balancers)[0].scheme = "internal".into();
+        known(&mut path(&mut internal).load_balancers)[0].scheme =
+            crate::domain::facts::Scheme::Internal;
         expect(
             "internet-facing",
             &run(&valid(), Check::LoadBalancer(check)),

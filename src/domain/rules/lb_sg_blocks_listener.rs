@@ -102,7 +102,8 @@ mod tests {
         group(&mut wrong_port, "sg-lb").ingress = vec![tcp(443, &["0.0.0.0/0"], &[])];
         let mut internal = valid();
         group(&mut internal, "sg-lb").ingress.clear();
-        known(&mut path(&mut internal).load_balancers)[0].scheme = "internal".into();
+        known(&mut path(&mut internal).load_balancers)[0].scheme =
+            crate::domain::facts::Scheme::Internal;
         let cases = [
             ("open listener", valid(), None),
             (

@@ -69,7 +69,8 @@ mod tests {
             .push("subnet-task".into());
         let mut internal = valid();
         known(&mut internal.vpc_route_tables).retain(|t| t.main);
-        known(&mut path(&mut internal).load_balancers)[0].scheme = "internal".into();
+        known(&mut path(&mut internal).load_balancers)[0].scheme =
+            crate::domain::facts::Scheme::Internal;
         let cases = [
             ("public subnets", valid(), None),
             (

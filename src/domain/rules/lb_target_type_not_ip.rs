@@ -1,6 +1,7 @@
 //! LB_TARGET_TYPE_NOT_IP: an awsvpc service's target group must have target type `ip`.
 
 use super::view::LbView;
+use crate::domain::facts::TargetType;
 use crate::domain::facts::Unreadable;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
@@ -32,7 +33,7 @@ pub fn check(view: &LbView<'_>) -> RuleResult {
                     reason: format!("target group {arn} no longer exists"),
                 })
             }
-            (Some(_), Some(g)) if g.target_type != "ip" => broken.push(format!(
+            (Some(_), Some(g)) if g.target_type != TargetType::Ip => broken.push(format!(
                 "target group {} has target type `{}`",
                 g.name, g.target_type
             )),
@@ -59,7 +60,7 @@ mod tests {
     #[test]
     fn table() {
         let mut instance = valid();
-        known(&mut path(&mut instance).target_groups)[0].target_type = "instance".into();
+        known(&mut path(&mut instance).target_groups)[0].target_type = TargetType::Instance;
         let mut classic = valid();
         if let Some(Fact::Known(s)) = classic.service.as_mut() {
             s.load_balancers[0].target_group_arn = None;

@@ -1,6 +1,7 @@
 //! TARGET_NOT_REGISTERED (INFO): the task IP is not (yet) a registered target.
 
 use super::view::LbView;
+use crate::domain::facts::TargetType;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
@@ -22,7 +23,7 @@ pub fn check(view: &LbView<'_>) -> RuleResult {
     let missing: Vec<&str> = view
         .mapped_groups()
         .map(|(_, g)| g)
-        .filter(|g| g.target_type == "ip" && !registered.contains(&g.arn))
+        .filter(|g| g.target_type == TargetType::Ip && !registered.contains(&g.arn))
         .map(|g| g.name.as_str())
         .collect();
     if missing.is_empty() {
