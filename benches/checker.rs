@@ -4,14 +4,8 @@
 //!
 //! Run: `./scripts/bench.sh` (= `cargo bench --bench checker`); prints a Markdown table.
 #![recursion_limit = "256"]
-#![allow(dead_code)]
 
-#[path = "../tests/it/harness.rs"]
-mod harness;
-#[path = "../tests/it/runtime_api.rs"]
-mod runtime_api;
-#[path = "../tests/it/world.rs"]
-mod world;
+use ecs_inbound_guard_test_support::{harness, runtime_api, world};
 
 use std::time::{Duration, Instant};
 

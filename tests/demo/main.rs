@@ -3,12 +3,8 @@
 //! balancer), the task event through the CLI with `--publish`, and the alert as a subscriber
 //! (an SQS queue on the topic) receives it. Run with `./scripts/demo.sh`; it is also a test.
 #![recursion_limit = "256"]
-#![allow(dead_code)]
 
-#[path = "../it/harness.rs"]
-mod harness;
-#[path = "../it/world.rs"]
-mod world;
+use ecs_inbound_guard_test_support::{harness, world};
 
 use std::process::ExitCode;
 

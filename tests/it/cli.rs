@@ -5,28 +5,19 @@ use serde_json::{json, Value};
 use crate::harness::{moto, run_cli, Proxy};
 use crate::world::{build, clients, received, Scenario, Subnet};
 
-fn write_event(event: &Value) -> tempfile_path::TempPath {
-    tempfile_path::TempPath::with(event.to_string())
+/// An event written to a temporary file, deleted when dropped.
+struct EventFile(tempfile::NamedTempFile);
+
+impl EventFile {
+    fn arg(&self) -> &str {
+        self.0.path().to_str().unwrap()
+    }
 }
 
-mod tempfile_path {
-    use std::path::PathBuf;
-    pub struct TempPath(pub PathBuf);
-    impl TempPath {
-        pub fn with(contents: String) -> Self {
-            let path = std::env::temp_dir().join(crate::world::unique("event") + ".json");
-            std::fs::write(&path, contents).unwrap();
-            TempPath(path)
-        }
-        pub fn arg(&self) -> &str {
-            self.0.to_str().unwrap()
-        }
-    }
-    impl Drop for TempPath {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
+fn write_event(event: &Value) -> EventFile {
+    let mut file = tempfile::Builder::new().suffix(".json").tempfile().unwrap();
+    std::io::Write::write_all(&mut file, event.to_string().as_bytes()).unwrap();
+    EventFile(file)
 }
 
 #[tokio::test]

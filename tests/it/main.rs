@@ -1,15 +1,16 @@
-//! Integration tests against moto's standalone server (started by the harness).
+//! Integration tests against moto's standalone server (started by the harness of the
+//! dev-only `ecs-inbound-guard-test-support` crate).
+// The SDK's deeply nested futures need more than the default type-recursion limit.
 #![recursion_limit = "256"]
+
+use ecs_inbound_guard_test_support::{harness, runtime_api, world};
 
 mod audit;
 mod cli;
 mod config_rule;
 mod dedup;
 mod handler;
-mod harness;
 mod lambda;
 mod paths;
-mod runtime_api;
 mod template;
 mod verdicts;
-mod world;

@@ -177,7 +177,7 @@ pub fn spawn_lambda_with(
     extra_env: &[(&str, &str)],
 ) -> LambdaProcess {
     let log = std::env::temp_dir().join(format!("{}.log", crate::world::unique("lambda")));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecs-inbound-guard-lambda"));
+    let mut cmd = Command::new(crate::binary("ecs-inbound-guard-lambda"));
     cmd.env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
         .env("AWS_LAMBDA_FUNCTION_NAME", "checker")

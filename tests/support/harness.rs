@@ -16,8 +16,9 @@ pub const REGION: &str = "us-east-1";
 static KEEP_ALIVE: Mutex<Vec<Child>> = Mutex::new(Vec::new());
 static MOTO: OnceLock<String> = OnceLock::new();
 
+/// The repository root (this crate lives in `tests/support`).
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn tool(name: &str) -> PathBuf {
@@ -161,7 +162,7 @@ impl Proxy {
 
 /// Runs the CLI binary with the SDK pointed at `endpoint`; returns (exit code, stdout, stderr).
 pub fn run_cli(endpoint: &str, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecs-inbound-guard"));
+    let mut cmd = Command::new(crate::binary("ecs-inbound-guard"));
     cmd.args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
