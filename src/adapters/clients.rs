@@ -13,7 +13,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use tokio::sync::OnceCell;
 
 use super::AwsReader;
-use crate::facts::cache::{CachingReader, DEFAULT_TTL};
+use crate::facts::cache::CachingReader;
 
 /// Per-attempt timeout: well under the Lambda timeout, so a hung call is retried, not waited on.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -87,13 +87,6 @@ impl ClientFactory {
         }
     }
 
-    /// A factory on an already loaded configuration (tests, benchmarks).
-    pub fn from_sdk_config(config: SdkConfig) -> Self {
-        let factory = Self::new(None, None, DEFAULT_TTL);
-        let _ = factory.base.set(config);
-        factory
-    }
-
     /// The base SDK configuration, loaded on first use.
     pub async fn sdk_config(&self) -> &SdkConfig {
         self.base
@@ -114,15 +107,15 @@ impl ClientFactory {
 
     /// The cached fact reader of `scope`, built once and reused across Lambda invocations.
     pub async fn reader(&self, scope: &Scope) -> Arc<Reader> {
-        let config = self.sdk_config_in(scope.region.as_deref()).await;
+        let sdk_config = self.sdk_config_in(scope.region.as_deref()).await;
         let key = Scope {
             account: scope.account.clone(),
-            region: config.region().map(|r| r.to_string()),
+            region: sdk_config.region().map(|r| r.to_string()),
         };
         let mut readers = self.readers.lock().unwrap_or_else(|e| e.into_inner());
         readers
             .entry(key)
-            .or_insert_with(|| Arc::new(CachingReader::new(AwsReader::new(&config), self.ttl)))
+            .or_insert_with(|| Arc::new(CachingReader::new(AwsReader::new(&sdk_config), self.ttl)))
             .clone()
     }
 

@@ -136,11 +136,6 @@ impl Ec2Reader for AwsReader {
                 id: s.subnet_id().unwrap_or_default().to_string(),
                 vpc_id: s.vpc_id().unwrap_or_default().to_string(),
                 cidr: s.cidr_block().map(Into::into),
-                ipv6_cidrs: s
-                    .ipv6_cidr_block_association_set()
-                    .iter()
-                    .filter_map(|a| a.ipv6_cidr_block().map(Into::into))
-                    .collect(),
             })
             .collect())
     }

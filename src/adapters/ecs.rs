@@ -232,14 +232,12 @@ fn task_detail(task: &Task) -> TaskDetail {
         container_instance_arn: owned(task.container_instance_arn()),
         platform_version: owned(task.platform_version()),
         last_status: owned(task.last_status()),
-        desired_status: owned(task.desired_status()),
         attachments: task
             .attachments()
             .iter()
             .map(|a| Attachment {
                 id: owned(a.id()),
                 kind: owned(a.r#type()),
-                status: owned(a.status()),
                 details: a
                     .details()
                     .iter()
@@ -261,7 +259,6 @@ fn task_detail(task: &Task) -> TaskDetail {
                     .map(|n| ContainerNetworkInterface {
                         attachment_id: owned(n.attachment_id()),
                         private_ipv4_address: owned(n.private_ipv4_address()),
-                        ipv6_address: owned(n.ipv6_address()),
                     })
                     .collect(),
             })

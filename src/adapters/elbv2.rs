@@ -7,7 +7,7 @@ use tracing::{info_span, instrument, Instrument};
 use super::errors::classify;
 use super::AwsReader;
 use crate::domain::facts::{
-    IpAddressType, Listener, LoadBalancer, LoadBalancerType, Scheme, TargetGroup, TargetType,
+    IpAddressType, Listener, LoadBalancer, Scheme, TargetGroup, TargetType,
 };
 use crate::ports::{ElbReader, ReadError};
 
@@ -91,7 +91,6 @@ impl ElbReader for AwsReader {
             .map(|l| LoadBalancer {
                 arn: l.load_balancer_arn().unwrap_or_default().to_string(),
                 name: l.load_balancer_name().unwrap_or_default().to_string(),
-                kind: LoadBalancerType::from_aws(l.r#type().map_or("application", |t| t.as_str())),
                 scheme: Scheme::from_aws(l.scheme().map_or("internet-facing", |s| s.as_str())),
                 vpc_id: l.vpc_id().unwrap_or_default().to_string(),
                 subnet_ids: l
@@ -190,9 +189,9 @@ fn forwarded_groups(actions: &[aws_sdk_elasticloadbalancingv2::types::Action]) -
             continue;
         }
         groups.extend(a.target_group_arn().map(str::to_string));
-        if let Some(config) = a.forward_config() {
+        if let Some(forward) = a.forward_config() {
             groups.extend(
-                config
+                forward
                     .target_groups()
                     .iter()
                     .filter_map(|t| t.target_group_arn().map(str::to_string)),

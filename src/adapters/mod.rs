@@ -43,11 +43,11 @@ impl AwsReader {
     }
 
     /// Clients built from `config`.
-    pub fn new(config: &SdkConfig) -> Self {
+    pub fn new(sdk_config: &SdkConfig) -> Self {
         AwsReader {
-            ecs: aws_sdk_ecs::Client::new(config),
-            ec2: aws_sdk_ec2::Client::new(config),
-            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            ecs: aws_sdk_ecs::Client::new(sdk_config),
+            ec2: aws_sdk_ec2::Client::new(sdk_config),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(sdk_config),
         }
     }
 }

@@ -113,3 +113,44 @@ pub async fn audit_cluster<R: FactReader + TaskLister>(
     }
     Ok(evaluations)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::domain::rules::fixture::{self, CONTAINER_INSTANCE};
+    use crate::domain::verdict::Status;
+    use crate::facts::cache::CachingReader;
+    use crate::facts::fake::FakeAws;
+
+    #[tokio::test]
+    async fn an_audit_reads_through_the_ports_with_enis_in_bulk() {
+        let running = fixture::running_event().0.task;
+        let stopped = TaskDetail {
+            task_arn: "arn:task/prod/2".into(),
+            last_status: Some("STOPPED".into()),
+            ..running.clone()
+        };
+        let aws = FakeAws::from_facts(&fixture::seed(), CONTAINER_INSTANCE, "10.0.3.7")
+            .with_tasks(vec![running, stopped]);
+        let reader = CachingReader::new(aws, Duration::from_secs(60));
+        let mut progress = Vec::new();
+        let evaluations = audit_cluster(&reader, None, "prod", &mut |done, total| {
+            progress.push((done, total))
+        })
+        .await
+        .unwrap();
+        let verdicts: Vec<Status> = evaluations.iter().map(|e| e.compliance).collect();
+        assert_eq!(verdicts, [Status::NonCompliant, Status::NotApplicable]);
+        assert!(evaluations[1].annotation.contains("not RUNNING"));
+        assert_eq!(progress, [(2, 2)]);
+        let calls = reader.inner().calls();
+        let count = |api: &str| calls.iter().filter(|c| **c == api).count();
+        // One bulk ENI read answers the task's ENI; the stopped task reads nothing.
+        assert_eq!(count("ec2:DescribeNetworkInterfaces"), 1, "{calls:?}");
+        assert_eq!(count("ecs:ListTasks"), 1);
+        assert_eq!(count("ecs:DescribeTasks"), 1);
+        assert_eq!(count("ecs:DescribeTaskDefinition"), 1);
+    }
+}

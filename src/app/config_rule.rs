@@ -44,7 +44,7 @@ async fn evaluate_service<R: FactReader + TaskLister>(
 pub async fn run_config_rule<R: FactReader + TaskLister, C: EvaluationsPut>(
     invocation: &ConfigInvocation,
     reader: &R,
-    config: &C,
+    reporter: &C,
 ) -> Result<Vec<ConfigEvaluation>, CheckError> {
     let evaluations = match &invocation.request {
         ConfigRequest::Change(item) if invocation.event_left_scope => {
@@ -86,7 +86,7 @@ pub async fn run_config_rule<R: FactReader + TaskLister, C: EvaluationsPut>(
         }
     };
     for batch in evaluations.chunks(PUT_EVALUATIONS_BATCH) {
-        let failed = config
+        let failed = reporter
             .put_evaluations(&invocation.result_token, batch)
             .await
             .map_err(CheckError::Aws)?;

@@ -92,9 +92,6 @@ pub struct TaskDetail {
     /// Last known status, e.g. RUNNING, STOPPED.
     #[serde(default)]
     pub last_status: Option<String>,
-    /// Desired status.
-    #[serde(default)]
-    pub desired_status: Option<String>,
     /// Task attachments (ENI, ELB, service discovery).
     #[serde(default)]
     pub attachments: Vec<Attachment>,
@@ -116,9 +113,6 @@ pub struct Attachment {
     /// Attachment type.
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
-    /// Attachment status (ATTACHED once the details are complete).
-    #[serde(default)]
-    pub status: Option<String>,
     /// Name/value details.
     #[serde(default)]
     pub details: Vec<KeyValue>,
@@ -157,9 +151,6 @@ pub struct ContainerNetworkInterface {
     /// Private IPv4 address.
     #[serde(default)]
     pub private_ipv4_address: Option<String>,
-    /// IPv6 address, when dual-stack.
-    #[serde(default)]
-    pub ipv6_address: Option<String>,
 }
 
 /// The task's ENI as named in the event.

@@ -129,18 +129,6 @@ aws_enum! {
 }
 
 aws_enum! {
-    /// A load balancer's type.
-    LoadBalancerType, default Application {
-        /// Application Load Balancer.
-        Application = "application",
-        /// Network Load Balancer.
-        Network = "network",
-        /// Gateway Load Balancer.
-        Gateway = "gateway",
-    }
-}
-
-aws_enum! {
     /// A load balancer's scheme.
     Scheme, default InternetFacing {
         /// Reachable from the internet by design.
@@ -341,8 +329,6 @@ pub struct LoadBalancer {
     pub arn: String,
     /// Its name.
     pub name: String,
-    /// `application`, `network` or `gateway`.
-    pub kind: LoadBalancerType,
     /// `internet-facing` or `internal`.
     pub scheme: Scheme,
     /// Its VPC.
@@ -399,8 +385,6 @@ pub struct Subnet {
     pub vpc_id: String,
     /// IPv4 CIDR.
     pub cidr: Option<String>,
-    /// IPv6 CIDRs.
-    pub ipv6_cidrs: Vec<String>,
 }
 
 /// The load-balancer side of a service's inbound path.

@@ -41,11 +41,6 @@ pub const MAX_MESSAGE_BYTES: usize = 256 * 1024 - 4 * 1024;
 /// A finding message longer than this is cut in alerts (the Evaluation keeps it whole).
 const MAX_FINDING_CHARS: usize = 2000;
 
-/// The alert for an evaluation at the default policy (HIGH: NON_COMPLIANT tasks only).
-pub fn alert_for(evaluation: &Evaluation) -> Option<Alert> {
-    alert_at(evaluation, Severity::High)
-}
-
 fn headline(evaluation: &Evaluation) -> &'static str {
     if evaluation.compliance == Status::NonCompliant {
         "ECS task unreachable"
@@ -362,13 +357,21 @@ mod tests {
                 assert!(alert_at(&e, min).is_none(), "{s:?} at {min:?}");
             }
         }
-        assert!(alert_for(&evaluation(Status::NonCompliant, Some("web"), "prod")).is_some());
+        assert!(alert_at(
+            &evaluation(Status::NonCompliant, Some("web"), "prod"),
+            Severity::High
+        )
+        .is_some());
     }
 
     #[test]
     fn subject_is_one_short_line() {
         let long = format!("clu\nster{}", "x".repeat(200));
-        let a = alert_for(&evaluation(Status::NonCompliant, Some("web"), &long)).unwrap();
+        let a = alert_at(
+            &evaluation(Status::NonCompliant, Some("web"), &long),
+            Severity::High,
+        )
+        .unwrap();
         assert!(a.subject.chars().count() < 100);
         assert!(!a.subject.chars().any(char::is_control));
         assert!(a
@@ -378,7 +381,11 @@ mod tests {
 
     #[test]
     fn body_names_task_arn_rule_fix_and_ids() {
-        let a = alert_for(&evaluation(Status::NonCompliant, Some("web"), "prod")).unwrap();
+        let a = alert_at(
+            &evaluation(Status::NonCompliant, Some("web"), "prod"),
+            Severity::High,
+        )
+        .unwrap();
         for text in [
             "arn:aws:ecs:us-east-1:1:task/prod/abc",
             "AWSVPC_EC2_PUBLIC_NO_INBOUND",
@@ -391,7 +398,11 @@ mod tests {
 
     #[test]
     fn message_json_has_a_part_for_each_subscriber() {
-        let a = alert_for(&evaluation(Status::NonCompliant, Some("web"), "prod")).unwrap();
+        let a = alert_at(
+            &evaluation(Status::NonCompliant, Some("web"), "prod"),
+            Severity::High,
+        )
+        .unwrap();
         let m: Value = serde_json::from_str(&a.message_json).unwrap();
         assert_eq!(m["default"], a.body);
         assert_eq!(m["email"], a.body);
@@ -413,7 +424,7 @@ mod tests {
             e.findings
                 .push(RULE.finding(format!("{i} {}", "y".repeat(5000))));
         }
-        let a = alert_for(&e).unwrap();
+        let a = alert_at(&e, Severity::High).unwrap();
         assert!(
             a.message_json.len() <= MAX_MESSAGE_BYTES,
             "{}",
@@ -441,12 +452,20 @@ mod tests {
 
     #[test]
     fn attributes_omit_service_for_standalone_tasks() {
-        let a = alert_for(&evaluation(Status::NonCompliant, None, "prod")).unwrap();
+        let a = alert_at(
+            &evaluation(Status::NonCompliant, None, "prod"),
+            Severity::High,
+        )
+        .unwrap();
         let names: Vec<_> = a.attributes.iter().map(|m| m.name).collect();
         assert_eq!(names, ["rule", "severity", "cluster"]);
         assert_eq!(a.attributes[0].value, r#"["AWSVPC_EC2_PUBLIC_NO_INBOUND"]"#);
         assert!(a.subject.contains("task abc"));
-        let a = alert_for(&evaluation(Status::NonCompliant, Some("web"), "prod")).unwrap();
+        let a = alert_at(
+            &evaluation(Status::NonCompliant, Some("web"), "prod"),
+            Severity::High,
+        )
+        .unwrap();
         assert!(a
             .attributes
             .iter()

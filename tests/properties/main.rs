@@ -8,7 +8,8 @@ use ecs_inbound_guard::domain::event::{parse_trigger, parse_trigger_bytes, Trigg
 use ecs_inbound_guard::domain::facts::{
     Fact, Host, NetworkInterface, Route, RouteTable, TaskDefinition, TaskFacts, Unreadable,
 };
-use ecs_inbound_guard::render::alert::alert_for;
+use ecs_inbound_guard::domain::verdict::Severity;
+use ecs_inbound_guard::render::alert::alert_at;
 
 fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -110,7 +111,7 @@ proptest! {
                 let att = ev.task.eni_attachment();
                 let e = evaluate_task(&ev, att.as_ref(), &facts(public, host), time::OffsetDateTime::UNIX_EPOCH);
                 prop_assert!(e.annotation.chars().count() <= MAX_ANNOTATION_CHARS);
-                if let Some(alert) = alert_for(&e) {
+                if let Some(alert) = alert_at(&e, Severity::High) {
                     prop_assert!(alert.subject.chars().count() < 100);
                     prop_assert!(!alert.subject.chars().any(char::is_control));
                     prop_assert!(alert.body.contains(&e.resource_id.replace(|c: char| c.is_control(), " ")));
@@ -147,7 +148,7 @@ fn huge_strings_and_ten_thousand_containers_stay_bounded() {
         time::OffsetDateTime::UNIX_EPOCH,
     );
     assert_eq!(e.annotation.chars().count(), MAX_ANNOTATION_CHARS);
-    let alert = alert_for(&e).expect("non-compliant");
+    let alert = alert_at(&e, Severity::High).expect("non-compliant");
     assert!(alert.subject.chars().count() < 100 && !alert.subject.contains('\n'));
     assert!(
         start.elapsed() < std::time::Duration::from_secs(10),

@@ -147,7 +147,6 @@ pub fn valid() -> TaskFacts {
             load_balancers: Fact::Known(vec![LoadBalancer {
                 arn: LB.into(),
                 name: "web-alb".into(),
-                kind: LoadBalancerType::Application,
                 scheme: Scheme::InternetFacing,
                 vpc_id: "vpc-1".into(),
                 subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
@@ -166,13 +165,11 @@ pub fn valid() -> TaskFacts {
                     id: "subnet-a".into(),
                     vpc_id: "vpc-1".into(),
                     cidr: Some("10.0.1.0/24".into()),
-                    ipv6_cidrs: vec![],
                 },
                 Subnet {
                     id: "subnet-b".into(),
                     vpc_id: "vpc-1".into(),
                     cidr: Some("10.0.2.0/24".into()),
-                    ipv6_cidrs: vec![],
                 },
             ]),
             registered_in: Fact::Known(vec![TG.into()]),

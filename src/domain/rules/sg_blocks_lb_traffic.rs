@@ -89,7 +89,6 @@ mod tests {
         let mut f = valid();
         let p = path(&mut f);
         known(&mut p.load_balancers)[0].security_group_ids.clear();
-        known(&mut p.load_balancers)[0].kind = crate::domain::facts::LoadBalancerType::Network;
         known(&mut p.target_groups)[0].preserve_client_ip = preserve;
         group(&mut f, "sg-task").ingress = vec![tcp(3000, &[task_rule_cidr], &[])];
         f
