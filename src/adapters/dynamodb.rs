@@ -14,6 +14,8 @@ use crate::ports::{AlertDedup, Claim, DedupError};
 pub const IN_PROGRESS_EXPIRY: Duration = Duration::from_secs(60);
 /// Default dedup window for COMPLETE records.
 pub const DEFAULT_DEDUP_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Longest dedup window the settings accept (30 days; the template's `MaxValue`).
+pub const MAX_DEDUP_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// The dedup table.
 #[derive(Clone, Debug)]
@@ -34,11 +36,13 @@ impl DynamoDedup {
     }
 }
 
+/// Epoch seconds `d` from now; saturating, so no duration can panic after a publish (the
+/// settings cap the TTL at [`MAX_DEDUP_TTL`] anyway).
 fn epoch_after(d: Duration) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    (now + d).as_secs().to_string()
+    now.as_secs().saturating_add(d.as_secs()).to_string()
 }
 
 fn error<E, R>(api: &str, e: aws_sdk_dynamodb::error::SdkError<E, R>) -> DedupError
@@ -100,5 +104,22 @@ impl AlertDedup for DynamoDedup {
             .await
             .map(|_| ())
             .map_err(|e| error("dynamodb:DeleteItem", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_duration_saturates_instead_of_panicking() {
+        let far: u64 = epoch_after(Duration::MAX).parse().unwrap();
+        assert_eq!(far, u64::MAX);
+        let day: u64 = epoch_after(Duration::from_secs(86_400)).parse().unwrap();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!((now + 86_390..=now + 86_410).contains(&day));
     }
 }

@@ -6,7 +6,10 @@ use std::fmt::Debug;
 use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
+use tracing::debug;
+
 use crate::domain::facts::Unreadable;
+use crate::domain::text::{one_line, truncate_chars};
 use crate::ports::ReadError;
 
 /// Error codes that mean the caller's credentials are broken (not the resource): an error.
@@ -41,20 +44,34 @@ where
         && !code.contains("ServiceUnavailable")
         && !code.contains("ServerException")
         && !code.contains("Unavailable");
-    if client_error {
-        ReadError::Unreadable(Unreadable {
-            api,
-            reason: if message.is_empty() {
-                code
-            } else {
-                format!("{code}: {message}")
-            },
-        })
+    let what = if message.is_empty() {
+        code.clone()
     } else {
-        ReadError::Failed {
-            api,
-            message: DisplayErrorContext(&err).to_string(),
-        }
+        format!("{code}: {}", one_line(&message))
+    };
+    if client_error {
+        return ReadError::Unreadable(Unreadable { api, reason: what });
+    }
+    // The SDK's whole error chain is for the debug log; the error line stays one short line.
+    debug!(api, error = %DisplayErrorContext(&err), "AWS call failed");
+    let credentials = CREDENTIAL_CODES.contains(&code.as_str());
+    let (summary, retried) = match &err {
+        SdkError::ServiceError(_) => (what, !credentials),
+        SdkError::TimeoutError(_) => ("timed out".to_string(), true),
+        SdkError::DispatchFailure(e) if e.is_timeout() => ("timed out".to_string(), true),
+        SdkError::DispatchFailure(e) if e.is_io() => ("connection failed".to_string(), true),
+        SdkError::DispatchFailure(_) => ("the request could not be sent".to_string(), false),
+        SdkError::ResponseError(_) => ("the response could not be read".to_string(), true),
+        _ => ("the request could not be built".to_string(), false),
+    };
+    ReadError::Failed {
+        api,
+        // Throttling, 5xx, time-outs and connection errors went through the SDK's retries.
+        message: if retried {
+            format!("{} (after retries)", truncate_chars(&summary, 300))
+        } else {
+            truncate_chars(&summary, 300)
+        },
     }
 }
 
@@ -110,5 +127,33 @@ mod tests {
                 other => panic!("{code}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn failures_are_one_short_line_that_says_after_retries_only_when_retried() {
+        let ReadError::Failed { message, .. } = service_error("ThrottlingException") else {
+            panic!()
+        };
+        assert_eq!(message, "ThrottlingException: m (after retries)");
+        let ReadError::Failed { message, .. } = service_error("ExpiredToken") else {
+            panic!()
+        };
+        assert_eq!(
+            message, "ExpiredToken: m",
+            "credential errors are not retried"
+        );
+        let long = DescribeNetworkInterfacesError::generic(
+            ErrorMetadata::builder()
+                .code("InternalError")
+                .message(format!("line one\nline two {}", "x".repeat(5000)))
+                .build(),
+        );
+        let ReadError::Failed { message, .. } = classify(
+            "ec2:DescribeNetworkInterfaces",
+            SdkError::service_error(long, ()),
+        ) else {
+            panic!()
+        };
+        assert!(!message.contains('\n') && message.len() < 400, "{message}");
     }
 }

@@ -7,9 +7,8 @@ use time::OffsetDateTime;
 use tracing::{info, instrument, warn};
 
 use crate::domain::delivery::{dedup_key, CheckReport};
-use crate::domain::evaluation::{evaluate_task, Evaluation};
-use crate::domain::event::{InputError, LaunchType, TaskEvent, Trigger};
-use crate::domain::facts::Unreadable;
+use crate::domain::evaluation::{evaluate_task, verdict_before_reading, Evaluation};
+use crate::domain::event::{InputError, TaskEvent, Trigger};
 use crate::domain::verdict::Severity;
 use crate::facts::waves::read_task_facts;
 use crate::ports::{AlertDedup, AlertPublish, Claim, FactReader, ReadError};
@@ -22,7 +21,7 @@ pub enum CheckError {
     #[error(transparent)]
     Input(#[from] InputError),
     /// AWS kept failing after retries (throttling, 5xx, timeout, connection).
-    #[error("AWS read failed after retries: {0}")]
+    #[error("AWS read failed: {0}")]
     Aws(ReadError),
     /// The alert for a NON_COMPLIANT task could not be published.
     #[error("{source}")]
@@ -53,28 +52,8 @@ pub async fn check_task<R: FactReader>(
     reader: &R,
 ) -> Result<Evaluation, CheckError> {
     let now = OffsetDateTime::now_utc();
-    match event.task.launch_type() {
-        Some(LaunchType::Ec2) => {}
-        Some(other) => {
-            return Ok(Evaluation::task_not_applicable(
-                event,
-                now,
-                &format!(
-                    "launch type {}: task ENIs can get public IPs or are not in a VPC",
-                    other.as_str()
-                ),
-            ))
-        }
-        None => {
-            return Ok(Evaluation::task_incomplete(
-                event,
-                now,
-                &Unreadable {
-                    api: "ecs:TaskStateChange",
-                    reason: "the event names neither a launch type nor a container instance".into(),
-                },
-            ))
-        }
+    if let Some(evaluation) = verdict_before_reading(event, now) {
+        return Ok(evaluation);
     }
     let attachment = event.task.eni_attachment();
     // Boxed: the joined read futures are large, and a deep stack is not guaranteed.
@@ -173,6 +152,7 @@ pub async fn deliver<P: AlertPublish, D: AlertDedup>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::facts::Unreadable;
     use crate::domain::rules::fixture::{self, CONTAINER_INSTANCE};
     use crate::domain::verdict::Status;
     use crate::facts::fake::{FakeAws, FakeDedup, FakePublisher};

@@ -16,7 +16,7 @@ use crate::adapters::clients::{ClientFactory, Scope};
 use crate::adapters::dynamodb::DynamoDedup;
 use crate::adapters::sns::SnsAlerts;
 use crate::domain::delivery::CheckReport;
-use crate::domain::evaluation::Evaluation;
+use crate::domain::evaluation::{verdict_before_reading, Evaluation};
 use crate::domain::event::{parse_trigger, Trigger};
 use check::{check_and_alert, Alerting, CheckError};
 
@@ -48,6 +48,9 @@ pub async fn run_trigger(
             OffsetDateTime::now_utc(),
         ))),
         Trigger::RunningTask(event) => {
+            if let Some(evaluation) = verdict_before_reading(event, OffsetDateTime::now_utc()) {
+                return Ok(CheckReport::unsent(evaluation));
+            }
             let reader = clients
                 .reader(&Scope::region(event.region.as_deref()))
                 .await;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{ArgAction, Args, Parser};
 
 use crate::adapters::clients::ClientFactory;
-use crate::adapters::dynamodb::{DynamoDedup, DEFAULT_DEDUP_TTL};
+use crate::adapters::dynamodb::{DynamoDedup, DEFAULT_DEDUP_TTL, MAX_DEDUP_TTL};
 use crate::adapters::sns::SnsAlerts;
 use crate::domain::verdict::Severity;
 use crate::facts::cache::DEFAULT_TTL;
@@ -43,12 +43,13 @@ pub struct AlertSettings {
     /// DynamoDB table for alert dedup (one alert per deploy).
     #[arg(long, env = "DEDUP_TABLE_NAME", value_name = "TABLE")]
     pub dedup_table: Option<String>,
-    /// How long a sent alert suppresses its duplicates.
+    /// How long a sent alert suppresses its duplicates (60 s to 30 days).
     #[arg(
         long,
         env = "DEDUP_TTL_SECONDS",
         default_value_t = DEFAULT_DEDUP_TTL.as_secs(),
-        value_name = "SECONDS"
+        value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(60..=MAX_DEDUP_TTL.as_secs())
     )]
     pub dedup_ttl_seconds: u64,
     /// Lowest finding severity that is published (HIGH = NON_COMPLIANT tasks only).
@@ -138,5 +139,10 @@ mod tests {
             "an empty table name means no dedup"
         );
         assert!(LambdaSettings::try_parse_from(["x", "--min-severity", "urgent"]).is_err());
+        for ttl in ["18446744073709551615", "2592001", "59"] {
+            let error = LambdaSettings::try_parse_from(["x", "--dedup-ttl-seconds", ttl]);
+            assert!(error.is_err(), "{ttl} must be refused at start-up");
+        }
+        assert!(LambdaSettings::try_parse_from(["x", "--dedup-ttl-seconds", "2592000"]).is_ok());
     }
 }

@@ -29,6 +29,19 @@ pub struct ServiceItem {
     pub service: Option<String>,
     /// When Config captured the item (the evaluation's ordering timestamp).
     pub capture_time: Option<String>,
+    /// `configurationItemStatus`, e.g. `OK`, `ResourceDeleted`.
+    pub status: Option<String>,
+}
+
+impl ServiceItem {
+    /// Whether the item describes a resource that is gone or not recorded: NOT_APPLICABLE
+    /// without reading AWS.
+    pub fn is_gone(&self) -> bool {
+        matches!(
+            self.status.as_deref(),
+            Some("ResourceDeleted" | "ResourceNotRecorded" | "ResourceDeletedNotRecorded")
+        )
+    }
 }
 
 /// What Config asked for.
@@ -40,6 +53,12 @@ pub enum ConfigRequest {
     Scheduled {
         /// The notification time (ordering timestamp).
         time: Option<String>,
+    },
+    /// A message the rule does not evaluate (e.g. `ConfigurationSnapshotDeliveryCompleted`):
+    /// acknowledged, nothing reported.
+    Ignored {
+        /// Its `messageType`.
+        message_type: String,
     },
 }
 
@@ -93,11 +112,17 @@ fn item_from(ci: &Value) -> ServiceItem {
     ServiceItem {
         resource_type: s(&ci["resourceType"]).unwrap_or_default(),
         resource_id: s(&ci["resourceId"]).or(arn.clone()).unwrap_or_default(),
-        cluster: s(&configuration["Cluster"]).or(arn_cluster),
+        // The old short service ARN (`service/NAME`) names no cluster: the item's fields do.
+        cluster: s(&configuration["Cluster"])
+            .or_else(|| s(&configuration["ClusterName"]))
+            .or_else(|| s(&ci["Cluster"]))
+            .or_else(|| s(&ci["ClusterName"]))
+            .or(arn_cluster),
         service: s(&configuration["ServiceName"])
             .or(s(&ci["resourceName"]))
             .or(arn_service),
         capture_time: s(&ci["configurationItemCaptureTime"]),
+        status: s(&ci["configurationItemStatus"]),
     }
 }
 
@@ -123,12 +148,9 @@ pub fn parse_config_invocation(value: Value) -> Result<ConfigInvocation, InputEr
         "OversizedConfigurationItemChangeNotification" => {
             ConfigRequest::Change(item_from(&invoking["configurationItemSummary"]))
         }
-        other => {
-            return Err(InputError::MalformedTaskEvent(format!(
-                "unsupported Config messageType '{}'",
-                truncate_chars(other, 60)
-            )))
-        }
+        other => ConfigRequest::Ignored {
+            message_type: truncate_chars(other, 80),
+        },
     };
     Ok(ConfigInvocation {
         result_token,
@@ -233,8 +255,33 @@ mod tests {
                 time: Some("t".into())
             }
         );
-        assert!(
-            parse_config_invocation(invocation(json!({"messageType": "Other"}), false)).is_err()
+        for message_type in ["ConfigurationSnapshotDeliveryCompleted", "Other"] {
+            let inv =
+                parse_config_invocation(invocation(json!({"messageType": message_type}), false))
+                    .unwrap();
+            assert_eq!(
+                inv.request,
+                ConfigRequest::Ignored {
+                    message_type: message_type.into()
+                }
+            );
+        }
+        let deleted = json!({"resourceType": "AWS::ECS::Service", "resourceId": "r",
+            "ARN": "arn:aws:ecs:us-east-1:1:service/web", "configurationItemStatus": "ResourceDeleted",
+            "configuration": {"ClusterName": "prod"}});
+        let inv = parse_config_invocation(invocation(
+            json!({"messageType": "ConfigurationItemChangeNotification", "configurationItem": deleted}),
+            false,
+        ))
+        .unwrap();
+        let ConfigRequest::Change(item) = inv.request else {
+            panic!()
+        };
+        assert!(item.is_gone());
+        assert_eq!(
+            (item.cluster.as_deref(), item.service.as_deref()),
+            (Some("prod"), Some("web")),
+            "the short ARN form takes the cluster from the item"
         );
         assert!(
             parse_config_invocation(json!({"invokingEvent": "{not json", "resultToken": "t"}))
@@ -264,6 +311,7 @@ mod tests {
             cluster: None,
             service: None,
             capture_time: None,
+            status: None,
         };
         let cases = [
             (vec![], "NOT_APPLICABLE", "no running tasks"),

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use time::OffsetDateTime;
 
-use super::event::{EniAttachment, OutOfScope, TaskEvent, TASK_RESOURCE_TYPE};
+use super::event::{EniAttachment, LaunchType, OutOfScope, TaskEvent, TASK_RESOURCE_TYPE};
 use super::facts::{Fact, NetworkMode, TaskFacts, Unreadable};
 use super::rules::{self, check_incomplete, TaskView};
 use super::text::{ellipsize, rfc3339};
@@ -209,6 +209,31 @@ fn suppression(facts: &TaskFacts) -> Option<Vec<String>> {
     ids.sort();
     ids.dedup();
     (!ids.is_empty()).then_some(ids)
+}
+
+/// The verdict a RUNNING task event gets before any fact is read, if the event alone decides
+/// it (a launch type out of scope, a task that cannot be placed): no AWS call, not even loading
+/// the SDK configuration, is made for it.
+pub fn verdict_before_reading(event: &TaskEvent, at: OffsetDateTime) -> Option<Evaluation> {
+    match event.task.launch_type() {
+        Some(LaunchType::Ec2) => None,
+        Some(other) => Some(Evaluation::task_not_applicable(
+            event,
+            at,
+            &format!(
+                "launch type {}: task ENIs can get public IPs or are not in a VPC",
+                other.as_str()
+            ),
+        )),
+        None => Some(Evaluation::task_incomplete(
+            event,
+            at,
+            &Unreadable {
+                api: "ecs:TaskStateChange",
+                reason: "the event names neither a launch type nor a container instance".into(),
+            },
+        )),
+    }
 }
 
 /// Evaluates a RUNNING EC2 task from its facts: scope (network mode, ports, ENI), then rules.

@@ -285,8 +285,13 @@ fn not_running(last_status: Option<&str>) -> String {
     )
 }
 
-/// Parses raw input bytes (CLI) into a [`Trigger`].
+/// The UTF-8 byte-order mark several SDKs' sample events start with.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Parses raw input bytes (CLI) into a [`Trigger`]; one leading UTF-8 byte-order mark is
+/// skipped.
 pub fn parse_trigger_bytes(input: &[u8]) -> Result<Trigger, InputError> {
+    let input = input.strip_prefix(UTF8_BOM).unwrap_or(input);
     let value: Value =
         serde_json::from_slice(input).map_err(|e| InputError::NotJson(e.to_string()))?;
     parse_trigger(value)
@@ -553,5 +558,21 @@ mod tests {
         let d: TaskDetail =
             serde_json::from_value(json!({"taskArn":"a","group":"family:web"})).unwrap();
         assert_eq!(d.service_name(), None);
+    }
+
+    #[test]
+    fn one_leading_byte_order_mark_is_skipped() {
+        let event =
+            br#"{"version":"0","id":"e1","detail-type":"Other","source":"aws.ecs","detail":{}}"#;
+        let with_bom = [UTF8_BOM, event.as_slice()].concat();
+        assert!(matches!(
+            parse_trigger_bytes(&with_bom),
+            Ok(Trigger::OutOfScope(_))
+        ));
+        let two_boms = [UTF8_BOM, UTF8_BOM, event.as_slice()].concat();
+        assert!(matches!(
+            parse_trigger_bytes(&two_boms),
+            Err(InputError::NotJson(_))
+        ));
     }
 }

@@ -172,13 +172,15 @@ pub fn text_body(evaluation: &Evaluation) -> String {
     }
     for f in &evaluation.findings {
         body.push_str(&format!("[{}] {}\n", f.severity.as_str(), f.rule));
-        body.push_str(&format!("What and why: {}\n", f.message));
-        body.push_str(&format!("How to fix:   {}\n\n", f.remediation));
+        // Messages carry user-controlled names (tags, resource names): one line each, so a
+        // newline in a name cannot forge a line of its own.
+        body.push_str(&format!("What and why: {}\n", one_line(&f.message)));
+        body.push_str(&format!("How to fix:   {}\n\n", one_line(&f.remediation)));
     }
     if let Some(s) = &evaluation.suppressed {
         body.push_str(&format!(
             "Suppressed by tag ecs-inbound-guard:ignore: {}\n\n",
-            s.join(", ")
+            one_line(&s.join(", "))
         ));
     }
     body.push_str("Resources\n");
@@ -211,32 +213,25 @@ pub fn text_body(evaluation: &Evaluation) -> String {
     body
 }
 
-/// Escapes user-controlled text for chat markdown (Slack, Teams, Chime).
-pub fn escape_markdown(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in one_line(s).chars() {
-        if matches!(
-            c,
-            '\\' | '`'
-                | '*'
-                | '_'
-                | '['
-                | ']'
-                | '('
-                | ')'
-                | '#'
-                | '>'
-                | '<'
-                | '~'
-                | '|'
-                | '!'
-                | '&'
-        ) {
-            out.push('\\');
-        }
-        out.push(c);
+/// Text for the chat clients AWS Chatbot renders to (Slack, Microsoft Teams, Amazon Chime):
+/// one line; `&`, `<` and `>` as the entities Slack's markup needs (they display as the
+/// characters; Slack has no backslash escape); `@here`, `@channel` and `@everyone` broken with a
+/// zero-width space so a name cannot notify a channel (`<!here>` is already inert once `<` is an
+/// entity).
+pub fn chat_text(s: &str) -> String {
+    let mut out = one_line(s)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    for mention in ["@here", "@channel", "@everyone"] {
+        out = out.replace(mention, &mention.replacen('@', "@\u{200B}", 1));
     }
     out
+}
+
+/// A user-controlled identifier as a code span: a backtick inside it cannot close the span.
+pub fn chat_code(s: &str) -> String {
+    format!("`{}`", chat_text(&s.replace('`', "'")))
 }
 
 /// An AWS Chatbot (Amazon Q Developer in chat applications) custom notification.
@@ -244,23 +239,23 @@ pub fn chatbot_notification(evaluation: &Evaluation) -> Value {
     let (what, cluster) = names(evaluation);
     let ctx = evaluation.context.clone().unwrap_or_default();
     let mut description = format!(
-        "*{}* for `{}` in `{}`\n",
+        "*{}* for {} in {}\n",
         evaluation.compliance.as_str(),
-        escape_markdown(&what),
-        escape_markdown(&cluster)
+        chat_code(&what),
+        chat_code(&cluster)
     );
     for f in &evaluation.findings {
         description.push_str(&format!(
             "• *{}* `{}`: {}\n",
             f.severity.as_str(),
             f.rule,
-            escape_markdown(&f.message)
+            chat_text(&f.message)
         ));
     }
     let next_steps: Vec<String> = evaluation
         .findings
         .iter()
-        .map(|f| format!("{}: {}", f.rule, escape_markdown(&f.remediation)))
+        .map(|f| format!("{}: {}", f.rule, chat_text(&f.remediation)))
         .collect();
     let mut keywords: Vec<String> = evaluation
         .findings
@@ -277,7 +272,7 @@ pub fn chatbot_notification(evaluation: &Evaluation) -> Value {
         ),
         _ => evaluation.resource_id.clone(),
     };
-    let related: Vec<&String> = [
+    let related: Vec<String> = [
         Some(&evaluation.resource_id),
         ctx.eni.as_ref(),
         ctx.subnet.as_ref(),
@@ -285,26 +280,32 @@ pub fn chatbot_notification(evaluation: &Evaluation) -> Value {
     ]
     .into_iter()
     .flatten()
+    .map(|r| one_line(r))
     .collect();
-    serde_json::json!({
+    let title = format!("{}: {what} in {cluster}", headline(evaluation));
+    let mut card = serde_json::json!({
         "version": "1.0",
         "source": "custom",
-        "id": evaluation.event_id,
         "content": {
             "textType": "client-markdown",
-            "title": truncate_chars(&one_line(&format!("{}: {what} in {cluster}", headline(evaluation))), 250),
+            "title": truncate_chars(&chat_text(&title), 250),
             "description": description,
             "nextSteps": next_steps,
             "keywords": keywords,
         },
         "metadata": {
-            "threadId": thread,
-            "summary": truncate_chars(&one_line(&evaluation.annotation), 250),
+            "threadId": one_line(&thread),
+            "summary": truncate_chars(&chat_text(&evaluation.annotation), 250),
             "eventType": "ecs-inbound-guard evaluation",
             "relatedResources": related,
             "additionalContext": {"compliance": evaluation.compliance.as_str()},
         }
-    })
+    });
+    // Chatbot takes an absent id, not a null one.
+    if let Some(id) = &evaluation.event_id {
+        card["id"] = Value::String(one_line(id));
+    }
+    card
 }
 
 #[cfg(test)]
@@ -435,7 +436,11 @@ mod tests {
 
     #[test]
     fn markdown_is_escaped_and_min_severity_decides() {
-        assert_eq!(escape_markdown("a*b_[x](y)\n"), "a\\*b\\_\\[x\\]\\(y\\) ");
+        assert_eq!(
+            chat_text("a <b> & c\n@here <!channel>"),
+            "a &lt;b&gt; &amp; c @\u{200B}here &lt;!channel&gt;"
+        );
+        assert_eq!(chat_code("we`b"), "`we'b`");
         let mut e = evaluation(Status::Compliant, Some("web"), "prod");
         e.findings = vec![
             crate::domain::rules::awsvpc_ec2_public_no_egress::RULE.finding("no egress".into())
@@ -470,5 +475,41 @@ mod tests {
             .attributes
             .iter()
             .any(|m| m.name == "service" && m.value == "web"));
+    }
+
+    #[test]
+    fn the_chatbot_card_escapes_names_for_slack_and_keeps_the_product_text() {
+        let mut e = evaluation(Status::NonCompliant, Some("web<script>"), "prod\n@channel");
+        e.event_id = None;
+        e.findings = vec![RULE.finding("`curl 1.2.3.4:3000` cannot reach it -> fix".into())];
+        let card = chatbot_notification(&e);
+        assert!(card.get("id").is_none(), "no null id: {card}");
+        let title = card["content"]["title"].as_str().unwrap();
+        assert!(title.contains("web&lt;script&gt;"), "{title}");
+        assert!(!title.contains('<') && !title.contains('\n'), "{title}");
+        let description = card["content"]["description"].as_str().unwrap();
+        assert!(
+            description.contains("for `web&lt;script&gt;` in `prod @\u{200B}channel`"),
+            "{description}"
+        );
+        assert!(
+            description.contains("`curl 1.2.3.4:3000` cannot reach it -&gt; fix"),
+            "{description}"
+        );
+        assert!(
+            !description.contains('\\'),
+            "no backslash escapes: {description}"
+        );
+    }
+
+    #[test]
+    fn a_newline_in_a_name_cannot_forge_a_line_of_the_e_mail() {
+        let mut e = evaluation(Status::NonCompliant, Some("web"), "prod");
+        e.findings = vec![RULE.finding("service x\n[HIGH] FAKE_RULE\nWhat and why: ok".into())];
+        let body = text_body(&e);
+        assert!(
+            !body.lines().any(|l| l.starts_with("[HIGH] FAKE_RULE")),
+            "{body}"
+        );
     }
 }

@@ -327,3 +327,50 @@ async fn the_seed_check_reads_only_what_its_verdict_needs() {
         "no NACL, security group or load-balancer reads without a load balancer"
     );
 }
+
+#[test]
+fn an_out_of_scope_event_needs_no_aws_configuration_at_all() {
+    // No region, no credentials, no profile: loading the SDK configuration would probe the
+    // instance metadata service for seconds and print warnings. Nothing of that may happen.
+    let start = std::time::Instant::now();
+    let out =
+        std::process::Command::new(ecs_inbound_guard_test_support::binary("ecs-inbound-guard"))
+            .args(["check", "--event", "events/fargate.json"])
+            .current_dir(crate::harness::repo_root())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", "/nonexistent")
+            .output()
+            .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["compliance"], "NOT_APPLICABLE");
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn a_byte_order_mark_on_standard_input_is_skipped_and_errors_are_plain_one_liners() {
+    let event = std::fs::read(crate::harness::repo_root().join("events/bridge.json")).unwrap();
+    let with_bom = [b"\xEF\xBB\xBF".as_slice(), &event].concat();
+    let (code, stdout, stderr) = run_cli(
+        moto(),
+        &["check", "--event", "-"],
+        Some(std::str::from_utf8(&with_bom).unwrap()),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let e: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(e["compliance"].is_string(), "evaluated: {e}");
+    let (code, _, stderr) = run_cli(moto(), &["check", "--event", "-"], Some("{not json"));
+    assert_eq!(code, 2);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        !stderr.contains('\x1b'),
+        "no colour codes off a terminal: {stderr:?}"
+    );
+}

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -24,10 +24,18 @@ pub struct RuntimeApi {
     pub addr: String,
     outcomes: Receiver<Outcome>,
     pub first_next: Arc<Mutex<Option<Instant>>>,
+    events: Arc<Events>,
+}
+
+/// The queue of events `/next` hands out, waited on without polling.
+#[derive(Default)]
+struct Events {
+    queue: Mutex<VecDeque<Value>>,
+    ready: Condvar,
 }
 
 struct Shared {
-    events: Mutex<VecDeque<Value>>,
+    events: Arc<Events>,
     outcomes: Mutex<Sender<Outcome>>,
     first_next: Arc<Mutex<Option<Instant>>>,
 }
@@ -38,8 +46,12 @@ impl RuntimeApi {
         let addr = listener.local_addr().unwrap().to_string();
         let (tx, rx) = channel();
         let first_next = Arc::new(Mutex::new(None));
+        let events = Arc::new(Events {
+            queue: Mutex::new(events.into()),
+            ready: Condvar::new(),
+        });
         let shared = Arc::new(Shared {
-            events: Mutex::new(events.into()),
+            events: events.clone(),
             outcomes: Mutex::new(tx),
             first_next: first_next.clone(),
         });
@@ -53,7 +65,15 @@ impl RuntimeApi {
             addr,
             outcomes: rx,
             first_next,
+            events,
         }
+    }
+
+    /// Queues one more event (the function's waiting `/next` gets it at once), so a test can
+    /// hand out the next event only after it has looked at the previous outcome.
+    pub fn push(&self, event: Value) {
+        self.events.queue.lock().unwrap().push_back(event);
+        self.events.ready.notify_all();
     }
 
     /// Process start → first `/next` request: the function's init time.
@@ -113,11 +133,14 @@ fn serve(stream: TcpStream, shared: &Shared) {
                 .lock()
                 .unwrap()
                 .get_or_insert_with(Instant::now);
-            let event = loop {
-                if let Some(e) = shared.events.lock().unwrap().pop_front() {
-                    break e;
+            let event = {
+                let mut queue = shared.events.queue.lock().unwrap();
+                loop {
+                    match queue.pop_front() {
+                        Some(e) => break e,
+                        None => queue = shared.events.ready.wait(queue).unwrap(),
+                    }
                 }
-                std::thread::sleep(Duration::from_millis(50));
             };
             let deadline = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
