@@ -32,6 +32,13 @@ pub enum ReadError {
         /// Error description.
         message: String,
     },
+    /// The read was not started, or was cut, because the invocation's time budget is spent:
+    /// the check fails cleanly before Lambda would kill it.
+    #[error("{api} not read: the invocation's time budget is spent")]
+    OutOfTime {
+        /// IAM-style action name.
+        api: &'static str,
+    },
 }
 
 /// Result of a read: `Ok(None)` when the resource does not exist.

@@ -129,8 +129,12 @@ pub async fn deliver<P: AlertPublish, D: AlertDedup>(
             report.alert.published = true;
             report.alert.message_id = Some(message_id);
             if let Some((store, key)) = claimed {
-                if let Err(e) = store.complete(&key).await {
-                    warn!(error = %e, "could not mark the alert complete");
+                // Once more on failure: an IN_PROGRESS claim expires after a minute, and a
+                // redelivery after that would alert again (the at-least-once edge).
+                if store.complete(&key).await.is_err() {
+                    if let Err(e) = store.complete(&key).await {
+                        warn!(error = %e, dedup_key = %key, "could not mark the alert complete: a redelivered event may alert again");
+                    }
                 }
             }
             Ok(report)

@@ -5,7 +5,9 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use std::time::{Instant, SystemTime};
+
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use thiserror::Error;
 use tracing::{error, info, instrument};
@@ -40,6 +42,10 @@ pub enum HandlerError {
     /// AWS Config did not take the evaluations.
     #[error("{0}")]
     ConfigReportFailed(String),
+    /// The invocation's time budget ran out before the check could finish; nothing was
+    /// published half-way (Lambda retries the event).
+    #[error("{0}")]
+    TimeBudgetExceeded(String),
 }
 
 impl HandlerError {
@@ -50,6 +56,7 @@ impl HandlerError {
             HandlerError::AwsReadFailed(_) => "AwsReadFailed",
             HandlerError::PublishFailed(_) => "PublishFailed",
             HandlerError::ConfigReportFailed(_) => "ConfigReportFailed",
+            HandlerError::TimeBudgetExceeded(_) => "TimeBudgetExceeded",
         }
     }
 }
@@ -63,6 +70,9 @@ impl From<CheckError> for HandlerError {
             CheckError::Aws(ReadError::Failed { api, .. }) if api.starts_with("config:") => {
                 HandlerError::ConfigReportFailed(message)
             }
+            CheckError::Aws(ReadError::OutOfTime { .. }) => {
+                HandlerError::TimeBudgetExceeded(message)
+            }
             CheckError::Aws(_) => HandlerError::AwsReadFailed(message),
         }
     }
@@ -75,6 +85,18 @@ impl From<HandlerError> for Diagnostic {
             error_message: e.to_string(),
         }
     }
+}
+
+/// The invocation's deadline from the Lambda context (`None` when the runtime gave none).
+fn invocation_deadline(context: &Context) -> Option<Instant> {
+    if context.deadline == 0 {
+        return None;
+    }
+    let left = context
+        .deadline()
+        .duration_since(SystemTime::now())
+        .unwrap_or_default();
+    Some(Instant::now() + left)
 }
 
 /// Everything the function keeps between invocations: clients, fact caches, alerting.
@@ -117,7 +139,8 @@ impl LambdaApp {
         let result = if is_config_invocation(&event.payload) {
             self.handle_config(event.payload).await
         } else {
-            self.handle_event(event.payload).await
+            self.handle_event(event.payload, invocation_deadline(&event.context))
+                .await
         };
         if let Err(e) = &result {
             error!(error_type = e.error_type(), error = %e, "invocation failed");
@@ -125,13 +148,17 @@ impl LambdaApp {
         result
     }
 
-    async fn handle_event(&self, payload: Value) -> Result<Value, HandlerError> {
+    async fn handle_event(
+        &self,
+        payload: Value,
+        deadline: Option<Instant>,
+    ) -> Result<Value, HandlerError> {
         let alerting = Alerting {
             publisher: &self.publisher,
             dedup: self.dedup.as_ref(),
             min_severity: self.min_severity,
         };
-        let report = run_check(payload, &self.clients, Some(&alerting)).await?;
+        let report = run_check(payload, &self.clients, Some(&alerting), deadline).await?;
         // CloudWatch Embedded Metric Format: raw JSON lines on stdout become metrics.
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -8,30 +8,41 @@ pub mod config_rule;
 pub mod handler;
 pub mod settings;
 
+use std::time::{Duration, Instant};
+
 use serde_json::Value;
 use time::OffsetDateTime;
 use tracing::instrument;
 
-use crate::adapters::clients::{ClientFactory, Scope};
+use crate::adapters::clients::{ClientFactory, Scope, OPERATION_TIMEOUT};
 use crate::adapters::dynamodb::DynamoDedup;
 use crate::adapters::sns::SnsAlerts;
 use crate::domain::delivery::CheckReport;
 use crate::domain::evaluation::{verdict_before_reading, Evaluation};
 use crate::domain::event::{parse_trigger, Trigger};
+use crate::facts::deadline::Budgeted;
 use check::{check_and_alert, Alerting, CheckError};
 
 /// Alerting through SNS with optional DynamoDB dedup: what the CLI and the Lambda use.
 pub type SnsAlerting<'a> = Alerting<'a, SnsAlerts, DynamoDedup>;
 
-/// Parses `input`, reads facts in the event's region and publishes the alert when needed.
+/// What the alert may still need once the reads are done: two AWS operations (SNS Publish,
+/// then DynamoDB UpdateItem to complete the claim), each within its operation timeout, + 2 s.
+pub fn alert_reserve() -> Duration {
+    2 * OPERATION_TIMEOUT + Duration::from_secs(2)
+}
+
+/// Parses `input`, reads facts in the event's region and publishes the alert when needed,
+/// within `deadline` when one is given.
 #[instrument(skip_all)]
 pub async fn run_check(
     input: Value,
     clients: &ClientFactory,
     alerting: Option<&SnsAlerting<'_>>,
+    deadline: Option<Instant>,
 ) -> Result<CheckReport, CheckError> {
     let trigger = parse_trigger(input)?;
-    run_trigger(&trigger, clients, alerting).await
+    run_trigger(&trigger, clients, alerting, deadline).await
 }
 
 /// Checks an already parsed trigger in its region and publishes the alert when needed. An
@@ -41,6 +52,7 @@ pub async fn run_trigger(
     trigger: &Trigger,
     clients: &ClientFactory,
     alerting: Option<&SnsAlerting<'_>>,
+    deadline: Option<Instant>,
 ) -> Result<CheckReport, CheckError> {
     match trigger {
         Trigger::OutOfScope(o) => Ok(CheckReport::unsent(Evaluation::out_of_scope(
@@ -54,7 +66,15 @@ pub async fn run_trigger(
             let reader = clients
                 .reader(&Scope::region(event.region.as_deref()))
                 .await;
-            check_and_alert(trigger, reader.as_ref(), alerting).await
+            match deadline {
+                None => check_and_alert(trigger, reader.as_ref(), alerting).await,
+                Some(deadline) => {
+                    // Keep what the alert needs; a check that does not publish needs no reserve.
+                    let reserve = alerting.map_or(Duration::ZERO, |_| alert_reserve());
+                    let budgeted = Budgeted::new(reader.as_ref(), deadline, reserve);
+                    check_and_alert(trigger, &budgeted, alerting).await
+                }
+            }
         }
     }
 }

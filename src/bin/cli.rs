@@ -4,6 +4,7 @@
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use ecs_inbound_guard::adapters::clients::Scope;
@@ -54,6 +55,10 @@ enum Command {
         publish: bool,
         #[command(flatten)]
         alerts: AlertSettings,
+        /// Give up cleanly (exit 2) when the check cannot finish within this many seconds;
+        /// with --publish, the time an alert needs is kept back from the reads.
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+        timeout: Option<u64>,
         #[command(flatten)]
         aws: AwsSettings,
         /// Output: the Evaluation JSON, the alert's e-mail text, or the AWS Chatbot notification.
@@ -151,9 +156,11 @@ async fn main() -> ExitCode {
             cluster,
             publish,
             alerts,
+            timeout,
             aws,
             format,
         } => {
+            let deadline = timeout.map(|s| Instant::now() + Duration::from_secs(s));
             if let (Some(task), Some(cluster)) = (task, cluster) {
                 let clients = aws.client_factory();
                 let reader = clients.reader(&Scope::region(aws.region.as_deref())).await;
@@ -201,7 +208,7 @@ async fn main() -> ExitCode {
                 dedup: dedup.as_ref(),
                 min_severity: alerts.min_severity,
             });
-            match run_trigger(&trigger, &clients, alerting.as_ref()).await {
+            match run_trigger(&trigger, &clients, alerting.as_ref(), deadline).await {
                 Ok(report) => {
                     print_report(&report, format);
                     ExitCode::SUCCESS

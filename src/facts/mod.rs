@@ -2,6 +2,7 @@
 //! through the reader ports; [`cache`] is the warm cache, a decorator over the readers.
 
 pub mod cache;
+pub mod deadline;
 pub mod waves;
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ fn into_fact<T>(
         Ok(Some(v)) => Ok(Fact::Known(v)),
         Ok(None) => Ok(Fact::Unknown(missing())),
         Err(ReadError::Unreadable(u)) => Ok(Fact::Unknown(u)),
-        Err(e @ ReadError::Failed { .. }) => Err(e),
+        Err(e) => Err(e),
     }
 }
 

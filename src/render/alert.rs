@@ -36,10 +36,18 @@ pub struct Alert {
     pub attributes: Vec<MessageAttribute>,
 }
 
-/// SNS's message size limit (message and attributes), with room for the attributes.
-pub const MAX_MESSAGE_BYTES: usize = 256 * 1024 - 4 * 1024;
+/// SNS's limit for a published message: 262,144 bytes of message plus message attributes
+/// (the default maximum; topics configured lower are not supported).
+pub const SNS_MAX_BYTES: usize = 262_144;
+/// Headroom for the request's own framing of the attributes.
+const ATTRIBUTE_OVERHEAD_BYTES: usize = 64;
+/// An attribute value (cluster, service name) is cut to this many characters.
+const MAX_ATTRIBUTE_CHARS: usize = 256;
 /// A finding message longer than this is cut in alerts (the Evaluation keeps it whole).
 const MAX_FINDING_CHARS: usize = 2000;
+/// Names, ARNs and other context values are cut to this many characters before findings are
+/// dropped: real ones are far shorter, so only hostile input loses anything.
+const MAX_VALUE_CHARS: usize = 1024;
 
 fn headline(evaluation: &Evaluation) -> &'static str {
     if evaluation.compliance == Status::NonCompliant {
@@ -99,11 +107,15 @@ pub fn alert_at(evaluation: &Evaluation, min: Severity) -> Option<Alert> {
             attributes.push(MessageAttribute {
                 name,
                 data_type: "String",
-                value: one_line(&v),
+                value: truncate_chars(&one_line(&v), MAX_ATTRIBUTE_CHARS),
             });
         }
     }
-    let (body, message_json) = fit(evaluation);
+    let attribute_bytes: usize = attributes
+        .iter()
+        .map(|a| a.name.len() + a.data_type.len() + a.value.len() + ATTRIBUTE_OVERHEAD_BYTES)
+        .sum();
+    let (body, message_json) = fit(evaluation, SNS_MAX_BYTES - attribute_bytes);
     Some(Alert {
         subject,
         body,
@@ -112,45 +124,111 @@ pub fn alert_at(evaluation: &Evaluation, min: Severity) -> Option<Alert> {
     })
 }
 
-/// Builds text and JSON message, dropping findings (with a note) until it fits SNS's limit.
-fn fit(evaluation: &Evaluation) -> (String, String) {
+/// Cuts every user-facing string of the evaluation to `max` characters.
+fn cap_strings(e: &mut Evaluation, max: usize) {
+    let cap = |s: &mut String| {
+        if s.chars().count() > max {
+            *s = format!("{}...", truncate_chars(s, max));
+        }
+    };
+    cap(&mut e.resource_id);
+    cap(&mut e.annotation);
+    e.event_id.iter_mut().for_each(cap);
+    e.suppressed.iter_mut().flatten().for_each(cap);
+    for f in &mut e.findings {
+        cap(&mut f.message);
+        cap(&mut f.remediation);
+    }
+    if let Some(c) = e.context.as_mut() {
+        for value in [
+            &mut c.cluster,
+            &mut c.cluster_arn,
+            &mut c.service,
+            &mut c.task_definition,
+            &mut c.launch_type,
+            &mut c.network_mode,
+            &mut c.started_by,
+            &mut c.eni,
+            &mut c.subnet,
+            &mut c.vpc,
+            &mut c.route_table,
+            &mut c.private_ip,
+            &mut c.host_instance_id,
+            &mut c.host_public_ip,
+        ] {
+            value.iter_mut().for_each(cap);
+        }
+        c.ports.iter_mut().for_each(cap);
+        c.ports.truncate(max.max(1));
+    }
+}
+
+/// The text and the `MessageStructure=json` message of `e`; JSON parts are always valid JSON,
+/// marked `"truncated": true` when anything was cut or left out.
+fn render_parts(e: &Evaluation, dropped: usize, truncated: bool) -> (String, String) {
+    let mut body = text_body(e);
+    if dropped > 0 {
+        body.push_str(&format!("\n({dropped} more findings left out to fit the SNS size limit; run `ecs-inbound-guard check` for all.)\n"));
+    }
+    if truncated {
+        body.push_str("\n(Parts of this alert were cut to fit the SNS size limit.)\n");
+    }
+    // The JSON subscribers get the printed document: the Evaluation with its (unsent) alert state.
+    let mut document = serde_json::to_value(CheckReport::unsent(e.clone())).unwrap_or(Value::Null);
+    if truncated {
+        document["truncated"] = Value::Bool(true);
+    }
+    let evaluation_json = document.to_string();
+    let message = serde_json::json!({
+        "default": body,
+        "email": body,
+        "sqs": evaluation_json,
+        "lambda": evaluation_json,
+        "https": chatbot_notification(e).to_string(),
+    })
+    .to_string();
+    (body, message)
+}
+
+/// Builds the text and the JSON message within `budget` bytes: finding messages cut at 2,000
+/// characters, then oversized names and values cut, then findings left out (with a note), then
+/// every string halved until it fits. Sizes are bytes, as SNS counts them.
+fn fit(evaluation: &Evaluation, budget: usize) -> (String, String) {
     let mut trimmed = evaluation.clone();
+    let mut truncated = false;
     for f in &mut trimmed.findings {
         if f.message.chars().count() > MAX_FINDING_CHARS {
             f.message = format!("{}... (cut)", truncate_chars(&f.message, MAX_FINDING_CHARS));
+            truncated = true;
         }
     }
     let total = trimmed.findings.len();
+    let mut max_chars = MAX_VALUE_CHARS;
+    let mut capped = false;
     loop {
         let dropped = total - trimmed.findings.len();
-        let mut body = text_body(&trimmed);
-        if dropped > 0 {
-            body.push_str(&format!("\n({dropped} more findings left out to fit the SNS size limit; run `ecs-inbound-guard check` for all.)\n"));
-        }
-        // The JSON subscribers get the printed document: the Evaluation with its (unsent) alert state.
-        let evaluation_json =
-            serde_json::to_string(&CheckReport::unsent(trimmed.clone())).unwrap_or_default();
-        let message = serde_json::json!({
-            "default": body,
-            "email": body,
-            "sqs": evaluation_json,
-            "lambda": evaluation_json,
-            "https": chatbot_notification(&trimmed).to_string(),
-        })
-        .to_string();
-        if message.len() <= MAX_MESSAGE_BYTES || trimmed.findings.len() <= 1 {
-            if message.len() <= MAX_MESSAGE_BYTES {
-                return (body, message);
-            }
-            // One finding that is still too large: keep the text only.
-            let body = truncate_chars(&body, MAX_MESSAGE_BYTES / 8);
-            let message = serde_json::json!({"default": body, "email": body, "sqs": body, "lambda": body, "https": body}).to_string();
+        let (body, message) = render_parts(&trimmed, dropped, truncated);
+        if message.len() <= budget {
             return (body, message);
         }
-        // Drop findings in proportion to the excess (one serialisation per round, not per finding).
-        let len = trimmed.findings.len();
-        let keep = (len * MAX_MESSAGE_BYTES / message.len()).clamp(1, len - 1);
-        trimmed.findings.truncate(keep);
+        truncated = true;
+        if !capped {
+            cap_strings(&mut trimmed, MAX_VALUE_CHARS);
+            capped = true;
+        } else if trimmed.findings.len() > 1 {
+            // Drop findings in proportion to the excess (one serialisation per round).
+            let len = trimmed.findings.len();
+            let keep = (len * budget / message.len()).clamp(1, len - 1);
+            trimmed.findings.truncate(keep);
+        } else if max_chars > 8 {
+            max_chars /= 2;
+            cap_strings(&mut trimmed, max_chars);
+        } else {
+            // Unreachable in practice (every string is 8 characters): a minimal valid message.
+            let body = truncate_chars(&body, 1000);
+            let message = serde_json::json!({"default": body, "email": body}).to_string();
+            return (body, message);
+        }
     }
 }
 
@@ -427,7 +505,7 @@ mod tests {
         }
         let a = alert_at(&e, Severity::High).unwrap();
         assert!(
-            a.message_json.len() <= MAX_MESSAGE_BYTES,
+            a.message_json.len() <= SNS_MAX_BYTES,
             "{}",
             a.message_json.len()
         );
@@ -511,5 +589,45 @@ mod tests {
             !body.lines().any(|l| l.starts_with("[HIGH] FAKE_RULE")),
             "{body}"
         );
+    }
+
+    #[test]
+    fn hostile_names_still_fit_sns_in_bytes_with_valid_json_parts() {
+        for name in [
+            "é".repeat(300_000),
+            "\"".repeat(300_000),
+            "\u{1}".repeat(100_000),
+        ] {
+            let mut e = evaluation(Status::NonCompliant, Some(&name), &name);
+            e.findings
+                .push(RULE.finding(format!("service {name} is broken")));
+            let a = alert_at(&e, Severity::High).unwrap();
+            let attributes: usize = a
+                .attributes
+                .iter()
+                .map(|m| m.name.len() + m.data_type.len() + m.value.len())
+                .sum();
+            let total = a.message_json.len() + attributes;
+            assert!(total <= SNS_MAX_BYTES, "{total} bytes");
+            let m: Value = serde_json::from_str(&a.message_json).unwrap();
+            for part in ["sqs", "lambda", "https"] {
+                let inner: Result<Value, _> = serde_json::from_str(m[part].as_str().unwrap());
+                assert!(inner.is_ok(), "{part} is valid JSON");
+            }
+            let sqs: Value = serde_json::from_str(m["sqs"].as_str().unwrap()).unwrap();
+            assert_eq!(sqs["truncated"], true);
+            assert_eq!(sqs["compliance"], "NON_COMPLIANT");
+            assert!(a.subject.chars().count() < 100);
+            assert!(!a.subject.chars().any(char::is_control));
+        }
+        // A normal alert is not marked truncated.
+        let a = alert_at(
+            &evaluation(Status::NonCompliant, Some("web"), "prod"),
+            Severity::High,
+        )
+        .unwrap();
+        let m: Value = serde_json::from_str(&a.message_json).unwrap();
+        let sqs: Value = serde_json::from_str(m["sqs"].as_str().unwrap()).unwrap();
+        assert!(sqs.get("truncated").is_none());
     }
 }

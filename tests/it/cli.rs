@@ -374,3 +374,22 @@ fn a_byte_order_mark_on_standard_input_is_skipped_and_errors_are_plain_one_liner
         "no colour codes off a terminal: {stderr:?}"
     );
 }
+
+#[tokio::test]
+async fn check_gives_up_cleanly_at_its_timeout() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let proxy = Proxy::start();
+    proxy.faults(json!([{"action": "DescribeRouteTables", "status": 500, "code": "InternalError", "hang_ms": 60000}]));
+    let start = std::time::Instant::now();
+    let (code, stdout, stderr) = run_cli(
+        &proxy.endpoint,
+        &["check", "--event", "-", "--timeout", "2"],
+        Some(&built.event.to_string()),
+    );
+    let elapsed = start.elapsed();
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stdout.is_empty(), "no half-made verdict: {stdout}");
+    assert!(stderr.contains("time budget"), "{stderr}");
+    assert!(elapsed < std::time::Duration::from_secs(5), "{elapsed:?}");
+}

@@ -63,3 +63,32 @@ async fn the_handler_alerts_on_the_seed_and_names_its_error_types() {
         .unwrap_err();
     assert_eq!(Diagnostic::from(error).error_type, "InvalidInput");
 }
+
+#[tokio::test]
+async fn an_invocation_without_time_for_the_alert_fails_cleanly_before_reading() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let app = app(&built.topic_arn).await;
+    // Lambda gives this invocation 3 s: less than publishing and completing the claim may need.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut context = Context::default();
+    context.deadline = now_ms + 3_000;
+    let start = std::time::Instant::now();
+    let error = app
+        .handle(LambdaEvent::new(built.event.clone(), context))
+        .await
+        .unwrap_err();
+    let diagnostic = Diagnostic::from(error);
+    assert_eq!(
+        diagnostic.error_type, "TimeBudgetExceeded",
+        "{diagnostic:?}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(2));
+    assert!(
+        received(&c, &built.queue_url, 0).await.is_empty(),
+        "no alert"
+    );
+}

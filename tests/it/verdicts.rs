@@ -23,7 +23,7 @@ pub async fn check(built: &Built, event: Value) -> Result<CheckReport, CheckErro
         dedup: None,
         min_severity: Severity::High,
     };
-    run_check(event, &clients, Some(&alerting)).await
+    run_check(event, &clients, Some(&alerting), None).await
 }
 
 async fn verdict(c: &Clients, scenario: Scenario) -> (Built, CheckReport) {
