@@ -7,12 +7,19 @@ use lambda_runtime::{service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+        // lambda_runtime 1.5 logs every raw payload at TRACE as UTF-8 and, when that fails,
+        // stops the runtime loop: the process would exit on a non-UTF-8 payload. Capping that
+        // module below TRACE keeps the function alive at any RUST_LOG.
+        .add_directive(
+            "lambda_runtime::layers::api_response=debug"
+                .parse()
+                .expect("a valid directive"),
+        );
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(filter)
         .with_current_span(false)
         .with_span_list(true)
         .without_time()

@@ -231,3 +231,25 @@ fn init_warms_up_the_connections_with_two_permitted_reads() {
         "before the first event"
     );
 }
+
+#[tokio::test]
+async fn the_function_survives_a_payload_that_is_not_utf8_at_trace_level() {
+    moto();
+    let api = RuntimeApi::start(vec![]);
+    let _lambda = spawn_lambda_with(
+        &api,
+        moto(),
+        Some("arn:aws:sns:us-east-1:123456789012:unused"),
+        &[("RUST_LOG", "trace"), ("WARM_UP_CONNECTIONS", "false")],
+    );
+    api.push_raw(b"{\"detail-type\": \"\xff\xfe\"}".to_vec());
+    let Outcome::Error(_) = api.next_outcome() else {
+        panic!("a payload that is not UTF-8 is an invocation error")
+    };
+    // The process is still there: the next event gets its verdict.
+    api.push(json!({"version": "0", "id": "e3", "detail-type": "Other", "source": "aws.ecs", "detail": {}}));
+    let Outcome::Response(e) = api.next_outcome() else {
+        panic!("expected a response")
+    };
+    assert_eq!(e["compliance"], "NOT_APPLICABLE");
+}

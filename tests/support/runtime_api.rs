@@ -30,7 +30,7 @@ pub struct RuntimeApi {
 /// The queue of events `/next` hands out, waited on without polling.
 #[derive(Default)]
 struct Events {
-    queue: Mutex<VecDeque<Value>>,
+    queue: Mutex<VecDeque<Vec<u8>>>,
     ready: Condvar,
 }
 
@@ -47,7 +47,7 @@ impl RuntimeApi {
         let (tx, rx) = channel();
         let first_next = Arc::new(Mutex::new(None));
         let events = Arc::new(Events {
-            queue: Mutex::new(events.into()),
+            queue: Mutex::new(events.iter().map(|e| e.to_string().into_bytes()).collect()),
             ready: Condvar::new(),
         });
         let shared = Arc::new(Shared {
@@ -72,7 +72,12 @@ impl RuntimeApi {
     /// Queues one more event (the function's waiting `/next` gets it at once), so a test can
     /// hand out the next event only after it has looked at the previous outcome.
     pub fn push(&self, event: Value) {
-        self.events.queue.lock().unwrap().push_back(event);
+        self.push_raw(event.to_string().into_bytes());
+    }
+
+    /// Queues a payload as raw bytes (which need not be JSON, nor UTF-8).
+    pub fn push_raw(&self, payload: Vec<u8>) {
+        self.events.queue.lock().unwrap().push_back(payload);
         self.events.ready.notify_all();
     }
 
@@ -151,7 +156,8 @@ fn serve(stream: TcpStream, shared: &Shared) {
             let headers = format!(
                 "Lambda-Runtime-Aws-Request-Id: {id}\r\nLambda-Runtime-Deadline-Ms: {deadline}\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:checker\r\nLambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000;Sampled=0\r\n"
             );
-            reply(&mut writer, "200 OK", &headers, &event.to_string());
+            let _ = write!(writer, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{headers}\r\n", event.len());
+            let _ = writer.write_all(&event);
         } else {
             let outcome = if path.ends_with("/response") {
                 Outcome::Response(body)
