@@ -93,3 +93,81 @@ fn template_grants_exactly_the_operations_the_lambda_calls() {
     );
     assert_eq!(granted, called, "template policy vs adapter calls");
 }
+
+/// Every `service:Action` the role grants, any service (the trust policy's `sts:` excluded).
+fn granted_actions(template: &str) -> BTreeSet<String> {
+    let role = &template[template.find("  CheckerRole:").unwrap()..];
+    let role = &role[..role.find("  CheckerFunction:").unwrap()];
+    let mut found = BTreeSet::new();
+    for line in role.lines() {
+        let token = line
+            .trim()
+            .trim_start_matches("- ")
+            .trim_start_matches("Action: ")
+            .trim();
+        if let Some((service, action)) = token.split_once(':') {
+            if !service.is_empty()
+                && !token.contains(char::is_whitespace)
+                && service.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                && action
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_uppercase())
+                && service != "sts"
+            {
+                found.insert(token.to_string());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_permissions_table_lists_every_granted_action() {
+    let template = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let table = std::fs::read_to_string(repo_root().join("docs/operations.md")).unwrap();
+    let granted = granted_actions(&template);
+    assert!(
+        granted.contains("logs:PutLogEvents") && granted.contains("sqs:SendMessage"),
+        "{granted:?}"
+    );
+    for action in &granted {
+        assert!(
+            table.contains(&format!("`{action}`")),
+            "docs/operations.md does not list {action}"
+        );
+    }
+}
+
+#[test]
+fn config_only_permissions_are_granted_only_with_the_config_rule() {
+    let template = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let lines: Vec<&str> = template.lines().collect();
+    for action in [
+        "ecs:ListClusters",
+        "ecs:ListServices",
+        "config:PutEvaluations",
+    ] {
+        let at = lines
+            .iter()
+            .position(|l| l.trim_end().ends_with(action))
+            .unwrap_or_else(|| panic!("{action} not granted"));
+        // The statement's opening `!If` names the condition two lines above its Sid.
+        let condition = lines[..at]
+            .iter()
+            .rev()
+            .find(|l| l.trim_start().starts_with("- !If"))
+            .and_then(|_| {
+                lines[..at]
+                    .iter()
+                    .rev()
+                    .find(|l| l.trim_start().starts_with("- Has"))
+            });
+        assert_eq!(
+            condition.map(|l| l.trim()),
+            Some("- HasConfigRule"),
+            "{action} must be granted only under HasConfigRule"
+        );
+        assert_eq!(template.matches(action).count(), 1, "{action} granted once");
+    }
+}
