@@ -44,6 +44,30 @@ pub enum ReadError {
 /// Result of a read: `Ok(None)` when the resource does not exist.
 pub type ReadResult<T> = Result<Option<T>, ReadError>;
 
+/// Which resources of a kind a read asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection<'a> {
+    /// These ids.
+    Ids(&'a [String]),
+    /// Every one in this VPC: one read in the wave that learns the VPC, instead of a wave of
+    /// its own once the ids are known.
+    InVpc(&'a str),
+}
+
+impl Selection<'_> {
+    /// A cache key (ids in any order give the same key).
+    pub fn key(&self) -> String {
+        match self {
+            Selection::Ids(ids) => {
+                let mut sorted = ids.to_vec();
+                sorted.sort();
+                sorted.join(",")
+            }
+            Selection::InVpc(vpc) => format!("vpc:{vpc}"),
+        }
+    }
+}
+
 /// ECS reads of the task check (one implementation per source: AWS, the cache, the fake).
 pub trait EcsReader: Sync {
     /// The task definition with this ARN (DescribeTaskDefinition).
@@ -93,13 +117,13 @@ pub trait Ec2Reader: Sync {
     /// Security groups with their rules (DescribeSecurityGroups); missing ones are left out.
     fn security_groups(
         &self,
-        ids: &[String],
+        which: Selection<'_>,
     ) -> impl Future<Output = Result<Vec<SecurityGroup>, ReadError>> + Send;
 
     /// Subnets (DescribeSubnets); missing ones are left out.
     fn subnets(
         &self,
-        ids: &[String],
+        which: Selection<'_>,
     ) -> impl Future<Output = Result<Vec<Subnet>, ReadError>> + Send;
 }
 
@@ -117,9 +141,10 @@ pub trait ElbReader: Sync {
         arns: &[String],
     ) -> impl Future<Output = Result<Vec<LoadBalancer>, ReadError>> + Send;
 
-    /// Listeners of a load balancer with the target groups each forwards to; rules are read
-    /// only where the default action does not forward to one of `target_group_arns`
-    /// (DescribeListeners, DescribeRules).
+    /// Listeners of a load balancer with the target groups each forwards to
+    /// (DescribeListeners). Rules (DescribeRules) are read only when some of
+    /// `target_group_arns` is forwarded to by no default action, and then only for the
+    /// listeners whose default action forwards to none of them.
     fn listeners(
         &self,
         load_balancer_arn: &str,

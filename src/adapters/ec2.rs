@@ -7,7 +7,7 @@ use super::errors::classify;
 use super::AwsReader;
 use crate::domain::facts::{NetworkInterface, Route, RouteTable, Subnet};
 use crate::domain::net::{NaclEntry, NetworkAcl, SecurityGroup, SgRule};
-use crate::ports::{Ec2Reader, ReadError, ReadResult};
+use crate::ports::{Ec2Reader, ReadError, ReadResult, Selection};
 
 impl Ec2Reader for AwsReader {
     #[instrument(skip(self), fields(api = "ec2:DescribeNetworkInterfaces"))]
@@ -93,20 +93,24 @@ impl Ec2Reader for AwsReader {
     }
 
     #[instrument(skip(self), fields(api = "ec2:DescribeSecurityGroups"))]
-    async fn security_groups(&self, ids: &[String]) -> Result<Vec<SecurityGroup>, ReadError> {
-        if ids.is_empty() {
-            return Ok(vec![]);
-        }
-        // The group-id filter makes deleted groups absent instead of failing the call.
-        let out = self
+    async fn security_groups(&self, which: Selection<'_>) -> Result<Vec<SecurityGroup>, ReadError> {
+        // Filters (not GroupIds) make deleted groups absent instead of failing the call.
+        let by = match which {
+            Selection::Ids([]) => return Ok(vec![]),
+            Selection::Ids(ids) => filter("group-id", ids),
+            Selection::InVpc(vpc) => filter("vpc-id", &[vpc.to_string()]),
+        };
+        let groups = self
             .ec2
             .describe_security_groups()
-            .filters(filter("group-id", ids))
+            .filters(by)
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .map_err(|e| classify("ec2:DescribeSecurityGroups", e))?;
-        Ok(out
-            .security_groups()
+        Ok(groups
             .iter()
             .map(|g| SecurityGroup {
                 id: g.group_id().unwrap_or_default().to_string(),
@@ -118,19 +122,23 @@ impl Ec2Reader for AwsReader {
     }
 
     #[instrument(skip(self), fields(api = "ec2:DescribeSubnets"))]
-    async fn subnets(&self, ids: &[String]) -> Result<Vec<Subnet>, ReadError> {
-        if ids.is_empty() {
-            return Ok(vec![]);
-        }
-        let out = self
+    async fn subnets(&self, which: Selection<'_>) -> Result<Vec<Subnet>, ReadError> {
+        let by = match which {
+            Selection::Ids([]) => return Ok(vec![]),
+            Selection::Ids(ids) => filter("subnet-id", ids),
+            Selection::InVpc(vpc) => filter("vpc-id", &[vpc.to_string()]),
+        };
+        let subnets = self
             .ec2
             .describe_subnets()
-            .filters(filter("subnet-id", ids))
+            .filters(by)
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .map_err(|e| classify("ec2:DescribeSubnets", e))?;
-        Ok(out
-            .subnets()
+        Ok(subnets
             .iter()
             .map(|s| Subnet {
                 id: s.subnet_id().unwrap_or_default().to_string(),

@@ -133,7 +133,12 @@ impl ElbReader for AwsReader {
                 forwards_to: forwarded_groups(l.default_actions()),
             })
             .collect();
-        // Only where the default action misses the service's groups, read the rules (concurrently).
+        // No rule is read when default actions already forward to every one of the service's
+        // groups; otherwise only the listeners whose default action misses them (concurrently).
+        let served = |tg: &String| listeners.iter().any(|l| l.forwards_to.contains(tg));
+        if target_group_arns.iter().all(served) {
+            return Ok(listeners);
+        }
         let rules = listeners.iter().map(|l| async {
             if l.forwards_to.iter().any(|g| target_group_arns.contains(g)) {
                 return Ok(vec![]);

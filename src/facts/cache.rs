@@ -15,7 +15,7 @@ use crate::domain::facts::{
     TaskDefinition,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
-use crate::ports::{Ec2Reader, EcsReader, ElbReader, ReadError, ReadResult, TaskLister};
+use crate::ports::{Ec2Reader, EcsReader, ElbReader, ReadError, ReadResult, Selection, TaskLister};
 
 /// Default TTL for mutable facts.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
@@ -71,9 +71,7 @@ impl<V: Clone> TtlMap<V> {
 }
 
 fn key(parts: &[String]) -> String {
-    let mut sorted = parts.to_vec();
-    sorted.sort();
-    sorted.join(",")
+    Selection::Ids(parts).key()
 }
 
 /// The read ports with a cache in front.
@@ -183,15 +181,15 @@ impl<R: Ec2Reader> Ec2Reader for CachingReader<R> {
             .await
     }
 
-    async fn security_groups(&self, ids: &[String]) -> Result<Vec<SecurityGroup>, ReadError> {
+    async fn security_groups(&self, which: Selection<'_>) -> Result<Vec<SecurityGroup>, ReadError> {
         self.groups
-            .get_or_load(key(ids), self.inner.security_groups(ids))
+            .get_or_load(which.key(), self.inner.security_groups(which))
             .await
     }
 
-    async fn subnets(&self, ids: &[String]) -> Result<Vec<Subnet>, ReadError> {
+    async fn subnets(&self, which: Selection<'_>) -> Result<Vec<Subnet>, ReadError> {
         self.subnets
-            .get_or_load(key(ids), self.inner.subnets(ids))
+            .get_or_load(which.key(), self.inner.subnets(which))
             .await
     }
 }

@@ -12,7 +12,7 @@ use crate::domain::facts::{
     TaskDefinition,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
-use crate::ports::{Ec2Reader, EcsReader, ElbReader, ReadError, ReadResult, TaskLister};
+use crate::ports::{Ec2Reader, EcsReader, ElbReader, ReadError, ReadResult, Selection, TaskLister};
 
 /// The readers of `inner`, within a deadline.
 #[derive(Debug)]
@@ -100,16 +100,16 @@ impl<R: Ec2Reader> Ec2Reader for Budgeted<'_, R> {
             .await
     }
 
-    async fn security_groups(&self, ids: &[String]) -> Result<Vec<SecurityGroup>, ReadError> {
+    async fn security_groups(&self, which: Selection<'_>) -> Result<Vec<SecurityGroup>, ReadError> {
         self.run(
             "ec2:DescribeSecurityGroups",
-            self.inner.security_groups(ids),
+            self.inner.security_groups(which),
         )
         .await
     }
 
-    async fn subnets(&self, ids: &[String]) -> Result<Vec<Subnet>, ReadError> {
-        self.run("ec2:DescribeSubnets", self.inner.subnets(ids))
+    async fn subnets(&self, which: Selection<'_>) -> Result<Vec<Subnet>, ReadError> {
+        self.run("ec2:DescribeSubnets", self.inner.subnets(which))
             .await
     }
 }

@@ -14,7 +14,7 @@ use crate::domain::facts::{
 use crate::domain::net::{NetworkAcl, SecurityGroup};
 use crate::ports::{
     AlertDedup, AlertPublish, Claim, DedupError, Ec2Reader, EcsReader, ElbReader, PublishError,
-    ReadError, ReadResult, TaskLister,
+    ReadError, ReadResult, Selection, TaskLister,
 };
 use crate::render::alert::Alert;
 
@@ -36,6 +36,7 @@ pub struct FakeAws {
     tasks: Vec<TaskDetail>,
     failing: HashMap<&'static str, ReadError>,
     calls: Mutex<Vec<&'static str>>,
+    latency: Option<std::time::Duration>,
 }
 
 fn known<T: Clone>(fact: &Fact<T>) -> Option<T> {
@@ -93,13 +94,28 @@ impl FakeAws {
         self.calls.lock().unwrap().clone()
     }
 
-    fn call(&self, api: &'static str) -> Result<(), ReadError> {
+    /// Records a call; with a latency, each call takes one round trip of virtual time, so a
+    /// test on tokio's paused clock measures the sequential round trips exactly.
+    async fn call(&self, api: &'static str) -> Result<(), ReadError> {
         self.calls.lock().unwrap().push(api);
+        if let Some(latency) = self.latency {
+            tokio::time::sleep(latency).await;
+        }
         match self.failing.get(api) {
             Some(e) => Err(e.clone()),
             None => Ok(()),
         }
     }
+
+    /// Makes every call take `latency`.
+    pub fn with_latency(mut self, latency: std::time::Duration) -> Self {
+        self.latency = Some(latency);
+        self
+    }
+}
+
+fn in_vpc<T: Clone>(items: &[T], vpc: &str, vpc_of: impl Fn(&T) -> &str) -> Vec<T> {
+    items.iter().filter(|i| vpc_of(i) == vpc).cloned().collect()
 }
 
 fn by_ids<T: Clone>(items: &[T], ids: &[String], id: impl Fn(&T) -> &str) -> Vec<T> {
@@ -112,68 +128,76 @@ fn by_ids<T: Clone>(items: &[T], ids: &[String], id: impl Fn(&T) -> &str) -> Vec
 
 impl EcsReader for FakeAws {
     async fn task_definition(&self, arn: &str) -> ReadResult<TaskDefinition> {
-        self.call("ecs:DescribeTaskDefinition")?;
+        self.call("ecs:DescribeTaskDefinition").await?;
         Ok(self.task_definitions.iter().find(|t| t.arn == arn).cloned())
     }
 
     async fn service(&self, _cluster: &str, name: &str) -> ReadResult<Service> {
-        self.call("ecs:DescribeServices")?;
+        self.call("ecs:DescribeServices").await?;
         Ok(self.services.iter().find(|s| s.name == name).cloned())
     }
 
     async fn container_host(&self, _cluster: &str, arn: &str) -> ReadResult<Host> {
         // Two calls in AWS: the container instance, then its EC2 instance.
-        self.call("ecs:DescribeContainerInstances")?;
-        self.call("ec2:DescribeInstances")?;
+        self.call("ecs:DescribeContainerInstances").await?;
+        self.call("ec2:DescribeInstances").await?;
         Ok(self.hosts.get(arn).cloned())
     }
 }
 
 impl Ec2Reader for FakeAws {
     async fn network_interface(&self, id: &str) -> ReadResult<NetworkInterface> {
-        self.call("ec2:DescribeNetworkInterfaces")?;
+        self.call("ec2:DescribeNetworkInterfaces").await?;
         Ok(self.enis.iter().find(|e| e.id == id).cloned())
     }
 
     async fn network_interfaces(&self, ids: &[String]) -> Result<Vec<NetworkInterface>, ReadError> {
-        self.call("ec2:DescribeNetworkInterfaces")?;
+        self.call("ec2:DescribeNetworkInterfaces").await?;
         Ok(by_ids(&self.enis, ids, |e| &e.id))
     }
 
     async fn route_tables(&self, vpc_id: &str) -> Result<Vec<RouteTable>, ReadError> {
-        self.call("ec2:DescribeRouteTables")?;
+        self.call("ec2:DescribeRouteTables").await?;
         Ok(self.route_tables.get(vpc_id).cloned().unwrap_or_default())
     }
 
     async fn network_acl(&self, subnet_id: &str) -> ReadResult<NetworkAcl> {
-        self.call("ec2:DescribeNetworkAcls")?;
+        self.call("ec2:DescribeNetworkAcls").await?;
         Ok(self.acls.get(subnet_id).cloned())
     }
 
-    async fn security_groups(&self, ids: &[String]) -> Result<Vec<SecurityGroup>, ReadError> {
-        self.call("ec2:DescribeSecurityGroups")?;
-        Ok(by_ids(&self.security_groups, ids, |g| &g.id))
+    async fn security_groups(&self, which: Selection<'_>) -> Result<Vec<SecurityGroup>, ReadError> {
+        self.call("ec2:DescribeSecurityGroups").await?;
+        Ok(match which {
+            Selection::Ids(ids) => by_ids(&self.security_groups, ids, |g| &g.id),
+            Selection::InVpc(vpc) => in_vpc(&self.security_groups, vpc, |g| &g.vpc_id),
+        })
     }
 
-    async fn subnets(&self, ids: &[String]) -> Result<Vec<Subnet>, ReadError> {
-        self.call("ec2:DescribeSubnets")?;
-        Ok(by_ids(&self.subnets, ids, |s| &s.id))
+    async fn subnets(&self, which: Selection<'_>) -> Result<Vec<Subnet>, ReadError> {
+        self.call("ec2:DescribeSubnets").await?;
+        Ok(match which {
+            Selection::Ids(ids) => by_ids(&self.subnets, ids, |s| &s.id),
+            Selection::InVpc(vpc) => in_vpc(&self.subnets, vpc, |s| &s.vpc_id),
+        })
     }
 }
 
 impl ElbReader for FakeAws {
     async fn target_groups(&self, arns: &[String]) -> Result<Vec<TargetGroup>, ReadError> {
-        self.call("elasticloadbalancing:DescribeTargetGroups")?;
+        self.call("elasticloadbalancing:DescribeTargetGroups")
+            .await?;
         Ok(by_ids(&self.target_groups, arns, |g| &g.arn))
     }
 
     async fn load_balancers(&self, arns: &[String]) -> Result<Vec<LoadBalancer>, ReadError> {
-        self.call("elasticloadbalancing:DescribeLoadBalancers")?;
+        self.call("elasticloadbalancing:DescribeLoadBalancers")
+            .await?;
         Ok(by_ids(&self.load_balancers, arns, |l| &l.arn))
     }
 
     async fn listeners(&self, lb: &str, _tgs: &[String]) -> Result<Vec<Listener>, ReadError> {
-        self.call("elasticloadbalancing:DescribeListeners")?;
+        self.call("elasticloadbalancing:DescribeListeners").await?;
         Ok(self
             .listeners
             .iter()
@@ -183,14 +207,15 @@ impl ElbReader for FakeAws {
     }
 
     async fn registered_targets(&self, tg: &str) -> Result<Vec<String>, ReadError> {
-        self.call("elasticloadbalancing:DescribeTargetHealth")?;
+        self.call("elasticloadbalancing:DescribeTargetHealth")
+            .await?;
         Ok(self.targets.get(tg).cloned().unwrap_or_default())
     }
 }
 
 impl TaskLister for FakeAws {
     async fn cluster_arns(&self) -> Result<Vec<String>, ReadError> {
-        self.call("ecs:ListClusters")?;
+        self.call("ecs:ListClusters").await?;
         let mut arns: Vec<String> = self
             .tasks
             .iter()
@@ -201,7 +226,7 @@ impl TaskLister for FakeAws {
     }
 
     async fn running_task_arns(&self, _cluster: &str) -> Result<Vec<String>, ReadError> {
-        self.call("ecs:ListTasks")?;
+        self.call("ecs:ListTasks").await?;
         Ok(self.tasks.iter().map(|t| t.task_arn.clone()).collect())
     }
 
@@ -210,12 +235,12 @@ impl TaskLister for FakeAws {
         _cluster: &str,
         arns: &[String],
     ) -> Result<Vec<TaskDetail>, ReadError> {
-        self.call("ecs:DescribeTasks")?;
+        self.call("ecs:DescribeTasks").await?;
         Ok(by_ids(&self.tasks, arns, |t| &t.task_arn))
     }
 
     async fn service_names(&self, _cluster: &str) -> Result<Vec<String>, ReadError> {
-        self.call("ecs:ListServices")?;
+        self.call("ecs:ListServices").await?;
         Ok(self.services.iter().map(|s| s.name.clone()).collect())
     }
 }

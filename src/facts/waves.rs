@@ -6,9 +6,13 @@
 //! | wave | reads (concurrently) | needs |
 //! |---|---|---|
 //! | 1 [`NamedResources`] | task definition ‖ service ‖ task ENI | the event |
-//! | 2 [`TaskNetwork`] | route tables of the ENI's VPC ‖ target groups ‖ task subnet NACL | ENI, service |
+//! | 2 [`TaskNetwork`] | route tables of the ENI's VPC ‖ target groups ‖ task subnet NACL ‖ the VPC's security groups and subnets | ENI, service |
 //! | 3 [`BalancerPath`] | load balancers ‖ listeners (and rules) ‖ target health | target groups |
-//! | 4 [`Boundaries`] | security groups (task + load balancers) ‖ load-balancer subnets | ENI, load balancers |
+//! | 4 [`Boundaries`] | only what waves 2 and 3 left out: the ENI's groups on a direct IPv6 path, the groups and subnets of a load balancer in another VPC | ENI, load balancers |
+//!
+//! Behind a load balancer the security groups and subnets are read by `vpc-id` in wave 2, the
+//! wave that learns the VPC, so the load balancer's groups and subnets need no wave of their
+//! own: a task behind an ALB costs three read round trips, the seed task two.
 //!
 //! Optional reads follow one principle: **a fact is read when a rule that can change the
 //! verdict needs it**. Security groups are read whenever an inbound path is evaluated (a load
@@ -24,7 +28,7 @@ use crate::domain::facts::{
     TaskFacts, Unreadable,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
-use crate::ports::{FactReader, ReadError, ReadResult};
+use crate::ports::{FactReader, ReadError, ReadResult, Selection};
 
 /// Turns a read into a fact: `Unreadable` and missing resources become unknown facts;
 /// persistent failures (after the SDK's retries) stay errors, so the check is retried.
@@ -91,6 +95,10 @@ pub struct TaskNetwork {
     pub target_groups: Option<Fact<Vec<TargetGroup>>>,
     /// The task subnet's network ACL.
     pub network_acl: Fact<NetworkAcl>,
+    /// Every security group of the VPC (on a load-balancer path).
+    pub vpc_groups: Option<Fact<Vec<SecurityGroup>>>,
+    /// Every subnet of the VPC (on a load-balancer path).
+    pub vpc_subnets: Option<Fact<Vec<Subnet>>>,
 }
 
 /// Wave 3: what sits behind the target groups.
@@ -104,7 +112,7 @@ pub struct BalancerPath {
     pub registered_in: Fact<Vec<String>>,
 }
 
-/// Wave 4: the filters on the path.
+/// Wave 4 (when needed): the filters on the path, complete.
 #[derive(Debug)]
 pub struct Boundaries {
     /// Security groups of the task ENI and of its load balancers.
@@ -175,7 +183,8 @@ pub async fn read_task_facts<R: FactReader>(
                     .known()
                     .is_some_and(|t| t.ipv6_internet_gateway().is_some()),
         };
-        let boundaries = boundaries(&named.eni, balancers.as_ref(), paths, reader).await?;
+        let boundaries =
+            boundaries(&named.eni, &network, balancers.as_ref(), paths, reader).await?;
         Ok::<_, ReadError>((named, network, balancers, boundaries))
     };
     let (host, (named, network, balancers, boundaries)) =
@@ -333,8 +342,31 @@ async fn task_network<R: FactReader>(
             None => Ok(missing_input("ec2:DescribeNetworkAcls", "task subnet")),
         }
     };
-    let (vpc_route_tables, target_groups, network_acl) =
-        tokio::try_join!(route_tables, target_groups, network_acl)?;
+    // Behind a load balancer, the VPC's groups and subnets now, not in a wave of their own.
+    let vpc = named.eni.known().map(|e| e.vpc_id.as_str());
+    let vpc_groups = async {
+        match (vpc, mappings) {
+            (Some(vpc), Some(_)) => Ok(Some(list_fact(
+                reader.security_groups(Selection::InVpc(vpc)).await,
+            )?)),
+            _ => Ok(None),
+        }
+    };
+    let vpc_subnets = async {
+        match (vpc, mappings) {
+            (Some(vpc), Some(_)) => Ok(Some(list_fact(
+                reader.subnets(Selection::InVpc(vpc)).await,
+            )?)),
+            _ => Ok(None),
+        }
+    };
+    let (vpc_route_tables, target_groups, network_acl, vpc_groups, vpc_subnets) = tokio::try_join!(
+        route_tables,
+        target_groups,
+        network_acl,
+        vpc_groups,
+        vpc_subnets
+    )?;
     let route_table = match (&vpc_route_tables, named.eni.known()) {
         (Fact::Known(tables), Some(eni)) => match effective_route_table(tables, &eni.subnet_id) {
             Some(table) => Fact::Known(table.clone()),
@@ -354,6 +386,8 @@ async fn task_network<R: FactReader>(
         route_table,
         target_groups,
         network_acl,
+        vpc_groups,
+        vpc_subnets,
     })
 }
 
@@ -381,7 +415,15 @@ async fn balancer_path<R: FactReader>(
     );
     let load_balancers = async { list_fact(reader.load_balancers(&lb_arns).await) };
     let listeners = async {
-        let per_lb = lb_arns.iter().map(|arn| reader.listeners(arn, &tg_arns));
+        // Each load balancer is asked about the service's target groups it routes to.
+        let per_lb = lb_arns.iter().map(|lb| {
+            let routed: Vec<String> = groups
+                .iter()
+                .filter(|g| tg_arns.contains(&g.arn) && g.load_balancer_arns.contains(lb))
+                .map(|g| g.arn.clone())
+                .collect();
+            async move { reader.listeners(lb, &routed).await }
+        });
         list_fact(
             try_join_all(per_lb)
                 .await
@@ -414,9 +456,55 @@ async fn balancer_path<R: FactReader>(
     })
 }
 
-/// Wave 4: security groups (task ENI + load balancers) ‖ load-balancer subnets.
+/// The facts of `wanted` among `read` when `read` is known; the ids it lacks (all of them
+/// when it was not read).
+fn pick<T: Clone>(
+    read: Option<&Fact<Vec<T>>>,
+    wanted: &[String],
+    id: impl Fn(&T) -> &str,
+) -> (Option<Fact<Vec<T>>>, Vec<String>) {
+    match read {
+        None => (None, wanted.to_vec()),
+        Some(Fact::Unknown(u)) => (Some(Fact::Unknown(u.clone())), vec![]),
+        Some(Fact::Known(items)) => {
+            let found: Vec<T> = items
+                .iter()
+                .filter(|i| wanted.iter().any(|w| w == id(i)))
+                .cloned()
+                .collect();
+            let missing = wanted
+                .iter()
+                .filter(|w| !found.iter().any(|i| id(i) == w.as_str()))
+                .cloned()
+                .collect();
+            (Some(Fact::Known(found)), missing)
+        }
+    }
+}
+
+/// Joins what an earlier wave read with what this one read by id.
+fn merged<T>(
+    earlier: Option<Fact<Vec<T>>>,
+    extra: Option<Fact<Vec<T>>>,
+    not_read_because: (&'static str, &str),
+) -> Fact<Vec<T>> {
+    match (earlier, extra) {
+        (Some(Fact::Unknown(u)), _) | (_, Some(Fact::Unknown(u))) => Fact::Unknown(u),
+        (Some(Fact::Known(mut a)), Some(Fact::Known(b))) => {
+            a.extend(b);
+            Fact::Known(a)
+        }
+        (Some(known), None) | (None, Some(known)) => known,
+        (None, None) => not_read(not_read_because.0, not_read_because.1),
+    }
+}
+
+/// Wave 4: the security groups and load-balancer subnets the earlier waves did not read: the
+/// ENI's groups on a direct IPv6 path, the groups and subnets of a load balancer in another VPC.
+/// Nothing (no round trip) for a task behind a load balancer of its own VPC.
 async fn boundaries<R: FactReader>(
     eni: &Fact<NetworkInterface>,
+    network: &TaskNetwork,
     balancers: Option<&BalancerPath>,
     paths: InboundPaths,
     reader: &R,
@@ -424,34 +512,67 @@ async fn boundaries<R: FactReader>(
     let lbs: &[LoadBalancer] = balancers
         .and_then(|b| b.load_balancers.known())
         .map_or(&[], Vec::as_slice);
-    let security_groups = async {
-        let Some(eni) = eni.known().filter(|_| paths.needs_security_groups()) else {
-            return Ok(not_read("ec2:DescribeSecurityGroups", "no rule needs them"));
-        };
-        let ids = sorted_unique(
+    let wanted_groups = match eni.known().filter(|_| paths.needs_security_groups()) {
+        Some(eni) => sorted_unique(
             eni.security_group_ids
                 .iter()
                 .chain(lbs.iter().flat_map(|l| &l.security_group_ids))
                 .cloned()
                 .collect(),
-        );
-        list_fact(reader.security_groups(&ids).await)
+        ),
+        None => vec![],
     };
-    let lb_subnets = async {
-        let ids = sorted_unique(
-            lbs.iter()
-                .flat_map(|l| l.subnet_ids.iter().cloned())
-                .collect(),
-        );
-        if ids.is_empty() {
-            return Ok(not_read("ec2:DescribeSubnets", "no load balancer subnets"));
+    let wanted_subnets = sorted_unique(
+        lbs.iter()
+            .flat_map(|l| l.subnet_ids.iter().cloned())
+            .collect(),
+    );
+    let (groups, missing_groups) = match wanted_groups.is_empty() {
+        true => (None, vec![]),
+        false => pick(
+            network.vpc_groups.as_ref(),
+            &wanted_groups,
+            |g: &SecurityGroup| &g.id,
+        ),
+    };
+    let (subnets, missing_subnets) = match wanted_subnets.is_empty() {
+        true => (None, vec![]),
+        false => pick(
+            network.vpc_subnets.as_ref(),
+            &wanted_subnets,
+            |s: &Subnet| &s.id,
+        ),
+    };
+    let extra_groups = async {
+        if missing_groups.is_empty() {
+            return Ok(None);
         }
-        list_fact(reader.subnets(&ids).await)
+        Ok(Some(list_fact(
+            reader
+                .security_groups(Selection::Ids(&missing_groups))
+                .await,
+        )?))
     };
-    let (security_groups, lb_subnets) = tokio::try_join!(security_groups, lb_subnets)?;
+    let extra_subnets = async {
+        if missing_subnets.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(list_fact(
+            reader.subnets(Selection::Ids(&missing_subnets)).await,
+        )?))
+    };
+    let (extra_groups, extra_subnets) = tokio::try_join!(extra_groups, extra_subnets)?;
     Ok(Boundaries {
-        security_groups,
-        lb_subnets,
+        security_groups: merged(
+            groups,
+            extra_groups,
+            ("ec2:DescribeSecurityGroups", "no rule needs them"),
+        ),
+        lb_subnets: merged(
+            subnets,
+            extra_subnets,
+            ("ec2:DescribeSubnets", "no load balancer subnets"),
+        ),
     })
 }
 
@@ -604,5 +725,32 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// Sequential read round trips, counted on tokio's paused clock: every fake call takes
+    /// 100 ms of virtual time, so the elapsed time is the depth of the waves.
+    async fn round_trips(facts: &TaskFacts) -> u128 {
+        let aws = world(facts).with_latency(std::time::Duration::from_millis(100));
+        let start = tokio::time::Instant::now();
+        read(&aws).await;
+        start.elapsed().as_millis() / 100
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_seed_takes_two_read_round_trips_and_a_task_behind_an_alb_three() {
+        assert_eq!(round_trips(&fixture::seed()).await, 2, "seed");
+        assert_eq!(round_trips(&fixture::valid()).await, 3, "behind an ALB");
+        // A load balancer in another VPC costs its groups and subnets one more wave.
+        let mut elsewhere = fixture::valid();
+        if let Some(path) = elsewhere.load_balancer_path.as_mut() {
+            if let Fact::Known(lbs) = &mut path.load_balancers {
+                lbs[0].security_group_ids = vec!["sg-other-vpc".into()];
+            }
+        }
+        assert_eq!(
+            round_trips(&elsewhere).await,
+            4,
+            "LB groups outside the VPC"
+        );
     }
 }

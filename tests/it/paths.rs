@@ -307,4 +307,10 @@ async fn alb_check_makes_few_calls_in_few_waves() {
     for (action, count) in stats["by_action"].as_object().unwrap() {
         assert_eq!(count, 1, "{action} read more than once");
     }
+    // The listener's default action forwards to the task's group: no rule is read.
+    assert!(
+        stats["by_action"].get("DescribeRules").is_none(),
+        "{}",
+        stats["by_action"]
+    );
 }

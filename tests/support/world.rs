@@ -74,6 +74,9 @@ pub struct LbSpec {
     pub tg_in_other_vpc: bool,
     pub mapping_port: i32,
     pub listener: bool,
+    /// A second listener (8080) whose default action answers itself, as real ALBs often have
+    /// (redirects, fixed responses): it forwards to nothing.
+    pub second_listener: bool,
     pub lb_subnets_public: bool,
     pub lb_sg_admits_clients: bool,
     pub lb_sg_egress: bool,
@@ -91,6 +94,7 @@ impl LbSpec {
             tg_in_other_vpc: false,
             mapping_port: 3000,
             listener: true,
+            second_listener: true,
             lb_subnets_public: true,
             lb_sg_admits_clients: true,
             lb_sg_egress: true,
@@ -103,6 +107,7 @@ impl LbSpec {
     pub fn valid_nlb() -> Self {
         LbSpec {
             network: true,
+            second_listener: false,
             ..Self::valid_alb()
         }
     }
@@ -712,6 +717,26 @@ pub async fn create_lb_path(
                 Action::builder()
                     .r#type(ActionTypeEnum::Forward)
                     .target_group_arn(&tg_arn)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    if spec.second_listener && !spec.network {
+        c.elbv2
+            .create_listener()
+            .load_balancer_arn(&lb_arn)
+            .protocol(ProtocolEnum::Http)
+            .port(8080)
+            .default_actions(
+                Action::builder()
+                    .r#type(ActionTypeEnum::FixedResponse)
+                    .fixed_response_config(
+                        aws_sdk_elasticloadbalancingv2::types::FixedResponseActionConfig::builder()
+                            .status_code("404")
+                            .build(),
+                    )
                     .build(),
             )
             .send()
