@@ -5,12 +5,12 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use thiserror::Error;
-use tracing::{error, info, instrument};
+use tracing::{debug, error, info, instrument};
 
 use crate::adapters::clients::{ClientFactory, Scope};
 use crate::adapters::config_service::ConfigEvaluations;
@@ -87,15 +87,25 @@ impl From<HandlerError> for Diagnostic {
     }
 }
 
-/// The invocation's deadline from the Lambda context (`None` when the runtime gave none).
+/// The invocation's deadline from the Lambda context. `None` when the runtime gave none, or a
+/// value that cannot be a time (local emulators such as `cargo lambda watch` send a duration,
+/// e.g. 600000): a real deadline is never a day in the past.
 fn invocation_deadline(context: &Context) -> Option<Instant> {
-    if context.deadline == 0 {
+    let now = SystemTime::now();
+    let deadline = context.deadline();
+    if context.deadline == 0 || deadline + Duration::from_secs(86_400) < now {
+        debug!(
+            deadline_ms = context.deadline,
+            "no usable deadline: no time budget"
+        );
         return None;
     }
-    let left = context
-        .deadline()
-        .duration_since(SystemTime::now())
-        .unwrap_or_default();
+    let left = deadline.duration_since(now).unwrap_or_default();
+    debug!(
+        deadline_ms = context.deadline,
+        left_ms = left.as_millis() as u64,
+        "time budget"
+    );
     Some(Instant::now() + left)
 }
 
@@ -220,5 +230,23 @@ mod tests {
             assert_eq!(diagnostic.error_type, want);
             assert!(!diagnostic.error_message.is_empty());
         }
+    }
+
+    #[test]
+    fn a_deadline_that_cannot_be_a_time_is_no_deadline() {
+        let mut context = Context::default();
+        assert!(invocation_deadline(&context).is_none(), "none given");
+        context.deadline = 600_000; // cargo lambda watch sends a duration
+        assert!(invocation_deadline(&context).is_none());
+        let now_ms = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        context.deadline = now_ms + 30_000;
+        let left = invocation_deadline(&context).unwrap() - Instant::now();
+        assert!(left > Duration::from_secs(28) && left <= Duration::from_secs(30));
+        context.deadline = now_ms - 1_000;
+        let spent = invocation_deadline(&context).unwrap();
+        assert!(spent <= Instant::now(), "a spent budget stays spent");
     }
 }

@@ -69,8 +69,10 @@ pub async fn run_trigger(
             match deadline {
                 None => check_and_alert(trigger, reader.as_ref(), alerting).await,
                 Some(deadline) => {
-                    // Keep what the alert needs; a check that does not publish needs no reserve.
-                    let reserve = alerting.map_or(Duration::ZERO, |_| alert_reserve());
+                    // Keep what the alert needs (half the budget when that is shorter, e.g.
+                    // the 3 s Lambda default); a check that does not publish keeps nothing.
+                    let half = deadline.saturating_duration_since(Instant::now()) / 2;
+                    let reserve = alerting.map_or(Duration::ZERO, |_| alert_reserve().min(half));
                     let budgeted = Budgeted::new(reader.as_ref(), deadline, reserve);
                     check_and_alert(trigger, &budgeted, alerting).await
                 }

@@ -13,8 +13,17 @@ use world::{build, clients, received, Scenario};
 #[tokio::main]
 async fn main() -> ExitCode {
     let endpoint = harness::moto();
-    println!("== moto (AWS emulator) at {endpoint}");
     let c = clients().await;
+    // `--seed-world FILE`: only build the seed world and write its event and topic to FILE
+    // (scripts/local-invoke.sh sends them to the function under `cargo lambda watch`).
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--seed-world") {
+        let built = build(&c, &Scenario::seed()).await;
+        let out = serde_json::json!({"event": built.event, "topicArn": built.topic_arn});
+        std::fs::write(&args[i + 1], out.to_string()).unwrap();
+        return ExitCode::SUCCESS;
+    }
+    println!("== moto (AWS emulator) at {endpoint}");
     let built = build(&c, &Scenario::seed()).await;
     let host = built.host_ip.clone().unwrap_or_default();
     println!("== The article's setup, built in moto");

@@ -9,6 +9,7 @@ mod audit;
 mod cli;
 mod config_rule;
 mod dedup;
+mod docs;
 mod handler;
 mod lambda;
 mod paths;

@@ -171,3 +171,30 @@ fn config_only_permissions_are_granted_only_with_the_config_rule() {
         assert_eq!(template.matches(action).count(), 1, "{action} granted once");
     }
 }
+
+/// The artefact `sam build` makes (scripts/sam-build.sh; CI builds it first and sets
+/// ECS_INBOUND_GUARD_SAM_BUILD=1, so there it must exist).
+#[test]
+fn the_sam_build_artefact_is_an_arm64_executable_under_14_mb() {
+    let path = repo_root().join(".aws-sam/build/CheckerFunction/bootstrap");
+    let required = std::env::var("ECS_INBOUND_GUARD_SAM_BUILD").is_ok_and(|v| v == "1");
+    let Ok(bytes) = std::fs::read(&path) else {
+        assert!(!required, "{} is missing after sam build", path.display());
+        eprintln!("note: no sam build artefact (run ./scripts/sam-build.sh); not checked");
+        return;
+    };
+    assert_eq!(&bytes[..4], b"\x7fELF", "an ELF file");
+    assert_eq!(bytes[4], 2, "64-bit");
+    let e_type = u16::from_le_bytes([bytes[16], bytes[17]]);
+    let e_machine = u16::from_le_bytes([bytes[18], bytes[19]]);
+    assert!(
+        e_type == 2 || e_type == 3,
+        "an executable (or PIE), e_type {e_type}"
+    );
+    assert_eq!(e_machine, 183, "built for aarch64 (EM_AARCH64)");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert!(mode & 0o111 != 0, "executable bits set");
+    eprintln!("sam build artefact: {} bytes", bytes.len());
+    assert!(bytes.len() < 14 * 1024 * 1024, "{} bytes", bytes.len());
+}

@@ -67,9 +67,17 @@ pub fn http_request(endpoint: &str, method: &str, path: &str, body: &str) -> Str
         .unwrap_or_default()
 }
 
-/// The moto endpoint, starting moto on first use and pointing the SDK environment at it.
+/// The moto endpoint, starting moto on first use and pointing the SDK environment at it. With
+/// `ECS_INBOUND_GUARD_MOTO` set (`http://127.0.0.1:PORT`), a moto server started elsewhere is
+/// used instead (`scripts/local-invoke.sh` builds its world in a server that outlives it).
 pub fn moto() -> &'static str {
     MOTO.get_or_init(|| {
+        if let Ok(endpoint) = std::env::var("ECS_INBOUND_GUARD_MOTO") {
+            for (k, v) in sdk_env(&endpoint) {
+                std::env::set_var(k, v);
+            }
+            return endpoint;
+        }
         let port = free_port();
         let log = std::env::temp_dir().join(format!("moto-{port}.log"));
         let bin = tool("moto_server");
