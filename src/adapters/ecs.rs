@@ -232,6 +232,7 @@ fn task_detail(task: &Task) -> TaskDetail {
         container_instance_arn: owned(task.container_instance_arn()),
         platform_version: owned(task.platform_version()),
         last_status: owned(task.last_status()),
+        desired_status: owned(task.desired_status()),
         attachments: task
             .attachments()
             .iter()

@@ -215,15 +215,24 @@ fn suppression(facts: &TaskFacts) -> Option<Vec<String>> {
 /// it (a launch type out of scope, a task that cannot be placed): no AWS call, not even loading
 /// the SDK configuration, is made for it.
 pub fn verdict_before_reading(event: &TaskEvent, at: OffsetDateTime) -> Option<Evaluation> {
-    match event.task.launch_type() {
-        Some(LaunchType::Ec2) => None,
-        Some(other) => Some(Evaluation::task_not_applicable(
+    if event
+        .task
+        .desired_status
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("STOPPED"))
+    {
+        return Some(Evaluation::task_not_applicable(
             event,
             at,
-            &format!(
-                "launch type {}: task ENIs can get public IPs or are not in a VPC",
-                other.as_str()
-            ),
+            "the task is being stopped (desiredStatus STOPPED)",
+        ));
+    }
+    match event.task.launch_type() {
+        Some(LaunchType::Ec2 | LaunchType::Fargate | LaunchType::ManagedInstances) => None,
+        Some(LaunchType::External) => Some(Evaluation::task_not_applicable(
+            event,
+            at,
+            "launch type EXTERNAL (ECS Anywhere): the task is not in a VPC",
         )),
         None => Some(Evaluation::task_incomplete(
             event,

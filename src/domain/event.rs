@@ -92,6 +92,9 @@ pub struct TaskDetail {
     /// Last known status, e.g. RUNNING, STOPPED.
     #[serde(default)]
     pub last_status: Option<String>,
+    /// Desired status: STOPPED on a RUNNING task means it is being stopped.
+    #[serde(default)]
+    pub desired_status: Option<String>,
     /// Task attachments (ENI, ELB, service discovery).
     #[serde(default)]
     pub attachments: Vec<Attachment>,
@@ -171,6 +174,10 @@ pub enum LaunchType {
     Ec2,
     /// AWS Fargate.
     Fargate,
+    /// ECS Managed Instances: like EC2 for the direct path (each task has its own ENI on a trunk
+    /// ENI; only the instance's primary ENI can hold a public IP; developer guide:
+    /// managed-instances-awsvpc-mode).
+    ManagedInstances,
     /// ECS Anywhere.
     External,
 }
@@ -181,6 +188,7 @@ impl LaunchType {
         match self {
             LaunchType::Ec2 => "EC2",
             LaunchType::Fargate => "FARGATE",
+            LaunchType::ManagedInstances => "MANAGED_INSTANCES",
             LaunchType::External => "EXTERNAL",
         }
     }
@@ -198,6 +206,7 @@ impl TaskDetail {
         {
             Some("EC2") => return Some(LaunchType::Ec2),
             Some("FARGATE") => return Some(LaunchType::Fargate),
+            Some("MANAGED_INSTANCES") => return Some(LaunchType::ManagedInstances),
             Some("EXTERNAL") => return Some(LaunchType::External),
             _ => {}
         }

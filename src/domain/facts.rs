@@ -273,6 +273,14 @@ impl RouteTable {
             .find(|t| t.starts_with("igw-"))
     }
 
+    /// The target of the IPv4 default route (`igw-`, `nat-`, ...), if there is one.
+    pub fn ipv4_default_target(&self) -> Option<&str> {
+        self.routes
+            .iter()
+            .find(|r| r.destination_cidr.as_deref() == Some("0.0.0.0/0"))
+            .and_then(|r| r.target.as_deref())
+    }
+
     /// The internet gateway of the IPv6 default route (`eigw-` gives no inbound), if any.
     pub fn ipv6_internet_gateway(&self) -> Option<&str> {
         self.routes

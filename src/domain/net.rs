@@ -147,6 +147,44 @@ pub fn rules_admit<'a>(
     })
 }
 
+/// Address blocks that are not reachable from the internet: RFC 1918, shared (100.64/10),
+/// loopback, link-local, IPv6 unique-local and link-local.
+const NON_PUBLIC: [&str; 8] = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "fc00::/7",
+    "fe80::/10",
+];
+
+/// Whether a block holds at least one public address (is not inside a non-public range).
+pub fn is_public_source(block: &Cidr) -> bool {
+    !NON_PUBLIC
+        .iter()
+        .filter_map(|c| Cidr::parse(c))
+        .any(|private| private.covers(block))
+}
+
+/// Whether `rules` admit `protocol`/`port` from some public source (a CIDR with a public
+/// address; security-group references and prefix lists are not public sources).
+pub fn admits_public_source<'a>(
+    rules: impl IntoIterator<Item = &'a SgRule>,
+    protocol: &str,
+    port: i32,
+) -> bool {
+    rules
+        .into_iter()
+        .filter(|r| {
+            protocol_matches(&r.protocol, protocol) && port_in_range(r.from_port, r.to_port, port)
+        })
+        .flat_map(|r| r.ipv4_ranges.iter().chain(&r.ipv6_ranges))
+        .filter_map(|c| Cidr::parse(c))
+        .any(|c| is_public_source(&c))
+}
+
 /// One network ACL entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NaclEntry {
@@ -446,5 +484,45 @@ mod tests {
             "-1 bounds mean all ports"
         );
         assert!(!port_in_range(Some(80), Some(443), 3000));
+    }
+
+    #[test]
+    fn public_sources() {
+        let cases = [
+            ("0.0.0.0/0", true),
+            ("203.0.113.0/24", true),
+            ("10.0.0.0/8", false),
+            ("10.1.2.3/32", false),
+            ("172.20.0.0/16", false),
+            ("100.64.1.0/24", false),
+            ("::/0", true),
+            ("2600:1f18::/32", true),
+            ("fd00::/8", false),
+        ];
+        for (cidr, want) in cases {
+            assert_eq!(
+                is_public_source(&Cidr::parse(cidr).unwrap()),
+                want,
+                "{cidr}"
+            );
+        }
+        let rule = |cidr: &str| SgRule {
+            protocol: "tcp".into(),
+            from_port: Some(3000),
+            to_port: Some(3000),
+            ipv4_ranges: vec![cidr.into()],
+            ..Default::default()
+        };
+        assert!(admits_public_source(
+            &[rule("198.51.100.0/24")],
+            "tcp",
+            3000
+        ));
+        assert!(!admits_public_source(
+            &[rule("198.51.100.0/24")],
+            "tcp",
+            3001
+        ));
+        assert!(!admits_public_source(&[rule("10.0.0.0/16")], "tcp", 3000));
     }
 }

@@ -95,7 +95,8 @@ pub struct TaskNetwork {
     pub target_groups: Option<Fact<Vec<TargetGroup>>>,
     /// The task subnet's network ACL.
     pub network_acl: Fact<NetworkAcl>,
-    /// Every security group of the VPC (on a load-balancer path).
+    /// Security groups read early: every one of the VPC on a load-balancer path, the ENI's
+    /// for a public IP.
     pub vpc_groups: Option<Fact<Vec<SecurityGroup>>>,
     /// Every subnet of the VPC (on a load-balancer path).
     pub vpc_subnets: Option<Fact<Vec<Subnet>>>,
@@ -128,12 +129,14 @@ pub struct InboundPaths {
     pub load_balancer: bool,
     /// The ENI has an IPv6 address and its subnet routes `::/0` to an internet gateway.
     pub ipv6_direct: bool,
+    /// The ENI has a public IPv4 address (Fargate `assignPublicIp: ENABLED`).
+    pub public_ipv4: bool,
 }
 
 impl InboundPaths {
     /// Security groups filter every inbound path.
     pub fn needs_security_groups(self) -> bool {
-        self.load_balancer || self.ipv6_direct
+        self.load_balancer || self.ipv6_direct || self.public_ipv4
     }
 }
 
@@ -174,6 +177,7 @@ pub async fn read_task_facts<R: FactReader>(
         };
         let paths = InboundPaths {
             load_balancer: mappings.is_some(),
+            public_ipv4: named.eni.known().is_some_and(|e| e.public_ip.is_some()),
             ipv6_direct: named
                 .eni
                 .known()
@@ -342,15 +346,16 @@ async fn task_network<R: FactReader>(
             None => Ok(missing_input("ec2:DescribeNetworkAcls", "task subnet")),
         }
     };
-    // Behind a load balancer, the VPC's groups and subnets now, not in a wave of their own.
+    // Behind a load balancer, the VPC's groups and subnets now, not in a wave of their own;
+    // for a public IP (known from the ENI), the ENI's own groups.
     let vpc = named.eni.known().map(|e| e.vpc_id.as_str());
     let vpc_groups = async {
-        match (vpc, mappings) {
-            (Some(vpc), Some(_)) => Ok(Some(list_fact(
-                reader.security_groups(Selection::InVpc(vpc)).await,
-            )?)),
-            _ => Ok(None),
-        }
+        let which = match (named.eni.known(), mappings) {
+            (Some(eni), Some(_)) => Selection::InVpc(&eni.vpc_id),
+            (Some(eni), None) if eni.public_ip.is_some() => Selection::Ids(&eni.security_group_ids),
+            _ => return Ok(None),
+        };
+        Ok(Some(list_fact(reader.security_groups(which).await)?))
     };
     let vpc_subnets = async {
         match (vpc, mappings) {
@@ -752,5 +757,21 @@ mod tests {
             4,
             "LB groups outside the VPC"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fargate_task_with_a_public_ip_reads_its_groups_in_two_round_trips() {
+        let aws = world(&fixture::fargate_public_ip("0.0.0.0/0"))
+            .with_latency(std::time::Duration::from_millis(100));
+        let (mut event, attachment) = fixture::running_event();
+        event.task.launch_type = Some("FARGATE".into());
+        event.task.container_instance_arn = None;
+        let start = tokio::time::Instant::now();
+        let facts = read_task_facts(&event, Some(&attachment), &aws)
+            .await
+            .unwrap();
+        assert_eq!(start.elapsed().as_millis() / 100, 2);
+        assert!(facts.security_groups.known().is_some_and(|g| g.len() == 1));
+        assert!(!aws.calls().contains(&"ecs:DescribeContainerInstances"));
     }
 }

@@ -335,7 +335,7 @@ fn an_out_of_scope_event_needs_no_aws_configuration_at_all() {
     let start = std::time::Instant::now();
     let out =
         std::process::Command::new(ecs_inbound_guard_test_support::binary("ecs-inbound-guard"))
-            .args(["check", "--event", "events/fargate.json"])
+            .args(["check", "--event", "events/stopped.json"])
             .current_dir(crate::harness::repo_root())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())

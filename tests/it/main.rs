@@ -10,6 +10,7 @@ mod cli;
 mod config_rule;
 mod dedup;
 mod docs;
+mod fargate;
 mod handler;
 mod lambda;
 mod paths;

@@ -204,23 +204,6 @@ async fn bridge_mode_is_not_applicable() {
 }
 
 #[tokio::test]
-async fn fargate_is_not_applicable() {
-    let c = clients().await;
-    let (built, report) = verdict(
-        &c,
-        Scenario {
-            launch_type: "FARGATE",
-            ..Scenario::seed()
-        },
-    )
-    .await;
-    let e = &report.evaluation;
-    assert_eq!(e.compliance, Status::NotApplicable);
-    assert!(e.annotation.contains("FARGATE"));
-    assert_no_alert(&c, &built, &report).await;
-}
-
-#[tokio::test]
 async fn no_port_mappings_is_not_applicable() {
     let c = clients().await;
     let (built, report) = verdict(

@@ -15,10 +15,13 @@ pub const RULE: Rule = Rule {
 
 /// Evaluates the rule.
 pub fn check(task: &TaskView<'_>) -> RuleResult {
+    if !task.on_instances() {
+        return Ok(Outcome::NotApplicable);
+    }
     let (eni, table) = (task.eni()?, task.route_table()?);
     Ok(match table.ipv4_internet_gateway() {
         Some(igw) if eni.public_ip.is_none() => Outcome::Fail(RULE.finding(format!(
-            "Subnet {} routes 0.0.0.0/0 to {igw}, but the task ENI {} has no public IP: the \
+            "Subnet {} routes 0.0.0.0/0 to {igw}, but the task ENI {} has no public IP (EC2/Managed Instances task ENIs never get one): the \
              container's own outbound calls (APIs, downloads) time out; only the agent's image \
              pulls work, through the instance's ENI.",
             eni.subnet_id, eni.id

@@ -4,7 +4,6 @@
 
 use super::view::TaskView;
 use crate::domain::facts::{ServiceStatus, Unreadable};
-use crate::domain::net::{rules_admit, Cidr, Peer};
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
@@ -22,6 +21,9 @@ pub const RULE: Rule = Rule {
 
 /// Evaluates the rule.
 pub fn check(task: &TaskView<'_>) -> RuleResult {
+    if !task.on_instances() {
+        return Ok(Outcome::NotApplicable);
+    }
     let facts = task.facts;
     if let Some(service) = task.service()? {
         if service.status == ServiceStatus::Inactive {
@@ -45,33 +47,8 @@ pub fn check(task: &TaskView<'_>) -> RuleResult {
         )));
     }
     let route_table = task.route_table()?;
-    if !eni.ipv6_addresses.is_empty() {
-        if let Some(igw) = route_table.ipv6_internet_gateway() {
-            // The direct IPv6 path counts only if a task SG admits the port from ::/0.
-            let groups = task.groups(&eni.security_group_ids)?;
-            let internet6 = Peer::cidrs(Cidr::parse("::/0"));
-            let open: Vec<String> = task
-                .ports()
-                .iter()
-                .filter(|p| {
-                    rules_admit(
-                        groups.iter().flat_map(|g| &g.ingress),
-                        &p.protocol,
-                        p.container_port,
-                        &internet6,
-                    )
-                })
-                .map(ToString::to_string)
-                .collect();
-            if !open.is_empty() {
-                return Ok(Outcome::Pass(format!(
-                    "task ENI {} has IPv6 address {} routed ::/0 -> {igw} and admits {} from ::/0",
-                    eni.id,
-                    eni.ipv6_addresses[0],
-                    open.join(", ")
-                )));
-            }
-        }
+    if let Some(path) = task.ipv6_direct_path()? {
+        return Ok(Outcome::Pass(path));
     }
     let subnet_igw = route_table.ipv4_internet_gateway();
     let host_public_ip = facts.host.known().and_then(|h| h.public_ip.as_deref());
@@ -213,7 +190,10 @@ mod tests {
         let event = TaskEvent {
             event_id: None,
             region: None,
-            task: TaskDetail::default(),
+            task: TaskDetail {
+                launch_type: Some("EC2".into()),
+                ..TaskDetail::default()
+            },
         };
         let attachment = EniAttachment {
             network_interface_id: "eni-1".into(),

@@ -182,7 +182,10 @@ pub fn event() -> (TaskEvent, EniAttachment) {
     let event = TaskEvent {
         event_id: None,
         region: None,
-        task: TaskDetail::default(),
+        task: TaskDetail {
+            launch_type: Some("EC2".into()),
+            ..TaskDetail::default()
+        },
     };
     let attachment = EniAttachment {
         network_interface_id: "eni-1".into(),
@@ -192,9 +195,15 @@ pub fn event() -> (TaskEvent, EniAttachment) {
     (event, attachment)
 }
 
-/// Runs one rule's `check` on `facts` through the engine, as an in-scope task.
+/// Runs one rule's `check` on `facts` through the engine, as an in-scope EC2 task.
 pub fn run(facts: &TaskFacts, check: Check) -> Outcome {
-    let (event, attachment) = event();
+    run_as("EC2", facts, check)
+}
+
+/// The same for a task of `launch_type` (`EC2`, `FARGATE`, `MANAGED_INSTANCES`).
+pub fn run_as(launch_type: &str, facts: &TaskFacts, check: Check) -> Outcome {
+    let (mut event, attachment) = event();
+    event.task.launch_type = Some(launch_type.into());
     let td = facts.task_definition.known().unwrap().clone();
     run_one(
         check,
@@ -277,6 +286,30 @@ pub fn running_event() -> (TaskEvent, EniAttachment) {
         ..TaskDetail::default()
     };
     (event, attachment)
+}
+
+/// A Fargate task of a service without a load balancer in a public subnet, without a public IP
+/// (no container instance, so no host).
+pub fn fargate() -> TaskFacts {
+    let mut f = seed();
+    f.host = Fact::Unknown(Unreadable {
+        api: "ecs:DescribeContainerInstances",
+        reason: "the event does not name the container instance".into(),
+    });
+    f
+}
+
+/// The same task with a public IP and security group `sg-task` admitting `cidr` on port 3000.
+pub fn fargate_public_ip(cidr: &str) -> TaskFacts {
+    let mut f = fargate();
+    known(&mut f.eni).public_ip = Some("198.51.100.7".into());
+    f.security_groups = Fact::Known(vec![SecurityGroup {
+        id: "sg-task".into(),
+        vpc_id: "vpc-1".into(),
+        ingress: vec![tcp(3000, &[cidr], &[])],
+        egress: vec![all_out()],
+    }]);
+    f
 }
 
 /// The seed trap: the service has no load balancer, the task subnet is public and its host

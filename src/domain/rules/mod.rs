@@ -15,6 +15,7 @@ pub mod view;
 pub mod awsvpc_ec2_public_no_egress;
 pub mod awsvpc_ec2_public_no_inbound;
 pub mod check_incomplete;
+pub mod fargate_public_subnet_no_public_ip;
 pub mod lb_container_port_not_mapped;
 pub mod lb_internal_only;
 pub mod lb_no_listener;
@@ -27,6 +28,8 @@ pub mod nacl_blocks_inbound;
 pub mod port_not_behind_lb;
 pub mod sg_blocks_lb_traffic;
 pub mod target_not_registered;
+pub mod task_public_ip_no_igw_route;
+pub mod task_public_ip_sg_closed;
 
 #[cfg(test)]
 pub mod fixture;
@@ -49,6 +52,14 @@ pub const RULES: &[(Rule, Check)] = &[
     (
         awsvpc_ec2_public_no_inbound::RULE,
         Check::Task(awsvpc_ec2_public_no_inbound::check),
+    ),
+    (
+        fargate_public_subnet_no_public_ip::RULE,
+        Check::Task(fargate_public_subnet_no_public_ip::check),
+    ),
+    (
+        task_public_ip_no_igw_route::RULE,
+        Check::Task(task_public_ip_no_igw_route::check),
     ),
     (
         lb_target_type_not_ip::RULE,
@@ -89,6 +100,10 @@ pub const RULES: &[(Rule, Check)] = &[
     (
         awsvpc_ec2_public_no_egress::RULE,
         Check::Task(awsvpc_ec2_public_no_egress::check),
+    ),
+    (
+        task_public_ip_sg_closed::RULE,
+        Check::Task(task_public_ip_sg_closed::check),
     ),
     (
         lb_internal_only::RULE,

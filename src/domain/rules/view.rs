@@ -4,13 +4,13 @@
 //! some rules need are reached through accessors that return `Result<_, Unreadable>`, so a rule
 //! writes `view.eni()?` and the engine turns the error into one CHECK_INCOMPLETE per IAM action.
 
-use crate::domain::event::{EniAttachment, TaskEvent};
+use crate::domain::event::{EniAttachment, LaunchType, TaskEvent};
 use crate::domain::facts::{
     effective_route_table, Fact, Host, Listener, LoadBalancer, LoadBalancerMapping,
     LoadBalancerPath, NetworkInterface, PortMapping, RouteTable, Service, Subnet, TargetGroup,
     TaskDefinition, TaskFacts, Unreadable,
 };
-use crate::domain::net::{Cidr, NetworkAcl, SecurityGroup};
+use crate::domain::net::{rules_admit, Cidr, NetworkAcl, Peer, SecurityGroup};
 
 /// A RUNNING awsvpc task that maps at least one port: what the task rules evaluate.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +63,56 @@ impl<'a> TaskView<'a> {
     /// The network ACL of the task subnet.
     pub fn network_acl(&self) -> Result<&'a NetworkAcl, Unreadable> {
         known(&self.facts.network_acl)
+    }
+
+    /// The task's launch type, as far as the event tells.
+    pub fn launch_type(&self) -> Option<LaunchType> {
+        self.event.task.launch_type()
+    }
+
+    /// Whether the task runs on instances (EC2 or Managed Instances), where a task ENI never
+    /// gets a public IP.
+    pub fn on_instances(&self) -> bool {
+        matches!(
+            self.launch_type(),
+            Some(LaunchType::Ec2 | LaunchType::ManagedInstances)
+        )
+    }
+
+    /// The task's direct IPv6 path, described, if it has one: an IPv6 address, `::/0` routed to
+    /// an internet gateway (never an egress-only one), and a security group admitting a mapped
+    /// port from `::/0`.
+    pub fn ipv6_direct_path(&self) -> Result<Option<String>, Unreadable> {
+        let eni = self.eni()?;
+        let Some(address) = eni.ipv6_addresses.first() else {
+            return Ok(None);
+        };
+        let Some(igw) = self.route_table()?.ipv6_internet_gateway() else {
+            return Ok(None);
+        };
+        let groups = self.groups(&eni.security_group_ids)?;
+        let internet6 = Peer::cidrs(Cidr::parse("::/0"));
+        let open: Vec<String> = self
+            .ports()
+            .iter()
+            .filter(|p| {
+                rules_admit(
+                    groups.iter().flat_map(|g| &g.ingress),
+                    &p.protocol,
+                    p.container_port,
+                    &internet6,
+                )
+            })
+            .map(ToString::to_string)
+            .collect();
+        if open.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(format!(
+            "task ENI {} has IPv6 address {address} routed ::/0 -> {igw} and admits {} from ::/0",
+            eni.id,
+            open.join(", ")
+        )))
     }
 
     /// The security groups with these ids (those that were read).

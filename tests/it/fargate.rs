@@ -1,0 +1,169 @@
+//! Fargate tasks get the whole inbound-path check (issue: every awsvpc task). moto ignores
+//! `assignPublicIp`, so a task ENI gets its public IP from `allocate_address` +
+//! `associate_address(NetworkInterfaceId)`; the event is sent as ECS sends it for Fargate
+//! (`launchType` FARGATE, a platform version, no container instance).
+
+use ecs_inbound_guard::domain::verdict::{Severity, Status};
+use serde_json::json;
+
+use crate::verdicts::check;
+use crate::world::{build, clients, received, Built, Clients, LbSpec, Scenario, Subnet, Svc};
+
+fn fargate(subnet: Subnet) -> Scenario {
+    Scenario {
+        launch_type: "FARGATE",
+        subnet,
+        host_public_ip: false,
+        ..Scenario::seed()
+    }
+}
+
+/// Gives the task ENI a public IP, as `assignPublicIp: ENABLED` does.
+async fn public_ip(c: &Clients, built: &Built) -> String {
+    let address = c.ec2.allocate_address().send().await.unwrap();
+    c.ec2
+        .associate_address()
+        .allocation_id(address.allocation_id().unwrap())
+        .network_interface_id(&built.eni_id)
+        .send()
+        .await
+        .unwrap();
+    address.public_ip().unwrap().to_string()
+}
+
+async fn open_to(c: &Clients, built: &Built, cidr: &str) {
+    c.ec2
+        .authorize_security_group_ingress()
+        .group_id(&built.task_sg)
+        .ip_protocol("tcp")
+        .from_port(3000)
+        .to_port(3000)
+        .cidr_ip(cidr)
+        .send()
+        .await
+        .unwrap();
+}
+
+fn rules(e: &ecs_inbound_guard::domain::evaluation::Evaluation) -> Vec<(&'static str, Severity)> {
+    e.findings.iter().map(|f| (f.rule, f.severity)).collect()
+}
+
+#[tokio::test]
+async fn fargate_in_a_public_subnet_without_public_ip_or_load_balancer_is_non_compliant() {
+    let c = clients().await;
+    let built = build(&c, &fargate(Subnet::PublicExplicit)).await;
+    let report = check(&built, built.event.clone()).await.unwrap();
+    let e = &report.evaluation;
+    assert_eq!(e.compliance, Status::NonCompliant, "{e:#?}");
+    assert_eq!(
+        rules(e),
+        [("FARGATE_PUBLIC_SUBNET_NO_PUBLIC_IP", Severity::High)],
+        "{e:#?}"
+    );
+    assert!(e.findings[0].message.contains("assignPublicIp DISABLED"));
+    assert!(report.alert.published);
+    assert_eq!(received(&c, &built.queue_url, 2).await.len(), 1);
+}
+
+#[tokio::test]
+async fn fargate_with_a_public_ip_and_an_open_security_group_is_compliant() {
+    let c = clients().await;
+    let built = build(&c, &fargate(Subnet::PublicExplicit)).await;
+    let ip = public_ip(&c, &built).await;
+    open_to(&c, &built, "0.0.0.0/0").await;
+    let report = check(&built, built.event.clone()).await.unwrap();
+    let e = &report.evaluation;
+    assert_eq!(e.compliance, Status::Compliant, "{e:#?}");
+    assert!(e.findings.is_empty(), "{e:#?}");
+    assert!(e.annotation.contains(&ip), "{}", e.annotation);
+    assert!(!report.alert.published);
+}
+
+#[tokio::test]
+async fn fargate_with_a_public_ip_and_private_sources_only_is_compliant_with_an_advisory() {
+    let c = clients().await;
+    let built = build(&c, &fargate(Subnet::PublicExplicit)).await;
+    public_ip(&c, &built).await;
+    open_to(&c, &built, "10.0.0.0/8").await;
+    let report = check(&built, built.event.clone()).await.unwrap();
+    let e = &report.evaluation;
+    assert_eq!(e.compliance, Status::Compliant, "{e:#?}");
+    assert_eq!(rules(e), [("TASK_PUBLIC_IP_SG_CLOSED", Severity::Info)]);
+}
+
+#[tokio::test]
+async fn a_public_ip_in_a_subnet_without_an_internet_gateway_route_is_non_compliant() {
+    let c = clients().await;
+    let built = build(&c, &fargate(Subnet::Private)).await;
+    public_ip(&c, &built).await;
+    open_to(&c, &built, "0.0.0.0/0").await;
+    let report = check(&built, built.event.clone()).await.unwrap();
+    let e = &report.evaluation;
+    assert_eq!(e.compliance, Status::NonCompliant, "{e:#?}");
+    assert_eq!(rules(e), [("TASK_PUBLIC_IP_NO_IGW_ROUTE", Severity::High)]);
+}
+
+#[tokio::test]
+async fn fargate_behind_a_valid_alb_is_compliant_and_silent() {
+    let c = clients().await;
+    let scenario = Scenario {
+        service: Svc::Lb(LbSpec::valid_alb()),
+        ..fargate(Subnet::Private)
+    };
+    let built = build(&c, &scenario).await;
+    let report = check(&built, built.event.clone()).await.unwrap();
+    let e = &report.evaluation;
+    assert_eq!(e.compliance, Status::Compliant, "{e:#?}");
+    assert!(received(&c, &built.queue_url, 0).await.is_empty());
+}
+
+#[tokio::test]
+async fn fargate_behind_an_alb_whose_task_group_blocks_it_is_non_compliant() {
+    let c = clients().await;
+    let scenario = Scenario {
+        service: Svc::Lb(LbSpec {
+            task_sg_admits_lb: false,
+            ..LbSpec::valid_alb()
+        }),
+        ..fargate(Subnet::Private)
+    };
+    let built = build(&c, &scenario).await;
+    let report = check(&built, built.event.clone()).await.unwrap();
+    let e = &report.evaluation;
+    assert_eq!(e.compliance, Status::NonCompliant, "{e:#?}");
+    assert_eq!(e.findings[0].rule, "SG_BLOCKS_LB_TRAFFIC", "{e:#?}");
+}
+
+#[tokio::test]
+async fn a_fargate_spot_task_without_launch_type_is_checked_as_fargate() {
+    let c = clients().await;
+    let built = build(&c, &fargate(Subnet::PublicExplicit)).await;
+    let mut event = built.event.clone();
+    let detail = event["detail"].as_object_mut().unwrap();
+    detail.remove("launchType");
+    detail.remove("platformVersion");
+    detail.insert("capacityProviderName".into(), json!("FARGATE_SPOT"));
+    let report = check(&built, event).await.unwrap();
+    assert_eq!(
+        report.evaluation.findings[0].rule,
+        "FARGATE_PUBLIC_SUBNET_NO_PUBLIC_IP"
+    );
+}
+
+#[tokio::test]
+async fn a_running_task_being_stopped_is_not_applicable_without_an_aws_call() {
+    let c = clients().await;
+    let built = build(&c, &fargate(Subnet::PublicExplicit)).await;
+    let mut event = built.event.clone();
+    event["detail"]["desiredStatus"] = json!("STOPPED");
+    // The proxy would count any call; a fresh process with a bogus endpoint would fail one.
+    let (code, stdout, stderr) = crate::harness::run_cli(
+        "http://127.0.0.1:9",
+        &["check", "--event", "-"],
+        Some(&event.to_string()),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let e: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(e["compliance"], "NOT_APPLICABLE");
+    assert!(e["annotation"].as_str().unwrap().contains("being stopped"));
+}
