@@ -17,6 +17,9 @@ pub struct ServiceSummary {
     pub cluster: String,
     /// Service name, or `-` for standalone tasks.
     pub service: String,
+    /// The launch type of its tasks (`EC2`, `FARGATE`, `MANAGED_INSTANCES`), `mixed` when they
+    /// differ, `-` when unknown.
+    pub launch_type: String,
     /// The worst compliance of its tasks.
     pub compliance: Status,
     /// Number of tasks evaluated.
@@ -73,11 +76,16 @@ impl AuditReport {
             let entry = groups.entry(key.clone()).or_insert_with(|| ServiceSummary {
                 cluster: key.0.clone(),
                 service: key.1.clone(),
+                launch_type: ctx.launch_type.clone().unwrap_or_else(|| "-".into()),
                 compliance: Status::NotApplicable,
                 tasks: 0,
                 rules: vec![],
             });
             entry.tasks += 1;
+            let launch_type = ctx.launch_type.as_deref().unwrap_or("-");
+            if entry.launch_type != launch_type {
+                entry.launch_type = "mixed".into();
+            }
             entry.compliance = entry.compliance.and(e.compliance);
             for f in &e.findings {
                 if !entry.rules.iter().any(|r| r == f.rule) {
@@ -126,6 +134,7 @@ pub(crate) mod tests {
             },
             suppressed: None,
             context: Some(TaskContext {
+                launch_type: Some("FARGATE".into()),
                 cluster: Some("prod".into()),
                 service: service.map(Into::into),
                 ..Default::default()
@@ -143,6 +152,7 @@ pub(crate) mod tests {
         ]);
         assert_eq!(r.services.len(), 3);
         let web = r.services.iter().find(|s| s.service == "web").unwrap();
+        assert_eq!(web.launch_type, "FARGATE");
         assert_eq!((web.tasks, web.compliance), (2, Status::NonCompliant));
         assert_eq!(web.rules, [RULE.id]);
         assert_eq!(r.summary.tasks, 4);

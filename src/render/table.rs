@@ -36,16 +36,17 @@ pub fn write_table(report: &AuditReport, out: &mut dyn Write, color: bool) -> io
         .max(7);
     writeln!(
         out,
-        "{:<cw$}  {:<sw$}  {:>5}  {:<17}  RULES",
-        "CLUSTER", "SERVICE", "TASKS", "COMPLIANCE"
+        "{:<cw$}  {:<sw$}  {:<17}  {:>5}  {:<17}  RULES",
+        "CLUSTER", "SERVICE", "LAUNCH TYPE", "TASKS", "COMPLIANCE"
     )?;
     for s in &report.services {
         let pad = 17usize.saturating_sub(s.compliance.as_str().len());
         writeln!(
             out,
-            "{:<cw$}  {:<sw$}  {:>5}  {}{}  {}",
+            "{:<cw$}  {:<sw$}  {:<17}  {:>5}  {}{}  {}",
             s.cluster,
             s.service,
+            s.launch_type,
             s.tasks,
             paint(s.compliance),
             " ".repeat(pad),
