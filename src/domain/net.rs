@@ -26,6 +26,11 @@ impl Cidr {
         self.0.contains(&other.0)
     }
 
+    /// Whether this is an IPv6 block.
+    pub fn is_ipv6(&self) -> bool {
+        matches!(self.0, IpNet::V6(_))
+    }
+
     /// Whether the two blocks share at least one address.
     pub fn overlaps(&self, other: &Cidr) -> bool {
         self.covers(other) || other.covers(self)
@@ -168,21 +173,37 @@ pub fn is_public_source(block: &Cidr) -> bool {
         .any(|private| private.covers(block))
 }
 
-/// Whether `rules` admit `protocol`/`port` from some public source (a CIDR with a public
-/// address; security-group references and prefix lists are not public sources).
-pub fn admits_public_source<'a>(
+/// The public sources `rules` admit `protocol`/`port` from: CIDRs with a public address
+/// (security-group references and prefix lists are not public sources), each once.
+pub fn public_sources<'a>(
     rules: impl IntoIterator<Item = &'a SgRule>,
     protocol: &str,
     port: i32,
-) -> bool {
-    rules
+) -> Vec<Cidr> {
+    let mut found: Vec<Cidr> = Vec::new();
+    for cidr in rules
         .into_iter()
         .filter(|r| {
             protocol_matches(&r.protocol, protocol) && port_in_range(r.from_port, r.to_port, port)
         })
         .flat_map(|r| r.ipv4_ranges.iter().chain(&r.ipv6_ranges))
         .filter_map(|c| Cidr::parse(c))
-        .any(|c| is_public_source(&c))
+        .filter(is_public_source)
+    {
+        if !found.contains(&cidr) {
+            found.push(cidr);
+        }
+    }
+    found
+}
+
+/// Whether `rules` admit `protocol`/`port` from some public source.
+pub fn admits_public_source<'a>(
+    rules: impl IntoIterator<Item = &'a SgRule>,
+    protocol: &str,
+    port: i32,
+) -> bool {
+    !public_sources(rules, protocol, port).is_empty()
 }
 
 /// One network ACL entry.

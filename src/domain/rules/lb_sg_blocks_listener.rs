@@ -2,7 +2,7 @@
 //! from its clients (0.0.0.0/0 and ::/0 for an internet-facing one).
 
 use super::view::LbView;
-use crate::domain::net::{rules_admit, Cidr, Peer};
+use crate::domain::net::{public_sources, rules_admit, Cidr, Peer};
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
@@ -44,6 +44,7 @@ pub fn check(view: &LbView<'_>) -> RuleResult {
                 .filter(|l| l.load_balancer_arn == lb.arn && l.forwards_to.contains(&g.arn))
             {
                 let Some(port) = l.port else { continue };
+                let public = public_sources(rules.clone(), "tcp", port);
                 for client in &clients {
                     if rules_admit(
                         rules.clone(),
@@ -51,6 +52,12 @@ pub fn check(view: &LbView<'_>) -> RuleResult {
                         port,
                         &Peer::cidrs(Cidr::parse(client)),
                     ) {
+                        continue;
+                    }
+                    // Some public clients of this family are admitted (an office range, a CDN):
+                    // the path is valid for them; LB_RESTRICTED_SOURCES names them.
+                    let v6 = *client == "::/0";
+                    if public.iter().any(|c| c.is_ipv6() == v6) {
                         continue;
                     }
                     if *client == "0.0.0.0/0" || !lb.serves_ipv4() {
@@ -81,7 +88,7 @@ pub fn check(view: &LbView<'_>) -> RuleResult {
     Ok(Outcome::Fail(RULE.finding_with(
         severity,
         format!(
-            "Clients cannot connect to load balancer {}: no inbound rule admits the listener port from the internet. Fix: {}",
+            "Clients cannot connect to load balancer {}: no inbound rule admits the listener port from any public source. Fix: {}",
             list(blocked),
             fixes.join("; ")
         ),
@@ -100,6 +107,8 @@ mod tests {
         group(&mut closed, "sg-lb").ingress = vec![tcp(80, &["10.0.0.0/8"], &[])];
         let mut wrong_port = valid();
         group(&mut wrong_port, "sg-lb").ingress = vec![tcp(443, &["0.0.0.0/0"], &[])];
+        let mut office = valid();
+        group(&mut office, "sg-lb").ingress = vec![tcp(80, &["203.0.113.0/24"], &[])];
         let mut internal = valid();
         group(&mut internal, "sg-lb").ingress.clear();
         known(&mut path(&mut internal).load_balancers)[0].scheme =
@@ -117,6 +126,7 @@ mod tests {
                 Some((Severity::High, "sg-lb")),
             ),
             ("internal LB (clients unknown)", internal, None),
+            ("restricted to one public range: valid for it", office, None),
         ];
         for (name, facts, want) in cases {
             expect(name, &run(&facts, Check::LoadBalancer(check)), want);

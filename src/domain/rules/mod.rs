@@ -19,6 +19,7 @@ pub mod fargate_public_subnet_no_public_ip;
 pub mod lb_container_port_not_mapped;
 pub mod lb_internal_only;
 pub mod lb_no_listener;
+pub mod lb_restricted_sources;
 pub mod lb_sg_blocks_egress;
 pub mod lb_sg_blocks_listener;
 pub mod lb_subnets_not_public;
@@ -104,6 +105,10 @@ pub const RULES: &[(Rule, Check)] = &[
     (
         task_public_ip_sg_closed::RULE,
         Check::Task(task_public_ip_sg_closed::check),
+    ),
+    (
+        lb_restricted_sources::RULE,
+        Check::LoadBalancer(lb_restricted_sources::check),
     ),
     (
         lb_internal_only::RULE,
