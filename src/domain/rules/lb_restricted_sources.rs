@@ -19,29 +19,16 @@ pub const RULE: Rule = Rule {
 /// Evaluates the rule.
 pub fn check(view: &LbView<'_>) -> RuleResult {
     let mut restricted = Vec::new();
-    for (_, g) in view.mapped_groups() {
-        for lb in view
-            .balancers_of(g)
-            .into_iter()
-            .filter(|l| l.internet_facing() && !l.security_group_ids.is_empty())
-        {
-            let sgs = view.task.groups(&lb.security_group_ids)?;
-            let rules = sgs.iter().flat_map(|s| &s.ingress);
-            for l in view
-                .listeners
-                .iter()
-                .filter(|l| l.load_balancer_arn == lb.arn && l.forwards_to.contains(&g.arn))
-            {
-                let Some(port) = l.port else { continue };
-                let everyone = Peer::cidrs(Cidr::parse("0.0.0.0/0"));
-                if rules_admit(rules.clone(), "tcp", port, &everyone) {
-                    continue;
-                }
-                let public = public_sources(rules.clone(), "tcp", port);
-                if !public.is_empty() {
-                    restricted.push(format!("{} port {port} from {}", lb.name, list(&public)));
-                }
-            }
+    let everyone = Peer::cidrs(Cidr::parse("0.0.0.0/0"));
+    for (lb, port) in view.internet_listener_ports() {
+        let groups = view.task.groups(&lb.security_group_ids)?;
+        let rules = groups.iter().flat_map(|s| &s.ingress);
+        if rules_admit(rules.clone(), "tcp", port, &everyone) {
+            continue;
+        }
+        let public = public_sources(rules, "tcp", port);
+        if !public.is_empty() {
+            restricted.push(format!("{} port {port} from {}", lb.name, list(&public)));
         }
     }
     restricted.dedup();

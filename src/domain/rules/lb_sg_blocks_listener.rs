@@ -23,59 +23,46 @@ pub fn check(view: &LbView<'_>) -> RuleResult {
     let mut fixes = Vec::new();
     // A blocked IPv4 listener (or the only family) is HIGH; IPv6 alone on a dual-stack LB is MEDIUM.
     let mut severity = Severity::Medium;
-    for (_, g) in view.mapped_groups() {
-        for lb in view
-            .balancers_of(g)
-            .into_iter()
-            .filter(|l| l.internet_facing() && !l.security_group_ids.is_empty())
-        {
-            let sgs = view.task.groups(&lb.security_group_ids)?;
-            let rules = sgs.iter().flat_map(|s| &s.ingress);
-            let mut clients = Vec::new();
-            if lb.serves_ipv4() {
-                clients.push("0.0.0.0/0");
+    for (lb, port) in view.internet_listener_ports() {
+        let groups = view.task.groups(&lb.security_group_ids)?;
+        let rules = groups.iter().flat_map(|s| &s.ingress);
+        let public = public_sources(rules.clone(), "tcp", port);
+        let mut clients = Vec::new();
+        if lb.serves_ipv4() {
+            clients.push("0.0.0.0/0");
+        }
+        if lb.dual_stack() {
+            clients.push("::/0");
+        }
+        for client in clients {
+            if rules_admit(
+                rules.clone(),
+                "tcp",
+                port,
+                &Peer::cidrs(Cidr::parse(client)),
+            ) {
+                continue;
             }
-            if lb.dual_stack() {
-                clients.push("::/0");
+            // Some public clients of this family are admitted (an office range, a CDN): the
+            // path is valid for them; LB_RESTRICTED_SOURCES names them.
+            let v6 = client == "::/0";
+            if public.iter().any(|c| c.is_ipv6() == v6) {
+                continue;
             }
-            for l in view
-                .listeners
-                .iter()
-                .filter(|l| l.load_balancer_arn == lb.arn && l.forwards_to.contains(&g.arn))
-            {
-                let Some(port) = l.port else { continue };
-                let public = public_sources(rules.clone(), "tcp", port);
-                for client in &clients {
-                    if rules_admit(
-                        rules.clone(),
-                        "tcp",
-                        port,
-                        &Peer::cidrs(Cidr::parse(client)),
-                    ) {
-                        continue;
-                    }
-                    // Some public clients of this family are admitted (an office range, a CDN):
-                    // the path is valid for them; LB_RESTRICTED_SOURCES names them.
-                    let v6 = *client == "::/0";
-                    if public.iter().any(|c| c.is_ipv6() == v6) {
-                        continue;
-                    }
-                    if *client == "0.0.0.0/0" || !lb.serves_ipv4() {
-                        severity = Severity::High;
-                    }
-                    let sg = &lb.security_group_ids[0];
-                    blocked.push(format!(
-                        "{} port {port} from {client} (security groups {})",
-                        lb.name,
-                        list(&lb.security_group_ids)
-                    ));
-                    fixes.push(if *client == "0.0.0.0/0" {
-                        format!("aws ec2 authorize-security-group-ingress --group-id {sg} --protocol tcp --port {port} --cidr 0.0.0.0/0")
-                    } else {
-                        format!("aws ec2 authorize-security-group-ingress --group-id {sg} --ip-permissions IpProtocol=tcp,FromPort={port},ToPort={port},Ipv6Ranges=[{{CidrIpv6=::/0}}]")
-                    });
-                }
+            if !v6 || !lb.serves_ipv4() {
+                severity = Severity::High;
             }
+            let sg = &lb.security_group_ids[0];
+            blocked.push(format!(
+                "{} port {port} from {client} (security groups {})",
+                lb.name,
+                list(&lb.security_group_ids)
+            ));
+            fixes.push(if v6 {
+                format!("aws ec2 authorize-security-group-ingress --group-id {sg} --ip-permissions IpProtocol=tcp,FromPort={port},ToPort={port},Ipv6Ranges=[{{CidrIpv6=::/0}}]")
+            } else {
+                format!("aws ec2 authorize-security-group-ingress --group-id {sg} --protocol tcp --port {port} --cidr 0.0.0.0/0")
+            });
         }
     }
     blocked.dedup();

@@ -20,14 +20,7 @@ pub const RULE: Rule = Rule {
 
 /// Evaluates the rule.
 pub fn check(task: &TaskView<'_>) -> RuleResult {
-    if task
-        .service()?
-        .is_some_and(|s| !s.load_balancers.is_empty())
-    {
-        return Ok(Outcome::NotApplicable);
-    }
-    let eni = task.eni()?;
-    let Some(public_ip) = &eni.public_ip else {
+    let Some((eni, public_ip)) = task.public_ip_without_lb()? else {
         return Ok(Outcome::NotApplicable);
     };
     let Some(igw) = task.route_table()?.ipv4_internet_gateway() else {

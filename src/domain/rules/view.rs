@@ -115,6 +115,21 @@ impl<'a> TaskView<'a> {
         )))
     }
 
+    /// The task ENI and its public IP, when it has one and no load balancer serves the task:
+    /// the direct public path the public-IP rules look at.
+    pub fn public_ip_without_lb(
+        &self,
+    ) -> Result<Option<(&'a NetworkInterface, &'a str)>, Unreadable> {
+        if self
+            .service()?
+            .is_some_and(|s| !s.load_balancers.is_empty())
+        {
+            return Ok(None);
+        }
+        let eni = self.eni()?;
+        Ok(eni.public_ip.as_deref().map(|ip| (eni, ip)))
+    }
+
     /// The security groups with these ids (those that were read).
     pub fn groups(&self, ids: &[String]) -> Result<Vec<&'a SecurityGroup>, Unreadable> {
         let all = known(&self.facts.security_groups)?;
@@ -179,6 +194,31 @@ impl<'a> LbView<'a> {
         self.mappings
             .iter()
             .filter_map(move |m| self.target_group(m).map(|g| (m, g)))
+    }
+
+    /// Every listener port through which internet clients reach one of the service's target
+    /// groups, with its load balancer (internet-facing, with security groups); each once.
+    pub fn internet_listener_ports(&self) -> Vec<(&'a LoadBalancer, i32)> {
+        let mut ports: Vec<(&LoadBalancer, i32)> = Vec::new();
+        for (_, g) in self.mapped_groups() {
+            for lb in self
+                .balancers_of(g)
+                .into_iter()
+                .filter(|l| l.internet_facing() && !l.security_group_ids.is_empty())
+            {
+                let forwarding = self
+                    .listeners
+                    .iter()
+                    .filter(|l| l.load_balancer_arn == lb.arn && l.forwards_to.contains(&g.arn))
+                    .filter_map(|l| l.port);
+                for port in forwarding {
+                    if !ports.iter().any(|(b, p)| b.arn == lb.arn && *p == port) {
+                        ports.push((lb, port));
+                    }
+                }
+            }
+        }
+        ports
     }
 
     /// The load balancers' subnets.
