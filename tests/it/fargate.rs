@@ -167,3 +167,39 @@ async fn a_running_task_being_stopped_is_not_applicable_without_an_aws_call() {
     assert_eq!(e["compliance"], "NOT_APPLICABLE");
     assert!(e["annotation"].as_str().unwrap().contains("being stopped"));
 }
+
+#[tokio::test]
+async fn an_alb_restricted_to_one_public_range_is_compliant_and_names_it() {
+    let c = clients().await;
+    let scenario = Scenario {
+        service: Svc::Lb(LbSpec {
+            client_cidr: "203.0.113.0/24",
+            ..LbSpec::valid_alb()
+        }),
+        ..fargate(Subnet::Private)
+    };
+    let built = build(&c, &scenario).await;
+    let report = check(&built, built.event.clone()).await.unwrap();
+    let e = &report.evaluation;
+    assert_eq!(e.compliance, Status::Compliant, "{e:#?}");
+    assert_eq!(rules(e), [("LB_RESTRICTED_SOURCES", Severity::Info)]);
+    assert!(e.findings[0].message.contains("203.0.113.0/24"));
+}
+
+#[tokio::test]
+async fn an_alb_admitting_private_ranges_only_is_non_compliant() {
+    let c = clients().await;
+    let scenario = Scenario {
+        service: Svc::Lb(LbSpec {
+            client_cidr: "10.0.0.0/8",
+            ..LbSpec::valid_alb()
+        }),
+        ..fargate(Subnet::Private)
+    };
+    let built = build(&c, &scenario).await;
+    let report = check(&built, built.event.clone()).await.unwrap();
+    let e = &report.evaluation;
+    assert_eq!(e.compliance, Status::NonCompliant, "{e:#?}");
+    assert_eq!(e.findings[0].rule, "LB_SG_BLOCKS_LISTENER", "{e:#?}");
+    assert!(e.findings[0].message.contains("from any public source"));
+}

@@ -79,6 +79,8 @@ pub struct LbSpec {
     pub second_listener: bool,
     pub lb_subnets_public: bool,
     pub lb_sg_admits_clients: bool,
+    /// Where the load balancer's group admits clients from (with `lb_sg_admits_clients`).
+    pub client_cidr: &'static str,
     pub lb_sg_egress: bool,
     pub task_sg_admits_lb: bool,
     pub nacl_denies_port: bool,
@@ -97,6 +99,7 @@ impl LbSpec {
             second_listener: true,
             lb_subnets_public: true,
             lb_sg_admits_clients: true,
+            client_cidr: "0.0.0.0/0",
             lb_sg_egress: true,
             task_sg_admits_lb: true,
             nacl_denies_port: false,
@@ -577,7 +580,7 @@ pub async fn create_lb_path(
                     .ip_protocol("tcp")
                     .from_port(80)
                     .to_port(80)
-                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                    .ip_ranges(IpRange::builder().cidr_ip(spec.client_cidr).build())
                     .build(),
             )
             .send()
