@@ -120,6 +120,10 @@ pub trait Ec2Reader: Sync {
         which: Selection<'_>,
     ) -> impl Future<Output = Result<Vec<SecurityGroup>, ReadError>> + Send;
 
+    /// The CIDRs of a managed prefix list a security-group rule references
+    /// (GetManagedPrefixListEntries).
+    fn prefix_list_cidrs(&self, id: &str) -> impl Future<Output = ReadResult<Vec<String>>> + Send;
+
     /// Subnets (DescribeSubnets); missing ones are left out.
     fn subnets(
         &self,

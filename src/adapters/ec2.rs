@@ -122,6 +122,26 @@ impl Ec2Reader for AwsReader {
     }
 
     #[instrument(skip(self), fields(api = "ec2:DescribeSubnets"))]
+    #[instrument(skip(self), fields(api = "ec2:GetManagedPrefixListEntries"))]
+    async fn prefix_list_cidrs(&self, id: &str) -> ReadResult<Vec<String>> {
+        let entries = self
+            .ec2
+            .get_managed_prefix_list_entries()
+            .prefix_list_id(id)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ec2:GetManagedPrefixListEntries", e))?;
+        Ok(Some(
+            entries
+                .iter()
+                .filter_map(|e| e.cidr().map(Into::into))
+                .collect(),
+        ))
+    }
+
     async fn subnets(&self, which: Selection<'_>) -> Result<Vec<Subnet>, ReadError> {
         let by = match which {
             Selection::Ids([]) => return Ok(vec![]),
@@ -198,6 +218,11 @@ fn sg_rules(permissions: &[aws_sdk_ec2::types::IpPermission]) -> Vec<SgRule> {
                 .user_id_group_pairs()
                 .iter()
                 .filter_map(|g| g.group_id().map(Into::into))
+                .collect(),
+            prefix_list_ids: p
+                .prefix_list_ids()
+                .iter()
+                .filter_map(|l| l.prefix_list_id().map(Into::into))
                 .collect(),
         })
         .collect()

@@ -87,6 +87,24 @@ pub struct SgRule {
     pub ipv6_ranges: Vec<String>,
     /// Referenced security groups.
     pub group_ids: Vec<String>,
+    /// Referenced managed prefix lists (`pl-...`); the waves resolve them into the ranges.
+    pub prefix_list_ids: Vec<String>,
+}
+
+impl SgRule {
+    /// Replaces each prefix-list reference with the list's CIDRs (`entries(id)`), so every rule
+    /// the rules look at is in ranges.
+    pub fn resolve_prefix_lists(&mut self, entries: impl Fn(&str) -> Vec<String>) {
+        for id in std::mem::take(&mut self.prefix_list_ids) {
+            for cidr in entries(&id) {
+                match Cidr::parse(&cidr) {
+                    Some(c) if c.is_ipv6() => self.ipv6_ranges.push(cidr),
+                    Some(_) => self.ipv4_ranges.push(cidr),
+                    None => {}
+                }
+            }
+        }
+    }
 }
 
 /// A security group with its rules.
@@ -318,6 +336,7 @@ mod tests {
             ipv4_ranges: v4.iter().map(|s| s.to_string()).collect(),
             ipv6_ranges: vec![],
             group_ids: groups.iter().map(|s| s.to_string()).collect(),
+            prefix_list_ids: vec![],
         }
     }
 

@@ -85,6 +85,7 @@ pub struct CachingReader<R> {
     acls: TtlMap<Option<NetworkAcl>>,
     groups: TtlMap<Vec<SecurityGroup>>,
     subnets: TtlMap<Vec<Subnet>>,
+    prefix_lists: TtlMap<Option<Vec<String>>>,
     target_groups: TtlMap<Vec<TargetGroup>>,
     load_balancers: TtlMap<Vec<LoadBalancer>>,
     listeners: TtlMap<Vec<Listener>>,
@@ -106,6 +107,7 @@ impl<R> CachingReader<R> {
             acls: TtlMap::new(t),
             groups: TtlMap::new(t),
             subnets: TtlMap::new(t),
+            prefix_lists: TtlMap::new(t),
             target_groups: TtlMap::new(t),
             load_balancers: TtlMap::new(t),
             listeners: TtlMap::new(t),
@@ -184,6 +186,12 @@ impl<R: Ec2Reader> Ec2Reader for CachingReader<R> {
     async fn security_groups(&self, which: Selection<'_>) -> Result<Vec<SecurityGroup>, ReadError> {
         self.groups
             .get_or_load(which.key(), self.inner.security_groups(which))
+            .await
+    }
+
+    async fn prefix_list_cidrs(&self, id: &str) -> ReadResult<Vec<String>> {
+        self.prefix_lists
+            .get_or_load(id.to_string(), self.inner.prefix_list_cidrs(id))
             .await
     }
 

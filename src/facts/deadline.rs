@@ -108,6 +108,14 @@ impl<R: Ec2Reader> Ec2Reader for Budgeted<'_, R> {
         .await
     }
 
+    async fn prefix_list_cidrs(&self, id: &str) -> ReadResult<Vec<String>> {
+        self.run(
+            "ec2:GetManagedPrefixListEntries",
+            self.inner.prefix_list_cidrs(id),
+        )
+        .await
+    }
+
     async fn subnets(&self, which: Selection<'_>) -> Result<Vec<Subnet>, ReadError> {
         self.run("ec2:DescribeSubnets", self.inner.subnets(which))
             .await

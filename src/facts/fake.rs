@@ -34,6 +34,7 @@ pub struct FakeAws {
     listeners: Vec<Listener>,
     targets: HashMap<String, Vec<String>>,
     tasks: Vec<TaskDetail>,
+    prefix_lists: HashMap<String, Vec<String>>,
     failing: HashMap<&'static str, ReadError>,
     calls: Mutex<Vec<&'static str>>,
     latency: Option<std::time::Duration>,
@@ -80,6 +81,15 @@ impl FakeAws {
     /// Makes every call of `api` fail with `error`.
     pub fn failing(mut self, api: &'static str, error: ReadError) -> Self {
         self.failing.insert(api, error);
+        self
+    }
+
+    /// Adds a managed prefix list.
+    pub fn with_prefix_list(mut self, id: &str, cidrs: &[&str]) -> Self {
+        self.prefix_lists.insert(
+            id.to_string(),
+            cidrs.iter().map(|c| c.to_string()).collect(),
+        );
         self
     }
 
@@ -172,6 +182,11 @@ impl Ec2Reader for FakeAws {
             Selection::Ids(ids) => by_ids(&self.security_groups, ids, |g| &g.id),
             Selection::InVpc(vpc) => in_vpc(&self.security_groups, vpc, |g| &g.vpc_id),
         })
+    }
+
+    async fn prefix_list_cidrs(&self, id: &str) -> ReadResult<Vec<String>> {
+        self.call("ec2:GetManagedPrefixListEntries").await?;
+        Ok(self.prefix_lists.get(id).cloned())
     }
 
     async fn subnets(&self, which: Selection<'_>) -> Result<Vec<Subnet>, ReadError> {

@@ -214,7 +214,7 @@ pub async fn read_task_facts<R: FactReader>(
         host,
         vpc_route_tables: network.vpc_route_tables,
         network_acl: network.network_acl,
-        security_groups: boundaries.security_groups,
+        security_groups: resolve_prefix_lists(boundaries.security_groups, reader).await?,
         load_balancer_path,
     })
 }
@@ -459,6 +459,50 @@ async fn balancer_path<R: FactReader>(
         listeners,
         registered_in,
     })
+}
+
+/// Only when a security-group rule references one: the managed prefix lists, read once each
+/// (concurrently) and folded into the rules' ranges, so the rules see CIDRs only. An unreadable
+/// list makes the groups unknown: a CHECK_INCOMPLETE, never a guess.
+async fn resolve_prefix_lists<R: FactReader>(
+    groups: Fact<Vec<SecurityGroup>>,
+    reader: &R,
+) -> Result<Fact<Vec<SecurityGroup>>, ReadError> {
+    let Fact::Known(mut groups) = groups else {
+        return Ok(groups);
+    };
+    let ids = sorted_unique(
+        groups
+            .iter()
+            .flat_map(|g| g.ingress.iter().chain(&g.egress))
+            .flat_map(|r| r.prefix_list_ids.iter().cloned())
+            .collect(),
+    );
+    if ids.is_empty() {
+        return Ok(Fact::Known(groups));
+    }
+    let reads = ids.iter().map(|id| async move {
+        let list = into_fact(reader.prefix_list_cidrs(id).await, || Unreadable {
+            api: "ec2:GetManagedPrefixListEntries",
+            reason: format!("prefix list {id} does not exist"),
+        })?;
+        Ok::<_, ReadError>((id.clone(), list))
+    });
+    let mut entries = std::collections::HashMap::new();
+    for (id, list) in try_join_all(reads).await? {
+        match list {
+            Fact::Known(cidrs) => {
+                entries.insert(id, cidrs);
+            }
+            Fact::Unknown(u) => return Ok(Fact::Unknown(u)),
+        }
+    }
+    for group in &mut groups {
+        for rule in group.ingress.iter_mut().chain(group.egress.iter_mut()) {
+            rule.resolve_prefix_lists(|id| entries.get(id).cloned().unwrap_or_default());
+        }
+    }
+    Ok(Fact::Known(groups))
 }
 
 /// The facts of `wanted` among `read` when `read` is known; the ids it lacks (all of them
@@ -773,5 +817,41 @@ mod tests {
         assert_eq!(start.elapsed().as_millis() / 100, 2);
         assert!(facts.security_groups.known().is_some_and(|g| g.len() == 1));
         assert!(!aws.calls().contains(&"ecs:DescribeContainerInstances"));
+    }
+
+    #[tokio::test]
+    async fn prefix_lists_are_read_once_and_folded_into_the_rules() {
+        let mut facts = fixture::valid();
+        let lb_group = fixture::group(&mut facts, "sg-lb");
+        lb_group.ingress[0].ipv4_ranges.clear();
+        lb_group.ingress[0].prefix_list_ids = vec!["pl-office".into()];
+        let aws = world(&facts).with_prefix_list("pl-office", &["203.0.113.0/24", "2001:db8::/32"]);
+        let read = read(&aws).await;
+        let groups = read.security_groups.known().unwrap();
+        let lb = groups.iter().find(|g| g.id == "sg-lb").unwrap();
+        assert_eq!(lb.ingress[0].ipv4_ranges, ["203.0.113.0/24"]);
+        assert_eq!(lb.ingress[0].ipv6_ranges, ["2001:db8::/32"]);
+        assert!(lb.ingress[0].prefix_list_ids.is_empty());
+        let calls = aws.calls();
+        assert_eq!(
+            calls
+                .iter()
+                .filter(|c| **c == "ec2:GetManagedPrefixListEntries")
+                .count(),
+            1
+        );
+        // An unreadable list: the groups are unknown, naming the permission.
+        let denied = world(&facts).failing(
+            "ec2:GetManagedPrefixListEntries",
+            ReadError::Unreadable(Unreadable {
+                api: "ec2:GetManagedPrefixListEntries",
+                reason: "AccessDenied".into(),
+            }),
+        );
+        let read = super::tests::read(&denied).await;
+        assert_eq!(
+            read.security_groups.as_result().unwrap_err().api,
+            "ec2:GetManagedPrefixListEntries"
+        );
     }
 }

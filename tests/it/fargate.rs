@@ -203,3 +203,22 @@ async fn an_alb_admitting_private_ranges_only_is_non_compliant() {
     assert_eq!(e.findings[0].rule, "LB_SG_BLOCKS_LISTENER", "{e:#?}");
     assert!(e.findings[0].message.contains("from any public source"));
 }
+
+#[tokio::test]
+async fn a_load_balancer_admitting_a_prefix_list_is_checked_with_its_entries() {
+    let c = clients().await;
+    let scenario = Scenario {
+        service: Svc::Lb(LbSpec {
+            client_cidr: "198.51.100.0/24",
+            clients_by_prefix_list: true,
+            ..LbSpec::valid_alb()
+        }),
+        ..fargate(Subnet::Private)
+    };
+    let built = build(&c, &scenario).await;
+    let report = check(&built, built.event.clone()).await.unwrap();
+    let e = &report.evaluation;
+    assert_eq!(e.compliance, Status::Compliant, "{e:#?}");
+    assert_eq!(rules(e), [("LB_RESTRICTED_SOURCES", Severity::Info)]);
+    assert!(e.findings[0].message.contains("198.51.100.0/24"), "{e:#?}");
+}

@@ -81,6 +81,8 @@ pub struct LbSpec {
     pub lb_sg_admits_clients: bool,
     /// Where the load balancer's group admits clients from (with `lb_sg_admits_clients`).
     pub client_cidr: &'static str,
+    /// Admit the clients through a managed prefix list holding `client_cidr`, not the CIDR.
+    pub clients_by_prefix_list: bool,
     pub lb_sg_egress: bool,
     pub task_sg_admits_lb: bool,
     pub nacl_denies_port: bool,
@@ -100,6 +102,7 @@ impl LbSpec {
             lb_subnets_public: true,
             lb_sg_admits_clients: true,
             client_cidr: "0.0.0.0/0",
+            clients_by_prefix_list: false,
             lb_sg_egress: true,
             task_sg_admits_lb: true,
             nacl_denies_port: false,
@@ -572,17 +575,43 @@ pub async fn create_lb_path(
         .unwrap()
         .to_string();
     if spec.lb_sg_admits_clients {
+        let clients = IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(80)
+            .to_port(80);
+        let clients = if spec.clients_by_prefix_list {
+            let list = c
+                .ec2
+                .create_managed_prefix_list()
+                .prefix_list_name(unique("clients"))
+                .address_family("IPv4")
+                .max_entries(5)
+                .entries(
+                    aws_sdk_ec2::types::AddPrefixListEntry::builder()
+                        .cidr(spec.client_cidr)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            let id = list
+                .prefix_list()
+                .unwrap()
+                .prefix_list_id()
+                .unwrap()
+                .to_string();
+            clients.prefix_list_ids(
+                aws_sdk_ec2::types::PrefixListId::builder()
+                    .prefix_list_id(id)
+                    .build(),
+            )
+        } else {
+            clients.ip_ranges(IpRange::builder().cidr_ip(spec.client_cidr).build())
+        };
         c.ec2
             .authorize_security_group_ingress()
             .group_id(&lb_sg)
-            .ip_permissions(
-                IpPermission::builder()
-                    .ip_protocol("tcp")
-                    .from_port(80)
-                    .to_port(80)
-                    .ip_ranges(IpRange::builder().cidr_ip(spec.client_cidr).build())
-                    .build(),
-            )
+            .ip_permissions(clients.build())
             .send()
             .await
             .unwrap();

@@ -17,6 +17,7 @@ pub fn tcp(port: i32, v4: &[&str], groups: &[&str]) -> SgRule {
         ipv4_ranges: v4.iter().map(|s| s.to_string()).collect(),
         ipv6_ranges: vec![],
         group_ids: groups.iter().map(|s| s.to_string()).collect(),
+        prefix_list_ids: vec![],
     }
 }
 
