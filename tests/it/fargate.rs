@@ -222,3 +222,27 @@ async fn a_load_balancer_admitting_a_prefix_list_is_checked_with_its_entries() {
     assert_eq!(rules(e), [("LB_RESTRICTED_SOURCES", Severity::Info)]);
     assert!(e.findings[0].message.contains("198.51.100.0/24"), "{e:#?}");
 }
+
+#[tokio::test]
+async fn a_managed_instances_task_is_checked_like_an_ec2_task() {
+    let c = clients().await;
+    let scenario = Scenario {
+        launch_type: "MANAGED_INSTANCES",
+        ..Scenario::seed()
+    };
+    let built = build(&c, &scenario).await;
+    let report = check(&built, built.event.clone()).await.unwrap();
+    let e = &report.evaluation;
+    assert_eq!(e.compliance, Status::NonCompliant, "{e:#?}");
+    assert_eq!(
+        rules(e),
+        [
+            ("AWSVPC_EC2_PUBLIC_NO_INBOUND", Severity::High),
+            ("AWSVPC_EC2_PUBLIC_NO_EGRESS", Severity::Medium)
+        ]
+    );
+    assert_eq!(
+        e.context.as_ref().unwrap().launch_type.as_deref(),
+        Some("MANAGED_INSTANCES")
+    );
+}

@@ -463,7 +463,7 @@ pub async fn build(c: &Clients, s: &Scenario) -> Built {
         "taskDefinitionArn": td_arn,
         "version": 3
     });
-    if s.launch_type != "EC2" {
+    if s.launch_type == "FARGATE" {
         detail
             .as_object_mut()
             .unwrap()
