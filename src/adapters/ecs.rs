@@ -11,8 +11,8 @@ use crate::domain::event::{
     Attachment, Container, ContainerNetworkInterface, KeyValue, TaskDetail,
 };
 use crate::domain::facts::{
-    Host, LoadBalancerMapping, NetworkMode, PortMapping, Service, ServiceStatus, TaskDefinition,
-    Unreadable, IGNORE_TAG,
+    parse_port_range, Host, LoadBalancerMapping, NetworkMode, PortMapping, Service, ServiceStatus,
+    TaskDefinition, Unreadable, IGNORE_TAG,
 };
 use crate::ports::{EcsReader, ReadError, ReadResult, TaskLister};
 
@@ -43,9 +43,15 @@ impl EcsReader for AwsReader {
                 .flat_map(|c| {
                     let name = c.name().unwrap_or_default().to_string();
                     c.port_mappings().iter().filter_map(move |p| {
+                        // One port, or a `containerPortRange` such as "7000-7010".
+                        let (first, last) = match p.container_port() {
+                            Some(port) => (port, port),
+                            None => parse_port_range(p.container_port_range()?)?,
+                        };
                         Some(PortMapping {
                             container_name: name.clone(),
-                            container_port: p.container_port()?,
+                            container_port: first,
+                            last_port: last,
                             protocol: p
                                 .protocol()
                                 .map_or("tcp", |p| p.as_str())

@@ -366,6 +366,7 @@ mod tests {
                     .map(|i| PortMapping {
                         container_name: "c".into(),
                         container_port: 3000 + i as i32,
+                        last_port: 3000 + i as i32,
                         protocol: "tcp".into(),
                     })
                     .collect(),

@@ -156,16 +156,40 @@ aws_enum! {
 pub struct PortMapping {
     /// Container name.
     pub container_name: String,
-    /// Container port (in awsvpc mode the host port is the same).
+    /// Container port (in awsvpc mode the host port is the same); the first of a range.
     pub container_port: i32,
+    /// The last port: `container_port` for one port, more for a `containerPortRange`.
+    pub last_port: i32,
     /// `tcp` or `udp`.
     pub protocol: String,
 }
 
+impl PortMapping {
+    /// Whether this maps a `containerPortRange` rather than one port.
+    pub fn is_range(&self) -> bool {
+        self.last_port > self.container_port
+    }
+}
+
 impl std::fmt::Display for PortMapping {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.container_port, self.protocol)
+        if self.is_range() {
+            write!(
+                f,
+                "{}-{}/{}",
+                self.container_port, self.last_port, self.protocol
+            )
+        } else {
+            write!(f, "{}/{}", self.container_port, self.protocol)
+        }
     }
+}
+
+/// Parses a `containerPortRange` such as `7000-7010` into (first, last).
+pub fn parse_port_range(range: &str) -> Option<(i32, i32)> {
+    let (first, last) = range.trim().split_once('-')?;
+    let (first, last) = (first.trim().parse().ok()?, last.trim().parse().ok()?);
+    (first <= last).then_some((first, last))
 }
 
 /// The tag that suppresses alerts: `all` or a comma-separated list of rule ids.
@@ -461,6 +485,22 @@ mod tests {
             subnet_ids: subnets.iter().map(|s| s.to_string()).collect(),
             routes: vec![],
         }
+    }
+
+    #[test]
+    fn port_ranges_parse_and_display() {
+        assert_eq!(parse_port_range("7000-7010"), Some((7000, 7010)));
+        assert_eq!(parse_port_range(" 80 - 80 "), Some((80, 80)));
+        assert_eq!(parse_port_range("7010-7000"), None);
+        assert_eq!(parse_port_range("7000"), None);
+        let range = PortMapping {
+            container_name: "web".into(),
+            container_port: 7000,
+            last_port: 7010,
+            protocol: "tcp".into(),
+        };
+        assert!(range.is_range());
+        assert_eq!(range.to_string(), "7000-7010/tcp");
     }
 
     #[test]

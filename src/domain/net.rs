@@ -148,9 +148,28 @@ pub fn rules_admit<'a>(
     port: i32,
     peer: &Peer,
 ) -> bool {
+    rules_admit_some(rules, protocol, (port, port), peer)
+}
+
+/// Whether a rule's port range shares a port with `[first, last]` (absent bounds: every port).
+fn overlaps(from: Option<i32>, to: Option<i32>, (first, last): (i32, i32)) -> bool {
+    match (from, to) {
+        (Some(f), Some(t)) if f >= 0 && t >= 0 => f <= last && first <= t,
+        _ => true,
+    }
+}
+
+/// Whether `rules` admit some port of `ports` (a `containerPortRange`; one port is `(p, p)`)
+/// from/to `peer`, as [`rules_admit`] does for one port.
+pub fn rules_admit_some<'a>(
+    rules: impl IntoIterator<Item = &'a SgRule> + Clone,
+    protocol: &str,
+    ports: (i32, i32),
+    peer: &Peer,
+) -> bool {
     let matching = || {
         rules.clone().into_iter().filter(move |r| {
-            protocol_matches(&r.protocol, protocol) && port_in_range(r.from_port, r.to_port, port)
+            protocol_matches(&r.protocol, protocol) && overlaps(r.from_port, r.to_port, ports)
         })
     };
     if matching().any(|r| r.group_ids.iter().any(|g| peer.group_ids.contains(g))) {
@@ -198,11 +217,20 @@ pub fn public_sources<'a>(
     protocol: &str,
     port: i32,
 ) -> Vec<Cidr> {
+    public_sources_some(rules, protocol, (port, port))
+}
+
+/// The public sources `rules` admit some port of `ports` from.
+pub fn public_sources_some<'a>(
+    rules: impl IntoIterator<Item = &'a SgRule>,
+    protocol: &str,
+    ports: (i32, i32),
+) -> Vec<Cidr> {
     let mut found: Vec<Cidr> = Vec::new();
     for cidr in rules
         .into_iter()
         .filter(|r| {
-            protocol_matches(&r.protocol, protocol) && port_in_range(r.from_port, r.to_port, port)
+            protocol_matches(&r.protocol, protocol) && overlaps(r.from_port, r.to_port, ports)
         })
         .flat_map(|r| r.ipv4_ranges.iter().chain(&r.ipv6_ranges))
         .filter_map(|c| Cidr::parse(c))
@@ -215,13 +243,13 @@ pub fn public_sources<'a>(
     found
 }
 
-/// Whether `rules` admit `protocol`/`port` from some public source.
+/// Whether `rules` admit some port of `ports` from some public source.
 pub fn admits_public_source<'a>(
     rules: impl IntoIterator<Item = &'a SgRule>,
     protocol: &str,
-    port: i32,
+    ports: (i32, i32),
 ) -> bool {
-    !public_sources(rules, protocol, port).is_empty()
+    !public_sources_some(rules, protocol, ports).is_empty()
 }
 
 /// One network ACL entry.
@@ -553,16 +581,16 @@ mod tests {
             ipv4_ranges: vec![cidr.into()],
             ..Default::default()
         };
-        assert!(admits_public_source(
-            &[rule("198.51.100.0/24")],
-            "tcp",
-            3000
-        ));
+        let public = [rule("198.51.100.0/24")];
+        assert!(admits_public_source(&public, "tcp", (3000, 3000)));
+        assert!(!admits_public_source(&public, "tcp", (3001, 3001)));
         assert!(!admits_public_source(
-            &[rule("198.51.100.0/24")],
+            &[rule("10.0.0.0/16")],
             "tcp",
-            3001
+            (3000, 3000)
         ));
-        assert!(!admits_public_source(&[rule("10.0.0.0/16")], "tcp", 3000));
+        // A port range is admitted when a rule shares a port with it.
+        assert!(admits_public_source(&public, "tcp", (2990, 3005)));
+        assert!(!admits_public_source(&public, "tcp", (3001, 3010)));
     }
 }

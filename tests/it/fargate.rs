@@ -246,3 +246,38 @@ async fn a_managed_instances_task_is_checked_like_an_ec2_task() {
         Some("MANAGED_INSTANCES")
     );
 }
+
+#[tokio::test]
+async fn a_task_that_maps_only_a_port_range_is_checked_and_named_by_its_range() {
+    use aws_sdk_ecs::types::{ContainerDefinition, NetworkMode, PortMapping};
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let td = c
+        .ecs
+        .register_task_definition()
+        .family(crate::world::unique("ranged"))
+        .network_mode(NetworkMode::Awsvpc)
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("web")
+                .image("web:1")
+                .memory(128)
+                .port_mappings(
+                    PortMapping::builder()
+                        .container_port_range("7000-7010")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut event = built.event.clone();
+    event["detail"]["taskDefinitionArn"] =
+        json!(td.task_definition().unwrap().task_definition_arn().unwrap());
+    let report = check(&built, event).await.unwrap();
+    let e = &report.evaluation;
+    assert_eq!(e.compliance, Status::NonCompliant, "{e:#?}");
+    assert_eq!(e.findings[0].rule, "AWSVPC_EC2_PUBLIC_NO_INBOUND");
+    assert!(e.findings[0].message.contains("7000-7010/tcp"), "{e:#?}");
+}

@@ -55,6 +55,7 @@ fn facts(public: bool, host_ip: Option<String>) -> TaskFacts {
             port_mappings: vec![ecs_inbound_guard::domain::facts::PortMapping {
                 container_name: "web".into(),
                 container_port: 3000,
+                last_port: 3000,
                 protocol: "tcp".into(),
             }],
         }),

@@ -206,6 +206,7 @@ mod tests {
             port_mappings: vec![PortMapping {
                 container_name: "web".into(),
                 container_port: 3000,
+                last_port: 3000,
                 protocol: "tcp".into(),
             }],
         };
@@ -450,5 +451,20 @@ mod tests {
         ] {
             assert!(RULE.remediation.contains(fix), "{fix}");
         }
+    }
+
+    #[test]
+    fn a_task_mapping_a_port_range_is_in_scope_and_named_by_its_range() {
+        use crate::domain::rules::fixture;
+        let mut ranged = fixture::seed();
+        if let Fact::Known(td) = &mut ranged.task_definition {
+            td.port_mappings[0].container_port = 7000;
+            td.port_mappings[0].last_port = 7010;
+        }
+        let outcome = fixture::run(&ranged, crate::domain::rules::Check::Task(check));
+        let Outcome::Fail(f) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert!(f.message.contains("ports 7000-7010/tcp"), "{}", f.message);
     }
 }

@@ -68,6 +68,7 @@ pub fn valid() -> TaskFacts {
             port_mappings: vec![PortMapping {
                 container_name: "web".into(),
                 container_port: 3000,
+                last_port: 3000,
                 protocol: "tcp".into(),
             }],
         }),

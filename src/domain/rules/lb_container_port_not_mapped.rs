@@ -23,7 +23,9 @@ pub fn check(view: &LbView<'_>) -> RuleResult {
         .iter()
         .filter(|m| {
             !mapped.iter().any(|p| {
-                Some(p.container_port) == m.container_port
+                // ECS requires a load-balancer mapping to name a containerPort, not a range.
+                !p.is_range()
+                    && Some(p.container_port) == m.container_port
                     && m.container_name
                         .as_deref()
                         .is_none_or(|n| n == p.container_name)
@@ -42,11 +44,10 @@ pub fn check(view: &LbView<'_>) -> RuleResult {
             "load balancer mappings name mapped container ports".into(),
         ));
     }
-    let declared = list(
-        mapped
-            .iter()
-            .map(|p| format!("{}:{}", p.container_name, p.container_port)),
-    );
+    let declared = list(mapped.iter().map(|p| match p.is_range() {
+        true => format!("{}:{}-{}", p.container_name, p.container_port, p.last_port),
+        false => format!("{}:{}", p.container_name, p.container_port),
+    }));
     Ok(Outcome::Fail(RULE.finding(format!(
         "The service routes load balancer traffic to {} but the task definition maps only [{declared}]: \
          the target never answers on that port.",
@@ -94,5 +95,19 @@ mod tests {
         for (name, facts, want) in cases {
             expect(name, &run(&facts, Check::LoadBalancer(check)), want);
         }
+    }
+
+    #[test]
+    fn a_task_mapping_only_a_range_behind_a_load_balancer_is_not_mapped() {
+        let mut ranged = valid();
+        if let crate::domain::facts::Fact::Known(td) = &mut ranged.task_definition {
+            td.port_mappings[0].container_port = 2990;
+            td.port_mappings[0].last_port = 3010;
+        }
+        expect(
+            "range 2990-3010 covering the mapping's 3000",
+            &run(&ranged, Check::LoadBalancer(check)),
+            Some((Severity::High, "maps only [web:2990-3010]")),
+        );
     }
 }

@@ -21,10 +21,10 @@ pub fn check(view: &LbView<'_>) -> RuleResult {
         .ports()
         .iter()
         .filter(|p| {
-            !view
-                .mappings
-                .iter()
-                .any(|m| m.container_port == Some(p.container_port))
+            !view.mappings.iter().any(|m| {
+                m.container_port
+                    .is_some_and(|port| (p.container_port..=p.last_port).contains(&port))
+            })
         })
         .map(|p| format!("{}:{p}", p.container_name))
         .collect();
@@ -52,6 +52,7 @@ mod tests {
             .push(PortMapping {
                 container_name: "web".into(),
                 container_port: 9090,
+                last_port: 9090,
                 protocol: "tcp".into(),
             });
         expect(

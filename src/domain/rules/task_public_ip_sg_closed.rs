@@ -31,7 +31,13 @@ pub fn check(task: &TaskView<'_>) -> RuleResult {
     let open: Vec<String> = task
         .ports()
         .iter()
-        .filter(|p| admits_public_source(ingress.clone(), &p.protocol, p.container_port))
+        .filter(|p| {
+            admits_public_source(
+                ingress.clone(),
+                &p.protocol,
+                (p.container_port, p.last_port),
+            )
+        })
         .map(ToString::to_string)
         .collect();
     if !open.is_empty() {

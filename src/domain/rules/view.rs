@@ -10,7 +10,7 @@ use crate::domain::facts::{
     LoadBalancerPath, NetworkInterface, PortMapping, RouteTable, Service, Subnet, TargetGroup,
     TaskDefinition, TaskFacts, Unreadable,
 };
-use crate::domain::net::{rules_admit, Cidr, NetworkAcl, Peer, SecurityGroup};
+use crate::domain::net::{rules_admit_some, Cidr, NetworkAcl, Peer, SecurityGroup};
 
 /// A RUNNING awsvpc task that maps at least one port: what the task rules evaluate.
 #[derive(Debug, Clone, Copy)]
@@ -96,10 +96,10 @@ impl<'a> TaskView<'a> {
             .ports()
             .iter()
             .filter(|p| {
-                rules_admit(
+                rules_admit_some(
                     groups.iter().flat_map(|g| &g.ingress),
                     &p.protocol,
-                    p.container_port,
+                    (p.container_port, p.last_port),
                     &internet6,
                 )
             })
