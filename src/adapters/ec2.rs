@@ -94,11 +94,8 @@ impl Ec2Reader for AwsReader {
 
     #[instrument(skip(self), fields(api = "ec2:DescribeSecurityGroups"))]
     async fn security_groups(&self, which: Selection<'_>) -> Result<Vec<SecurityGroup>, ReadError> {
-        // Filters (not GroupIds) make deleted groups absent instead of failing the call.
-        let by = match which {
-            Selection::Ids([]) => return Ok(vec![]),
-            Selection::Ids(ids) => filter("group-id", ids),
-            Selection::InVpc(vpc) => filter("vpc-id", &[vpc.to_string()]),
+        let Some(by) = selection_filter(which, "group-id") else {
+            return Ok(vec![]);
         };
         let groups = self
             .ec2
@@ -121,7 +118,6 @@ impl Ec2Reader for AwsReader {
             .collect())
     }
 
-    #[instrument(skip(self), fields(api = "ec2:DescribeSubnets"))]
     #[instrument(skip(self), fields(api = "ec2:GetManagedPrefixListEntries"))]
     async fn prefix_list_cidrs(&self, id: &str) -> ReadResult<Vec<String>> {
         let entries = self
@@ -142,11 +138,10 @@ impl Ec2Reader for AwsReader {
         ))
     }
 
+    #[instrument(skip(self), fields(api = "ec2:DescribeSubnets"))]
     async fn subnets(&self, which: Selection<'_>) -> Result<Vec<Subnet>, ReadError> {
-        let by = match which {
-            Selection::Ids([]) => return Ok(vec![]),
-            Selection::Ids(ids) => filter("subnet-id", ids),
-            Selection::InVpc(vpc) => filter("vpc-id", &[vpc.to_string()]),
+        let Some(by) = selection_filter(which, "subnet-id") else {
+            return Ok(vec![]);
         };
         let subnets = self
             .ec2
@@ -166,6 +161,17 @@ impl Ec2Reader for AwsReader {
                 cidr: s.cidr_block().map(Into::into),
             })
             .collect())
+    }
+}
+
+/// The filter for a selection: by `id_filter` (e.g. `group-id`) or by `vpc-id`; `None` for no
+/// ids (nothing to read). Filters, not id lists, make deleted resources absent instead of
+/// failing the call.
+fn selection_filter(which: Selection<'_>, id_filter: &str) -> Option<Filter> {
+    match which {
+        Selection::Ids([]) => None,
+        Selection::Ids(ids) => Some(filter(id_filter, ids)),
+        Selection::InVpc(vpc) => Some(filter("vpc-id", &[vpc.to_string()])),
     }
 }
 

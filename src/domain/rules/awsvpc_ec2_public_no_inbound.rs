@@ -109,7 +109,6 @@ pub fn check(task: &TaskView<'_>) -> RuleResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::event::{EniAttachment, TaskDetail, TaskEvent};
     use crate::domain::facts::*;
     use crate::domain::net::{SecurityGroup, SgRule};
     use crate::domain::verdict::Status;
@@ -187,18 +186,7 @@ mod tests {
     }
 
     fn run(c: &Case) -> Outcome {
-        let event = TaskEvent {
-            event_id: None,
-            region: None,
-            task: TaskDetail {
-                launch_type: Some("EC2".into()),
-                ..TaskDetail::default()
-            },
-        };
-        let attachment = EniAttachment {
-            network_interface_id: "eni-1".into(),
-            ..Default::default()
-        };
+        let (event, attachment) = crate::domain::rules::fixture::event();
         let td = TaskDefinition {
             arn: "arn:td".into(),
             ignore_tag: None,
