@@ -46,9 +46,11 @@ cargo test --quiet --test demo -- --seed-world "$work/world.json" >/dev/null
   "$work/world.json" "$work/event.json" >"$work/topic"
 
 invoke_port=$(free_port)
+# --timeout: the first invoke waits for cargo lambda to compile the function, which rebuilds the
+# dependencies under its own flags (over 5 minutes on a clean 2-core machine).
 echo "== cargo lambda watch on 127.0.0.1:$invoke_port (the first invoke compiles the function)"
 ALERT_TOPIC_ARN=$(cat "$work/topic") WARM_UP_CONNECTIONS=false RUST_LOG=${RUST_LOG:-info} \
-  setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$invoke_port" --timeout 300 \
+  setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$invoke_port" --timeout 1800 \
   >"$work/watch.log" 2>&1 &
 pids+=($!)
 wait_for "$invoke_port" "cargo lambda watch" 120
