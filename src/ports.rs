@@ -11,7 +11,7 @@ use thiserror::Error;
 use crate::domain::event::TaskDetail;
 use crate::domain::facts::{
     Host, Listener, LoadBalancer, NetworkInterface, RouteTable, Service, Subnet, TargetGroup,
-    TaskDefinition, Unreadable,
+    TargetHealth, TaskDefinition, Unreadable, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
 use crate::render::alert::Alert;
@@ -81,6 +81,14 @@ pub trait EcsReader: Sync {
         name: &str,
     ) -> impl Future<Output = ReadResult<Service>> + Send;
 
+    /// The service's most recently stopped tasks (ListTasks desiredStatus=STOPPED, one page,
+    /// → DescribeTasks), for a failed deployment; stopped tasks stay visible for about an hour.
+    fn recent_stopped_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> impl Future<Output = Result<Vec<TaskDetail>, ReadError>> + Send;
+
     /// The EC2 host of a container instance (DescribeContainerInstances → DescribeInstances);
     /// `Ok(None)` when it is gone.
     fn container_host(
@@ -124,6 +132,16 @@ pub trait Ec2Reader: Sync {
     /// (GetManagedPrefixListEntries).
     fn prefix_list_cidrs(&self, id: &str) -> impl Future<Output = ReadResult<Vec<String>>> + Send;
 
+    /// The VPC's endpoints (DescribeVpcEndpoints).
+    fn vpc_endpoints(
+        &self,
+        vpc_id: &str,
+    ) -> impl Future<Output = Result<Vec<VpcEndpoint>, ReadError>> + Send;
+
+    /// The VPC's DNS attributes (two DescribeVpcAttribute calls); `Ok(None)` when the VPC is
+    /// gone.
+    fn vpc_dns(&self, vpc_id: &str) -> impl Future<Output = ReadResult<VpcDns>> + Send;
+
     /// Subnets (DescribeSubnets); missing ones are left out.
     fn subnets(
         &self,
@@ -155,11 +173,11 @@ pub trait ElbReader: Sync {
         target_group_arns: &[String],
     ) -> impl Future<Output = Result<Vec<Listener>, ReadError>> + Send;
 
-    /// Target ids (IPs for `ip` target groups) registered in a target group (DescribeTargetHealth).
-    fn registered_targets(
+    /// The targets registered in a target group with their health (DescribeTargetHealth).
+    fn target_health(
         &self,
         target_group_arn: &str,
-    ) -> impl Future<Output = Result<Vec<String>, ReadError>> + Send;
+    ) -> impl Future<Output = Result<Vec<TargetHealth>, ReadError>> + Send;
 }
 
 /// Every read the task check needs.

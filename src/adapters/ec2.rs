@@ -5,7 +5,7 @@ use tracing::instrument;
 
 use super::errors::classify;
 use super::AwsReader;
-use crate::domain::facts::{NetworkInterface, Route, RouteTable, Subnet};
+use crate::domain::facts::{NetworkInterface, Route, RouteTable, Subnet, VpcDns, VpcEndpoint};
 use crate::domain::net::{NaclEntry, NetworkAcl, SecurityGroup, SgRule};
 use crate::ports::{Ec2Reader, ReadError, ReadResult, Selection};
 
@@ -159,8 +159,71 @@ impl Ec2Reader for AwsReader {
                 id: s.subnet_id().unwrap_or_default().to_string(),
                 vpc_id: s.vpc_id().unwrap_or_default().to_string(),
                 cidr: s.cidr_block().map(Into::into),
+                availability_zone: s.availability_zone().map(Into::into),
             })
             .collect())
+    }
+
+    #[instrument(skip(self), fields(api = "ec2:DescribeVpcEndpoints"))]
+    async fn vpc_endpoints(&self, vpc_id: &str) -> Result<Vec<VpcEndpoint>, ReadError> {
+        let endpoints = self
+            .ec2
+            .describe_vpc_endpoints()
+            .filters(filter("vpc-id", &[vpc_id.to_string()]))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ec2:DescribeVpcEndpoints", e))?;
+        Ok(endpoints
+            .iter()
+            .map(|e| VpcEndpoint {
+                id: e.vpc_endpoint_id().unwrap_or_default().to_string(),
+                service_name: e.service_name().unwrap_or_default().to_string(),
+                kind: e
+                    .vpc_endpoint_type()
+                    .map_or("Interface", |t| t.as_str())
+                    .to_string(),
+                state: e.state().map(|s| s.as_str().to_string()),
+                private_dns: e.private_dns_enabled().unwrap_or(false),
+                route_table_ids: e.route_table_ids().to_vec(),
+                subnet_ids: e.subnet_ids().to_vec(),
+                security_group_ids: e
+                    .groups()
+                    .iter()
+                    .filter_map(|g| g.group_id().map(Into::into))
+                    .collect(),
+            })
+            .collect())
+    }
+
+    #[instrument(skip(self), fields(api = "ec2:DescribeVpcAttribute"))]
+    async fn vpc_dns(&self, vpc_id: &str) -> ReadResult<VpcDns> {
+        use aws_sdk_ec2::types::VpcAttributeName;
+        let read = |attribute: VpcAttributeName| {
+            self.ec2
+                .describe_vpc_attribute()
+                .vpc_id(vpc_id)
+                .attribute(attribute)
+                .send()
+        };
+        // The two attributes are two calls; they go out together.
+        let (support, hostnames) = tokio::try_join!(
+            read(VpcAttributeName::EnableDnsSupport),
+            read(VpcAttributeName::EnableDnsHostnames)
+        )
+        .map_err(|e| classify("ec2:DescribeVpcAttribute", e))?;
+        Ok(Some(VpcDns {
+            support: support
+                .enable_dns_support()
+                .and_then(|v| v.value())
+                .unwrap_or(true),
+            hostnames: hostnames
+                .enable_dns_hostnames()
+                .and_then(|v| v.value())
+                .unwrap_or(false),
+        }))
     }
 }
 

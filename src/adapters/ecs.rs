@@ -11,10 +11,10 @@ use crate::domain::event::{
     Attachment, Container, ContainerNetworkInterface, KeyValue, TaskDetail,
 };
 use crate::domain::facts::{
-    parse_port_range, Host, LoadBalancerMapping, NetworkMode, PortMapping, Service, ServiceStatus,
-    TaskDefinition, Unreadable, IGNORE_TAG,
+    parse_port_range, AwsVpcConfiguration, Deployment, Host, LoadBalancerMapping, NetworkMode,
+    PortMapping, Service, ServiceStatus, StartNeeds, TaskDefinition, Unreadable, IGNORE_TAG,
 };
-use crate::ports::{EcsReader, ReadError, ReadResult, TaskLister};
+use crate::ports::{EcsReader, ReadError, ReadResult, TaskLister, DESCRIBE_TASKS_BATCH};
 
 impl EcsReader for AwsReader {
     #[instrument(skip(self), fields(api = "ecs:DescribeTaskDefinition"))]
@@ -35,6 +35,7 @@ impl EcsReader for AwsReader {
             .and_then(|t| t.value().map(str::to_string));
         Ok(out.task_definition().map(|td| TaskDefinition {
             ignore_tag,
+            start_needs: start_needs(td.container_definitions()),
             arn: td.task_definition_arn().unwrap_or(arn).to_string(),
             network_mode: td.network_mode().map(|m| NetworkMode::from_aws(m.as_str())),
             port_mappings: td
@@ -108,7 +109,51 @@ impl EcsReader for AwsReader {
                     container_port: lb.container_port(),
                 })
                 .collect(),
+            network: awsvpc(s.network_configuration()),
+            deployments: s
+                .deployments()
+                .iter()
+                .map(|d| Deployment {
+                    id: d.id().unwrap_or_default().to_string(),
+                    status: d.status().unwrap_or_default().to_string(),
+                    task_definition: owned(d.task_definition()),
+                    network: awsvpc(d.network_configuration()),
+                })
+                .collect(),
+            health_check_grace_period: s.health_check_grace_period_seconds(),
         }))
+    }
+
+    #[instrument(skip(self), fields(api = "ecs:ListTasks"))]
+    async fn recent_stopped_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Vec<TaskDetail>, ReadError> {
+        // One page: stopped tasks stay visible for about an hour, the newest is what counts.
+        let out = self
+            .ecs
+            .list_tasks()
+            .cluster(cluster)
+            .service_name(service)
+            .desired_status(DesiredStatus::Stopped)
+            .max_results(DESCRIBE_TASKS_BATCH as i32)
+            .send()
+            .await
+            .map_err(|e| classify("ecs:ListTasks", e))?;
+        if out.task_arns().is_empty() {
+            return Ok(vec![]);
+        }
+        let described = self
+            .ecs
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(out.task_arns().to_vec()))
+            .send()
+            .instrument(info_span!("aws_call", api = "ecs:DescribeTasks"))
+            .await
+            .map_err(|e| classify("ecs:DescribeTasks", e))?;
+        Ok(described.tasks().iter().map(task_detail).collect())
     }
 
     #[instrument(skip(self), fields(api = "ecs:DescribeContainerInstances"))]
@@ -153,6 +198,13 @@ impl EcsReader for AwsReader {
         Ok(instance.map(|i| Host {
             instance_id: instance_id.clone(),
             public_ip: i.public_ip_address().map(Into::into),
+            subnet_id: owned(i.subnet_id()),
+            vpc_id: owned(i.vpc_id()),
+            security_group_ids: i
+                .security_groups()
+                .iter()
+                .filter_map(|g| owned(g.group_id()))
+                .collect(),
         }))
     }
 }
@@ -271,5 +323,51 @@ fn task_detail(task: &Task) -> TaskDetail {
             })
             .collect(),
         version: Some(task.version()),
+        stopped_reason: owned(task.stopped_reason()),
+        stop_code: task.stop_code().map(|c| c.as_str().to_string()),
+        stopped_at: task.stopped_at().map(|t| t.to_string()),
+    }
+}
+
+/// A service's or deployment's `awsvpcConfiguration`.
+fn awsvpc(
+    config: Option<&aws_sdk_ecs::types::NetworkConfiguration>,
+) -> Option<AwsVpcConfiguration> {
+    let c = config?.awsvpc_configuration()?;
+    Some(AwsVpcConfiguration {
+        subnets: c.subnets().to_vec(),
+        security_groups: c.security_groups().to_vec(),
+        assign_public_ip: c
+            .assign_public_ip()
+            .is_some_and(|a| a.as_str().eq_ignore_ascii_case("ENABLED")),
+    })
+}
+
+/// What the containers need fetched before they start.
+fn start_needs(containers: &[aws_sdk_ecs::types::ContainerDefinition]) -> StartNeeds {
+    let secret_sources: Vec<&str> = containers
+        .iter()
+        .flat_map(|c| c.secrets().iter().map(|s| s.value_from()))
+        .chain(
+            containers
+                .iter()
+                .filter_map(|c| c.log_configuration())
+                .flat_map(|l| l.secret_options().iter().map(|s| s.value_from())),
+        )
+        .collect();
+    StartNeeds {
+        images: containers.iter().filter_map(|c| owned(c.image())).collect(),
+        awslogs: containers.iter().any(|c| {
+            c.log_configuration()
+                .is_some_and(|l| l.log_driver().as_str() == "awslogs")
+        }),
+        // Secrets Manager ARNs name `secretsmanager`; anything else (a parameter name or
+        // an `ssm` ARN) is Parameter Store.
+        secrets_manager: secret_sources
+            .iter()
+            .any(|v| v.contains(":secretsmanager:")),
+        ssm_parameters: secret_sources
+            .iter()
+            .any(|v| !v.contains(":secretsmanager:")),
     }
 }

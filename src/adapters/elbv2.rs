@@ -7,7 +7,8 @@ use tracing::{info_span, instrument, Instrument};
 use super::errors::classify;
 use super::AwsReader;
 use crate::domain::facts::{
-    IpAddressType, Listener, LoadBalancer, Scheme, TargetGroup, TargetType,
+    HealthCheck, HealthCheckPort, IpAddressType, Listener, LoadBalancer, Scheme, TargetGroup,
+    TargetHealth, TargetType,
 };
 use crate::ports::{ElbReader, ReadError};
 
@@ -36,6 +37,24 @@ impl ElbReader for AwsReader {
                 protocol: t.protocol().map(|p| p.as_str().to_string()),
                 load_balancer_arns: t.load_balancer_arns().to_vec(),
                 preserve_client_ip: None,
+                health_check: HealthCheck {
+                    port: match t.health_check_port() {
+                        None | Some("traffic-port") => HealthCheckPort::TrafficPort,
+                        Some(p) => p
+                            .parse()
+                            .map_or(HealthCheckPort::TrafficPort, HealthCheckPort::Port),
+                    },
+                    protocol: t.health_check_protocol().map(|p| p.as_str().to_string()),
+                    path: t.health_check_path().map(Into::into),
+                    matcher: t
+                        .matcher()
+                        .and_then(|m| m.http_code().or(m.grpc_code()))
+                        .map(Into::into),
+                    interval_seconds: t.health_check_interval_seconds(),
+                    timeout_seconds: t.health_check_timeout_seconds(),
+                    healthy_threshold: t.healthy_threshold_count(),
+                    unhealthy_threshold: t.unhealthy_threshold_count(),
+                },
             })
             .collect();
         // Client IP preservation matters only for NLB target groups: read it for those, concurrently.
@@ -171,7 +190,7 @@ impl ElbReader for AwsReader {
     }
 
     #[instrument(skip(self), fields(api = "elasticloadbalancing:DescribeTargetHealth"))]
-    async fn registered_targets(&self, target_group_arn: &str) -> Result<Vec<String>, ReadError> {
+    async fn target_health(&self, target_group_arn: &str) -> Result<Vec<TargetHealth>, ReadError> {
         let out = self
             .elbv2
             .describe_target_health()
@@ -182,7 +201,21 @@ impl ElbReader for AwsReader {
         Ok(out
             .target_health_descriptions()
             .iter()
-            .filter_map(|d| d.target().and_then(|t| t.id()).map(str::to_string))
+            .filter_map(|d| {
+                let target = d.target()?;
+                let health = d.target_health();
+                Some(TargetHealth {
+                    target_id: target.id()?.to_string(),
+                    port: target.port(),
+                    state: health
+                        .and_then(|h| h.state())
+                        .map(|s| s.as_str().to_string()),
+                    reason: health
+                        .and_then(|h| h.reason())
+                        .map(|r| r.as_str().to_string()),
+                    description: health.and_then(|h| h.description()).map(Into::into),
+                })
+            })
             .collect())
     }
 }

@@ -7,9 +7,15 @@ use time::OffsetDateTime;
 use tracing::{info, instrument, warn};
 
 use crate::domain::delivery::{dedup_key, CheckReport};
+use crate::domain::diagnosis::{
+    evaluate_service_event, evaluate_stop, newest_diagnosable, stop_verdict_before_reading,
+};
 use crate::domain::evaluation::{evaluate_task, verdict_before_reading, Evaluation};
 use crate::domain::event::{InputError, TaskEvent, Trigger};
+use crate::domain::rules::check_incomplete;
+use crate::domain::stop::{ServiceEvent, StoppedTask};
 use crate::domain::verdict::Severity;
+use crate::facts::stopped::read_stop_facts;
 use crate::facts::waves::read_task_facts;
 use crate::ports::{AlertDedup, AlertPublish, Claim, FactReader, ReadError};
 use crate::render::alert::alert_at;
@@ -42,7 +48,67 @@ pub async fn check_trigger<R: FactReader>(
     match trigger {
         Trigger::OutOfScope(o) => Ok(Evaluation::out_of_scope(o, OffsetDateTime::now_utc())),
         Trigger::RunningTask(event) => check_task(event, reader).await,
+        Trigger::StoppedTask(stop) => check_stop(stop, reader).await,
+        Trigger::Service(event) => check_service_event(event, reader).await,
     }
+}
+
+/// Diagnoses a stopped task (health-check kill, start failure).
+#[instrument(skip_all, fields(task_arn = %stop.event.task.task_arn))]
+pub async fn check_stop<R: FactReader>(
+    stop: &StoppedTask,
+    reader: &R,
+) -> Result<Evaluation, CheckError> {
+    let now = OffsetDateTime::now_utc();
+    if let Some(evaluation) = stop_verdict_before_reading(stop, now) {
+        return Ok(evaluation);
+    }
+    let facts = Box::pin(read_stop_facts(stop, reader))
+        .await
+        .map_err(CheckError::Aws)?;
+    Ok(evaluate_stop(stop, &facts, now))
+}
+
+/// Diagnoses a failed deployment or a service whose tasks keep failing to start, through its
+/// newest diagnosable stopped task.
+#[instrument(skip_all, fields(service = %event.service_arn))]
+pub async fn check_service_event<R: FactReader>(
+    event: &ServiceEvent,
+    reader: &R,
+) -> Result<Evaluation, CheckError> {
+    let now = OffsetDateTime::now_utc();
+    let cluster = event.cluster.as_deref().unwrap_or("default");
+    let tasks = match reader
+        .recent_stopped_tasks(cluster, &event.service_name)
+        .await
+    {
+        Ok(tasks) => tasks,
+        Err(ReadError::Unreadable(u)) => {
+            let mut e = evaluate_service_event(event, None, None, now);
+            e.annotation = format!("Incomplete: {u}");
+            e.findings = vec![check_incomplete::finding(&u)];
+            return Ok(e);
+        }
+        Err(e) => return Err(CheckError::Aws(e)),
+    };
+    let newest_reason = tasks
+        .iter()
+        .max_by(|a, b| a.stopped_at.cmp(&b.stopped_at))
+        .and_then(|t| t.stopped_reason.clone());
+    let diagnosis = match newest_diagnosable(
+        tasks,
+        event.deployment_id.as_deref(),
+        event.region.as_deref(),
+    ) {
+        Some(stop) => Some(Box::pin(check_stop(&stop, reader)).await?),
+        None => None,
+    };
+    Ok(evaluate_service_event(
+        event,
+        diagnosis,
+        newest_reason.as_deref(),
+        now,
+    ))
 }
 
 /// Evaluates a RUNNING task event.

@@ -18,6 +18,7 @@ use crate::adapters::clients::{ClientFactory, Scope, OPERATION_TIMEOUT};
 use crate::adapters::dynamodb::DynamoDedup;
 use crate::adapters::sns::SnsAlerts;
 use crate::domain::delivery::CheckReport;
+use crate::domain::diagnosis::stop_verdict_before_reading;
 use crate::domain::evaluation::{verdict_before_reading, Evaluation};
 use crate::domain::event::{parse_trigger, Trigger};
 use crate::facts::deadline::Budgeted;
@@ -54,18 +55,19 @@ pub async fn run_trigger(
     alerting: Option<&SnsAlerting<'_>>,
     deadline: Option<Instant>,
 ) -> Result<CheckReport, CheckError> {
-    match trigger {
-        Trigger::OutOfScope(o) => Ok(CheckReport::unsent(Evaluation::out_of_scope(
-            o,
-            OffsetDateTime::now_utc(),
-        ))),
-        Trigger::RunningTask(event) => {
-            if let Some(evaluation) = verdict_before_reading(event, OffsetDateTime::now_utc()) {
-                return Ok(CheckReport::unsent(evaluation));
-            }
-            let reader = clients
-                .reader(&Scope::region(event.region.as_deref()))
-                .await;
+    let now = OffsetDateTime::now_utc();
+    let (region, decided) = match trigger {
+        Trigger::OutOfScope(o) => {
+            return Ok(CheckReport::unsent(Evaluation::out_of_scope(o, now)));
+        }
+        Trigger::RunningTask(event) => (&event.region, verdict_before_reading(event, now)),
+        Trigger::StoppedTask(stop) => (&stop.event.region, stop_verdict_before_reading(stop, now)),
+        Trigger::Service(event) => (&event.region, None),
+    };
+    match decided {
+        Some(evaluation) => Ok(CheckReport::unsent(evaluation)),
+        None => {
+            let reader = clients.reader(&Scope::region(region.as_deref())).await;
             match deadline {
                 None => check_and_alert(trigger, reader.as_ref(), alerting).await,
                 Some(deadline) => {

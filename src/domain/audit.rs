@@ -139,6 +139,7 @@ pub(crate) mod tests {
                 service: service.map(Into::into),
                 ..Default::default()
             }),
+            stop: None,
         }
     }
 

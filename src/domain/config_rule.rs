@@ -300,6 +300,7 @@ mod tests {
             findings: vec![],
             suppressed: None,
             context: None,
+            stop: None,
         }
     }
 

@@ -18,6 +18,23 @@ pub fn should_alert(evaluation: &Evaluation, min: Severity) -> bool {
 /// tasks (all tasks of a deploy share `startedBy`), one per task ARN for standalone tasks.
 pub fn dedup_key(evaluation: &Evaluation, min: Severity) -> String {
     let ctx = evaluation.context.clone().unwrap_or_default();
+    if let Some(stop) = &evaluation.stop {
+        // Every stop of one deployment shares one key, whatever rule fired: a service cycling
+        // through 50 failing tasks alerts once. The cluster by name: deployment events name
+        // the service ARN only, task events the cluster ARN.
+        let cluster = ctx.cluster.or(ctx.cluster_arn).unwrap_or_default();
+        return match (&ctx.service, &stop.deployment_id) {
+            (Some(service), Some(deployment)) => {
+                format!("stopped#{cluster}#{service}#{deployment}")
+            }
+            (Some(service), None) => format!("stopped#{cluster}#{service}#"),
+            (None, _) => format!(
+                "stopped#{cluster}#{}#{}",
+                ctx.task_definition.unwrap_or_default(),
+                ctx.started_by.unwrap_or_default()
+            ),
+        };
+    }
     let mut rules: Vec<&str> = evaluation.published_findings(min).map(|f| f.rule).collect();
     rules.sort_unstable();
     rules.dedup();

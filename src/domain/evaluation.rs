@@ -76,6 +76,9 @@ pub struct Evaluation {
     /// Task context (absent for events that are not task events).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub context: Option<TaskContext>,
+    /// For a stop diagnosis: what happened (kind, reason, deployment, stopped task).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop: Option<crate::domain::stop::StopContext>,
 }
 
 /// A Config-ready annotation: at most 256 characters, ending in "..." when cut.
@@ -96,10 +99,11 @@ impl Evaluation {
             findings: vec![],
             suppressed: None,
             context: None,
+            stop: None,
         }
     }
 
-    fn for_task(
+    pub(crate) fn for_task(
         event: &TaskEvent,
         at: OffsetDateTime,
         compliance: Status,
@@ -116,6 +120,7 @@ impl Evaluation {
             findings,
             suppressed: None,
             context: Some(base_context(event)),
+            stop: None,
         }
     }
 
@@ -143,8 +148,14 @@ impl Evaluation {
     }
 
     /// Findings that would be alerted: not CHECK_INCOMPLETE, not suppressed, at `min` severity
-    /// or above.
+    /// or above. A stop diagnosis publishes every finding whatever `min` is: a service killing
+    /// its tasks is always news.
     pub fn published_findings(&self, min: Severity) -> impl Iterator<Item = &Finding> {
+        let min = if self.stop.is_some() {
+            Severity::Info
+        } else {
+            min
+        };
         self.findings.iter().filter(move |f| {
             f.rule != check_incomplete::RULE.id && f.severity <= min && !self.is_suppressed(f.rule)
         })
@@ -169,7 +180,7 @@ fn base_context(event: &TaskEvent) -> TaskContext {
     }
 }
 
-fn enrich_context(ctx: &mut TaskContext, facts: &TaskFacts) {
+pub(crate) fn enrich_context(ctx: &mut TaskContext, facts: &TaskFacts) {
     if let Some(td) = facts.task_definition.known() {
         ctx.network_mode = Some(td.effective_network_mode().as_str().to_string());
         ctx.ports = td.port_mappings.iter().map(ToString::to_string).collect();
@@ -189,7 +200,7 @@ fn enrich_context(ctx: &mut TaskContext, facts: &TaskFacts) {
 }
 
 /// Rule ids from the `ecs-inbound-guard:ignore` tag of the task definition and the service.
-fn suppression(facts: &TaskFacts) -> Option<Vec<String>> {
+pub(crate) fn suppression(facts: &TaskFacts) -> Option<Vec<String>> {
     let td = facts
         .task_definition
         .known()
@@ -305,7 +316,7 @@ fn decide(
 }
 
 /// Combines rule outcomes: the worst status wins; the annotation explains the worst outcome.
-fn combine(event: &TaskEvent, at: OffsetDateTime, outcomes: Vec<Outcome>) -> Evaluation {
+pub(crate) fn combine(event: &TaskEvent, at: OffsetDateTime, outcomes: Vec<Outcome>) -> Evaluation {
     let compliance = outcomes
         .iter()
         .fold(Status::NotApplicable, |acc, o| acc.and(o.status()));
@@ -370,6 +381,7 @@ mod tests {
                         protocol: "tcp".into(),
                     })
                     .collect(),
+                ..Default::default()
             }),
             Unreadable {
                 api: "x",

@@ -5,6 +5,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use thiserror::Error;
 
+use super::stop::{
+    classify_stop, ServiceEvent, StopKind, StoppedTask, DEPLOYMENT_STATE_CHANGE, SERVICE_ACTION,
+};
 use super::text::truncate_chars;
 
 /// The EventBridge `detail-type` this checker evaluates.
@@ -31,6 +34,10 @@ pub enum InputError {
 pub enum Trigger {
     /// An ECS Task State Change for a task that is RUNNING: to be evaluated.
     RunningTask(Box<TaskEvent>),
+    /// A STOPPED task whose reason is diagnosed (health-check kill, start failure).
+    StoppedTask(Box<StoppedTask>),
+    /// A failed deployment or a service whose tasks keep failing to start.
+    Service(Box<ServiceEvent>),
     /// Anything else that is well formed: NOT_APPLICABLE without any AWS call.
     OutOfScope(OutOfScope),
 }
@@ -104,6 +111,15 @@ pub struct TaskDetail {
     /// Increases with every change of the task; `taskArn + version` identifies a delivery.
     #[serde(default)]
     pub version: Option<i64>,
+    /// Why a STOPPED task stopped.
+    #[serde(default)]
+    pub stopped_reason: Option<String>,
+    /// The stop code of a STOPPED task (`TaskFailedToStart`, `EssentialContainerExited`, ...).
+    #[serde(default)]
+    pub stop_code: Option<String>,
+    /// When it stopped (RFC 3339), to find the newest stopped task of a service.
+    #[serde(default)]
+    pub stopped_at: Option<String>,
 }
 
 /// A task attachment; `type` is `eni` in events and `ElasticNetworkInterface` in the API.
@@ -272,16 +288,41 @@ impl TaskDetail {
 /// The trigger for a task read from the ECS API (audit, `check --task`, Config mode): a RUNNING
 /// task is evaluated, any other is out of scope, exactly as its state-change event would be.
 pub fn task_trigger(task: TaskDetail, region: Option<&str>) -> Trigger {
+    let region = region.map(str::to_string);
     match task.last_status.as_deref() {
         Some("RUNNING") => Trigger::RunningTask(Box::new(TaskEvent {
             event_id: None,
-            region: region.map(str::to_string),
+            region,
             task,
         })),
+        Some("STOPPED") => stopped(TaskEvent {
+            event_id: None,
+            region,
+            task,
+        }),
         other => Trigger::OutOfScope(OutOfScope {
             resource_id: task.task_arn.clone(),
             event_id: None,
             reason: not_running(other),
+            resource_type: TASK_RESOURCE_TYPE,
+        }),
+    }
+}
+
+/// A STOPPED task: diagnosed when its reason is one this checker knows, else out of scope.
+fn stopped(event: TaskEvent) -> Trigger {
+    let t = &event.task;
+    match classify_stop(t.stopped_reason.as_deref(), t.stop_code.as_deref()) {
+        Some(cause) => Trigger::StoppedTask(Box::new(StoppedTask {
+            stopped_reason: t.stopped_reason.clone().unwrap_or_default(),
+            stop_code: t.stop_code.clone(),
+            cause,
+            event,
+        })),
+        None => Trigger::OutOfScope(OutOfScope {
+            resource_id: t.task_arn.clone(),
+            event_id: event.event_id.clone(),
+            reason: not_running(Some("STOPPED")),
             resource_type: TASK_RESOURCE_TYPE,
         }),
     }
@@ -326,12 +367,23 @@ pub fn parse_trigger(value: Value) -> Result<Trigger, InputError> {
             .unwrap_or_else(|| "unknown".to_string())
     };
 
+    if envelope.detail_type == DEPLOYMENT_STATE_CHANGE || envelope.detail_type == SERVICE_ACTION {
+        if let Some(event) = service_event(&envelope, resource0.as_deref()) {
+            return Ok(Trigger::Service(Box::new(event)));
+        }
+    }
     if envelope.detail_type != TASK_STATE_CHANGE {
+        let what = match envelope.detail_type.as_str() {
+            DEPLOYMENT_STATE_CHANGE | SERVICE_ACTION => {
+                "is not SERVICE_DEPLOYMENT_FAILED or SERVICE_TASK_START_IMPAIRED for a service"
+            }
+            _ => "is not an ECS Task State Change",
+        };
         return Ok(Trigger::OutOfScope(OutOfScope {
             resource_id: fallback_id(),
             event_id: envelope.id.clone(),
             reason: format!(
-                "event type '{}' from '{}' is not an ECS Task State Change",
+                "event type '{}' from '{}' {what}",
                 truncate_chars(&envelope.detail_type, 80),
                 truncate_chars(&envelope.source, 40)
             ),
@@ -357,7 +409,10 @@ pub fn parse_trigger(value: Value) -> Result<Trigger, InputError> {
         }
     };
     let last_status = detail.get("lastStatus").and_then(Value::as_str);
-    if last_status != Some("RUNNING") {
+    let text = |field: &str| detail.get(field).and_then(Value::as_str);
+    let diagnosed_stop = last_status == Some("STOPPED")
+        && classify_stop(text("stoppedReason"), text("stopCode")).is_some();
+    if last_status != Some("RUNNING") && !diagnosed_stop {
         return Ok(Trigger::OutOfScope(OutOfScope {
             resource_id: task_arn,
             event_id: envelope.id.clone(),
@@ -367,11 +422,48 @@ pub fn parse_trigger(value: Value) -> Result<Trigger, InputError> {
     }
     let task: TaskDetail = serde_json::from_value(envelope.detail)
         .map_err(|e| InputError::MalformedTaskEvent(e.to_string()))?;
-    Ok(Trigger::RunningTask(Box::new(TaskEvent {
+    let event = TaskEvent {
         event_id: envelope.id,
         region: envelope.region.filter(|r| !r.is_empty()),
         task,
-    })))
+    };
+    if diagnosed_stop {
+        return Ok(stopped(event));
+    }
+    Ok(Trigger::RunningTask(Box::new(event)))
+}
+
+/// A `SERVICE_DEPLOYMENT_FAILED` or `SERVICE_TASK_START_IMPAIRED` event naming a service ARN;
+/// `None` for every other service event.
+fn service_event(
+    envelope: &EventBridgeEvent<Value>,
+    resource0: Option<&str>,
+) -> Option<ServiceEvent> {
+    let detail = envelope.detail.as_object()?;
+    let text = |field: &str| {
+        detail
+            .get(field)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let kind = match (envelope.detail_type.as_str(), text("eventName").as_deref()) {
+        (DEPLOYMENT_STATE_CHANGE, Some("SERVICE_DEPLOYMENT_FAILED")) => StopKind::DeploymentFailed,
+        (SERVICE_ACTION, Some("SERVICE_TASK_START_IMPAIRED")) => StopKind::TaskStartImpaired,
+        _ => return None,
+    };
+    let service_arn = resource0.filter(|r| r.contains(":service/"))?.to_string();
+    let (cluster_in_arn, service_name) = ServiceEvent::names(&service_arn);
+    Some(ServiceEvent {
+        event_id: envelope.id.clone(),
+        region: envelope.region.clone().filter(|r| !r.is_empty()),
+        kind,
+        cluster: text("clusterArn").or(cluster_in_arn),
+        service_name,
+        deployment_id: text("deploymentId"),
+        reason: text("reason").map(|r| truncate_chars(&r, 1000)),
+        service_arn,
+    })
 }
 
 #[cfg(test)]

@@ -206,6 +206,22 @@ pub struct TaskDefinition {
     pub port_mappings: Vec<PortMapping>,
     /// Value of the tag `ecs-inbound-guard:ignore`, if set.
     pub ignore_tag: Option<String>,
+    /// What the task needs from AWS before its containers start: images, log drivers, secrets
+    /// (the services an image pull or resource initialisation reaches).
+    pub start_needs: StartNeeds,
+}
+
+/// What a task definition makes ECS fetch before the containers start.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StartNeeds {
+    /// Container images, as written (`repo:tag`, `ACCOUNT.dkr.ecr.REGION.amazonaws.com/repo`, ...).
+    pub images: Vec<String>,
+    /// Some container logs with the `awslogs` driver (CloudWatch Logs).
+    pub awslogs: bool,
+    /// Secrets from AWS Secrets Manager (`valueFrom` ARNs of `secretsmanager`).
+    pub secrets_manager: bool,
+    /// Secrets or parameters from SSM Parameter Store.
+    pub ssm_parameters: bool,
 }
 
 impl TaskDefinition {
@@ -229,6 +245,30 @@ pub struct LoadBalancerMapping {
     pub container_port: Option<i32>,
 }
 
+/// The awsvpc network configuration of a service or of one of its deployments.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AwsVpcConfiguration {
+    /// Subnets the tasks are placed in.
+    pub subnets: Vec<String>,
+    /// Security groups of the task ENIs.
+    pub security_groups: Vec<String>,
+    /// `assignPublicIp: ENABLED` (Fargate only).
+    pub assign_public_ip: bool,
+}
+
+/// One deployment of a service (DescribeServices `deployments`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Deployment {
+    /// `ecs-svc/...`: the `startedBy` of its tasks.
+    pub id: String,
+    /// PRIMARY, ACTIVE or INACTIVE.
+    pub status: String,
+    /// Its task definition ARN.
+    pub task_definition: Option<String>,
+    /// Its network configuration.
+    pub network: Option<AwsVpcConfiguration>,
+}
+
 /// The parts of an ECS service the rules need.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Service {
@@ -242,6 +282,34 @@ pub struct Service {
     pub load_balancers: Vec<LoadBalancerMapping>,
     /// Value of the tag `ecs-inbound-guard:ignore`, if set.
     pub ignore_tag: Option<String>,
+    /// The service's network configuration (awsvpc).
+    pub network: Option<AwsVpcConfiguration>,
+    /// Its deployments, newest first as ECS lists them.
+    pub deployments: Vec<Deployment>,
+    /// `healthCheckGracePeriodSeconds`.
+    pub health_check_grace_period: Option<i32>,
+}
+
+impl Service {
+    /// The deployment whose id is `started_by` (a task's `startedBy`), else the PRIMARY one.
+    pub fn deployment_of(&self, started_by: Option<&str>) -> Option<&Deployment> {
+        started_by
+            .and_then(|s| self.deployments.iter().find(|d| d.id == s))
+            .or_else(|| self.deployments.iter().find(|d| d.status == "PRIMARY"))
+    }
+
+    /// The network configuration tasks started by `started_by` got: their deployment's, else
+    /// the PRIMARY deployment's, else the service's; with where it came from.
+    pub fn network_of(&self, started_by: Option<&str>) -> Option<(&AwsVpcConfiguration, String)> {
+        if let Some(d) = self.deployment_of(started_by) {
+            if let Some(n) = &d.network {
+                return Some((n, format!("deployment {}", d.id)));
+            }
+        }
+        self.network
+            .as_ref()
+            .map(|n| (n, format!("service {}", self.name)))
+    }
 }
 
 /// The task's elastic network interface.
@@ -333,6 +401,12 @@ pub struct Host {
     pub instance_id: String,
     /// Public IPv4 of the instance's primary ENI, if any.
     pub public_ip: Option<String>,
+    /// The instance's subnet (where the container agent pulls images from).
+    pub subnet_id: Option<String>,
+    /// The instance's VPC.
+    pub vpc_id: Option<String>,
+    /// Security groups of the instance's primary ENI.
+    pub security_group_ids: Vec<String>,
 }
 
 /// A target group named by a service's load-balancer mapping.
@@ -352,6 +426,54 @@ pub struct TargetGroup {
     pub load_balancer_arns: Vec<String>,
     /// `preserve_client_ip.enabled` (NLB); `None` when not read.
     pub preserve_client_ip: Option<bool>,
+    /// Its health check.
+    pub health_check: HealthCheck,
+}
+
+/// Where a target group's health check connects.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum HealthCheckPort {
+    /// `traffic-port`: the port each target is registered with (the container port).
+    #[default]
+    TrafficPort,
+    /// A fixed port.
+    Port(i32),
+}
+
+/// A target group's health check settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HealthCheck {
+    /// Port.
+    pub port: HealthCheckPort,
+    /// HTTP, HTTPS, TCP, ...
+    pub protocol: Option<String>,
+    /// Path (HTTP/HTTPS).
+    pub path: Option<String>,
+    /// Success codes, e.g. `200` or `200-399`.
+    pub matcher: Option<String>,
+    /// Seconds between checks.
+    pub interval_seconds: Option<i32>,
+    /// Seconds a check may take.
+    pub timeout_seconds: Option<i32>,
+    /// Consecutive successes before healthy.
+    pub healthy_threshold: Option<i32>,
+    /// Consecutive failures before unhealthy.
+    pub unhealthy_threshold: Option<i32>,
+}
+
+/// One target's health in a target group (DescribeTargetHealth).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TargetHealth {
+    /// The target id (an IP address for `ip` target groups).
+    pub target_id: String,
+    /// The registered port.
+    pub port: Option<i32>,
+    /// healthy, unhealthy, initial, draining, unused, unavailable.
+    pub state: Option<String>,
+    /// `Target.Timeout`, `Target.FailedHealthChecks`, `Target.ResponseCodeMismatch`, ...
+    pub reason: Option<String>,
+    /// AWS's explanation of the reason.
+    pub description: Option<String>,
 }
 
 /// An ALB or NLB.
@@ -417,6 +539,56 @@ pub struct Subnet {
     pub vpc_id: String,
     /// IPv4 CIDR.
     pub cidr: Option<String>,
+    /// Its Availability Zone.
+    pub availability_zone: Option<String>,
+}
+
+/// A VPC endpoint (DescribeVpcEndpoints).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VpcEndpoint {
+    /// `vpce-...`
+    pub id: String,
+    /// e.g. `com.amazonaws.us-east-1.ecr.dkr`.
+    pub service_name: String,
+    /// `Interface`, `Gateway` or `GatewayLoadBalancer`.
+    pub kind: String,
+    /// available, pending, ...
+    pub state: Option<String>,
+    /// Private DNS enabled (interface endpoints).
+    pub private_dns: bool,
+    /// Route tables (gateway endpoints).
+    pub route_table_ids: Vec<String>,
+    /// Subnets (interface endpoints).
+    pub subnet_ids: Vec<String>,
+    /// Security groups (interface endpoints).
+    pub security_group_ids: Vec<String>,
+}
+
+impl VpcEndpoint {
+    /// The short service (`ecr.dkr`, `s3`, `logs`, ...): the name after `com.amazonaws.REGION.`.
+    pub fn short_service(&self) -> &str {
+        let mut parts = self.service_name.splitn(4, '.');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(_), Some(_), Some(_), Some(rest)) => rest,
+            _ => &self.service_name,
+        }
+    }
+
+    /// Whether it can carry traffic (`available`; an unknown state counts as available).
+    pub fn is_available(&self) -> bool {
+        self.state
+            .as_deref()
+            .is_none_or(|s| s.eq_ignore_ascii_case("available"))
+    }
+}
+
+/// A VPC's DNS attributes (DescribeVpcAttribute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VpcDns {
+    /// `enableDnsSupport`: the Amazon DNS server answers.
+    pub support: bool,
+    /// `enableDnsHostnames`: needed with support for interface endpoints' private DNS.
+    pub hostnames: bool,
 }
 
 /// The load-balancer side of a service's inbound path.

@@ -4,10 +4,12 @@
 pub mod audit;
 pub mod config_rule;
 pub mod delivery;
+pub mod diagnosis;
 pub mod evaluation;
 pub mod event;
 pub mod facts;
 pub mod net;
 pub mod rules;
+pub mod stop;
 pub mod text;
 pub mod verdict;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::domain::event::TaskDetail;
 use crate::domain::facts::{
     Host, Listener, LoadBalancer, NetworkInterface, RouteTable, Service, Subnet, TargetGroup,
-    TaskDefinition,
+    TargetHealth, TaskDefinition, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
 use crate::ports::{Ec2Reader, EcsReader, ElbReader, ReadError, ReadResult, Selection, TaskLister};
@@ -89,7 +89,7 @@ pub struct CachingReader<R> {
     target_groups: TtlMap<Vec<TargetGroup>>,
     load_balancers: TtlMap<Vec<LoadBalancer>>,
     listeners: TtlMap<Vec<Listener>>,
-    targets: TtlMap<Vec<String>>,
+    targets: TtlMap<Vec<TargetHealth>>,
     /// ENIs read in bulk ahead of the checks (audit); each is used once.
     primed_enis: Mutex<HashMap<String, NetworkInterface>>,
 }
@@ -146,6 +146,14 @@ impl<R: EcsReader> EcsReader for CachingReader<R> {
             .get_or_load(arn.to_string(), self.inner.container_host(cluster, arn))
             .await
     }
+
+    async fn recent_stopped_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Vec<TaskDetail>, ReadError> {
+        self.inner.recent_stopped_tasks(cluster, service).await
+    }
 }
 
 impl<R: Ec2Reader> Ec2Reader for CachingReader<R> {
@@ -200,6 +208,15 @@ impl<R: Ec2Reader> Ec2Reader for CachingReader<R> {
             .get_or_load(which.key(), self.inner.subnets(which))
             .await
     }
+
+    // A stop diagnosis is rare: its VPC facts pass through.
+    async fn vpc_endpoints(&self, vpc_id: &str) -> Result<Vec<VpcEndpoint>, ReadError> {
+        self.inner.vpc_endpoints(vpc_id).await
+    }
+
+    async fn vpc_dns(&self, vpc_id: &str) -> ReadResult<VpcDns> {
+        self.inner.vpc_dns(vpc_id).await
+    }
 }
 
 impl<R: ElbReader> ElbReader for CachingReader<R> {
@@ -222,9 +239,9 @@ impl<R: ElbReader> ElbReader for CachingReader<R> {
             .await
     }
 
-    async fn registered_targets(&self, tg: &str) -> Result<Vec<String>, ReadError> {
+    async fn target_health(&self, tg: &str) -> Result<Vec<TargetHealth>, ReadError> {
         self.targets
-            .get_or_load(tg.to_string(), self.inner.registered_targets(tg))
+            .get_or_load(tg.to_string(), self.inner.target_health(tg))
             .await
     }
 }

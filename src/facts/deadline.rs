@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::domain::event::TaskDetail;
 use crate::domain::facts::{
     Host, Listener, LoadBalancer, NetworkInterface, RouteTable, Service, Subnet, TargetGroup,
-    TaskDefinition,
+    TargetHealth, TaskDefinition, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
 use crate::ports::{Ec2Reader, EcsReader, ElbReader, ReadError, ReadResult, Selection, TaskLister};
@@ -71,6 +71,18 @@ impl<R: EcsReader> EcsReader for Budgeted<'_, R> {
         )
         .await
     }
+
+    async fn recent_stopped_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Vec<TaskDetail>, ReadError> {
+        self.run(
+            "ecs:ListTasks",
+            self.inner.recent_stopped_tasks(cluster, service),
+        )
+        .await
+    }
 }
 
 impl<R: Ec2Reader> Ec2Reader for Budgeted<'_, R> {
@@ -120,6 +132,16 @@ impl<R: Ec2Reader> Ec2Reader for Budgeted<'_, R> {
         self.run("ec2:DescribeSubnets", self.inner.subnets(which))
             .await
     }
+
+    async fn vpc_endpoints(&self, vpc_id: &str) -> Result<Vec<VpcEndpoint>, ReadError> {
+        self.run("ec2:DescribeVpcEndpoints", self.inner.vpc_endpoints(vpc_id))
+            .await
+    }
+
+    async fn vpc_dns(&self, vpc_id: &str) -> ReadResult<VpcDns> {
+        self.run("ec2:DescribeVpcAttribute", self.inner.vpc_dns(vpc_id))
+            .await
+    }
 }
 
 impl<R: ElbReader> ElbReader for Budgeted<'_, R> {
@@ -147,10 +169,10 @@ impl<R: ElbReader> ElbReader for Budgeted<'_, R> {
         .await
     }
 
-    async fn registered_targets(&self, tg: &str) -> Result<Vec<String>, ReadError> {
+    async fn target_health(&self, tg: &str) -> Result<Vec<TargetHealth>, ReadError> {
         self.run(
             "elasticloadbalancing:DescribeTargetHealth",
-            self.inner.registered_targets(tg),
+            self.inner.target_health(tg),
         )
         .await
     }

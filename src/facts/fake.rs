@@ -9,9 +9,10 @@ use std::sync::Mutex;
 use crate::domain::event::TaskDetail;
 use crate::domain::facts::{
     Fact, Host, Listener, LoadBalancer, NetworkInterface, RouteTable, Service, Subnet, TargetGroup,
-    TaskDefinition, TaskFacts,
+    TargetHealth, TaskDefinition, TaskFacts, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
+use crate::domain::stop::StopFacts;
 use crate::ports::{
     AlertDedup, AlertPublish, Claim, DedupError, Ec2Reader, EcsReader, ElbReader, PublishError,
     ReadError, ReadResult, Selection, TaskLister,
@@ -32,8 +33,11 @@ pub struct FakeAws {
     target_groups: Vec<TargetGroup>,
     load_balancers: Vec<LoadBalancer>,
     listeners: Vec<Listener>,
-    targets: HashMap<String, Vec<String>>,
+    targets: HashMap<String, Vec<TargetHealth>>,
     tasks: Vec<TaskDetail>,
+    stopped_tasks: Vec<TaskDetail>,
+    endpoints: HashMap<String, Vec<VpcEndpoint>>,
+    dns: HashMap<String, VpcDns>,
     prefix_lists: HashMap<String, Vec<String>>,
     failing: HashMap<&'static str, ReadError>,
     calls: Mutex<Vec<&'static str>>,
@@ -72,10 +76,64 @@ impl FakeAws {
             aws.listeners = known(&path.listeners).unwrap_or_default();
             aws.subnets = known(&path.subnets).unwrap_or_default();
             for tg in known(&path.registered_in).unwrap_or_default() {
-                aws.targets.entry(tg).or_default().push(task_ip.to_string());
+                aws.targets.entry(tg).or_default().push(TargetHealth {
+                    target_id: task_ip.to_string(),
+                    ..Default::default()
+                });
             }
         }
         aws
+    }
+
+    /// The world of a stopped task: its facts as the stop fixtures hold them, the ENI gone.
+    /// Resources shared by both diagnoses live in `vpc-1`.
+    pub fn from_stop(facts: &StopFacts, container_instance: &str, host: Option<Host>) -> Self {
+        let mut aws = FakeAws::default();
+        aws.task_definitions.extend(known(&facts.task_definition));
+        if let Some(service) = facts.service.as_ref().and_then(known) {
+            aws.services.push(service);
+        }
+        aws.security_groups = known(&facts.security_groups).unwrap_or_default();
+        let acl = known(&facts.network_acl);
+        if let Some(h) = &facts.health_check {
+            aws.target_groups.extend(known(&h.target_group));
+            aws.load_balancers = known(&h.load_balancers).unwrap_or_default();
+            aws.subnets = known(&h.subnets).unwrap_or_default();
+            if let (Some(tg), Some(Some(health))) =
+                (known(&h.target_group), known(&h.target_health))
+            {
+                aws.targets.insert(tg.arn, vec![health]);
+            }
+            if let (Some(net), Some(acl)) = (known(&facts.task_network), acl.clone()) {
+                aws.acls.insert(net.subnet_id, acl);
+            }
+        }
+        if let Some(p) = &facts.pull {
+            aws.subnets = known(&p.subnets).unwrap_or_default();
+            if let Some(path) = known(&p.path) {
+                if let Some(table) = known(&p.route_table) {
+                    aws.route_tables.insert(path.vpc_id.clone(), vec![table]);
+                }
+                aws.endpoints
+                    .insert(path.vpc_id.clone(), known(&p.endpoints).unwrap_or_default());
+                if let Some(dns) = known(&p.dns) {
+                    aws.dns.insert(path.vpc_id.clone(), dns);
+                }
+                if let Some(acl) = acl {
+                    aws.acls.insert(path.subnet_id.clone(), acl);
+                }
+            }
+        }
+        if let Some(host) = host {
+            aws.hosts.insert(container_instance.to_string(), host);
+        }
+        aws
+    }
+
+    /// Adds stopped tasks (ListTasks desiredStatus=STOPPED).
+    pub fn with_stopped_tasks(mut self, tasks: Vec<TaskDetail>) -> Self {
+        self.stopped_tasks = tasks;
+        self
     }
 
     /// Makes every call of `api` fail with `error`.
@@ -153,6 +211,25 @@ impl EcsReader for FakeAws {
         self.call("ec2:DescribeInstances").await?;
         Ok(self.hosts.get(arn).cloned())
     }
+
+    async fn recent_stopped_tasks(
+        &self,
+        _cluster: &str,
+        service: &str,
+    ) -> Result<Vec<TaskDetail>, ReadError> {
+        self.call("ecs:ListTasks").await?;
+        if self.stopped_tasks.is_empty() {
+            return Ok(vec![]);
+        }
+        self.call("ecs:DescribeTasks").await?;
+        let group = format!("service:{service}");
+        Ok(self
+            .stopped_tasks
+            .iter()
+            .filter(|t| t.group.as_deref() == Some(group.as_str()))
+            .cloned()
+            .collect())
+    }
 }
 
 impl Ec2Reader for FakeAws {
@@ -196,6 +273,18 @@ impl Ec2Reader for FakeAws {
             Selection::InVpc(vpc) => in_vpc(&self.subnets, vpc, |s| &s.vpc_id),
         })
     }
+
+    async fn vpc_endpoints(&self, vpc_id: &str) -> Result<Vec<VpcEndpoint>, ReadError> {
+        self.call("ec2:DescribeVpcEndpoints").await?;
+        Ok(self.endpoints.get(vpc_id).cloned().unwrap_or_default())
+    }
+
+    async fn vpc_dns(&self, vpc_id: &str) -> ReadResult<VpcDns> {
+        // Two calls in AWS, one per attribute.
+        self.call("ec2:DescribeVpcAttribute").await?;
+        self.call("ec2:DescribeVpcAttribute").await?;
+        Ok(self.dns.get(vpc_id).copied())
+    }
 }
 
 impl ElbReader for FakeAws {
@@ -221,7 +310,7 @@ impl ElbReader for FakeAws {
             .collect())
     }
 
-    async fn registered_targets(&self, tg: &str) -> Result<Vec<String>, ReadError> {
+    async fn target_health(&self, tg: &str) -> Result<Vec<TargetHealth>, ReadError> {
         self.call("elasticloadbalancing:DescribeTargetHealth")
             .await?;
         Ok(self.targets.get(tg).cloned().unwrap_or_default())

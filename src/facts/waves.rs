@@ -32,7 +32,7 @@ use crate::ports::{FactReader, ReadError, ReadResult, Selection};
 
 /// Turns a read into a fact: `Unreadable` and missing resources become unknown facts;
 /// persistent failures (after the SDK's retries) stay errors, so the check is retried.
-fn into_fact<T>(
+pub(crate) fn into_fact<T>(
     result: ReadResult<T>,
     missing: impl FnOnce() -> Unreadable,
 ) -> Result<Fact<T>, ReadError> {
@@ -45,7 +45,7 @@ fn into_fact<T>(
 }
 
 /// Turns a list read into a fact.
-fn list_fact<T>(result: Result<Vec<T>, ReadError>) -> Result<Fact<Vec<T>>, ReadError> {
+pub(crate) fn list_fact<T>(result: Result<Vec<T>, ReadError>) -> Result<Fact<Vec<T>>, ReadError> {
     match result {
         Ok(items) => Ok(Fact::Known(items)),
         Err(ReadError::Unreadable(u)) => Ok(Fact::Unknown(u)),
@@ -53,14 +53,14 @@ fn list_fact<T>(result: Result<Vec<T>, ReadError>) -> Result<Fact<Vec<T>>, ReadE
     }
 }
 
-fn not_read<T>(api: &'static str, because: &str) -> Fact<T> {
+pub(crate) fn not_read<T>(api: &'static str, because: &str) -> Fact<T> {
     Fact::Unknown(Unreadable {
         api,
         reason: format!("not read: {because}"),
     })
 }
 
-fn missing_input<T>(api: &'static str, what: &str) -> Fact<T> {
+pub(crate) fn missing_input<T>(api: &'static str, what: &str) -> Fact<T> {
     Fact::Unknown(Unreadable {
         api,
         reason: format!("the event does not name the {what}"),
@@ -443,8 +443,9 @@ async fn balancer_path<R: FactReader>(
             ));
         };
         let checks = groups.iter().map(|g| async move {
-            let targets = reader.registered_targets(&g.arn).await?;
-            Ok::<_, ReadError>(targets.iter().any(|t| t == ip).then(|| g.arn.clone()))
+            let targets = reader.target_health(&g.arn).await?;
+            let registered = targets.iter().any(|t| t.target_id == ip);
+            Ok::<_, ReadError>(registered.then(|| g.arn.clone()))
         });
         list_fact(
             try_join_all(checks)
@@ -464,7 +465,7 @@ async fn balancer_path<R: FactReader>(
 /// Only when a security-group rule references one: the managed prefix lists, read once each
 /// (concurrently) and folded into the rules' ranges, so the rules see CIDRs only. An unreadable
 /// list makes the groups unknown: a CHECK_INCOMPLETE, never a guess.
-async fn resolve_prefix_lists<R: FactReader>(
+pub(crate) async fn resolve_prefix_lists<R: FactReader>(
     groups: Fact<Vec<SecurityGroup>>,
     reader: &R,
 ) -> Result<Fact<Vec<SecurityGroup>>, ReadError> {

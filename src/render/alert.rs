@@ -50,6 +50,9 @@ const MAX_FINDING_CHARS: usize = 2000;
 const MAX_VALUE_CHARS: usize = 1024;
 
 fn headline(evaluation: &Evaluation) -> &'static str {
+    if let Some(stop) = &evaluation.stop {
+        return stop.kind.headline();
+    }
     if evaluation.compliance == Status::NonCompliant {
         "ECS task unreachable"
     } else {
@@ -409,6 +412,7 @@ mod tests {
                 eni: Some("eni-1".into()),
                 ..Default::default()
             }),
+            stop: None,
         }
     }
 

@@ -70,6 +70,7 @@ mod tests {
             findings: vec![RULE.finding("a".into())],
             suppressed: None,
             context: None,
+            stop: None,
         };
         let lines = emf_lines(&e, 1_700_000_000_000);
         assert_eq!(lines.len(), 2);

@@ -58,6 +58,7 @@ fn facts(public: bool, host_ip: Option<String>) -> TaskFacts {
                 last_port: 3000,
                 protocol: "tcp".into(),
             }],
+            ..Default::default()
         }),
         Unreadable {
             api: "x",
@@ -84,6 +85,7 @@ fn facts(public: bool, host_ip: Option<String>) -> TaskFacts {
     f.host = Fact::Known(Host {
         instance_id: "i-1".into(),
         public_ip: host_ip,
+        ..Default::default()
     });
     f
 }
@@ -108,6 +110,8 @@ proptest! {
         match parse_trigger(event) {
             Err(e) => prop_assert!(!e.to_string().is_empty()),
             Ok(Trigger::OutOfScope(o)) => prop_assert!(!o.resource_id.is_empty()),
+            Ok(Trigger::StoppedTask(s)) => prop_assert!(!s.stopped_reason.is_empty()),
+            Ok(Trigger::Service(s)) => prop_assert!(!s.service_arn.is_empty()),
             Ok(Trigger::RunningTask(ev)) => {
                 let att = ev.task.eni_attachment();
                 let e = evaluate_task(&ev, att.as_ref(), &facts(public, host), time::OffsetDateTime::UNIX_EPOCH);

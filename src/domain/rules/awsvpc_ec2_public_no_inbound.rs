@@ -148,6 +148,7 @@ mod tests {
             name: "web".into(),
             status: ServiceStatus::from_aws(status),
             load_balancers: vec![LoadBalancerMapping::default(); lbs],
+            ..Default::default()
         })
     }
 
@@ -197,6 +198,7 @@ mod tests {
                 last_port: 3000,
                 protocol: "tcp".into(),
             }],
+            ..Default::default()
         };
         let facts = TaskFacts {
             task_definition: Fact::Known(td.clone()),
@@ -214,6 +216,7 @@ mod tests {
                 Fact::Known(ip) => Fact::Known(Host {
                     instance_id: "i-1".into(),
                     public_ip: ip.map(Into::into),
+                    ..Default::default()
                 }),
                 Fact::Unknown(u) => Fact::Unknown(u.clone()),
             },

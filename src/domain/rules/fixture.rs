@@ -71,6 +71,7 @@ pub fn valid() -> TaskFacts {
                 last_port: 3000,
                 protocol: "tcp".into(),
             }],
+            ..Default::default()
         }),
         service: Some(Fact::Known(Service {
             arn: "arn:svc".into(),
@@ -83,6 +84,7 @@ pub fn valid() -> TaskFacts {
                 container_name: Some("web".into()),
                 container_port: Some(3000),
             }],
+            ..Default::default()
         })),
         eni: Fact::Known(NetworkInterface {
             id: "eni-1".into(),
@@ -97,6 +99,7 @@ pub fn valid() -> TaskFacts {
         host: Fact::Known(Host {
             instance_id: "i-1".into(),
             public_ip: None,
+            ..Default::default()
         }),
         vpc_route_tables: Fact::Known(vec![private, public]),
         network_acl: Fact::Known(NetworkAcl {
@@ -145,6 +148,7 @@ pub fn valid() -> TaskFacts {
                 protocol: Some("HTTP".into()),
                 load_balancer_arns: vec![LB.into()],
                 preserve_client_ip: None,
+                ..Default::default()
             }]),
             load_balancers: Fact::Known(vec![LoadBalancer {
                 arn: LB.into(),
@@ -167,11 +171,13 @@ pub fn valid() -> TaskFacts {
                     id: "subnet-a".into(),
                     vpc_id: "vpc-1".into(),
                     cidr: Some("10.0.1.0/24".into()),
+                    ..Default::default()
                 },
                 Subnet {
                     id: "subnet-b".into(),
                     vpc_id: "vpc-1".into(),
                     cidr: Some("10.0.2.0/24".into()),
+                    ..Default::default()
                 },
             ]),
             registered_in: Fact::Known(vec![TG.into()]),
@@ -330,6 +336,7 @@ pub fn seed() -> TaskFacts {
     f.host = Fact::Known(Host {
         instance_id: "i-1".into(),
         public_ip: Some("203.0.113.10".into()),
+        ..Default::default()
     });
     let not_read = |api: &'static str| Unreadable {
         api,

@@ -10,12 +10,20 @@ use std::collections::HashSet;
 
 use super::verdict::{Outcome, Rule, RuleResult};
 
+pub mod stop_view;
 pub mod view;
 
 pub mod awsvpc_ec2_public_no_egress;
 pub mod awsvpc_ec2_public_no_inbound;
 pub mod check_incomplete;
 pub mod fargate_public_subnet_no_public_ip;
+pub mod health_check_app_failed;
+pub mod health_check_az_not_enabled;
+pub mod health_check_blocked;
+pub mod health_check_port_not_mapped;
+pub mod image_pull_dns_disabled;
+pub mod image_pull_no_egress;
+pub mod image_pull_not_network;
 pub mod lb_container_port_not_mapped;
 pub mod lb_internal_only;
 pub mod lb_no_listener;
@@ -34,7 +42,10 @@ pub mod task_public_ip_sg_closed;
 
 #[cfg(test)]
 pub mod fixture;
+#[cfg(test)]
+pub mod stop_fixture;
 
+pub use stop_view::StopView;
 pub use view::{LbView, TaskView};
 
 /// A rule's check, by the view it needs.
@@ -124,12 +135,58 @@ pub const RULES: &[(Rule, Check)] = &[
     ),
 ];
 
-/// Every rule id the engine can report: the rules plus CHECK_INCOMPLETE.
+/// A stop rule's check: NOT_APPLICABLE for a stop of another cause.
+pub type StopCheck = fn(&StopView<'_>) -> RuleResult;
+
+/// Every stop rule, in the order of the hops: the health check's port, zone and path, then
+/// the application; the start failure's class, the VPC's DNS, then the way out.
+pub const STOP_RULES: &[(Rule, StopCheck)] = &[
+    (
+        health_check_port_not_mapped::RULE,
+        health_check_port_not_mapped::check,
+    ),
+    (
+        health_check_az_not_enabled::RULE,
+        health_check_az_not_enabled::check,
+    ),
+    (health_check_blocked::RULE, health_check_blocked::check),
+    (
+        health_check_app_failed::RULE,
+        health_check_app_failed::check,
+    ),
+    (image_pull_not_network::RULE, image_pull_not_network::check),
+    (
+        image_pull_dns_disabled::RULE,
+        image_pull_dns_disabled::check,
+    ),
+    (image_pull_no_egress::RULE, image_pull_no_egress::check),
+];
+
+/// Every rule id the engine can report: the rules, the stop rules and CHECK_INCOMPLETE.
 pub fn rule_ids() -> impl Iterator<Item = &'static str> {
     RULES
         .iter()
         .map(|(rule, _)| rule.id)
+        .chain(STOP_RULES.iter().map(|(rule, _)| rule.id))
         .chain(std::iter::once(check_incomplete::RULE.id))
+}
+
+/// Runs every stop rule on a stopped task; one `Incomplete` per IAM action, as [`run_all`].
+pub fn run_stop(view: &StopView<'_>) -> Vec<Outcome> {
+    let mut incomplete_apis = HashSet::new();
+    STOP_RULES
+        .iter()
+        .map(|(_, check)| check(view).unwrap_or_else(Outcome::Incomplete))
+        .filter(|outcome| match outcome {
+            Outcome::Incomplete(u) => incomplete_apis.insert(u.api),
+            _ => true,
+        })
+        .collect()
+}
+
+/// Runs one stop rule's check through the engine (its table tests use this).
+pub fn run_stop_one(check: StopCheck, view: &StopView<'_>) -> Outcome {
+    check(view).unwrap_or_else(Outcome::Incomplete)
 }
 
 fn apply(
@@ -178,7 +235,11 @@ mod tests {
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), count, "duplicate rule id");
-        for (rule, _) in RULES {
+        for rule in RULES
+            .iter()
+            .map(|(r, _)| r)
+            .chain(STOP_RULES.iter().map(|(r, _)| r))
+        {
             assert!(
                 !rule.remediation.is_empty() && !rule.title.is_empty(),
                 "{}",

@@ -1,0 +1,200 @@
+//! HEALTH_CHECK_BLOCKED: the load balancer's health checks must reach the task on the
+//! health-check port: out through the load balancer's security groups, through the task
+//! subnet's network ACL (both ways: ACLs are stateless), in through the task's security groups.
+
+use super::stop_view::StopView;
+use super::view::subnet_cidrs;
+use crate::domain::net::{rules_admit, Cidr, NaclDecision, Peer};
+use crate::domain::text::list;
+use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+
+/// Rule metadata.
+pub const RULE: Rule = Rule {
+    id: "HEALTH_CHECK_BLOCKED",
+    severity: Severity::High,
+    title: "The load balancer's health checks cannot reach the task",
+    remediation: "Open the hop the finding names for the health-check port: an inbound rule on \
+                  the task's security group from the load balancer's security group, an outbound \
+                  rule on the load balancer's security group to the task's, or network ACL entries \
+                  (inbound the port from the load balancer subnets, outbound 1024-65535 to them).",
+};
+
+/// Ports representative of the ephemeral range the return traffic uses.
+const EPHEMERAL_SAMPLES: [i32; 3] = [1024, 32768, 65535];
+
+fn nacl_rule(rule: Option<i32>) -> String {
+    rule.map_or_else(|| "the final deny".into(), |n| format!("rule {n}"))
+}
+
+/// Evaluates the rule.
+pub fn check(view: &StopView<'_>) -> RuleResult {
+    let Some(h) = view.health() else {
+        return Ok(Outcome::NotApplicable);
+    };
+    let Some(port) = view.health_check_port(h)? else {
+        return Ok(Outcome::NotApplicable);
+    };
+    let (group, net) = (view.target_group(h)?, view.task_network()?);
+    let (balancers, subnets) = (view.load_balancers(h)?, view.subnets(h)?);
+    let task_groups = view.groups(&net.security_group_ids)?;
+    let acl = view.network_acl()?;
+    let task_cidrs: Vec<Cidr> = match net.private_ip.as_deref().and_then(Cidr::parse) {
+        Some(ip) => vec![ip],
+        None => subnet_cidrs(subnets, std::slice::from_ref(&net.subnet_id)),
+    };
+    let task_sg = net
+        .security_group_ids
+        .first()
+        .map_or("<task-sg>", String::as_str);
+    let mut hops = Vec::new();
+    let mut fixes = Vec::new();
+    for lb in balancers
+        .iter()
+        .filter(|b| group.load_balancer_arns.contains(&b.arn))
+    {
+        let lb_cidrs = subnet_cidrs(subnets, &lb.subnet_ids);
+        // Out of the load balancer.
+        if !lb.security_group_ids.is_empty() {
+            let lb_groups = view.groups(&lb.security_group_ids)?;
+            let to_task = Peer {
+                group_ids: net.security_group_ids.clone(),
+                cidrs: task_cidrs.clone(),
+            };
+            if !rules_admit(
+                lb_groups.iter().flat_map(|g| &g.egress),
+                "tcp",
+                port,
+                &to_task,
+            ) {
+                hops.push(format!(
+                    "the load balancer {}'s security groups {} allow no outbound {port}/tcp to the task",
+                    lb.name,
+                    list(&lb.security_group_ids)
+                ));
+                fixes.push(format!(
+                    "aws ec2 authorize-security-group-egress --group-id {} --protocol tcp --port {port} --source-group {task_sg}",
+                    lb.security_group_ids[0]
+                ));
+            }
+        }
+        // Through the task subnet's network ACL, both ways.
+        for cidr in &lb_cidrs {
+            if let NaclDecision::Denied(rule) = acl.evaluate(false, "tcp", port, cidr) {
+                hops.push(format!(
+                    "network ACL {} denies inbound {port}/tcp from {cidr} ({})",
+                    acl.id,
+                    nacl_rule(rule)
+                ));
+                fixes.push(format!(
+                    "aws ec2 create-network-acl-entry --network-acl-id {} --ingress --rule-number <below the deny> --protocol tcp --port-range From={port},To={port} --cidr-block {cidr} --rule-action allow",
+                    acl.id
+                ));
+            }
+            if let Some(p) = EPHEMERAL_SAMPLES
+                .into_iter()
+                .find(|p| matches!(acl.evaluate(true, "tcp", *p, cidr), NaclDecision::Denied(_)))
+            {
+                hops.push(format!(
+                    "network ACL {} denies the outbound replies ({p}/tcp) to {cidr}",
+                    acl.id
+                ));
+                fixes.push(format!(
+                    "aws ec2 create-network-acl-entry --network-acl-id {} --egress --rule-number <below the deny> --protocol tcp --port-range From=1024,To=65535 --cidr-block {cidr} --rule-action allow",
+                    acl.id
+                ));
+            }
+        }
+        // Into the task.
+        let from_lb = Peer {
+            group_ids: lb.security_group_ids.clone(),
+            cidrs: lb_cidrs.clone(),
+        };
+        if !rules_admit(
+            task_groups.iter().flat_map(|g| &g.ingress),
+            "tcp",
+            port,
+            &from_lb,
+        ) {
+            hops.push(format!(
+                "the task's security groups {} (from {}) admit no {port}/tcp from {}",
+                list(&net.security_group_ids),
+                net.source,
+                lb.name
+            ));
+            fixes.push(match lb.security_group_ids.first() {
+                Some(lb_sg) => format!(
+                    "aws ec2 authorize-security-group-ingress --group-id {task_sg} --protocol tcp --port {port} --source-group {lb_sg}"
+                ),
+                None => format!(
+                    "aws ec2 authorize-security-group-ingress --group-id {task_sg} --protocol tcp --port {port} --cidr {}",
+                    lb_cidrs.first().map_or("<lb-subnet-cidr>".into(), ToString::to_string)
+                ),
+            });
+        }
+    }
+    if hops.is_empty() {
+        return Ok(Outcome::Pass(format!(
+            "health checks reach the task on {port}/tcp"
+        )));
+    }
+    Ok(Outcome::Fail(RULE.finding(format!(
+        "The health checks of target group {} to port {port} are dropped: {}. ECS stopped the task because they never succeeded. Fix: {}",
+        group.name,
+        hops.join("; "),
+        fixes.join("; ")
+    ))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::net::NaclEntry;
+    use crate::domain::rules::fixture::tcp;
+    use crate::domain::rules::stop_fixture::*;
+
+    #[test]
+    fn table() {
+        let mut task_closed = health_kill();
+        group(&mut task_closed, "sg-task").ingress = vec![tcp(80, &[], &["sg-lb"])];
+        let mut by_cidr = health_kill();
+        group(&mut by_cidr, "sg-task").ingress = vec![tcp(3000, &["10.0.0.0/16"], &[])];
+        let mut lb_out_closed = health_kill();
+        group(&mut lb_out_closed, "sg-lb").egress = vec![tcp(443, &["0.0.0.0/0"], &[])];
+        let mut acl_denies = health_kill();
+        acl(&mut acl_denies).entries.insert(
+            0,
+            NaclEntry {
+                rule_number: 50,
+                protocol: "6".into(),
+                allow: false,
+                egress: false,
+                cidr: "10.0.1.0/24".into(),
+                from_port: Some(3000),
+                to_port: Some(3000),
+            },
+        );
+        let cases = [
+            ("open path", health_kill(), None),
+            ("task SG admits the VPC CIDR", by_cidr, None),
+            (
+                "task SG closed",
+                task_closed,
+                Some((Severity::High, "the task's security groups sg-task (from deployment ecs-svc/1) admit no 3000/tcp from web")),
+            ),
+            (
+                "LB egress closed",
+                lb_out_closed,
+                Some((Severity::High, "allow no outbound 3000/tcp to the task")),
+            ),
+            (
+                "NACL denies",
+                acl_denies,
+                Some((Severity::High, "denies inbound 3000/tcp from 10.0.1.0/24 (rule 50)")),
+            ),
+            ("start failure", image_pull_private(), None),
+        ];
+        for (name, facts, want) in cases {
+            expect(name, &run(&facts, check), want);
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! IMAGE_PULL_NO_EGRESS: an image pull (and secret, log setup) needs a way out of the pulling
+//! network: a NAT gateway, an internet gateway with a public IP on the pulling ENI, or VPC
+//! endpoints for every service the start needs (ECR API, ECR Docker, the S3 gateway on the
+//! subnet's route table, and Logs / Secrets Manager / SSM when the task definition uses them),
+//! with the security groups and network ACL letting 443 through. The pulling network is the
+//! task ENI's on Fargate and the container instance's on EC2 and Managed Instances.
+
+use super::stop_view::{needed_endpoints, Egress, StopView};
+use crate::domain::net::{admits_public_source, rules_admit, Cidr, NaclDecision, Peer};
+use crate::domain::stop::{is_private_ecr_image, FailureClass, Puller, StopCause};
+use crate::domain::text::list;
+use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+
+/// Rule metadata.
+pub const RULE: Rule = Rule {
+    id: "IMAGE_PULL_NO_EGRESS",
+    severity: Severity::High,
+    title: "The pulling network has no way to the registry",
+    remediation: "Give the pulling subnet a way out: a 0.0.0.0/0 route to a NAT gateway, or (in \
+                  a public subnet) a public IP on the pulling ENI (Fargate: assignPublicIp \
+                  ENABLED), or VPC endpoints for ecr.api, ecr.dkr (interface, private DNS on, \
+                  443 admitted from the task), an S3 gateway endpoint on the subnet's route \
+                  table, and logs / secretsmanager / ssm when the task uses them. Images outside \
+                  Amazon ECR need NAT or a public IP.",
+};
+
+/// A public address block the registries sit in, for the ACL's outbound check.
+const INTERNET: &str = "0.0.0.0/0";
+
+/// Evaluates the rule.
+pub fn check(view: &StopView<'_>) -> RuleResult {
+    let Some((p, FailureClass::Network)) = view.pull() else {
+        return Ok(Outcome::NotApplicable);
+    };
+    let (path, td, table) = (
+        view.pull_path(p)?,
+        view.task_definition()?,
+        view.pull_route_table(p)?,
+    );
+    let groups = view.groups(&path.security_group_ids)?;
+    let egress_rules = || groups.iter().flat_map(|g| &g.egress);
+    let acl = view.network_acl()?;
+    let who = path.describe();
+    let internet = Cidr::parse(INTERNET).into_iter().collect::<Vec<_>>();
+    let acl_blocks = |peers: &[Cidr]| {
+        peers.iter().any(|c| {
+            matches!(acl.evaluate(true, "tcp", 443, c), NaclDecision::Denied(_))
+                || matches!(acl.evaluate(false, "tcp", 1024, c), NaclDecision::Denied(_))
+        })
+    };
+    let egress = view.egress(p)?;
+    match &egress {
+        Egress::Nat(target) | Egress::PublicIp(target) => {
+            let mut hops = Vec::new();
+            if !admits_public_source(egress_rules(), "tcp", (443, 443)) {
+                hops.push(format!(
+                    "its security groups {} allow no outbound 443/tcp to the internet",
+                    list(&path.security_group_ids)
+                ));
+            }
+            if acl_blocks(&internet) {
+                hops.push(format!(
+                    "network ACL {} denies outbound 443/tcp or the replies (1024-65535) from the internet",
+                    acl.id
+                ));
+            }
+            if hops.is_empty() {
+                return Ok(Outcome::Pass(format!(
+                    "{who} reaches the internet through {target}"
+                )));
+            }
+            return Ok(Outcome::Fail(RULE.finding(format!(
+                "The pull from {who} goes out through {target}, but {}. Fix: aws ec2 authorize-security-group-egress --group-id {} --protocol tcp --port 443 --cidr 0.0.0.0/0 (and allow 443 out, 1024-65535 in on the network ACL)",
+                hops.join("; "),
+                path.security_group_ids.first().map_or("<sg>", String::as_str)
+            ))));
+        }
+        Egress::Other(target) => {
+            return Ok(Outcome::Pass(format!(
+                "{who} routes 0.0.0.0/0 to {target}; what lies beyond is not evaluated"
+            )))
+        }
+        Egress::GatewayWithoutPublicIp(_) | Egress::None => {}
+    }
+    // No internet: every service the start needs must have a usable endpoint.
+    let named = match &view.stop.cause {
+        StopCause::StartFailure { services, .. } => services.as_slice(),
+        StopCause::HealthCheck { .. } => &[],
+    };
+    let endpoints = view.endpoints(p)?;
+    let subnet_cidrs = view.pull_subnet_cidrs(p)?;
+    let mut missing = Vec::new();
+    let mut fixes = Vec::new();
+    let vpc = &path.vpc_id;
+    if let Some(image) = td
+        .start_needs
+        .images
+        .iter()
+        .find(|i| !is_private_ecr_image(i))
+    {
+        missing.push(format!(
+            "image {image} is not in Amazon ECR, so no VPC endpoint can serve it"
+        ));
+    }
+    for (service, why) in needed_endpoints(td, named) {
+        let usable = endpoints
+            .iter()
+            .filter(|e| e.short_service() == service && e.is_available());
+        let found = if service == "s3" {
+            usable.clone().any(|e| {
+                (e.kind.eq_ignore_ascii_case("Gateway") && e.route_table_ids.contains(&table.id))
+                    || (e.kind.eq_ignore_ascii_case("Interface") && e.private_dns)
+            })
+        } else {
+            usable
+                .clone()
+                .any(|e| e.kind.eq_ignore_ascii_case("Interface") && e.private_dns)
+        };
+        if !found {
+            if service == "s3" {
+                missing.push(format!(
+                    "an S3 gateway endpoint on route table {} (for {why})",
+                    table.id
+                ));
+                fixes.push(format!(
+                    "aws ec2 create-vpc-endpoint --vpc-id {vpc} --vpc-endpoint-type Gateway --service-name com.amazonaws.<region>.s3 --route-table-ids {}",
+                    table.id
+                ));
+            } else {
+                missing.push(format!(
+                    "a {service} interface endpoint with private DNS (for {why})"
+                ));
+                fixes.push(format!(
+                    "aws ec2 create-vpc-endpoint --vpc-id {vpc} --vpc-endpoint-type Interface --service-name com.amazonaws.<region>.{service} --subnet-ids {} --security-group-ids <sg admitting 443 from the task> --private-dns-enabled",
+                    path.subnet_id
+                ));
+            }
+            continue;
+        }
+        if service == "s3" {
+            continue; // a gateway endpoint has no security group
+        }
+        // The endpoint's security groups must admit 443 from the puller.
+        let from_puller = Peer {
+            group_ids: path.security_group_ids.clone(),
+            cidrs: subnet_cidrs.clone(),
+        };
+        let admitted = usable.clone().any(|e| {
+            view.groups(&e.security_group_ids).is_ok_and(|g| {
+                rules_admit(g.iter().flat_map(|g| &g.ingress), "tcp", 443, &from_puller)
+            })
+        });
+        if !admitted {
+            let sgs: Vec<&String> = usable.flat_map(|e| &e.security_group_ids).collect();
+            missing.push(format!(
+                "the {service} endpoint's security groups {} admit no 443/tcp from {who}",
+                list(&sgs)
+            ));
+            fixes.push(format!(
+                "aws ec2 authorize-security-group-ingress --group-id {} --protocol tcp --port 443 --source-group {}",
+                sgs.first().map_or("<endpoint-sg>", |s| s.as_str()),
+                path.security_group_ids.first().map_or("<task-sg>", String::as_str)
+            ));
+        }
+    }
+    if missing.is_empty() {
+        // Endpoints in place: the puller's own groups must let 443 out to them.
+        let endpoint_groups: Vec<String> = endpoints
+            .iter()
+            .flat_map(|e| e.security_group_ids.iter().cloned())
+            .collect();
+        let to_endpoints = Peer {
+            group_ids: endpoint_groups,
+            cidrs: subnet_cidrs.clone(),
+        };
+        if !rules_admit(egress_rules(), "tcp", 443, &to_endpoints)
+            && !admits_public_source(egress_rules(), "tcp", (443, 443))
+        {
+            missing.push(format!(
+                "the security groups {} of {who} allow no outbound 443/tcp to the endpoints",
+                list(&path.security_group_ids)
+            ));
+        } else if acl_blocks(&subnet_cidrs) {
+            missing.push(format!(
+                "network ACL {} denies 443/tcp to the endpoints or the replies",
+                acl.id
+            ));
+        } else {
+            return Ok(Outcome::Pass(format!(
+                "{who} reaches the registry through VPC endpoints"
+            )));
+        }
+    }
+    let route = match &egress {
+        Egress::GatewayWithoutPublicIp(igw) => format!(
+            "subnet {} routes 0.0.0.0/0 to {igw}, but {who} has no public IP",
+            path.subnet_id
+        ),
+        _ => format!(
+            "subnet {} has no 0.0.0.0/0 route (route table {})",
+            path.subnet_id, table.id
+        ),
+    };
+    let way_out = match (&egress, &path.via) {
+        (Egress::GatewayWithoutPublicIp(_), Puller::TaskEni) => {
+            "set assignPublicIp ENABLED in the service's awsvpcConfiguration, or run the tasks in a private subnet with a NAT gateway".to_string()
+        }
+        (Egress::GatewayWithoutPublicIp(_), Puller::Instance(id)) => format!(
+            "give instance {id} a public IP (launch template: AssociatePublicIpAddress), or move it to a private subnet with a NAT gateway"
+        ),
+        _ => format!(
+            "aws ec2 create-route --route-table-id {} --destination-cidr-block 0.0.0.0/0 --nat-gateway-id <nat-in-a-public-subnet>",
+            table.id
+        ),
+    };
+    Ok(Outcome::Fail(RULE.finding(format!(
+        "The task could not reach the registry: {route}, and the VPC endpoints do not cover the start: missing {}. Fix: {way_out}; or {}",
+        list(&missing),
+        if fixes.is_empty() { "open the endpoints".to_string() } else { fixes.join("; ") }
+    ))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rules::fixture::tcp;
+    use crate::domain::rules::stop_fixture::*;
+
+    #[test]
+    fn table() {
+        let mut no_s3 = image_pull_private_with_endpoints();
+        endpoints(&mut no_s3).retain(|e| e.short_service() != "s3");
+        let mut s3_elsewhere = image_pull_private_with_endpoints();
+        for e in endpoints(&mut s3_elsewhere) {
+            if e.short_service() == "s3" {
+                e.route_table_ids = vec!["rtb-other".into()];
+            }
+        }
+        let mut endpoint_sg_closed = image_pull_private_with_endpoints();
+        group(&mut endpoint_sg_closed, "sg-endpoints").ingress =
+            vec![tcp(443, &["192.168.0.0/16"], &[])];
+        let mut docker_hub = image_pull_private_with_endpoints();
+        images(&mut docker_hub, "nginx:latest");
+        let mut nat_sg_closed = image_pull_nat();
+        group(&mut nat_sg_closed, "sg-task").egress = vec![tcp(5432, &["10.0.0.0/16"], &[])];
+        let cases = [
+            (
+                "private subnet, no NAT, no endpoints",
+                image_pull_private(),
+                Some((Severity::High, "subnet subnet-task has no 0.0.0.0/0 route (route table rtb-private)")),
+            ),
+            ("endpoints present and open", image_pull_private_with_endpoints(), None),
+            ("NAT", image_pull_nat(), None),
+            (
+                "NAT but SG egress closed",
+                nat_sg_closed,
+                Some((Severity::High, "allow no outbound 443/tcp to the internet")),
+            ),
+            (
+                "no S3 gateway",
+                no_s3,
+                Some((Severity::High, "an S3 gateway endpoint on route table rtb-private")),
+            ),
+            (
+                "S3 gateway on another route table",
+                s3_elsewhere,
+                Some((Severity::High, "an S3 gateway endpoint on route table rtb-private")),
+            ),
+            (
+                "endpoint SG closed",
+                endpoint_sg_closed,
+                Some((Severity::High, "endpoint's security groups sg-endpoints admit no 443/tcp")),
+            ),
+            (
+                "Docker Hub image with ECR endpoints",
+                docker_hub,
+                Some((Severity::High, "image nginx:latest is not in Amazon ECR")),
+            ),
+            (
+                "Fargate in a public subnet without public IP",
+                fargate_public_without_ip(),
+                Some((Severity::High, "routes 0.0.0.0/0 to igw-1, but the task ENI in subnet subnet-task has no public IP")),
+            ),
+            (
+                "EC2: the instance's private subnet decides",
+                ec2_instance_private(),
+                Some((Severity::High, "subnet subnet-instance has no 0.0.0.0/0 route")),
+            ),
+            ("health-check kill", health_kill(), None),
+        ];
+        for (name, stop, want) in cases {
+            expect(name, &run(&stop, check), want);
+        }
+    }
+}

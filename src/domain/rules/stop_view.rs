@@ -1,0 +1,213 @@
+//! What a stop rule may look at: the stopped task, its cause and its facts, with the shared
+//! facts resolved once (the health-check port, the pull path's way out). As in [`super::view`],
+//! facts come through accessors returning `Result<_, Unreadable>`.
+
+use crate::domain::facts::{
+    Fact, LoadBalancer, RouteTable, Service, Subnet, TargetGroup, TargetHealth, TaskDefinition,
+    Unreadable, VpcDns, VpcEndpoint,
+};
+use crate::domain::net::{Cidr, NetworkAcl, SecurityGroup};
+use crate::domain::stop::{
+    health_check_port, FailureClass, HealthCheckFacts, PullFacts, PullPath, StopCause, StopFacts,
+    StoppedTask, TaskNetworkConfig,
+};
+
+/// A stopped task with a diagnosable cause: what the stop rules evaluate.
+#[derive(Debug, Clone, Copy)]
+pub struct StopView<'a> {
+    /// The stopped task and its cause.
+    pub stop: &'a StoppedTask,
+    /// Everything read from AWS.
+    pub facts: &'a StopFacts,
+}
+
+fn known<T>(fact: &Fact<T>) -> Result<&T, Unreadable> {
+    fact.as_result().map_err(Clone::clone)
+}
+
+/// How a pull path reaches the internet, if it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Egress {
+    /// A NAT gateway (or NAT instance) route.
+    Nat(String),
+    /// An internet gateway route and a public IP on the pulling ENI.
+    PublicIp(String),
+    /// Another default-route target (transit gateway, firewall, peering): not verifiable here.
+    Other(String),
+    /// An internet gateway route, but no public IP: no way out.
+    GatewayWithoutPublicIp(String),
+    /// No default route.
+    None,
+}
+
+impl<'a> StopView<'a> {
+    /// Health-check facts, for a health-check kill (`None` otherwise).
+    pub fn health(&self) -> Option<&'a HealthCheckFacts> {
+        match self.stop.cause {
+            StopCause::HealthCheck { .. } => self.facts.health_check.as_ref(),
+            StopCause::StartFailure { .. } => None,
+        }
+    }
+
+    /// Pull facts and the failure class, for a start failure (`None` otherwise).
+    pub fn pull(&self) -> Option<(&'a PullFacts, FailureClass)> {
+        match &self.stop.cause {
+            StopCause::StartFailure { class, .. } => self.facts.pull.as_ref().map(|p| (p, *class)),
+            StopCause::HealthCheck { .. } => None,
+        }
+    }
+
+    /// The task definition.
+    pub fn task_definition(&self) -> Result<&'a TaskDefinition, Unreadable> {
+        known(&self.facts.task_definition)
+    }
+
+    /// The service, for a service task.
+    pub fn service(&self) -> Result<Option<&'a Service>, Unreadable> {
+        self.facts.service.as_ref().map(known).transpose()
+    }
+
+    /// The task's network (subnet, IP, groups).
+    pub fn task_network(&self) -> Result<&'a TaskNetworkConfig, Unreadable> {
+        known(&self.facts.task_network)
+    }
+
+    /// The network ACL of the subnet in question.
+    pub fn network_acl(&self) -> Result<&'a NetworkAcl, Unreadable> {
+        known(&self.facts.network_acl)
+    }
+
+    /// The security groups with these ids (missing ones are left out).
+    pub fn groups(&self, ids: &[String]) -> Result<Vec<&'a SecurityGroup>, Unreadable> {
+        Ok(known(&self.facts.security_groups)?
+            .iter()
+            .filter(|g| ids.contains(&g.id))
+            .collect())
+    }
+
+    /// The target group of a health-check kill.
+    pub fn target_group(&self, h: &'a HealthCheckFacts) -> Result<&'a TargetGroup, Unreadable> {
+        known(&h.target_group)
+    }
+
+    /// Its load balancers.
+    pub fn load_balancers(
+        &self,
+        h: &'a HealthCheckFacts,
+    ) -> Result<&'a [LoadBalancer], Unreadable> {
+        known(&h.load_balancers).map(Vec::as_slice)
+    }
+
+    /// The VPC's subnets.
+    pub fn subnets(&self, h: &'a HealthCheckFacts) -> Result<&'a [Subnet], Unreadable> {
+        known(&h.subnets).map(Vec::as_slice)
+    }
+
+    /// The task's target health, if it is still registered.
+    pub fn target_health(
+        &self,
+        h: &'a HealthCheckFacts,
+    ) -> Result<Option<&'a TargetHealth>, Unreadable> {
+        known(&h.target_health).map(Option::as_ref)
+    }
+
+    /// The traffic port of the target group: the container port of the service's mapping to
+    /// it, else the port the task was registered with.
+    pub fn traffic_port(&self, h: &'a HealthCheckFacts) -> Result<Option<i32>, Unreadable> {
+        let group = self.target_group(h)?;
+        let mapped = self.service()?.and_then(|s| {
+            s.load_balancers
+                .iter()
+                .find(|m| m.target_group_arn.as_deref() == Some(group.arn.as_str()))
+                .and_then(|m| m.container_port)
+        });
+        Ok(mapped.or(self.target_health(h).ok().flatten().and_then(|t| t.port)))
+    }
+
+    /// The port the health check connects to on the task.
+    pub fn health_check_port(&self, h: &'a HealthCheckFacts) -> Result<Option<i32>, Unreadable> {
+        let group = self.target_group(h)?;
+        Ok(health_check_port(
+            &group.health_check.port,
+            self.traffic_port(h)?,
+        ))
+    }
+
+    /// The pull path.
+    pub fn pull_path(&self, p: &'a PullFacts) -> Result<&'a PullPath, Unreadable> {
+        known(&p.path)
+    }
+
+    /// The route table of the pull path's subnet.
+    pub fn pull_route_table(&self, p: &'a PullFacts) -> Result<&'a RouteTable, Unreadable> {
+        known(&p.route_table)
+    }
+
+    /// The VPC's endpoints.
+    pub fn endpoints(&self, p: &'a PullFacts) -> Result<&'a [VpcEndpoint], Unreadable> {
+        known(&p.endpoints).map(Vec::as_slice)
+    }
+
+    /// The VPC's DNS attributes.
+    pub fn dns(&self, p: &'a PullFacts) -> Result<VpcDns, Unreadable> {
+        known(&p.dns).copied()
+    }
+
+    /// How the pull path reaches the internet.
+    pub fn egress(&self, p: &'a PullFacts) -> Result<Egress, Unreadable> {
+        let (path, table) = (self.pull_path(p)?, self.pull_route_table(p)?);
+        Ok(match table.ipv4_default_target() {
+            Some(t) if t.starts_with("igw-") && path.public_ip => Egress::PublicIp(t.into()),
+            Some(t) if t.starts_with("igw-") => Egress::GatewayWithoutPublicIp(t.into()),
+            Some(t) if t.starts_with("nat-") || t.starts_with("i-") => Egress::Nat(t.into()),
+            Some(t) => Egress::Other(t.into()),
+            None => Egress::None,
+        })
+    }
+
+    /// IPv4 CIDRs of the pull path's subnet.
+    pub fn pull_subnet_cidrs(&self, p: &'a PullFacts) -> Result<Vec<Cidr>, Unreadable> {
+        let path = self.pull_path(p)?;
+        Ok(known(&p.subnets)?
+            .iter()
+            .filter(|s| s.id == path.subnet_id)
+            .filter_map(|s| s.cidr.as_deref().and_then(Cidr::parse))
+            .collect())
+    }
+}
+
+/// The endpoint services a start needs when it cannot reach the internet, each with why.
+pub fn needed_endpoints(
+    td: &TaskDefinition,
+    named_in_reason: &[&'static str],
+) -> Vec<(&'static str, String)> {
+    let mut needed: Vec<(&'static str, String)> = Vec::new();
+    let mut need = |service: &'static str, why: String| {
+        if !needed.iter().any(|(s, _)| *s == service) {
+            needed.push((service, why));
+        }
+    };
+    let needs = &td.start_needs;
+    if let Some(image) = needs
+        .images
+        .iter()
+        .find(|i| crate::domain::stop::is_private_ecr_image(i))
+    {
+        for service in ["ecr.api", "ecr.dkr", "s3"] {
+            need(service, format!("image {image}"));
+        }
+    }
+    if needs.awslogs {
+        need("logs", "the awslogs log driver".into());
+    }
+    if needs.secrets_manager {
+        need("secretsmanager", "secrets from Secrets Manager".into());
+    }
+    if needs.ssm_parameters {
+        need("ssm", "parameters from SSM Parameter Store".into());
+    }
+    for service in named_in_reason {
+        need(service, "named in the stop reason".into());
+    }
+    needed
+}

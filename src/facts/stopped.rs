@@ -1,0 +1,407 @@
+//! Reading a stopped task's facts. The ENI is usually gone by the time a task is STOPPED, so
+//! the subnet and IP come from the event and the security groups and public IP from the
+//! deployment that started the task (`facts::waves` reads a running task's own ENI instead).
+//!
+//! | wave | health-check kill | start failure |
+//! |---|---|---|
+//! | 1 | task definition ‖ service ‖ target group ‖ target health ‖ task subnet NACL (‖ ENI, standalone) | task definition ‖ service ‖ container instance host (EC2, Managed Instances) or the task subnet (Fargate) (‖ ENI) |
+//! | 2 | load balancers ‖ the VPC's security groups and subnets | route tables ‖ VPC endpoints ‖ DNS attributes ‖ security groups and subnets of the VPC ‖ pulling subnet NACL |
+
+use crate::domain::event::TaskEvent;
+use crate::domain::facts::{
+    effective_route_table, Fact, NetworkInterface, Service, TaskDefinition, Unreadable,
+};
+use crate::domain::stop::{
+    pulls_through_instance, task_network_from, HealthCheckFacts, PullFacts, PullPath, Puller,
+    StopCause, StopFacts, StoppedTask, TaskNetworkConfig,
+};
+use crate::facts::waves::{into_fact, list_fact, missing_input, not_read, resolve_prefix_lists};
+use crate::ports::{FactReader, ReadError, Selection};
+
+fn cluster(event: &TaskEvent) -> &str {
+    event.task.cluster_arn.as_deref().unwrap_or("default")
+}
+
+async fn task_definition<R: FactReader>(
+    event: &TaskEvent,
+    reader: &R,
+) -> Result<Fact<TaskDefinition>, ReadError> {
+    match event.task.task_definition_arn.as_deref() {
+        Some(arn) => into_fact(reader.task_definition(arn).await, || Unreadable {
+            api: "ecs:DescribeTaskDefinition",
+            reason: format!("task definition {arn} does not exist"),
+        }),
+        None => Ok(missing_input(
+            "ecs:DescribeTaskDefinition",
+            "task definition",
+        )),
+    }
+}
+
+async fn service<R: FactReader>(
+    event: &TaskEvent,
+    reader: &R,
+) -> Result<Option<Fact<Service>>, ReadError> {
+    let Some(name) = event.task.service_name() else {
+        return Ok(None);
+    };
+    Ok(Some(into_fact(
+        reader.service(cluster(event), name).await,
+        || Unreadable {
+            api: "ecs:DescribeServices",
+            reason: format!("service {name} no longer exists (MISSING)"),
+        },
+    )?))
+}
+
+/// The ENI, if it still exists (a standalone task has no deployment to tell its groups).
+async fn eni_if_any<R: FactReader>(
+    event: &TaskEvent,
+    reader: &R,
+) -> Result<Option<NetworkInterface>, ReadError> {
+    let Some(attachment) = event.task.eni_attachment() else {
+        return Ok(None);
+    };
+    match reader
+        .network_interface(&attachment.network_interface_id)
+        .await
+    {
+        Ok(eni) => Ok(eni),
+        Err(ReadError::Unreadable(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The task's network: the deployment's groups with the event's subnet and IP, else the ENI's.
+fn task_network(
+    stop: &StoppedTask,
+    service: Option<&Fact<Service>>,
+    eni: Option<&NetworkInterface>,
+) -> Fact<TaskNetworkConfig> {
+    let task = &stop.event.task;
+    let attachment = task.eni_attachment();
+    if let Some(Fact::Unknown(u)) = service {
+        return Fact::Unknown(u.clone());
+    }
+    let from_service = service
+        .and_then(Fact::known)
+        .and_then(|s| task_network_from(attachment.as_ref(), Some(s), task.started_by.as_deref()));
+    if let Some(net) = from_service {
+        return Fact::Known(net);
+    }
+    match eni {
+        Some(eni) => Fact::Known(TaskNetworkConfig {
+            subnet_id: eni.subnet_id.clone(),
+            private_ip: eni.private_ip.clone(),
+            security_group_ids: eni.security_group_ids.clone(),
+            public_ip: eni.public_ip.is_some(),
+            source: format!("ENI {}", eni.id),
+        }),
+        None => Fact::Unknown(Unreadable {
+            api: "ec2:DescribeNetworkInterfaces",
+            reason: match attachment {
+                Some(a) => format!(
+                    "ENI {} no longer exists and no service deployment names the task's security groups",
+                    a.network_interface_id
+                ),
+                None => "the event names no ENI (the task has no awsvpc network)".into(),
+            },
+        }),
+    }
+}
+
+/// Reads every fact the stop rules need for `stop`.
+pub async fn read_stop_facts<R: FactReader>(
+    stop: &StoppedTask,
+    reader: &R,
+) -> Result<StopFacts, ReadError> {
+    match &stop.cause {
+        StopCause::HealthCheck {
+            target_group_arn, ..
+        } => read_health_check(stop, target_group_arn.as_deref(), reader).await,
+        StopCause::StartFailure { .. } => read_start_failure(stop, reader).await,
+    }
+}
+
+async fn read_health_check<R: FactReader>(
+    stop: &StoppedTask,
+    named_group: Option<&str>,
+    reader: &R,
+) -> Result<StopFacts, ReadError> {
+    let event = &stop.event;
+    let attachment = event.task.eni_attachment();
+    let standalone = event.task.service_name().is_none();
+    let (td, service, eni) = tokio::try_join!(
+        task_definition(event, reader),
+        service(event, reader),
+        async {
+            if standalone {
+                eni_if_any(event, reader).await
+            } else {
+                Ok(None)
+            }
+        }
+    )?;
+    // The reason names the target group; an older reason does not: the service's first one.
+    let group_arn = named_group.map(str::to_string).or_else(|| {
+        service.as_ref().and_then(Fact::known).and_then(|s| {
+            s.load_balancers
+                .iter()
+                .find_map(|m| m.target_group_arn.clone())
+        })
+    });
+    let net = task_network(stop, service.as_ref(), eni.as_ref());
+    let subnet = net.known().map(|n| n.subnet_id.clone());
+    let ip = attachment.and_then(|a| a.private_ipv4_address);
+    let Some(group_arn) = group_arn else {
+        return Ok(StopFacts {
+            task_definition: td,
+            service,
+            task_network: net,
+            security_groups: missing_input(
+                "elasticloadbalancing:DescribeTargetGroups",
+                "target group",
+            ),
+            network_acl: missing_input("elasticloadbalancing:DescribeTargetGroups", "target group"),
+            health_check: Some(HealthCheckFacts {
+                target_group: missing_input(
+                    "elasticloadbalancing:DescribeTargetGroups",
+                    "target group",
+                ),
+                load_balancers: missing_input(
+                    "elasticloadbalancing:DescribeTargetGroups",
+                    "target group",
+                ),
+                subnets: missing_input("elasticloadbalancing:DescribeTargetGroups", "target group"),
+                target_health: missing_input(
+                    "elasticloadbalancing:DescribeTargetGroups",
+                    "target group",
+                ),
+            }),
+            pull: None,
+        });
+    };
+    let (groups, health, acl) = tokio::try_join!(
+        async { list_fact(reader.target_groups(std::slice::from_ref(&group_arn)).await) },
+        async {
+            match reader.target_health(&group_arn).await {
+                Ok(targets) => Ok(Fact::Known(
+                    targets
+                        .into_iter()
+                        .find(|t| Some(&t.target_id) == ip.as_ref()),
+                )),
+                Err(ReadError::Unreadable(u)) => Ok(Fact::Unknown(u)),
+                Err(e) => Err(e),
+            }
+        },
+        async {
+            match subnet.as_deref() {
+                Some(s) => into_fact(reader.network_acl(s).await, || Unreadable {
+                    api: "ec2:DescribeNetworkAcls",
+                    reason: format!("no network ACL is associated with {s}"),
+                }),
+                None => Ok(not_read(
+                    "ec2:DescribeNetworkAcls",
+                    "the task subnet is unknown",
+                )),
+            }
+        }
+    )?;
+    let group = match groups {
+        Fact::Known(groups) => match groups.into_iter().find(|g| g.arn == group_arn) {
+            Some(g) => Fact::Known(g),
+            None => Fact::Unknown(Unreadable {
+                api: "elasticloadbalancing:DescribeTargetGroups",
+                reason: format!("target group {group_arn} no longer exists"),
+            }),
+        },
+        Fact::Unknown(u) => Fact::Unknown(u),
+    };
+    // Wave 2: behind the target group, in its VPC.
+    let (balancers, security_groups, subnets) = match group.known() {
+        Some(g) => {
+            let vpc = g.vpc_id.clone().unwrap_or_default();
+            tokio::try_join!(
+                async { list_fact(reader.load_balancers(&g.load_balancer_arns).await) },
+                async { list_fact(reader.security_groups(Selection::InVpc(&vpc)).await) },
+                async { list_fact(reader.subnets(Selection::InVpc(&vpc)).await) }
+            )?
+        }
+        None => {
+            let u = group.as_result().err().cloned().unwrap_or(Unreadable {
+                api: "elasticloadbalancing:DescribeTargetGroups",
+                reason: "not read".into(),
+            });
+            (
+                Fact::Unknown(u.clone()),
+                Fact::Unknown(u.clone()),
+                Fact::Unknown(u),
+            )
+        }
+    };
+    Ok(StopFacts {
+        task_definition: td,
+        service,
+        task_network: net,
+        security_groups: resolve_prefix_lists(security_groups, reader).await?,
+        network_acl: acl,
+        health_check: Some(HealthCheckFacts {
+            target_group: group,
+            load_balancers: balancers,
+            subnets,
+            target_health: health,
+        }),
+        pull: None,
+    })
+}
+
+async fn read_start_failure<R: FactReader>(
+    stop: &StoppedTask,
+    reader: &R,
+) -> Result<StopFacts, ReadError> {
+    let event = &stop.event;
+    let task = &event.task;
+    let attachment = task.eni_attachment();
+    let through_instance = pulls_through_instance(task.launch_type());
+    let event_subnet = attachment.as_ref().and_then(|a| a.subnet_id.clone());
+    let (td, service, eni, host, task_subnet) = tokio::try_join!(
+        task_definition(event, reader),
+        service(event, reader),
+        async {
+            if through_instance {
+                Ok(None)
+            } else {
+                eni_if_any(event, reader).await
+            }
+        },
+        async {
+            match (through_instance, task.container_instance_arn.as_deref()) {
+                (false, _) => Ok(None),
+                (true, Some(arn)) => Ok(Some(into_fact(
+                    reader.container_host(cluster(event), arn).await,
+                    || Unreadable {
+                        api: "ecs:DescribeContainerInstances",
+                        reason: format!("container instance {arn} no longer exists"),
+                    },
+                )?)),
+                (true, None) => Ok(Some(missing_input(
+                    "ecs:DescribeContainerInstances",
+                    "container instance",
+                ))),
+            }
+        },
+        async {
+            match (through_instance, event_subnet.as_ref()) {
+                (false, Some(s)) => list_fact(
+                    reader
+                        .subnets(Selection::Ids(std::slice::from_ref(s)))
+                        .await,
+                )
+                .map(Some),
+                _ => Ok(None),
+            }
+        }
+    )?;
+    let net = task_network(stop, service.as_ref(), eni.as_ref());
+    let path: Fact<PullPath> = match host {
+        Some(Fact::Known(h)) => match (h.subnet_id.clone(), h.vpc_id.clone()) {
+            (Some(subnet_id), Some(vpc_id)) => Fact::Known(PullPath {
+                via: Puller::Instance(h.instance_id.clone()),
+                subnet_id,
+                vpc_id,
+                public_ip: h.public_ip.is_some(),
+                security_group_ids: h.security_group_ids.clone(),
+            }),
+            _ => Fact::Unknown(Unreadable {
+                api: "ec2:DescribeInstances",
+                reason: format!("instance {} has no subnet (EC2-Classic?)", h.instance_id),
+            }),
+        },
+        Some(Fact::Unknown(u)) => Fact::Unknown(u),
+        None => match (&net, task_subnet) {
+            (Fact::Known(n), Some(Fact::Known(subnets))) => {
+                match subnets.iter().find(|s| s.id == n.subnet_id) {
+                    Some(s) => Fact::Known(PullPath {
+                        via: Puller::TaskEni,
+                        subnet_id: n.subnet_id.clone(),
+                        vpc_id: s.vpc_id.clone(),
+                        public_ip: n.public_ip,
+                        security_group_ids: n.security_group_ids.clone(),
+                    }),
+                    None => Fact::Unknown(Unreadable {
+                        api: "ec2:DescribeSubnets",
+                        reason: format!("subnet {} no longer exists", n.subnet_id),
+                    }),
+                }
+            }
+            (_, Some(Fact::Unknown(u))) => Fact::Unknown(u),
+            (Fact::Unknown(u), _) => Fact::Unknown(u.clone()),
+            (Fact::Known(_), None) => missing_input("ec2:DescribeSubnets", "task subnet"),
+        },
+    };
+    let Some(p) = path.known().cloned() else {
+        let u = path.as_result().err().cloned().unwrap_or(Unreadable {
+            api: "ec2:DescribeSubnets",
+            reason: "not read".into(),
+        });
+        return Ok(StopFacts {
+            task_definition: td,
+            service,
+            task_network: net,
+            security_groups: Fact::Unknown(u.clone()),
+            network_acl: Fact::Unknown(u.clone()),
+            health_check: None,
+            pull: Some(PullFacts {
+                path,
+                route_table: Fact::Unknown(u.clone()),
+                endpoints: Fact::Unknown(u.clone()),
+                dns: Fact::Unknown(u.clone()),
+                subnets: Fact::Unknown(u.clone()),
+            }),
+        });
+    };
+    // Wave 2: the pulling VPC.
+    let (tables, endpoints, dns, groups, subnets, acl) = tokio::try_join!(
+        async { list_fact(reader.route_tables(&p.vpc_id).await) },
+        async { list_fact(reader.vpc_endpoints(&p.vpc_id).await) },
+        async {
+            into_fact(reader.vpc_dns(&p.vpc_id).await, || Unreadable {
+                api: "ec2:DescribeVpcAttribute",
+                reason: format!("VPC {} no longer exists", p.vpc_id),
+            })
+        },
+        async { list_fact(reader.security_groups(Selection::InVpc(&p.vpc_id)).await) },
+        async { list_fact(reader.subnets(Selection::InVpc(&p.vpc_id)).await) },
+        async {
+            into_fact(reader.network_acl(&p.subnet_id).await, || Unreadable {
+                api: "ec2:DescribeNetworkAcls",
+                reason: format!("no network ACL is associated with {}", p.subnet_id),
+            })
+        }
+    )?;
+    let route_table = match &tables {
+        Fact::Known(t) => match effective_route_table(t, &p.subnet_id) {
+            Some(table) => Fact::Known(table.clone()),
+            None => Fact::Unknown(Unreadable {
+                api: "ec2:DescribeRouteTables",
+                reason: format!("VPC {} has no route table for {}", p.vpc_id, p.subnet_id),
+            }),
+        },
+        Fact::Unknown(u) => Fact::Unknown(u.clone()),
+    };
+    Ok(StopFacts {
+        task_definition: td,
+        service,
+        task_network: net,
+        security_groups: resolve_prefix_lists(groups, reader).await?,
+        network_acl: acl,
+        health_check: None,
+        pull: Some(PullFacts {
+            path,
+            route_table,
+            endpoints,
+            dns,
+            subnets,
+        }),
+    })
+}
