@@ -324,4 +324,239 @@ mod tests {
             assert_eq!(json, golden, "{name}");
         }
     }
+
+    /// Stop diagnoses through the fake reader: the facts moto cannot give (target health
+    /// reasons, deployments with their network configuration) come from the stop fixtures.
+    mod stops {
+        use super::*;
+        use crate::domain::event::parse_trigger;
+        use crate::domain::facts::Host;
+        use crate::domain::rules::stop_fixture::{self as sf, StopCase};
+        use crate::domain::stop::StopKind;
+
+        fn world(case: &StopCase) -> FakeAws {
+            let host = Host {
+                instance_id: "i-1".into(),
+                subnet_id: Some("subnet-instance".into()),
+                vpc_id: Some("vpc-1".into()),
+                security_group_ids: vec!["sg-task".into()],
+                ..Default::default()
+            };
+            FakeAws::from_stop(&case.facts, CONTAINER_INSTANCE, Some(host))
+        }
+
+        async fn diagnose(case: &StopCase) -> (Evaluation, Vec<&'static str>) {
+            let aws = world(case);
+            let trigger = Trigger::StoppedTask(Box::new(case.stop.clone()));
+            let e = check_trigger(&trigger, &aws).await.unwrap();
+            (e, aws.calls())
+        }
+
+        fn rules(e: &Evaluation) -> Vec<&'static str> {
+            e.findings.iter().map(|f| f.rule).collect()
+        }
+
+        #[tokio::test]
+        async fn a_health_check_kill_with_an_open_path_blames_the_application() {
+            let (e, calls) = diagnose(&sf::health_kill()).await;
+            assert_eq!(e.compliance, Status::Compliant, "{e:#?}");
+            assert_eq!(rules(&e), ["HEALTH_CHECK_APP_FAILED"]);
+            assert!(e.findings[0]
+                .message
+                .contains("Target.ResponseCodeMismatch"));
+            // Two waves; the ENI (gone) is not read for a service task.
+            assert!(
+                !calls.contains(&"ec2:DescribeNetworkInterfaces"),
+                "{calls:?}"
+            );
+            for api in [
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetHealth",
+                "elasticloadbalancing:DescribeLoadBalancers",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeNetworkAcls",
+            ] {
+                assert_eq!(
+                    calls.iter().filter(|c| **c == api).count(),
+                    1,
+                    "{api}: {calls:?}"
+                );
+            }
+        }
+
+        #[tokio::test]
+        async fn a_health_check_kill_names_the_task_group_from_the_deployment() {
+            let mut case = sf::health_kill();
+            sf::group(&mut case, "sg-task").ingress = vec![fixture::tcp(80, &[], &["sg-lb"])];
+            let (e, _) = diagnose(&case).await;
+            assert_eq!(e.compliance, Status::NonCompliant);
+            assert_eq!(rules(&e), ["HEALTH_CHECK_BLOCKED"]);
+            assert!(e.findings[0]
+                .message
+                .contains("--group-id sg-task --protocol tcp --port 3000 --source-group sg-lb"));
+        }
+
+        #[tokio::test]
+        async fn image_pulls_are_diagnosed_on_the_pulling_network() {
+            let cases = [
+                (
+                    sf::image_pull_private(),
+                    Status::NonCompliant,
+                    vec!["IMAGE_PULL_NO_EGRESS"],
+                    "subnet subnet-task",
+                ),
+                (
+                    sf::ec2_instance_private(),
+                    Status::NonCompliant,
+                    vec!["IMAGE_PULL_NO_EGRESS"],
+                    "container instance i-1",
+                ),
+                (
+                    sf::image_pull_private_with_endpoints(),
+                    Status::Compliant,
+                    vec![],
+                    "",
+                ),
+            ];
+            for (case, status, want, text) in cases {
+                let (e, calls) = diagnose(&case).await;
+                assert_eq!(e.compliance, status, "{e:#?}");
+                assert_eq!(rules(&e), want);
+                assert!(
+                    e.findings.iter().all(|f| f.message.contains(text)),
+                    "{e:#?}"
+                );
+                assert!(calls.contains(&"ec2:DescribeVpcEndpoints"), "{calls:?}");
+            }
+        }
+
+        #[tokio::test]
+        async fn a_denied_endpoint_read_is_insufficient_data_naming_the_action() {
+            let case = sf::image_pull_private();
+            let aws = world(&case).failing(
+                "ec2:DescribeVpcEndpoints",
+                ReadError::Unreadable(Unreadable {
+                    api: "ec2:DescribeVpcEndpoints",
+                    reason: "UnauthorizedOperation".into(),
+                }),
+            );
+            let trigger = Trigger::StoppedTask(Box::new(case.stop.clone()));
+            let e = check_trigger(&trigger, &aws).await.unwrap();
+            assert_eq!(e.compliance, Status::InsufficientData);
+            assert!(e.annotation.contains("ec2:DescribeVpcEndpoints"));
+        }
+
+        fn stopped_tasks(n: usize, reason: &str) -> Vec<crate::domain::event::TaskDetail> {
+            (0..n)
+                .map(|i| {
+                    let mut t = sf::image_pull_private().stop.event.task;
+                    t.task_arn = format!("arn:task/prod/{i}");
+                    t.stopped_at = Some(format!("2026-01-01T10:{:02}:00Z", i % 60));
+                    t.stopped_reason = Some(reason.into());
+                    t
+                })
+                .collect()
+        }
+
+        fn deployment_failed() -> Trigger {
+            let event = serde_json::json!({
+                "version": "0", "id": "ev-dep", "detail-type": "ECS Deployment State Change",
+                "source": "aws.ecs", "account": "111122223333", "time": "2026-01-01T10:31:14Z",
+                "region": "us-east-1", "resources": ["arn:aws:ecs:us-east-1:111122223333:service/prod/web"],
+                "detail": {"eventType": "ERROR", "eventName": "SERVICE_DEPLOYMENT_FAILED",
+                           "deploymentId": "ecs-svc/1", "reason": "ECS deployment circuit breaker: tasks failed to start."}
+            });
+            parse_trigger(event).unwrap()
+        }
+
+        #[tokio::test]
+        async fn a_failed_deployment_is_diagnosed_through_its_newest_stopped_task() {
+            let case = sf::image_pull_private();
+            let aws = world(&case).with_stopped_tasks(stopped_tasks(3, sf::PULL_REASON));
+            let e = check_trigger(&deployment_failed(), &aws).await.unwrap();
+            assert_eq!(e.resource_type, "AWS::ECS::Service");
+            assert_eq!(e.compliance, Status::NonCompliant, "{e:#?}");
+            assert_eq!(rules(&e), ["IMAGE_PULL_NO_EGRESS"]);
+            let stop = e.stop.as_ref().unwrap();
+            assert_eq!(stop.kind, StopKind::DeploymentFailed);
+            assert_eq!(stop.stopped_task.as_deref(), Some("arn:task/prod/2"));
+            assert_eq!(stop.deployment_id.as_deref(), Some("ecs-svc/1"));
+            // No stopped task visible: INSUFFICIENT_DATA, not a guess.
+            let e = check_trigger(&deployment_failed(), &world(&case))
+                .await
+                .unwrap();
+            assert_eq!(e.compliance, Status::InsufficientData);
+        }
+
+        #[tokio::test]
+        async fn fifty_stops_of_one_deployment_alert_once_whatever_the_severity_floor() {
+            let publisher = FakePublisher::default();
+            let dedup = FakeDedup::default();
+            let alerting = Alerting {
+                publisher: &publisher,
+                dedup: Some(&dedup),
+                // A stop diagnosis is alerted whatever MIN_SEVERITY says.
+                min_severity: Severity::High,
+            };
+            let case = sf::health_kill(); // MEDIUM finding only
+            let aws = world(&case);
+            let mut keys = Vec::new();
+            for i in 0..50 {
+                let mut stop = case.stop.clone();
+                stop.event.task.task_arn = format!("arn:task/prod/{i}");
+                let trigger = Trigger::StoppedTask(Box::new(stop));
+                let report = check_and_alert(&trigger, &aws, Some(&alerting))
+                    .await
+                    .unwrap();
+                keys.extend(report.alert.dedup_key);
+            }
+            // The failed deployment's own event joins the same key.
+            let aws = world(&case).with_stopped_tasks(stopped_tasks(1, sf::HEALTH_REASON));
+            let report = check_and_alert(&deployment_failed(), &aws, Some(&alerting))
+                .await
+                .unwrap();
+            assert!(report.alert.deduplicated, "{report:#?}");
+            let published = publisher.published.lock().unwrap();
+            assert_eq!(published.len(), 1);
+            assert!(
+                published[0]
+                    .subject
+                    .starts_with("ECS tasks killed by ELB health checks: web in prod"),
+                "{}",
+                published[0].subject
+            );
+            keys.dedup();
+            assert_eq!(keys, ["stopped#prod#web#ecs-svc/1"]);
+        }
+
+        #[test]
+        fn the_event_fixtures_parse_into_their_triggers() {
+            let parse = |name: &str| {
+                let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+                crate::domain::event::parse_trigger_bytes(&std::fs::read(path).unwrap()).unwrap()
+            };
+            assert!(matches!(parse("stopped.json"), Trigger::OutOfScope(_)));
+            let Trigger::StoppedTask(hc) = parse("stopped-health-check.json") else {
+                panic!()
+            };
+            assert_eq!(hc.kind(), StopKind::HealthCheckKill);
+            for name in ["stopped-image-pull.json", "stopped-resource-init.json"] {
+                let Trigger::StoppedTask(pull) = parse(name) else {
+                    panic!("{name}")
+                };
+                assert_eq!(pull.kind(), StopKind::StartFailure);
+            }
+            let Trigger::Service(dep) = parse("deployment-failed.json") else {
+                panic!()
+            };
+            assert_eq!(
+                (dep.kind, dep.cluster.as_deref()),
+                (StopKind::DeploymentFailed, Some("prod"))
+            );
+            let Trigger::Service(imp) = parse("task-start-impaired.json") else {
+                panic!()
+            };
+            assert_eq!(imp.kind, StopKind::TaskStartImpaired);
+        }
+    }
 }

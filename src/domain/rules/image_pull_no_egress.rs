@@ -214,7 +214,7 @@ pub fn check(view: &StopView<'_>) -> RuleResult {
         ),
     };
     Ok(Outcome::Fail(RULE.finding(format!(
-        "The task could not reach the registry: {route}, and the VPC endpoints do not cover the start: missing {}. Fix: {way_out}; or {}",
+        "The task could not reach the registry from {who}: {route}, and the VPC endpoints do not cover the start: missing {}. Fix: {way_out}; or {}",
         list(&missing),
         if fixes.is_empty() { "open the endpoints".to_string() } else { fixes.join("; ") }
     ))))
