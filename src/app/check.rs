@@ -364,12 +364,9 @@ mod tests {
             assert!(e.findings[0]
                 .message
                 .contains("Target.ResponseCodeMismatch"));
-            // Two waves; the ENI (gone) is not read for a service task.
-            assert!(
-                !calls.contains(&"ec2:DescribeNetworkInterfaces"),
-                "{calls:?}"
-            );
+            // Each fact once; the ENI only as the fallback for the task's groups.
             for api in [
+                "ec2:DescribeNetworkInterfaces",
                 "elasticloadbalancing:DescribeTargetGroups",
                 "elasticloadbalancing:DescribeTargetHealth",
                 "elasticloadbalancing:DescribeLoadBalancers",
@@ -382,6 +379,32 @@ mod tests {
                     "{api}: {calls:?}"
                 );
             }
+        }
+
+        /// Every read's round trips on a paused clock: 100 ms each.
+        async fn round_trips(case: &StopCase) -> u128 {
+            let aws = world(case).with_latency(std::time::Duration::from_millis(100));
+            let trigger = Trigger::StoppedTask(Box::new(case.stop.clone()));
+            let start = tokio::time::Instant::now();
+            check_trigger(&trigger, &aws).await.unwrap();
+            start.elapsed().as_millis() / 100
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn stop_diagnoses_take_two_or_three_read_round_trips() {
+            assert_eq!(round_trips(&sf::health_kill()).await, 2, "health check");
+            // Fargate: the task subnet (for its VPC), then the VPC's facts.
+            assert_eq!(
+                round_trips(&sf::image_pull_private()).await,
+                2,
+                "Fargate pull"
+            );
+            // EC2: the container instance, its EC2 instance, then the VPC's facts.
+            assert_eq!(
+                round_trips(&sf::ec2_instance_private()).await,
+                3,
+                "EC2 pull"
+            );
         }
 
         #[tokio::test]

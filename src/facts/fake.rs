@@ -280,8 +280,8 @@ impl Ec2Reader for FakeAws {
     }
 
     async fn vpc_dns(&self, vpc_id: &str) -> ReadResult<VpcDns> {
-        // Two calls in AWS, one per attribute.
-        self.call("ec2:DescribeVpcAttribute").await?;
+        // Two concurrent calls in AWS, one per attribute: two calls, one round trip.
+        self.calls.lock().unwrap().push("ec2:DescribeVpcAttribute");
         self.call("ec2:DescribeVpcAttribute").await?;
         Ok(self.dns.get(vpc_id).copied())
     }

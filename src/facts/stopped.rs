@@ -4,7 +4,7 @@
 //!
 //! | wave | health-check kill | start failure |
 //! |---|---|---|
-//! | 1 | task definition ‖ service ‖ target group ‖ target health ‖ task subnet NACL (‖ ENI, standalone) | task definition ‖ service ‖ container instance host (EC2, Managed Instances) or the task subnet (Fargate) (‖ ENI) |
+//! | 1 | task definition ‖ service ‖ ENI (if it still exists) ‖ target group ‖ target health ‖ task subnet NACL | task definition ‖ service ‖ container instance host (EC2, Managed Instances) or the task subnet (Fargate) (‖ ENI) |
 //! | 2 | load balancers ‖ the VPC's security groups and subnets | route tables ‖ VPC endpoints ‖ DNS attributes ‖ security groups and subnets of the VPC ‖ pulling subnet NACL |
 
 use crate::domain::event::TaskEvent;
@@ -123,79 +123,35 @@ pub async fn read_stop_facts<R: FactReader>(
     }
 }
 
-async fn read_health_check<R: FactReader>(
-    stop: &StoppedTask,
-    named_group: Option<&str>,
+/// What the target group of a health-check kill tells, read concurrently: the group, the
+/// task's target health, the task subnet's NACL.
+type GroupHop = (
+    Fact<crate::domain::facts::TargetGroup>,
+    Fact<Option<crate::domain::facts::TargetHealth>>,
+    Fact<crate::domain::net::NetworkAcl>,
+);
+
+async fn read_group_hop<R: FactReader>(
+    group_arn: &str,
+    subnet: Option<&str>,
+    ip: Option<&str>,
     reader: &R,
-) -> Result<StopFacts, ReadError> {
-    let event = &stop.event;
-    let attachment = event.task.eni_attachment();
-    let standalone = event.task.service_name().is_none();
-    let (td, service, eni) = tokio::try_join!(
-        task_definition(event, reader),
-        service(event, reader),
-        async {
-            if standalone {
-                eni_if_any(event, reader).await
-            } else {
-                Ok(None)
-            }
-        }
-    )?;
-    // The reason names the target group; an older reason does not: the service's first one.
-    let group_arn = named_group.map(str::to_string).or_else(|| {
-        service.as_ref().and_then(Fact::known).and_then(|s| {
-            s.load_balancers
-                .iter()
-                .find_map(|m| m.target_group_arn.clone())
-        })
-    });
-    let net = task_network(stop, service.as_ref(), eni.as_ref());
-    let subnet = net.known().map(|n| n.subnet_id.clone());
-    let ip = attachment.and_then(|a| a.private_ipv4_address);
-    let Some(group_arn) = group_arn else {
-        return Ok(StopFacts {
-            task_definition: td,
-            service,
-            task_network: net,
-            security_groups: missing_input(
-                "elasticloadbalancing:DescribeTargetGroups",
-                "target group",
-            ),
-            network_acl: missing_input("elasticloadbalancing:DescribeTargetGroups", "target group"),
-            health_check: Some(HealthCheckFacts {
-                target_group: missing_input(
-                    "elasticloadbalancing:DescribeTargetGroups",
-                    "target group",
-                ),
-                load_balancers: missing_input(
-                    "elasticloadbalancing:DescribeTargetGroups",
-                    "target group",
-                ),
-                subnets: missing_input("elasticloadbalancing:DescribeTargetGroups", "target group"),
-                target_health: missing_input(
-                    "elasticloadbalancing:DescribeTargetGroups",
-                    "target group",
-                ),
-            }),
-            pull: None,
-        });
-    };
+) -> Result<GroupHop, ReadError> {
     let (groups, health, acl) = tokio::try_join!(
-        async { list_fact(reader.target_groups(std::slice::from_ref(&group_arn)).await) },
+        async { list_fact(reader.target_groups(&[group_arn.to_string()]).await) },
         async {
-            match reader.target_health(&group_arn).await {
+            match reader.target_health(group_arn).await {
                 Ok(targets) => Ok(Fact::Known(
                     targets
                         .into_iter()
-                        .find(|t| Some(&t.target_id) == ip.as_ref()),
+                        .find(|t| Some(t.target_id.as_str()) == ip),
                 )),
                 Err(ReadError::Unreadable(u)) => Ok(Fact::Unknown(u)),
                 Err(e) => Err(e),
             }
         },
         async {
-            match subnet.as_deref() {
+            match subnet {
                 Some(s) => into_fact(reader.network_acl(s).await, || Unreadable {
                     api: "ec2:DescribeNetworkAcls",
                     reason: format!("no network ACL is associated with {s}"),
@@ -216,6 +172,57 @@ async fn read_health_check<R: FactReader>(
             }),
         },
         Fact::Unknown(u) => Fact::Unknown(u),
+    };
+    Ok((group, health, acl))
+}
+
+async fn read_health_check<R: FactReader>(
+    stop: &StoppedTask,
+    named_group: Option<&str>,
+    reader: &R,
+) -> Result<StopFacts, ReadError> {
+    let event = &stop.event;
+    let attachment = event.task.eni_attachment();
+    let event_subnet = attachment.as_ref().and_then(|a| a.subnet_id.clone());
+    let ip = attachment
+        .as_ref()
+        .and_then(|a| a.private_ipv4_address.clone());
+    // Wave 1: the reason names the target group and the event the subnet, so the group hop
+    // goes out beside the task's own resources. The ENI is the fallback for the task's groups
+    // when no deployment names them.
+    let (td, service, eni, early) = tokio::try_join!(
+        task_definition(event, reader),
+        service(event, reader),
+        eni_if_any(event, reader),
+        async {
+            match (named_group, event_subnet.as_deref()) {
+                (Some(arn), Some(subnet)) => Ok(Some(
+                    read_group_hop(arn, Some(subnet), ip.as_deref(), reader).await?,
+                )),
+                _ => Ok(None),
+            }
+        }
+    )?;
+    let net = task_network(stop, service.as_ref(), eni.as_ref());
+    // An older reason names no target group: the service's first one, read now.
+    let group_arn = named_group.map(str::to_string).or_else(|| {
+        service.as_ref().and_then(Fact::known).and_then(|s| {
+            s.load_balancers
+                .iter()
+                .find_map(|m| m.target_group_arn.clone())
+        })
+    });
+    let (group, health, acl) = match (early, group_arn) {
+        (Some(hop), _) => hop,
+        (None, Some(arn)) => {
+            let subnet = net.known().map(|n| n.subnet_id.clone());
+            read_group_hop(&arn, subnet.as_deref(), ip.as_deref(), reader).await?
+        }
+        (None, None) => (
+            missing_input("elasticloadbalancing:DescribeTargetGroups", "target group"),
+            missing_input("elasticloadbalancing:DescribeTargetHealth", "target group"),
+            missing_input("ec2:DescribeNetworkAcls", "target group"),
+        ),
     };
     // Wave 2: behind the target group, in its VPC.
     let (balancers, security_groups, subnets) = match group.known() {
