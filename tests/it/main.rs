@@ -14,5 +14,6 @@ mod fargate;
 mod handler;
 mod lambda;
 mod paths;
+mod stops;
 mod template;
 mod verdicts;
