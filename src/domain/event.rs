@@ -5,8 +5,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use thiserror::Error;
 
-use super::stop::{
-    classify_stop, ServiceEvent, StopKind, StoppedTask, DEPLOYMENT_STATE_CHANGE, SERVICE_ACTION,
+use super::stop_reason::{
+    classify_stop, StopCause, StopKind, DEPLOYMENT_STATE_CHANGE, SERVICE_ACTION,
 };
 use super::text::truncate_chars;
 
@@ -64,6 +64,63 @@ pub struct TaskEvent {
     pub region: Option<String>,
     /// The typed `detail`.
     pub task: TaskDetail,
+}
+
+/// A STOPPED task whose reason this checker diagnoses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoppedTask {
+    /// The task, as its state-change event (or DescribeTasks) tells it.
+    pub event: TaskEvent,
+    /// `stoppedReason`.
+    pub stopped_reason: String,
+    /// `stopCode`, when present.
+    pub stop_code: Option<String>,
+    /// The diagnosis' starting point.
+    pub cause: StopCause,
+}
+
+impl StoppedTask {
+    /// What happened.
+    pub fn kind(&self) -> StopKind {
+        match self.cause {
+            StopCause::HealthCheck { .. } => StopKind::HealthCheckKill,
+            StopCause::StartFailure { .. } => StopKind::StartFailure,
+        }
+    }
+}
+
+/// A service-level event: a failed deployment or tasks that keep failing to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceEvent {
+    /// EventBridge event id.
+    pub event_id: Option<String>,
+    /// Region of the event.
+    pub region: Option<String>,
+    /// DeploymentFailed or TaskStartImpaired.
+    pub kind: StopKind,
+    /// The service ARN (`resources[0]`).
+    pub service_arn: String,
+    /// The cluster: `detail.clusterArn`, else the cluster named in a long service ARN.
+    pub cluster: Option<String>,
+    /// The service name (last part of the ARN).
+    pub service_name: String,
+    /// `detail.deploymentId` (deployment events).
+    pub deployment_id: Option<String>,
+    /// `detail.reason`, when present.
+    pub reason: Option<String>,
+}
+
+impl ServiceEvent {
+    /// Builds one from a service ARN: `arn:...:service/CLUSTER/NAME` (long) or `service/NAME`.
+    pub fn names(service_arn: &str) -> (Option<String>, String) {
+        let path = service_arn
+            .split_once(":service/")
+            .map_or(service_arn, |(_, p)| p);
+        match path.split_once('/') {
+            Some((cluster, name)) => (Some(cluster.to_string()), name.to_string()),
+            None => (None, path.to_string()),
+        }
+    }
 }
 
 /// The `detail` of an *ECS Task State Change*: the DescribeTasks `Task` object, fields we use.
@@ -470,6 +527,18 @@ fn service_event(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn service_names_come_from_long_and_short_arns() {
+        assert_eq!(
+            ServiceEvent::names("arn:aws:ecs:us-east-1:1:service/prod/web"),
+            (Some("prod".into()), "web".into())
+        );
+        assert_eq!(
+            ServiceEvent::names("arn:aws:ecs:us-east-1:1:service/web"),
+            (None, "web".into())
+        );
+    }
 
     fn envelope(detail_type: &str, detail: Value) -> Value {
         json!({"version":"0","id":"ev-1","detail-type":detail_type,"source":"aws.ecs",

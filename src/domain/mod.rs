@@ -11,5 +11,6 @@ pub mod facts;
 pub mod net;
 pub mod rules;
 pub mod stop;
+pub mod stop_reason;
 pub mod text;
 pub mod verdict;
