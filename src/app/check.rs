@@ -548,6 +548,14 @@ mod tests {
                 "{}",
                 published[0].subject
             );
+            assert!(
+                published[0].body.contains(
+                    "Stop reason: Task failed ELB health checks in (target-group arn:tg/web)"
+                ),
+                "{}",
+                published[0].body
+            );
+            assert!(published[0].body.contains("Deployment: ecs-svc/1"));
             keys.dedup();
             assert_eq!(keys, ["stopped#prod#web#ecs-svc/1"]);
         }

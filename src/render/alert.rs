@@ -239,15 +239,29 @@ fn fit(evaluation: &Evaluation, budget: usize) -> (String, String) {
 pub fn text_body(evaluation: &Evaluation) -> String {
     let ctx = evaluation.context.clone().unwrap_or_default();
     let mut body = String::new();
+    let what = match (&evaluation.stop, evaluation.compliance) {
+        (Some(stop), _) => stop.kind.headline(),
+        (None, Status::NonCompliant) => "an ECS task has no valid inbound path",
+        (None, _) => "an ECS task's network setup needs attention",
+    };
     body.push_str(&format!(
-        "ecs-inbound-guard: {} ({}).\n\n",
-        if evaluation.compliance == Status::NonCompliant {
-            "an ECS task has no valid inbound path"
-        } else {
-            "an ECS task's network setup needs attention"
-        },
+        "ecs-inbound-guard: {what} ({}).\n\n",
         evaluation.compliance.as_str()
     ));
+    if let Some(stop) = &evaluation.stop {
+        for (label, value) in [
+            ("Stop reason", &stop.stopped_reason),
+            ("Stop code", &stop.stop_code),
+            ("Stopped task", &stop.stopped_task),
+            ("Deployment", &stop.deployment_id),
+            ("ECS said", &stop.event_reason),
+        ] {
+            if let Some(v) = value {
+                body.push_str(&format!("{label}: {}\n", one_line(v)));
+            }
+        }
+        body.push('\n');
+    }
     if evaluation.findings.is_empty() {
         body.push_str(&format!("{}\n\n", one_line(&evaluation.annotation)));
     }
@@ -266,7 +280,14 @@ pub fn text_body(evaluation: &Evaluation) -> String {
     }
     body.push_str("Resources\n");
     let rows: [(&str, Option<String>); 12] = [
-        ("Task ARN", Some(evaluation.resource_id.clone())),
+        (
+            if evaluation.resource_type == crate::domain::stop::SERVICE_RESOURCE_TYPE {
+                "Service ARN"
+            } else {
+                "Task ARN"
+            },
+            Some(evaluation.resource_id.clone()),
+        ),
         ("Cluster", ctx.cluster.clone()),
         ("Service", ctx.service.clone()),
         ("Task definition", ctx.task_definition.clone()),
