@@ -153,7 +153,15 @@ impl EcsReader for AwsReader {
             .instrument(info_span!("aws_call", api = "ecs:DescribeTasks"))
             .await
             .map_err(|e| classify("ecs:DescribeTasks", e))?;
-        Ok(described.tasks().iter().map(task_detail).collect())
+        // ListTasks' serviceName filter is the service's; the group check keeps a reader that
+        // ignores it (moto) honest.
+        let group = format!("service:{service}");
+        Ok(described
+            .tasks()
+            .iter()
+            .filter(|t| t.group().is_none_or(|g| g == group))
+            .map(task_detail)
+            .collect())
     }
 
     #[instrument(skip(self), fields(api = "ecs:DescribeContainerInstances"))]

@@ -192,8 +192,13 @@ async fn main() -> ExitCode {
                 Err(e) => return fail(e),
             };
             // --region pins the region; otherwise the event's region is used.
-            if let (Some(r), Trigger::RunningTask(event)) = (&aws.region, &mut trigger) {
-                event.region = Some(r.clone());
+            if let Some(r) = &aws.region {
+                match &mut trigger {
+                    Trigger::RunningTask(event) => event.region = Some(r.clone()),
+                    Trigger::StoppedTask(stop) => stop.event.region = Some(r.clone()),
+                    Trigger::Service(event) => event.region = Some(r.clone()),
+                    Trigger::OutOfScope(_) => {}
+                }
             }
             let clients = aws.client_factory();
             let (publisher, dedup) = match &topic_arn {

@@ -318,3 +318,67 @@ async fn a_health_check_kill_is_blamed_on_the_closed_task_group_or_on_the_applic
         }
     }
 }
+
+#[tokio::test]
+async fn a_failed_deployment_is_diagnosed_through_the_task_ecs_stopped() {
+    let c = clients().await;
+    let built = build(
+        &c,
+        &Scenario {
+            subnet: Subnet::Private,
+            host_public_ip: false,
+            ..Scenario::seed()
+        },
+    )
+    .await;
+    let service_arn = format!(
+        "arn:aws:ecs:us-east-1:123456789012:service/{}/{}",
+        built.cluster,
+        built.service.as_deref().unwrap()
+    );
+    let event = json!({"version": "0", "id": unique("event"), "detail-type": "ECS Deployment State Change",
+        "source": "aws.ecs", "account": "123456789012", "time": "2025-05-02T10:31:14Z", "region": "us-east-1",
+        "resources": [service_arn],
+        "detail": {"eventType": "ERROR", "eventName": "SERVICE_DEPLOYMENT_FAILED",
+                   "deploymentId": "ecs-svc/1234567890123456789",
+                   "reason": "ECS deployment circuit breaker: tasks failed to start."}});
+    // Nothing stopped yet: no stopped task to diagnose is INSUFFICIENT_DATA, not a guess.
+    let report = check(&built, event.clone()).await.unwrap();
+    assert_eq!(
+        report.evaluation.compliance,
+        Status::InsufficientData,
+        "{:#?}",
+        report.evaluation
+    );
+    assert!(!report.alert.published);
+
+    let tasks = crate::world::run_tasks(&c, &built, 1).await;
+    c.ecs
+        .stop_task()
+        .cluster(&built.cluster)
+        .task(&tasks[0])
+        .reason(PULL_TIMEOUT)
+        .send()
+        .await
+        .unwrap();
+    let report = check(&built, event).await.unwrap();
+    let e = &report.evaluation;
+    assert_eq!(e.resource_type, "AWS::ECS::Service");
+    assert_eq!(e.compliance, Status::NonCompliant, "{e:#?}");
+    assert_eq!(rules(&report), [("IMAGE_PULL_NO_EGRESS", Severity::High)]);
+    assert!(e.findings[0]
+        .message
+        .contains(&format!("container instance {}", built.instance_id)));
+    let stop = e.stop.as_ref().unwrap();
+    assert_eq!(stop.stopped_task.as_deref(), Some(tasks[0].as_str()));
+    assert!(report.alert.published);
+    let got = received(&c, &built.queue_url, 2).await;
+    assert!(
+        got[0]["Subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("ECS deployment failed"),
+        "{}",
+        got[0]
+    );
+}
