@@ -1,19 +1,33 @@
 //! The one client factory: SDK configuration loaded once (lazily: an out-of-scope event never
 //! touches it), clients and readers keyed by (account, region). Every adapter gets its clients
-//! here. Today the account is always the caller's own; the organisation mode adds member
-//! accounts through the same key.
+//! here. In organisation mode a member account is read through its role: one AssumeRole per
+//! account, its credentials cached (across regions) until shortly before they expire.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use tokio::sync::OnceCell;
 
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::provider::{error::CredentialsError, future, ProvideCredentials};
+use aws_credential_types::Credentials;
+use tracing::{info, instrument};
+
+use super::errors::classify;
 use super::AwsReader;
+use crate::domain::facts::Unreadable;
+use crate::domain::org::{Access, Enrollment, ResourceScope};
 use crate::facts::cache::CachingReader;
+use crate::ports::ReadError;
+
+/// Assumed-role credentials are renewed this long before they expire.
+const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
+/// The session name member accounts see in CloudTrail.
+const SESSION_NAME: &str = "ecs-inbound-guard";
 
 /// Per-attempt timeout: well under the Lambda timeout, so a hung call is retried, not waited on.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -64,14 +78,90 @@ impl Scope {
 /// The cached reader of one scope.
 pub type Reader = CachingReader<AwsReader>;
 
+/// Why a scope's facts cannot be read at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The account is not on the allow-list: no AssumeRole is made.
+    NotEnrolled(String),
+    /// The member role could not be assumed (AccessDenied, no such role): INSUFFICIENT_DATA.
+    Denied(Unreadable),
+    /// AssumeRole kept failing (throttling, 5xx, time-outs): the check fails and is retried.
+    Failed(ReadError),
+}
+
+/// A member account's role credentials: one AssumeRole, reused until shortly before expiry;
+/// concurrent callers wait for the one call in flight.
+#[derive(Debug)]
+struct MemberCredentials {
+    sts: aws_sdk_sts::Client,
+    role_arn: String,
+    cached: tokio::sync::Mutex<Option<Credentials>>,
+}
+
+impl MemberCredentials {
+    async fn get(&self) -> Result<Credentials, ReadError> {
+        let mut cached = self.cached.lock().await;
+        if let Some(credentials) = cached.as_ref() {
+            let fresh = credentials
+                .expiry()
+                .is_none_or(|at| at > SystemTime::now() + RENEW_BEFORE_EXPIRY);
+            if fresh {
+                return Ok(credentials.clone());
+            }
+        }
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(&self.role_arn)
+            .role_session_name(SESSION_NAME)
+            .send()
+            .await
+            .map_err(|e| classify("sts:AssumeRole", e))?;
+        let Some(c) = out.credentials() else {
+            return Err(ReadError::Failed {
+                api: "sts:AssumeRole",
+                message: format!("AssumeRole of {} returned no credentials", self.role_arn),
+            });
+        };
+        let credentials = Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            SystemTime::try_from(*c.expiration()).ok(),
+            "ecs-inbound-guard-member-role",
+        );
+        info!(role = %self.role_arn, "assumed the member role");
+        *cached = Some(credentials.clone());
+        Ok(credentials)
+    }
+}
+
+/// The SDK's view of [`MemberCredentials`].
+#[derive(Debug, Clone)]
+struct MemberProvider(Arc<MemberCredentials>);
+
+impl ProvideCredentials for MemberProvider {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            self.0.get().await.map_err(CredentialsError::provider_error)
+        })
+    }
+}
+
 /// Builds every SDK client of the process, once per (account, region).
 #[derive(Debug)]
 pub struct ClientFactory {
     region: Option<String>,
     profile: Option<String>,
     ttl: Duration,
+    enrollment: Enrollment,
     base: OnceCell<SdkConfig>,
+    home_account: OnceCell<Option<String>>,
     readers: Mutex<HashMap<Scope, Arc<Reader>>>,
+    members: Mutex<HashMap<String, Arc<MemberCredentials>>>,
 }
 
 impl ClientFactory {
@@ -82,9 +172,115 @@ impl ClientFactory {
             region,
             profile,
             ttl,
+            enrollment: Enrollment::default(),
             base: OnceCell::new(),
+            home_account: OnceCell::new(),
             readers: Mutex::new(HashMap::new()),
+            members: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same factory in organisation mode: member accounts through their role.
+    pub fn with_enrollment(mut self, enrollment: Enrollment) -> Self {
+        self.enrollment = enrollment;
+        self
+    }
+
+    /// Who may be read, and how.
+    pub fn enrollment(&self) -> &Enrollment {
+        &self.enrollment
+    }
+
+    /// The caller's own account: the configured one, else (organisation mode only, once)
+    /// STS GetCallerIdentity, which needs no permission.
+    #[instrument(skip(self))]
+    async fn home_account(&self) -> Option<String> {
+        if let Some(home) = &self.enrollment.home_account {
+            return Some(home.clone());
+        }
+        self.home_account
+            .get_or_init(|| async {
+                let sts = aws_sdk_sts::Client::new(self.sdk_config().await);
+                let out = sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| classify("sts:GetCallerIdentity", e));
+                out.ok().and_then(|o| o.account().map(str::to_string))
+            })
+            .await
+            .clone()
+    }
+
+    /// The reader for a resource's scope, with own or member-role credentials as the
+    /// enrollment decides.
+    pub async fn reader_for(&self, scope: &ResourceScope) -> Result<Arc<Reader>, Refused> {
+        let own = |region: Option<&String>| Scope::region(region.map(String::as_str));
+        if !self.enrollment.is_central() {
+            return Ok(self.reader(&own(scope.region.as_ref())).await);
+        }
+        let enrollment = Enrollment {
+            home_account: self.home_account().await,
+            ..self.enrollment.clone()
+        };
+        match enrollment.access(scope) {
+            Access::Own => Ok(self.reader(&own(scope.region.as_ref())).await),
+            Access::NotEnrolled { account } => Err(Refused::NotEnrolled(account)),
+            Access::Member { account, role_arn } => {
+                self.member_reader(&account, &role_arn, scope.region.as_deref())
+                    .await
+            }
+        }
+    }
+
+    /// The cached reader of a member account's `region`, through its role: the role is
+    /// assumed first (once per account), so a refusal is known before any read.
+    async fn member_reader(
+        &self,
+        account: &str,
+        role_arn: &str,
+        region: Option<&str>,
+    ) -> Result<Arc<Reader>, Refused> {
+        let base = self.sdk_config().await.clone();
+        let credentials = {
+            let mut members = self.members.lock().unwrap_or_else(|e| e.into_inner());
+            members
+                .entry(account.to_string())
+                .or_insert_with(|| {
+                    Arc::new(MemberCredentials {
+                        sts: aws_sdk_sts::Client::new(&base),
+                        role_arn: role_arn.to_string(),
+                        cached: tokio::sync::Mutex::new(None),
+                    })
+                })
+                .clone()
+        };
+        match credentials.get().await {
+            Ok(_) => {}
+            Err(ReadError::Unreadable(u)) => {
+                return Err(Refused::Denied(Unreadable {
+                    api: "sts:AssumeRole",
+                    reason: format!("cannot assume {role_arn}: {}", u.reason),
+                }))
+            }
+            Err(e) => return Err(Refused::Failed(e)),
+        }
+        let sdk_config = self.sdk_config_in(region).await;
+        let key = Scope {
+            account: Some(account.to_string()),
+            region: sdk_config.region().map(|r| r.to_string()),
+        };
+        let member_config = sdk_config
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(MemberProvider(credentials)))
+            .build();
+        let mut readers = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(readers
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(CachingReader::new(AwsReader::new(&member_config), self.ttl))
+            })
+            .clone())
     }
 
     /// The base SDK configuration, loaded on first use.
@@ -128,6 +324,16 @@ impl ClientFactory {
     /// A DynamoDB client in the default region.
     pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(self.sdk_config().await)
+    }
+
+    /// An AWS Organizations client (CLI `audit --organization`).
+    pub async fn organizations(&self) -> aws_sdk_organizations::Client {
+        aws_sdk_organizations::Client::new(self.sdk_config().await)
+    }
+
+    /// An EC2 client of the caller's own account in the default region.
+    pub async fn ec2(&self) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::new(self.sdk_config().await)
     }
 
     /// An AWS Config client in the default region.

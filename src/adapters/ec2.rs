@@ -227,6 +227,23 @@ impl Ec2Reader for AwsReader {
     }
 }
 
+/// The regions enabled for the caller's account (DescribeRegions; CLI `audit --all-regions`).
+#[instrument(skip(client), fields(api = "ec2:DescribeRegions"))]
+pub async fn enabled_regions(client: &aws_sdk_ec2::Client) -> Result<Vec<String>, ReadError> {
+    let out = client
+        .describe_regions()
+        .send()
+        .await
+        .map_err(|e| classify("ec2:DescribeRegions", e))?;
+    let mut regions: Vec<String> = out
+        .regions()
+        .iter()
+        .filter_map(|r| r.region_name().map(str::to_string))
+        .collect();
+    regions.sort();
+    Ok(regions)
+}
+
 /// The filter for a selection: by `id_filter` (e.g. `group-id`) or by `vpc-id`; `None` for no
 /// ids (nothing to read). Filters, not id lists, make deleted resources absent instead of
 /// failing the call.

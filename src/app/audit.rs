@@ -2,11 +2,15 @@
 //! evaluated by the same core as events. Reads are batched (DescribeTasks 100 ARNs, ENIs 200 a
 //! call) and cached, so each task definition, service and VPC is read once per audit.
 
-use tracing::instrument;
+use time::OffsetDateTime;
+use tracing::{instrument, warn};
 
+use crate::adapters::clients::{ClientFactory, Refused};
 use crate::app::check::{check_trigger, CheckError};
 use crate::domain::evaluation::Evaluation;
 use crate::domain::event::{task_trigger, TaskDetail};
+use crate::domain::org::ResourceScope;
+use crate::domain::refusal::{account_verdict, NoAccess};
 use crate::ports::{FactReader, ReadError, TaskLister, DESCRIBE_TASKS_BATCH, ENI_BATCH};
 
 /// Evaluates described tasks, reading their ENIs in bulk first (a caching reader keeps them).
@@ -110,6 +114,73 @@ pub async fn audit_cluster<R: FactReader + TaskLister>(
             .map_err(CheckError::Aws)?;
         evaluations.extend(evaluate_tasks(reader, region, tasks).await?);
         progress(evaluations.len(), arns.len());
+    }
+    Ok(evaluations)
+}
+
+/// Where an audit looks: an account (`None`: the caller's own) in a region (`None`: the
+/// default one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditScope {
+    /// The account.
+    pub account: Option<String>,
+    /// The region.
+    pub region: Option<String>,
+}
+
+/// Audits every scope: the named clusters, or every cluster, of each (account, region). A
+/// member account is read through its role (one AssumeRole per account); an account whose role
+/// cannot be assumed, or that is not enrolled, gives one account-level line and its other
+/// regions are skipped. `progress` gets (scope label, done, total).
+pub async fn audit_scopes(
+    clients: &ClientFactory,
+    scopes: &[AuditScope],
+    named: &[String],
+    all_clusters: bool,
+    progress: &mut dyn FnMut(&str, usize, usize),
+) -> Result<Vec<Evaluation>, CheckError> {
+    let mut evaluations = Vec::new();
+    let mut refused: Vec<String> = Vec::new();
+    for scope in scopes {
+        let account = scope.account.clone();
+        if account.as_ref().is_some_and(|a| refused.contains(a)) {
+            continue;
+        }
+        let resource = ResourceScope {
+            account: account.clone(),
+            region: scope.region.clone(),
+            partition: "aws".into(),
+        };
+        let why = match clients.reader_for(&resource).await {
+            Ok(reader) => {
+                let label = format!(
+                    "{} {}",
+                    account.as_deref().unwrap_or("own account"),
+                    scope.region.as_deref().unwrap_or("default region")
+                );
+                let region = scope.region.as_deref();
+                let targets = clusters(reader.as_ref(), named.to_vec(), all_clusters).await?;
+                for cluster in &targets {
+                    let mut report = |done: usize, total: usize| progress(&label, done, total);
+                    evaluations.extend(
+                        audit_cluster(reader.as_ref(), region, cluster, &mut report).await?,
+                    );
+                }
+                continue;
+            }
+            Err(Refused::NotEnrolled(a)) => NoAccess::NotEnrolled(a),
+            Err(Refused::Denied(u)) => NoAccess::Denied(u),
+            Err(Refused::Failed(e)) => return Err(CheckError::Aws(e)),
+        };
+        let account = account.unwrap_or_default();
+        warn!(%account, "account not audited: {why:?}");
+        evaluations.push(account_verdict(
+            &account,
+            scope.region.as_deref(),
+            &why,
+            OffsetDateTime::now_utc(),
+        ));
+        refused.push(account);
     }
     Ok(evaluations)
 }

@@ -12,15 +12,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use time::OffsetDateTime;
-use tracing::instrument;
+use tracing::{instrument, warn};
 
-use crate::adapters::clients::{ClientFactory, Scope, OPERATION_TIMEOUT};
+use crate::adapters::clients::{ClientFactory, Refused, OPERATION_TIMEOUT};
 use crate::adapters::dynamodb::DynamoDedup;
 use crate::adapters::sns::SnsAlerts;
 use crate::domain::delivery::CheckReport;
 use crate::domain::diagnosis::stop_verdict_before_reading;
 use crate::domain::evaluation::{verdict_before_reading, Evaluation};
 use crate::domain::event::{parse_trigger, Trigger};
+use crate::domain::refusal::{verdict_without_access, NoAccess};
 use crate::facts::deadline::Budgeted;
 use check::{check_and_alert, Alerting, CheckError};
 
@@ -56,18 +57,40 @@ pub async fn run_trigger(
     deadline: Option<Instant>,
 ) -> Result<CheckReport, CheckError> {
     let now = OffsetDateTime::now_utc();
-    let (region, decided) = match trigger {
+    let decided = match trigger {
         Trigger::OutOfScope(o) => {
             return Ok(CheckReport::unsent(Evaluation::out_of_scope(o, now)));
         }
-        Trigger::RunningTask(event) => (&event.region, verdict_before_reading(event, now)),
-        Trigger::StoppedTask(stop) => (&stop.event.region, stop_verdict_before_reading(stop, now)),
-        Trigger::Service(event) => (&event.region, None),
+        Trigger::RunningTask(event) => verdict_before_reading(event, now),
+        Trigger::StoppedTask(stop) => stop_verdict_before_reading(stop, now),
+        Trigger::Service(_) => None,
     };
     match decided {
         Some(evaluation) => Ok(CheckReport::unsent(evaluation)),
         None => {
-            let reader = clients.reader(&Scope::region(region.as_deref())).await;
+            // The resource's own account and region (its ARN's): own credentials, or the
+            // member account's role in organisation mode.
+            let scope = trigger.scope().unwrap_or_default();
+            let no_access = match clients.reader_for(&scope).await {
+                Ok(reader) => Ok(reader),
+                Err(Refused::NotEnrolled(account)) => {
+                    warn!(%account, "event from an account that is not enrolled: not read");
+                    Err(NoAccess::NotEnrolled(account))
+                }
+                Err(Refused::Denied(u)) => {
+                    warn!(reason = %u, "member role not assumable");
+                    Err(NoAccess::Denied(u))
+                }
+                Err(Refused::Failed(e)) => return Err(CheckError::Aws(e)),
+            };
+            let reader = match no_access {
+                Ok(reader) => reader,
+                Err(why) => {
+                    return Ok(CheckReport::unsent(verdict_without_access(
+                        trigger, &why, now,
+                    )))
+                }
+            };
             match deadline {
                 None => check_and_alert(trigger, reader.as_ref(), alerting).await,
                 Some(deadline) => {

@@ -9,11 +9,57 @@ use clap::{ArgAction, Args, Parser};
 use crate::adapters::clients::ClientFactory;
 use crate::adapters::dynamodb::{DynamoDedup, DEFAULT_DEDUP_TTL, MAX_DEDUP_TTL};
 use crate::adapters::sns::SnsAlerts;
+use crate::domain::org::{is_account_id, Enrollment};
 use crate::domain::verdict::Severity;
 use crate::facts::cache::DEFAULT_TTL;
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
+}
+
+fn parse_account(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if is_account_id(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("'{s}' is not a 12-digit AWS account id"))
+    }
+}
+
+/// Organisation mode: member accounts read through their role.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OrgSettings {
+    /// The read-only role every member account has (organisation mode; empty: one account).
+    #[arg(long = "role-name", env = "MEMBER_ROLE_NAME", value_name = "NAME")]
+    pub member_role_name: Option<String>,
+    /// The member accounts that may be read, comma-separated (empty: every account whose
+    /// events reach the function).
+    #[arg(
+        long = "member-accounts",
+        env = "MEMBER_ACCOUNTS",
+        value_delimiter = ',',
+        value_parser = parse_account,
+        value_name = "IDS"
+    )]
+    pub member_accounts: Vec<String>,
+    /// The account this runs in: its own resources are read with its own credentials
+    /// (default: STS GetCallerIdentity, in organisation mode only).
+    #[arg(long = "home-account", env = "HOME_ACCOUNT_ID", value_parser = parse_account, value_name = "ID")]
+    pub home_account: Option<String>,
+}
+
+impl OrgSettings {
+    /// Who may be read, and how.
+    pub fn enrollment(&self) -> Enrollment {
+        Enrollment {
+            home_account: self.home_account.clone(),
+            member_role: self
+                .member_role_name
+                .clone()
+                .filter(|r| !r.trim().is_empty()),
+            allowed_accounts: self.member_accounts.clone(),
+        }
+    }
 }
 
 /// Where to read AWS facts.
@@ -25,12 +71,16 @@ pub struct AwsSettings {
     /// AWS named profile.
     #[arg(long)]
     pub profile: Option<String>,
+    /// Organisation mode.
+    #[command(flatten)]
+    pub org: OrgSettings,
 }
 
 impl AwsSettings {
     /// The one client factory of the process (configuration is loaded on first use).
     pub fn client_factory(&self) -> ClientFactory {
         ClientFactory::new(self.region.clone(), self.profile.clone(), DEFAULT_TTL)
+            .with_enrollment(self.org.enrollment())
     }
 }
 
@@ -90,6 +140,9 @@ pub struct LambdaSettings {
     /// pay the TLS handshakes.
     #[arg(long, env = "WARM_UP_CONNECTIONS", default_value_t = true, action = ArgAction::Set)]
     pub warm_up_connections: bool,
+    /// Organisation mode (central deployment).
+    #[command(flatten)]
+    pub org: OrgSettings,
 }
 
 impl LambdaSettings {
@@ -144,5 +197,33 @@ mod tests {
             assert!(error.is_err(), "{ttl} must be refused at start-up");
         }
         assert!(LambdaSettings::try_parse_from(["x", "--dedup-ttl-seconds", "2592000"]).is_ok());
+    }
+
+    #[test]
+    fn organisation_settings_validate_account_ids() {
+        let s = LambdaSettings::try_parse_from([
+            "x",
+            "--role-name",
+            "ecs-inbound-guard-reader",
+            "--member-accounts",
+            "111111111111,222222222222",
+            "--home-account",
+            "999999999999",
+        ])
+        .unwrap();
+        let e = s.org.enrollment();
+        assert!(e.is_central());
+        assert_eq!(e.allowed_accounts, ["111111111111", "222222222222"]);
+        assert_eq!(e.home_account.as_deref(), Some("999999999999"));
+        assert!(!LambdaSettings::try_parse_from(["x", "--role-name", ""])
+            .unwrap()
+            .org
+            .enrollment()
+            .is_central());
+        let bad = LambdaSettings::try_parse_from(["x", "--member-accounts", "1111,222222222222"]);
+        assert!(bad
+            .unwrap_err()
+            .to_string()
+            .contains("not a 12-digit AWS account id"));
     }
 }

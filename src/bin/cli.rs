@@ -7,14 +7,17 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
-use ecs_inbound_guard::adapters::clients::Scope;
-use ecs_inbound_guard::app::audit::{audit_cluster, check_task_arn, clusters};
+use ecs_inbound_guard::adapters::clients::Refused;
+use ecs_inbound_guard::adapters::ec2::enabled_regions;
+use ecs_inbound_guard::adapters::organizations::active_accounts;
+use ecs_inbound_guard::app::audit::{audit_scopes, check_task_arn, AuditScope};
 use ecs_inbound_guard::app::check::{Alerting, CheckError};
 use ecs_inbound_guard::app::run_trigger;
-use ecs_inbound_guard::app::settings::{AlertSettings, AwsSettings};
+use ecs_inbound_guard::app::settings::{AlertSettings, AwsSettings, OrgSettings};
 use ecs_inbound_guard::domain::audit::AuditReport;
 use ecs_inbound_guard::domain::delivery::CheckReport;
 use ecs_inbound_guard::domain::event::{parse_trigger_bytes, Trigger};
+use ecs_inbound_guard::domain::org::ResourceScope;
 use ecs_inbound_guard::render::alert::{chatbot_notification, text_body};
 use ecs_inbound_guard::render::table::write_table;
 
@@ -65,7 +68,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
     },
-    /// Evaluate every RUNNING task of one or more clusters.
+    /// Evaluate every RUNNING task of one or more clusters, in one or many accounts and regions.
     Audit {
         /// Cluster name or ARN (repeatable).
         #[arg(
@@ -74,17 +77,33 @@ enum Command {
             required_unless_present = "all_clusters"
         )]
         clusters: Vec<String>,
-        /// Audit every cluster of the region.
+        /// Audit every cluster of each account and region.
         #[arg(long)]
         all_clusters: bool,
+        /// A member account to audit through --role-name (repeatable).
+        #[arg(long = "account", value_name = "ID", requires = "member_role_name")]
+        accounts: Vec<String>,
+        /// Audit every ACTIVE account of the organisation (organizations:ListAccounts: run it
+        /// from the management account or a delegated administrator).
+        #[arg(long, requires = "member_role_name", conflicts_with = "accounts")]
+        organization: bool,
+        /// Region to audit (repeatable; default: the profile's region).
+        #[arg(long = "region", value_name = "REGION")]
+        regions: Vec<String>,
+        /// Audit every region enabled for the account you run from (ec2:DescribeRegions).
+        #[arg(long, conflicts_with = "regions")]
+        all_regions: bool,
+        /// AWS named profile.
+        #[arg(long)]
+        profile: Option<String>,
+        #[command(flatten)]
+        org: OrgSettings,
         /// `table` for humans (coloured on a terminal), `json` for machines.
         #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
         format: AuditFormat,
         /// Exit 1 on INSUFFICIENT_DATA too (a stricter CI gate).
         #[arg(long)]
         strict: bool,
-        #[command(flatten)]
-        aws: AwsSettings,
     },
 }
 
@@ -163,7 +182,15 @@ async fn main() -> ExitCode {
             let deadline = timeout.map(|s| Instant::now() + Duration::from_secs(s));
             if let (Some(task), Some(cluster)) = (task, cluster) {
                 let clients = aws.client_factory();
-                let reader = clients.reader(&Scope::region(aws.region.as_deref())).await;
+                let scope = ResourceScope::of(Some(&task), None, aws.region.as_deref());
+                let reader = match clients.reader_for(&scope).await {
+                    Ok(reader) => reader,
+                    Err(Refused::NotEnrolled(account)) => {
+                        return fail(format!("account {account} is not in --member-accounts"))
+                    }
+                    Err(Refused::Denied(u)) => return fail(u),
+                    Err(Refused::Failed(e)) => return fail(e),
+                };
                 return match check_task_arn(reader.as_ref(), aws.region.as_deref(), &cluster, &task)
                     .await
                 {
@@ -228,36 +255,67 @@ async fn main() -> ExitCode {
         Command::Audit {
             clusters: named,
             all_clusters,
+            accounts,
+            organization,
+            regions,
+            all_regions,
+            profile,
+            org,
             format,
             strict,
-            aws,
         } => {
-            let clients = aws.client_factory();
-            let region = aws.region.as_deref();
-            let reader = clients.reader(&Scope::region(region)).await;
-            let targets = match clusters(reader.as_ref(), named, all_clusters).await {
-                Ok(c) => c,
-                Err(e) => return fail(e),
+            let aws = AwsSettings {
+                region: regions.first().cloned(),
+                profile,
+                org,
             };
+            let clients = aws.client_factory();
+            let accounts: Vec<Option<String>> = if organization {
+                match active_accounts(&clients.organizations().await).await {
+                    Ok(ids) => ids.into_iter().map(Some).collect(),
+                    Err(e) => return fail(e),
+                }
+            } else if accounts.is_empty() {
+                vec![None]
+            } else {
+                accounts.into_iter().map(Some).collect()
+            };
+            let regions: Vec<Option<String>> = if all_regions {
+                match enabled_regions(&clients.ec2().await).await {
+                    Ok(r) => r.into_iter().map(Some).collect(),
+                    Err(e) => return fail(e),
+                }
+            } else if regions.is_empty() {
+                vec![None]
+            } else {
+                regions.into_iter().map(Some).collect()
+            };
+            let scopes: Vec<AuditScope> = accounts
+                .iter()
+                .flat_map(|account| {
+                    regions.iter().map(|region| AuditScope {
+                        account: account.clone(),
+                        region: region.clone(),
+                    })
+                })
+                .collect();
             let bar = indicatif::ProgressBar::with_draw_target(
                 None,
                 indicatif::ProgressDrawTarget::stderr(),
             );
-            let mut evaluations = Vec::new();
-            for cluster in &targets {
-                bar.set_message(cluster.clone());
-                let mut progress = |done: usize, total: usize| {
-                    bar.set_length(total as u64);
-                    bar.set_position(done as u64);
-                };
-                match audit_cluster(reader.as_ref(), region, cluster, &mut progress).await {
-                    Ok(e) => evaluations.extend(e),
+            let mut progress = |label: &str, done: usize, total: usize| {
+                bar.set_message(label.to_string());
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            };
+            let evaluations =
+                match audit_scopes(&clients, &scopes, &named, all_clusters, &mut progress).await {
+                    Ok(e) => e,
                     Err(e) => {
                         bar.finish_and_clear();
-                        return fail(format!("cluster {cluster}: {e}"));
+                        return fail(e);
                     }
-                }
-            }
+                };
             bar.finish_and_clear();
             let report = AuditReport::new(evaluations);
             let mut stdout = std::io::stdout();

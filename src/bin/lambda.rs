@@ -25,6 +25,10 @@ async fn main() -> Result<(), Error> {
         .without_time()
         .init();
     let settings = LambdaSettings::from_env()?;
-    let app = LambdaApp::init(&settings, AwsSettings::default().client_factory()).await;
+    let aws = AwsSettings {
+        org: settings.org.clone(),
+        ..AwsSettings::default()
+    };
+    let app = LambdaApp::init(&settings, aws.client_factory()).await;
     lambda_runtime::run(service_fn(|event| app.handle(event))).await
 }

@@ -13,6 +13,12 @@ use super::verdict::Status;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceSummary {
+    /// The account (from the tasks' ARNs), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The region (from the tasks' ARNs), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// Cluster name.
     pub cluster: String,
     /// Service name, or `-` for standalone tasks.
@@ -56,9 +62,10 @@ pub struct AuditReport {
 }
 
 impl AuditReport {
-    /// Groups evaluations by (cluster, service).
+    /// Groups evaluations by (account, region, cluster, service).
     pub fn new(evaluations: Vec<Evaluation>) -> Self {
-        let mut groups: BTreeMap<(String, String), ServiceSummary> = BTreeMap::new();
+        type Key = (Option<String>, Option<String>, String, String);
+        let mut groups: BTreeMap<Key, ServiceSummary> = BTreeMap::new();
         let mut summary = Summary::default();
         for e in &evaluations {
             summary.tasks += 1;
@@ -70,12 +77,16 @@ impl AuditReport {
             }
             let ctx = e.context.clone().unwrap_or_default();
             let key = (
-                ctx.cluster.unwrap_or_else(|| "-".into()),
-                ctx.service.unwrap_or_else(|| "-".into()),
+                ctx.account.clone(),
+                ctx.region.clone(),
+                ctx.cluster.clone().unwrap_or_else(|| "-".into()),
+                ctx.service.clone().unwrap_or_else(|| "-".into()),
             );
             let entry = groups.entry(key.clone()).or_insert_with(|| ServiceSummary {
-                cluster: key.0.clone(),
-                service: key.1.clone(),
+                account: key.0.clone(),
+                region: key.1.clone(),
+                cluster: key.2.clone(),
+                service: key.3.clone(),
                 launch_type: ctx.launch_type.clone().unwrap_or_else(|| "-".into()),
                 compliance: Status::NotApplicable,
                 tasks: 0,

@@ -136,6 +136,7 @@ pub fn newest_diagnosable(
         cause,
         event: TaskEvent {
             event_id: None,
+            account: None,
             region: region.map(str::to_string),
             task,
         },
@@ -166,6 +167,12 @@ pub fn evaluate_service_event(
         findings: vec![],
         suppressed: None,
         context: Some(super::evaluation::TaskContext {
+            account: super::org::Arn::parse(&event.service_arn)
+                .and_then(|a| a.account_id())
+                .map(Into::into),
+            region: super::org::Arn::parse(&event.service_arn)
+                .and_then(|a| a.region_name())
+                .map(Into::into),
             cluster: event
                 .cluster
                 .as_deref()
@@ -347,6 +354,7 @@ mod tests {
     #[test]
     fn a_service_event_reports_on_the_service_through_its_stopped_task() {
         let event = ServiceEvent {
+            account: None,
             event_id: Some("ev-9".into()),
             region: Some("us-east-1".into()),
             kind: StopKind::DeploymentFailed,

@@ -17,6 +17,12 @@ pub const MAX_ANNOTATION_CHARS: usize = 256;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskContext {
+    /// The account of the task (from its ARN), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The region of the task (from its ARN), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// Cluster name.
     pub cluster: Option<String>,
     /// Cluster ARN.
@@ -165,7 +171,11 @@ impl Evaluation {
 fn base_context(event: &TaskEvent) -> TaskContext {
     let t = &event.task;
     let attachment = t.eni_attachment();
+    // From the ARN only: the envelope's account may be a forwarder's.
+    let arn = crate::domain::org::Arn::parse(&t.task_arn);
     TaskContext {
+        account: arn.and_then(|a| a.account_id()).map(Into::into),
+        region: arn.and_then(|a| a.region_name()).map(Into::into),
         cluster: t.cluster_name().map(Into::into),
         cluster_arn: t.cluster_arn.clone(),
         service: t.service_name().map(Into::into),
@@ -358,6 +368,7 @@ mod tests {
 
     fn event() -> TaskEvent {
         TaskEvent {
+            account: None,
             event_id: Some("ev".into()),
             region: None,
             task: TaskDetail {

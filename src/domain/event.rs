@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use thiserror::Error;
 
+use super::org::ResourceScope;
 use super::stop_reason::{
     classify_stop, StopCause, StopKind, DEPLOYMENT_STATE_CHANGE, SERVICE_ACTION,
 };
@@ -42,6 +43,33 @@ pub enum Trigger {
     OutOfScope(OutOfScope),
 }
 
+impl Trigger {
+    /// Where the trigger's facts live (`None` for an out-of-scope event, which reads nothing).
+    pub fn scope(&self) -> Option<ResourceScope> {
+        match self {
+            Trigger::OutOfScope(_) => None,
+            Trigger::RunningTask(event) => Some(event.scope()),
+            Trigger::StoppedTask(stop) => Some(stop.event.scope()),
+            Trigger::Service(event) => Some(ResourceScope::of(
+                Some(&event.service_arn),
+                event.account.as_deref(),
+                event.region.as_deref(),
+            )),
+        }
+    }
+}
+
+impl TaskEvent {
+    /// The task's account and region: its ARN's, else the envelope's.
+    pub fn scope(&self) -> ResourceScope {
+        ResourceScope::of(
+            Some(&self.task.task_arn),
+            self.account.as_deref(),
+            self.region.as_deref(),
+        )
+    }
+}
+
 /// A well-formed event this checker does not evaluate, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutOfScope {
@@ -60,6 +88,8 @@ pub struct OutOfScope {
 pub struct TaskEvent {
     /// EventBridge event id.
     pub event_id: Option<String>,
+    /// The envelope's account (the task ARN's is trusted over it).
+    pub account: Option<String>,
     /// Region of the event; the facts are read there.
     pub region: Option<String>,
     /// The typed `detail`.
@@ -96,6 +126,8 @@ pub struct ServiceEvent {
     pub event_id: Option<String>,
     /// Region of the event.
     pub region: Option<String>,
+    /// The envelope's account (the service ARN's is trusted over it).
+    pub account: Option<String>,
     /// DeploymentFailed or TaskStartImpaired.
     pub kind: StopKind,
     /// The service ARN (`resources[0]`).
@@ -349,11 +381,13 @@ pub fn task_trigger(task: TaskDetail, region: Option<&str>) -> Trigger {
     match task.last_status.as_deref() {
         Some("RUNNING") => Trigger::RunningTask(Box::new(TaskEvent {
             event_id: None,
+            account: None,
             region,
             task,
         })),
         Some("STOPPED") => stopped(TaskEvent {
             event_id: None,
+            account: None,
             region,
             task,
         }),
@@ -481,6 +515,7 @@ pub fn parse_trigger(value: Value) -> Result<Trigger, InputError> {
         .map_err(|e| InputError::MalformedTaskEvent(e.to_string()))?;
     let event = TaskEvent {
         event_id: envelope.id,
+        account: envelope.account.filter(|a| !a.is_empty()),
         region: envelope.region.filter(|r| !r.is_empty()),
         task,
     };
@@ -514,6 +549,7 @@ fn service_event(
     Some(ServiceEvent {
         event_id: envelope.id.clone(),
         region: envelope.region.clone().filter(|r| !r.is_empty()),
+        account: envelope.account.clone().filter(|a| !a.is_empty()),
         kind,
         cluster: text("clusterArn").or(cluster_in_arn),
         service_name,

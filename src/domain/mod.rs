@@ -9,6 +9,8 @@ pub mod evaluation;
 pub mod event;
 pub mod facts;
 pub mod net;
+pub mod org;
+pub mod refusal;
 pub mod rules;
 pub mod stop;
 pub mod stop_reason;

@@ -105,7 +105,11 @@ pub fn alert_at(evaluation: &Evaluation, min: Severity) -> Option<Alert> {
             value: worst.as_str().to_string(),
         },
     ];
-    for (name, value) in [("cluster", ctx.cluster), ("service", ctx.service)] {
+    for (name, value) in [
+        ("account", ctx.account),
+        ("cluster", ctx.cluster),
+        ("service", ctx.service),
+    ] {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
             attributes.push(MessageAttribute {
                 name,
@@ -279,7 +283,7 @@ pub fn text_body(evaluation: &Evaluation) -> String {
         ));
     }
     body.push_str("Resources\n");
-    let rows: [(&str, Option<String>); 12] = [
+    let rows: [(&str, Option<String>); 14] = [
         (
             if evaluation.resource_type == crate::domain::stop::SERVICE_RESOURCE_TYPE {
                 "Service ARN"
@@ -288,6 +292,8 @@ pub fn text_body(evaluation: &Evaluation) -> String {
             },
             Some(evaluation.resource_id.clone()),
         ),
+        ("Account", ctx.account.clone()),
+        ("Region", ctx.region.clone()),
         ("Cluster", ctx.cluster.clone()),
         ("Service", ctx.service.clone()),
         ("Task definition", ctx.task_definition.clone()),

@@ -20,26 +20,31 @@ pub fn write_table(report: &AuditReport, out: &mut dyn Write, color: bool) -> io
         };
         format!("\x1b[{code}m{text}\x1b[0m")
     };
-    let cw = report
-        .services
-        .iter()
-        .map(|s| s.cluster.len())
-        .max()
-        .unwrap_or(0)
-        .max(7);
-    let sw = report
-        .services
-        .iter()
-        .map(|s| s.service.len())
-        .max()
-        .unwrap_or(0)
-        .max(7);
+    // Account and region columns when the audit spans accounts (the tasks' ARNs name them).
+    let scoped = report.services.iter().any(|s| s.account.is_some());
+    let width = |f: fn(&crate::domain::audit::ServiceSummary) -> usize, min: usize| {
+        report.services.iter().map(f).max().unwrap_or(0).max(min)
+    };
+    let cw = width(|s| s.cluster.len(), 7);
+    let sw = width(|s| s.service.len(), 7);
+    let rw = width(|s| s.region.as_deref().map_or(1, str::len), 6);
+    if scoped {
+        write!(out, "{:<12}  {:<rw$}  ", "ACCOUNT", "REGION")?;
+    }
     writeln!(
         out,
         "{:<cw$}  {:<sw$}  {:<17}  {:>5}  {:<17}  RULES",
         "CLUSTER", "SERVICE", "LAUNCH TYPE", "TASKS", "COMPLIANCE"
     )?;
     for s in &report.services {
+        if scoped {
+            write!(
+                out,
+                "{:<12}  {:<rw$}  ",
+                s.account.as_deref().unwrap_or("-"),
+                s.region.as_deref().unwrap_or("-")
+            )?;
+        }
         let pad = 17usize.saturating_sub(s.compliance.as_str().len());
         writeln!(
             out,

@@ -1,5 +1,6 @@
-//! The SAM template: cfn-lint, `sam validate --lint`, and least privilege (the policy's
-//! actions are exactly the AWS operations the Lambda's adapters call).
+//! The SAM template and the member templates: cfn-lint, `sam validate --lint`, and least
+//! privilege (the policies' actions are exactly the AWS operations the adapters call), the
+//! member accounts forward exactly the events the central function consumes.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -17,16 +18,96 @@ fn venv_tool(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn template_passes_cfn_lint() {
-    let out = Command::new(venv_tool("cfn-lint"))
-        .arg(repo_root().join("template.yaml"))
-        .output()
-        .expect("cfn-lint (run the README's test command)");
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for template in [
+        "template.yaml",
+        "templates/member-role.yaml",
+        "templates/member-events.yaml",
+    ] {
+        let out = Command::new(venv_tool("cfn-lint"))
+            .arg(repo_root().join(template))
+            .output()
+            .expect("cfn-lint (run the README's test command)");
+        assert!(
+            out.status.success(),
+            "{template}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Calls only the CLI makes, from the caller's own account: `audit --organization`
+/// (organizations:ListAccounts), `audit --all-regions` (ec2:DescribeRegions), and the caller's
+/// account when it is not configured (sts:GetCallerIdentity, which needs no permission; the
+/// template sets HOME_ACCOUNT_ID, so the Lambda never calls it).
+const CLI_ONLY: [&str; 3] = [
+    "organizations:ListAccounts",
+    "ec2:DescribeRegions",
+    "sts:GetCallerIdentity",
+];
+
+/// `service:Action` literals of the adapters (each call names its IAM action).
+fn adapter_calls(services: &[&str]) -> BTreeSet<String> {
+    let mut called = BTreeSet::new();
+    for file in std::fs::read_dir(repo_root().join("src/adapters")).unwrap() {
+        let source = std::fs::read_to_string(file.unwrap().path()).unwrap();
+        for literal in source.split('"').skip(1).step_by(2) {
+            called.extend(actions(literal, services));
+        }
+    }
+    called.retain(|a| !CLI_ONLY.contains(&a.as_str()));
+    called
+}
+
+#[test]
+fn the_member_role_grants_exactly_the_reads_the_checker_makes() {
+    let services = ["ecs", "ec2", "elasticloadbalancing"];
+    let template = std::fs::read_to_string(repo_root().join("templates/member-role.yaml")).unwrap();
+    let policy = &template[template.find("Policies:").unwrap()..];
+    let granted = actions(policy, &services);
+    let called = adapter_calls(&services);
+    assert!(called.contains("ec2:DescribeVpcEndpoints"), "{called:?}");
+    assert_eq!(granted, called, "member role vs the readers' calls");
+    assert!(!template.contains("ecs:Update") && !template.contains("Put"));
+}
+
+/// The event patterns of a template: each `Pattern:` / `EventPattern:` block, dedented.
+fn event_patterns(template: &str) -> BTreeSet<String> {
+    let lines: Vec<&str> = template.lines().collect();
+    let mut patterns = BTreeSet::new();
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim();
+        if trimmed != "Pattern:" && trimmed != "EventPattern:" {
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        let block: Vec<&str> = lines[i + 1..]
+            .iter()
+            .take_while(|l| l.len() - l.trim_start().len() > indent && !l.trim().is_empty())
+            .copied()
+            .collect();
+        let inner = block[0].len() - block[0].trim_start().len();
+        patterns.insert(
+            block
+                .iter()
+                .map(|l| &l[inner..])
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+    }
+    patterns
+}
+
+#[test]
+fn member_accounts_forward_exactly_the_events_the_central_function_consumes() {
+    let central = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let member = std::fs::read_to_string(repo_root().join("templates/member-events.yaml")).unwrap();
+    let (central, member) = (event_patterns(&central), event_patterns(&member));
+    assert_eq!(central.len(), 4, "{central:#?}");
+    assert!(central
+        .iter()
+        .any(|p| p.contains("SERVICE_DEPLOYMENT_FAILED")));
+    assert_eq!(central, member);
 }
 
 #[test]
@@ -73,20 +154,14 @@ fn template_grants_exactly_the_operations_the_lambda_calls() {
         "elasticloadbalancing",
         "dynamodb",
         "config",
+        "sts",
+        "organizations",
     ];
     let template = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
     let granted = actions(&template, &services);
-    let mut called = BTreeSet::new();
-    for file in std::fs::read_dir(repo_root().join("src/adapters")).unwrap() {
-        let path = file.unwrap().path();
-        // ListClusters/ListTasks/ListServices/DescribeTasks serve the CLI's audit and the
-        // Lambda's Config rule mode alike, so every adapter call is the Lambda's.
-        let source = std::fs::read_to_string(&path).unwrap();
-        // Adapters name each call's IAM action in a string literal (span field / error context).
-        for literal in source.split('"').skip(1).step_by(2) {
-            called.extend(actions(literal, &services));
-        }
-    }
+    // ListClusters/ListTasks/ListServices/DescribeTasks serve the CLI's audit and the Lambda's
+    // Config rule mode alike; every adapter call but the CLI-only ones is the Lambda's.
+    let called = adapter_calls(&services);
     assert!(
         called.contains("ec2:DescribeNetworkInterfaces") && called.contains("sns:Publish"),
         "{called:?}"
@@ -197,4 +272,27 @@ fn the_sam_build_artefact_is_an_arm64_executable_under_14_mb() {
     assert!(mode & 0o111 != 0, "executable bits set");
     eprintln!("sam build artefact: {} bytes", bytes.len());
     assert!(bytes.len() < 14 * 1024 * 1024, "{} bytes", bytes.len());
+}
+
+#[test]
+fn member_roles_are_assumable_only_in_organisation_mode() {
+    let template = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let at = template
+        .find("Sid: ReadMemberAccountsThroughTheirRole")
+        .expect("the AssumeRole statement");
+    let before = &template[..at];
+    let opening = before.rfind("- !If").unwrap();
+    assert!(
+        before[opening..].contains("- IsCentral"),
+        "sts:AssumeRole must be granted only under IsCentral"
+    );
+    let statement: Vec<&str> = template[at..].lines().take(4).collect();
+    assert!(
+        statement[2].trim() == "Action: sts:AssumeRole",
+        "{statement:?}"
+    );
+    assert!(
+        statement[3].contains(":role/${MemberRoleName}"),
+        "only the member role: {statement:?}"
+    );
 }

@@ -188,6 +188,7 @@ pub fn valid() -> TaskFacts {
 /// The event and ENI attachment that match [`valid`].
 pub fn event() -> (TaskEvent, EniAttachment) {
     let event = TaskEvent {
+        account: None,
         event_id: None,
         region: None,
         task: TaskDetail {
