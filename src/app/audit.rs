@@ -118,6 +118,17 @@ pub async fn audit_cluster<R: FactReader + TaskLister>(
     Ok(evaluations)
 }
 
+/// An audit that could not finish: where it stopped, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}: {source}")]
+pub struct AuditError {
+    /// `cluster NAME` or `account ID in REGION`.
+    pub context: String,
+    /// What failed.
+    #[source]
+    pub source: CheckError,
+}
+
 /// Where an audit looks: an account (`None`: the caller's own) in a region (`None`: the
 /// default one).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,7 +149,7 @@ pub async fn audit_scopes(
     named: &[String],
     all_clusters: bool,
     progress: &mut dyn FnMut(&str, usize, usize),
-) -> Result<Vec<Evaluation>, CheckError> {
+) -> Result<Vec<Evaluation>, AuditError> {
     let mut evaluations = Vec::new();
     let mut refused: Vec<String> = Vec::new();
     for scope in scopes {
@@ -159,18 +170,32 @@ pub async fn audit_scopes(
                     scope.region.as_deref().unwrap_or("default region")
                 );
                 let region = scope.region.as_deref();
-                let targets = clusters(reader.as_ref(), named.to_vec(), all_clusters).await?;
+                let targets = clusters(reader.as_ref(), named.to_vec(), all_clusters)
+                    .await
+                    .map_err(|source| AuditError {
+                        context: label.clone(),
+                        source,
+                    })?;
                 for cluster in &targets {
                     let mut report = |done: usize, total: usize| progress(&label, done, total);
-                    evaluations.extend(
-                        audit_cluster(reader.as_ref(), region, cluster, &mut report).await?,
-                    );
+                    let found = audit_cluster(reader.as_ref(), region, cluster, &mut report)
+                        .await
+                        .map_err(|source| AuditError {
+                            context: format!("cluster {cluster}"),
+                            source,
+                        })?;
+                    evaluations.extend(found);
                 }
                 continue;
             }
             Err(Refused::NotEnrolled(a)) => NoAccess::NotEnrolled(a),
             Err(Refused::Denied(u)) => NoAccess::Denied(u),
-            Err(Refused::Failed(e)) => return Err(CheckError::Aws(e)),
+            Err(Refused::Failed(e)) => {
+                return Err(AuditError {
+                    context: format!("account {}", account.unwrap_or_default()),
+                    source: CheckError::Aws(e),
+                })
+            }
         };
         let account = account.unwrap_or_default();
         warn!(%account, "account not audited: {why:?}");

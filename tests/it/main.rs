@@ -13,6 +13,7 @@ mod docs;
 mod fargate;
 mod handler;
 mod lambda;
+mod org;
 mod paths;
 mod stops;
 mod template;

@@ -5,6 +5,9 @@ It forwards every request to moto unchanged, and can:
   * count requests per AWS action (GET /__proxy/stats, POST /__proxy/reset),
   * add latency to every forwarded request (--latency-ms),
   * record request bodies per action (in stats, 20 per action),
+  * tell which account's credentials signed each request (stats["accounts"][action]): the
+    access keys AssumeRole hands out are mapped to the role's account, any other key is
+    "caller",
   * answer chosen actions with a canned body ({"action", "status": 200, "body": {...}}),
   * answer chosen actions with an AWS error instead of forwarding (POST /__proxy/faults with
     [{"action": "DescribeNetworkInterfaces", "status": 403, "code": "UnauthorizedOperation",
@@ -24,7 +27,10 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
-STATS = {"total": 0, "by_action": {}, "in_flight": 0, "max_in_flight": 0, "requests": {}}
+STATS = {"total": 0, "by_action": {}, "in_flight": 0, "max_in_flight": 0, "requests": {},
+         "accounts": {}}
+# Access key id -> the account of the role it was issued for (AssumeRole answers).
+KEY_ACCOUNTS = {}
 FAULTS = []
 EC2_LIKE = {"ec2"}
 
@@ -36,6 +42,22 @@ def action_of(headers, body):
     try:
         form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
         return form.get("Action", ["?"])[0]
+    except Exception:
+        return "?"
+
+
+def access_key_of(headers):
+    auth = headers.get("Authorization", "")
+    try:
+        return auth.split("Credential=")[1].split("/")[0]
+    except Exception:
+        return "?"
+
+
+def role_account(body):
+    try:
+        form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+        return form.get("RoleArn", [""])[0].split(":")[4]
     except Exception:
         return "?"
 
@@ -94,7 +116,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self._reply(200, json.dumps(STATS).encode())
         if self.path == "/__proxy/reset":
             with LOCK:
-                STATS.update({"total": 0, "by_action": {}, "in_flight": 0, "max_in_flight": 0, "requests": {}})
+                STATS.update({"total": 0, "by_action": {}, "in_flight": 0, "max_in_flight": 0, "requests": {},
+                              "accounts": {}})
                 FAULTS = []
             return self._reply(200, b"{}")
         if self.path == "/__proxy/faults":
@@ -120,6 +143,10 @@ class Handler(BaseHTTPRequestHandler):
             recorded = STATS["requests"].setdefault(action, [])
             if len(recorded) < 20 and len(body) < 65536:
                 recorded.append(body.decode("utf-8", "replace"))
+            signer = KEY_ACCOUNTS.get(access_key_of(self.headers), "caller")
+            seen = STATS["accounts"].setdefault(action, [])
+            if signer not in seen:
+                seen.append(signer)
             STATS["in_flight"] += 1
             STATS["max_in_flight"] = max(STATS["max_in_flight"], STATS["in_flight"])
             for f in FAULTS:
@@ -146,6 +173,12 @@ class Handler(BaseHTTPRequestHandler):
             conn.request(self.command, self.path, body=body, headers=headers)
             resp = conn.getresponse()
             data = resp.read()
+            if action == "AssumeRole" and resp.status == 200:
+                text = data.decode("utf-8", "replace")
+                if "<AccessKeyId>" in text:
+                    key = text.split("<AccessKeyId>")[1].split("</AccessKeyId>")[0]
+                    with LOCK:
+                        KEY_ACCOUNTS[key] = role_account(body)
             self.send_response(resp.status)
             for k, v in resp.getheaders():
                 if k.lower() not in ("transfer-encoding", "connection", "content-length"):

@@ -29,6 +29,8 @@ pub fn unique(prefix: &str) -> String {
 }
 
 pub struct Clients {
+    /// The account the clients act in (moto's default, or a member's through AssumeRole).
+    pub account: String,
     pub ec2: aws_sdk_ec2::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub sns: aws_sdk_sns::Client,
@@ -36,15 +38,52 @@ pub struct Clients {
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
 }
 
+/// moto's default account.
+pub const DEFAULT_ACCOUNT: &str = "123456789012";
+
 pub async fn clients() -> Clients {
     moto();
     let c = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    clients_with(&c, DEFAULT_ACCOUNT)
+}
+
+/// Clients acting in another account: moto's AssumeRole into that account's role switches the
+/// backend account (moto checks no trust policy).
+pub async fn clients_in(account: &str) -> Clients {
+    moto();
+    let base = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let out = aws_sdk_sts::Client::new(&base)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/world-builder"))
+        .role_session_name("tests")
+        .send()
+        .await
+        .unwrap();
+    let c = out.credentials().unwrap();
+    let credentials = aws_sdk_ec2::config::Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_string()),
+        None,
+        "world-builder",
+    );
+    let config = base
+        .to_builder()
+        .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
+            credentials,
+        ))
+        .build();
+    clients_with(&config, account)
+}
+
+fn clients_with(c: &aws_config::SdkConfig, account: &str) -> Clients {
     Clients {
-        ec2: aws_sdk_ec2::Client::new(&c),
-        ecs: aws_sdk_ecs::Client::new(&c),
-        sns: aws_sdk_sns::Client::new(&c),
-        sqs: aws_sdk_sqs::Client::new(&c),
-        elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&c),
+        account: account.to_string(),
+        ec2: aws_sdk_ec2::Client::new(c),
+        ecs: aws_sdk_ecs::Client::new(c),
+        sns: aws_sdk_sns::Client::new(c),
+        sqs: aws_sdk_sqs::Client::new(c),
+        elbv2: aws_sdk_elasticloadbalancingv2::Client::new(c),
     }
 }
 
@@ -436,7 +475,8 @@ pub async fn build(c: &Clients, s: &Scenario) -> Built {
         .unwrap();
 
     let task_arn = format!(
-        "arn:aws:ecs:{REGION}:123456789012:task/{cluster}/{}",
+        "arn:aws:ecs:{REGION}:{}:task/{cluster}/{}",
+        c.account,
         unique("task").replace('-', "")
     );
     let group = match &service {
@@ -471,7 +511,7 @@ pub async fn build(c: &Clients, s: &Scenario) -> Built {
         detail["platformVersion"] = json!("1.4.0");
     }
     let event = json!({"version": "0", "id": unique("event"), "detail-type": "ECS Task State Change",
-        "source": "aws.ecs", "account": "123456789012", "time": "2025-05-02T10:15:42Z", "region": REGION,
+        "source": "aws.ecs", "account": c.account, "time": "2025-05-02T10:15:42Z", "region": REGION,
         "resources": [task_arn], "detail": detail});
     Built {
         event,
