@@ -292,3 +292,67 @@ async fn audit_across_accounts_groups_by_account_and_exits_1() {
     assert!(table.starts_with("ACCOUNT"), "{table}");
     assert!(table.contains(a) && table.contains(b), "{table}");
 }
+
+#[tokio::test]
+async fn audit_of_the_organization_lists_its_active_accounts() {
+    crate::harness::moto();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let orgs = aws_sdk_organizations::Client::new(&config);
+    // moto keeps one organisation per server: the first test to ask creates it.
+    let _ = orgs
+        .create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await;
+    let created = orgs
+        .create_account()
+        .account_name(crate::world::unique("member"))
+        .email(format!("{}@example.com", crate::world::unique("m")))
+        .send()
+        .await
+        .unwrap();
+    let member = created
+        .create_account_status()
+        .and_then(|s| s.account_id())
+        .expect("moto creates the account at once")
+        .to_string();
+    let proxy = Proxy::start();
+    let (code, stdout, stderr) = run_cli(
+        &proxy.endpoint,
+        &[
+            "audit",
+            "--all-clusters",
+            "--organization",
+            "--role-name",
+            ROLE,
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    // The caller's own account holds other tests' clusters: their verdicts decide 0 or 1.
+    assert!(code == 0 || code == 1, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(report["summary"]["tasks"].is_number(), "{report:#}");
+    let stats = proxy.stats();
+    assert!(stats["by_action"]["ListAccounts"].as_u64().unwrap() >= 1);
+    // Every member but the caller's own (management) account through its role.
+    assert!(
+        accounts_of(&stats, "ListClusters").contains(&member),
+        "{stats:#}"
+    );
+    assert!(accounts_of(&stats, "ListClusters").contains(&"caller".to_string()));
+}
+
+#[test]
+fn audit_across_accounts_needs_the_role_name() {
+    let (code, _, stderr) = run_cli(
+        crate::harness::moto(),
+        &["audit", "--all-clusters", "--account", "111111111111"],
+        None,
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--role-name"), "{stderr}");
+}
