@@ -259,3 +259,41 @@ pub trait EvaluationsPut {
         batch: &[crate::domain::config_rule::ConfigEvaluation],
     ) -> impl Future<Output = Result<usize, ReadError>> + Send;
 }
+
+/// One finding Security Hub refused (`FailedFindings`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportFailure {
+    /// The finding id.
+    pub id: String,
+    /// Security Hub's error code.
+    pub code: String,
+    /// Its message.
+    pub message: String,
+}
+
+/// Imports findings into the Security Hub of the account that owns them
+/// (BatchImportFindings, ≤ 100 a call); returns the findings it refused.
+pub trait FindingsImport: Sync {
+    /// Imports one batch into `account`'s Security Hub in `region`.
+    fn import(
+        &self,
+        account: &str,
+        region: &str,
+        batch: &[crate::domain::security_hub::ExportedFinding],
+    ) -> impl Future<Output = Result<Vec<ImportFailure>, ReadError>> + Send;
+}
+
+/// The open (resource, rule) pairs of exported findings (kept in the dedup table).
+pub trait OpenFindings: Sync {
+    /// The open rules of `resource` (empty when none).
+    fn open_rules(
+        &self,
+        resource: &str,
+    ) -> impl Future<Output = Result<crate::domain::security_hub::OpenRules, DedupError>> + Send;
+    /// Replaces them (an empty set deletes the record).
+    fn save_open_rules(
+        &self,
+        resource: &str,
+        open: &crate::domain::security_hub::OpenRules,
+    ) -> impl Future<Output = Result<(), DedupError>> + Send;
+}

@@ -215,41 +215,60 @@ impl ClientFactory {
     /// The reader for a resource's scope, with own or member-role credentials as the
     /// enrollment decides.
     pub async fn reader_for(&self, scope: &ResourceScope) -> Result<Arc<Reader>, Refused> {
-        let own = |region: Option<&String>| Scope::region(region.map(String::as_str));
-        if !self.enrollment.is_central() {
-            return Ok(self.reader(&own(scope.region.as_ref())).await);
-        }
-        let enrollment = Enrollment {
-            home_account: self.home_account().await,
-            ..self.enrollment.clone()
-        };
-        match enrollment.access(scope) {
-            Access::Own => Ok(self.reader(&own(scope.region.as_ref())).await),
-            Access::NotEnrolled { account } => Err(Refused::NotEnrolled(account)),
-            Access::Member { account, role_arn } => {
-                self.member_reader(&account, &role_arn, scope.region.as_deref())
-                    .await
-            }
-        }
+        let (key, sdk_config) = self.scoped_config(scope).await?;
+        let mut readers = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(readers
+            .entry(key)
+            .or_insert_with(|| Arc::new(CachingReader::new(AwsReader::new(&sdk_config), self.ttl)))
+            .clone())
     }
 
-    /// The cached reader of a member account's `region`, through its role: the role is
-    /// assumed first (once per account), so a refusal is known before any read.
-    async fn member_reader(
+    /// A Security Hub client of the account and region that own a resource (findings are
+    /// imported there: the default product ARN requires the caller to be that account).
+    pub async fn security_hub_for(
         &self,
-        account: &str,
-        role_arn: &str,
-        region: Option<&str>,
-    ) -> Result<Arc<Reader>, Refused> {
-        let base = self.sdk_config().await.clone();
+        scope: &ResourceScope,
+    ) -> Result<aws_sdk_securityhub::Client, Refused> {
+        let (_, sdk_config) = self.scoped_config(scope).await?;
+        Ok(aws_sdk_securityhub::Client::new(&sdk_config))
+    }
+
+    /// The SDK configuration of a scope and its cache key: own credentials, or the member
+    /// account's role credentials (the role is assumed first, once per account, so a refusal
+    /// is known before any call).
+    async fn scoped_config(&self, scope: &ResourceScope) -> Result<(Scope, SdkConfig), Refused> {
+        let access = if self.enrollment.is_central() {
+            Enrollment {
+                home_account: self.home_account().await,
+                ..self.enrollment.clone()
+            }
+            .access(scope)
+        } else {
+            Access::Own
+        };
+        let sdk_config = self.sdk_config_in(scope.region.as_deref()).await;
+        let region = sdk_config.region().map(|r| r.to_string());
+        let (account, role_arn) = match access {
+            Access::Own => {
+                return Ok((
+                    Scope {
+                        account: None,
+                        region,
+                    },
+                    sdk_config,
+                ))
+            }
+            Access::NotEnrolled { account } => return Err(Refused::NotEnrolled(account)),
+            Access::Member { account, role_arn } => (account, role_arn),
+        };
         let credentials = {
             let mut members = self.members.lock().unwrap_or_else(|e| e.into_inner());
             members
-                .entry(account.to_string())
+                .entry(account.clone())
                 .or_insert_with(|| {
                     Arc::new(MemberCredentials {
-                        sts: aws_sdk_sts::Client::new(&base),
-                        role_arn: role_arn.to_string(),
+                        sts: aws_sdk_sts::Client::new(&sdk_config),
+                        role_arn: role_arn.clone(),
                         cached: tokio::sync::Mutex::new(None),
                     })
                 })
@@ -265,22 +284,17 @@ impl ClientFactory {
             }
             Err(e) => return Err(Refused::Failed(e)),
         }
-        let sdk_config = self.sdk_config_in(region).await;
-        let key = Scope {
-            account: Some(account.to_string()),
-            region: sdk_config.region().map(|r| r.to_string()),
-        };
         let member_config = sdk_config
             .to_builder()
             .credentials_provider(SharedCredentialsProvider::new(MemberProvider(credentials)))
             .build();
-        let mut readers = self.readers.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(readers
-            .entry(key)
-            .or_insert_with(|| {
-                Arc::new(CachingReader::new(AwsReader::new(&member_config), self.ttl))
-            })
-            .clone())
+        Ok((
+            Scope {
+                account: Some(account),
+                region,
+            },
+            member_config,
+        ))
     }
 
     /// The base SDK configuration, loaded on first use.
@@ -301,7 +315,8 @@ impl ClientFactory {
         }
     }
 
-    /// The cached fact reader of `scope`, built once and reused across Lambda invocations.
+    /// The cached fact reader of `scope` with the caller's own credentials, built once and
+    /// reused across Lambda invocations.
     pub async fn reader(&self, scope: &Scope) -> Arc<Reader> {
         let sdk_config = self.sdk_config_in(scope.region.as_deref()).await;
         let key = Scope {

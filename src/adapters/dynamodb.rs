@@ -1,6 +1,8 @@
 //! DynamoDB adapter for alert dedup: the two-phase idempotency record (as Powertools does).
 //! `id` (S) is the dedup key, `status` IN_PROGRESS / COMPLETE, `expiration` (N, epoch seconds)
-//! is the table's TTL attribute.
+//! is the table's TTL attribute. The same table keeps the open (resource, rule) pairs of the
+//! Security Hub export: `id` = `open#{account}/{region}/{resource}`, `rules` a JSON object
+//! rule → first seen.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -8,7 +10,15 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::AttributeValue;
 use tracing::instrument;
 
-use crate::ports::{AlertDedup, Claim, DedupError};
+use crate::domain::security_hub::OpenRules;
+use crate::ports::{AlertDedup, Claim, DedupError, OpenFindings};
+
+/// Open pairs of a resource that is evaluated no more are forgotten after this long.
+pub const OPEN_FINDINGS_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+
+fn open_key(resource: &str) -> String {
+    format!("open#{resource}")
+}
 
 /// How long an IN_PROGRESS claim blocks others (longer than a publish with retries).
 pub const IN_PROGRESS_EXPIRY: Duration = Duration::from_secs(60);
@@ -104,6 +114,47 @@ impl AlertDedup for DynamoDedup {
             .await
             .map(|_| ())
             .map_err(|e| error("dynamodb:DeleteItem", e))
+    }
+}
+
+impl OpenFindings for DynamoDedup {
+    #[instrument(skip(self), fields(api = "dynamodb:GetItem"))]
+    async fn open_rules(&self, resource: &str) -> Result<OpenRules, DedupError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(open_key(resource)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| error("dynamodb:GetItem", e))?;
+        let Some(AttributeValue::S(json)) = out.item().and_then(|i| i.get("rules")) else {
+            return Ok(OpenRules::new());
+        };
+        serde_json::from_str(json)
+            .map_err(|e| DedupError(format!("open findings of {resource} unreadable: {e}")))
+    }
+
+    #[instrument(skip(self, open), fields(api = "dynamodb:PutItem"))]
+    async fn save_open_rules(&self, resource: &str, open: &OpenRules) -> Result<(), DedupError> {
+        if open.is_empty() {
+            return self.release(&open_key(resource)).await;
+        }
+        let json = serde_json::to_string(open).unwrap_or_else(|_| "{}".into());
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("id", AttributeValue::S(open_key(resource)))
+            .item("rules", AttributeValue::S(json))
+            .item(
+                "expiration",
+                AttributeValue::N(epoch_after(OPEN_FINDINGS_TTL)),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| error("dynamodb:PutItem", e))
     }
 }
 

@@ -10,6 +10,7 @@ pub mod ecs;
 pub mod elbv2;
 pub mod errors;
 pub mod organizations;
+pub mod securityhub;
 pub mod sns;
 
 use std::time::Duration;

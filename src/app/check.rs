@@ -310,7 +310,8 @@ mod tests {
     }
 
     /// The Evaluation JSON of the seed and of a task behind a valid ALB, pinned: the files were
-    /// written by the code before the rule-engine redesign, from the same facts.
+    /// written by the code before the rule-engine redesign, from the same facts. One field was
+    /// added since, on purpose: `context.targetGroups` (the Security Hub export names them).
     #[tokio::test]
     async fn golden_evaluation_json_is_unchanged() {
         for (name, facts) in [("seed", fixture::seed()), ("alb", fixture::valid())] {

@@ -15,15 +15,18 @@ use tracing::{debug, error, info, instrument};
 use crate::adapters::clients::{ClientFactory, Scope};
 use crate::adapters::config_service::ConfigEvaluations;
 use crate::adapters::dynamodb::DynamoDedup;
+use crate::adapters::securityhub::SecurityHubFindings;
 use crate::adapters::sns::SnsAlerts;
 use crate::app::check::{Alerting, CheckError};
 use crate::app::config_rule::run_config_rule;
-use crate::app::run_check;
+use crate::app::export::{ExportReport, Exporting};
 use crate::app::settings::LambdaSettings;
+use crate::app::{export_report, run_check};
 use crate::domain::config_rule::{is_config_invocation, parse_config_invocation};
 use crate::domain::verdict::Severity;
 use crate::ports::ReadError;
 use crate::render::metrics::emf_lines;
+use crate::render::metrics::export_emf_line;
 
 static COLD: AtomicBool = AtomicBool::new(true);
 
@@ -116,6 +119,7 @@ pub struct LambdaApp {
     publisher: SnsAlerts,
     dedup: Option<DynamoDedup>,
     min_severity: Severity,
+    security_hub: bool,
     config_evaluations: ConfigEvaluations,
 }
 
@@ -137,6 +141,7 @@ impl LambdaApp {
             publisher,
             dedup,
             min_severity: alerts.min_severity,
+            security_hub: alerts.security_hub,
             config_evaluations,
         }
     }
@@ -169,6 +174,25 @@ impl LambdaApp {
             min_severity: self.min_severity,
         };
         let report = run_check(payload, &self.clients, Some(&alerting), deadline).await?;
+        if self.security_hub {
+            let hub = SecurityHubFindings::new(&self.clients);
+            let export = Exporting {
+                import: &hub,
+                open: self.dedup.as_ref(),
+                min_severity: self.min_severity,
+            };
+            let exported = export_report(&report, &export, deadline).await;
+            if exported != ExportReport::default() {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_millis();
+                println!(
+                    "{}",
+                    export_emf_line(exported.imported, exported.failed, now)
+                );
+            }
+        }
         // CloudWatch Embedded Metric Format: raw JSON lines on stdout become metrics.
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

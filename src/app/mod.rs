@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod check;
 pub mod config_rule;
+pub mod export;
 pub mod handler;
 pub mod settings;
 
@@ -16,6 +17,7 @@ use tracing::{instrument, warn};
 
 use crate::adapters::clients::{ClientFactory, Refused, OPERATION_TIMEOUT};
 use crate::adapters::dynamodb::DynamoDedup;
+use crate::adapters::securityhub::SecurityHubFindings;
 use crate::adapters::sns::SnsAlerts;
 use crate::domain::delivery::CheckReport;
 use crate::domain::diagnosis::stop_verdict_before_reading;
@@ -24,9 +26,29 @@ use crate::domain::event::{parse_trigger, Trigger};
 use crate::domain::refusal::{verdict_without_access, NoAccess};
 use crate::facts::deadline::Budgeted;
 use check::{check_and_alert, Alerting, CheckError};
+use export::{export_findings, ExportReport, Exporting};
 
 /// Alerting through SNS with optional DynamoDB dedup: what the CLI and the Lambda use.
 pub type SnsAlerting<'a> = Alerting<'a, SnsAlerts, DynamoDedup>;
+
+/// Security Hub export with the open pairs in the DynamoDB table: what the CLI and the Lambda use.
+pub type SecurityHubExport<'a> = Exporting<'a, SecurityHubFindings<'a>, DynamoDedup>;
+
+/// Exports a report's findings to Security Hub, unless the invocation's time is nearly out
+/// (an export is never worth a killed invocation: it is skipped with a warning).
+pub async fn export_report(
+    report: &CheckReport,
+    export: &SecurityHubExport<'_>,
+    deadline: Option<Instant>,
+) -> ExportReport {
+    let enough = deadline
+        .is_none_or(|d| d.saturating_duration_since(Instant::now()) > 2 * OPERATION_TIMEOUT);
+    if !enough {
+        warn!("no time left for the Security Hub export: skipped");
+        return ExportReport::default();
+    }
+    export_findings(&report.evaluation, export).await
+}
 
 /// What the alert may still need once the reads are done: two AWS operations (SNS Publish,
 /// then DynamoDB UpdateItem to complete the claim), each within its operation timeout, + 2 s.

@@ -105,6 +105,9 @@ pub struct AlertSettings {
     /// Lowest finding severity that is published (HIGH = NON_COMPLIANT tasks only).
     #[arg(long, env = "MIN_SEVERITY", default_value = "HIGH", value_parser = parse_severity)]
     pub min_severity: Severity,
+    /// Also import the findings into AWS Security Hub (of the account that owns the task).
+    #[arg(long = "security-hub", env = "SECURITY_HUB_EXPORT", action = ArgAction::SetTrue)]
+    pub security_hub: bool,
 }
 
 impl AlertSettings {

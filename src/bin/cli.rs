@@ -10,10 +10,12 @@ use clap::{Parser, Subcommand};
 use ecs_inbound_guard::adapters::clients::Refused;
 use ecs_inbound_guard::adapters::ec2::enabled_regions;
 use ecs_inbound_guard::adapters::organizations::active_accounts;
+use ecs_inbound_guard::adapters::securityhub::SecurityHubFindings;
 use ecs_inbound_guard::app::audit::{audit_scopes, check_task_arn, AuditScope};
 use ecs_inbound_guard::app::check::{Alerting, CheckError};
-use ecs_inbound_guard::app::run_trigger;
+use ecs_inbound_guard::app::export::Exporting;
 use ecs_inbound_guard::app::settings::{AlertSettings, AwsSettings, OrgSettings};
+use ecs_inbound_guard::app::{export_report, run_trigger};
 use ecs_inbound_guard::domain::audit::AuditReport;
 use ecs_inbound_guard::domain::delivery::CheckReport;
 use ecs_inbound_guard::domain::event::{parse_trigger_bytes, Trigger};
@@ -218,7 +220,7 @@ async fn main() -> ExitCode {
                 Ok(t) => t,
                 Err(e) => return fail(e),
             };
-            // --region pins the region; otherwise the event's region is used.
+            // --region stands in for the event's region (a resource ARN's region wins).
             if let Some(r) = &aws.region {
                 match &mut trigger {
                     Trigger::RunningTask(event) => event.region = Some(r.clone()),
@@ -228,12 +230,14 @@ async fn main() -> ExitCode {
                 }
             }
             let clients = aws.client_factory();
-            let (publisher, dedup) = match &topic_arn {
-                Some(arn) => (
-                    Some(alerts.publisher(&clients, arn).await),
-                    alerts.dedup(&clients).await,
-                ),
-                None => (None, None),
+            let publisher = match &topic_arn {
+                Some(arn) => Some(alerts.publisher(&clients, arn).await),
+                None => None,
+            };
+            let dedup = if topic_arn.is_some() || alerts.security_hub {
+                alerts.dedup(&clients).await
+            } else {
+                None
             };
             let alerting = publisher.as_ref().map(|publisher| Alerting {
                 publisher,
@@ -242,6 +246,15 @@ async fn main() -> ExitCode {
             });
             match run_trigger(&trigger, &clients, alerting.as_ref(), deadline).await {
                 Ok(report) => {
+                    if alerts.security_hub {
+                        let hub = SecurityHubFindings::new(&clients);
+                        let export = Exporting {
+                            import: &hub,
+                            open: dedup.as_ref(),
+                            min_severity: alerts.min_severity,
+                        };
+                        export_report(&report, &export, deadline).await;
+                    }
                     print_report(&report, format);
                     ExitCode::SUCCESS
                 }

@@ -55,6 +55,9 @@ pub struct TaskContext {
     pub host_public_ip: Option<String>,
     /// Mapped ports, e.g. `3000/tcp`.
     pub ports: Vec<String>,
+    /// Target groups of the service's load-balancer path.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub target_groups: Vec<String>,
 }
 
 /// A verdict on one resource, in AWS Config vocabulary.
@@ -206,6 +209,13 @@ pub(crate) fn enrich_context(ctx: &mut TaskContext, facts: &TaskFacts) {
     if let Some(host) = facts.host.known() {
         ctx.host_instance_id = Some(host.instance_id.clone());
         ctx.host_public_ip = host.public_ip.clone();
+    }
+    if let Some(groups) = facts
+        .load_balancer_path
+        .as_ref()
+        .and_then(|p| p.target_groups.known())
+    {
+        ctx.target_groups = groups.iter().map(|g| g.arn.clone()).collect();
     }
 }
 

@@ -12,6 +12,7 @@ pub mod net;
 pub mod org;
 pub mod refusal;
 pub mod rules;
+pub mod security_hub;
 pub mod stop;
 pub mod stop_reason;
 pub mod text;

@@ -53,6 +53,26 @@ pub fn emf_lines(evaluation: &Evaluation, timestamp_ms: u128) -> Vec<Value> {
     lines
 }
 
+/// The EMF document of a Security Hub export: findings imported and refused (`FailedCount`).
+pub fn export_emf_line(imported: usize, failed: usize, timestamp_ms: u128) -> Value {
+    json!({
+        "_aws": {
+            "Timestamp": timestamp_ms as u64,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["Service"]],
+                "Metrics": [
+                    {"Name": "SecurityHubImported", "Unit": "Count"},
+                    {"Name": "SecurityHubImportFailures", "Unit": "Count"}
+                ]
+            }]
+        },
+        "Service": "ecs-inbound-guard",
+        "SecurityHubImported": imported,
+        "SecurityHubImportFailures": failed,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ mod handler;
 mod lambda;
 mod org;
 mod paths;
+mod security_hub;
 mod stops;
 mod template;
 mod verdicts;

@@ -68,6 +68,10 @@ fn the_member_role_grants_exactly_the_reads_the_checker_makes() {
     let called = adapter_calls(&services);
     assert!(called.contains("ec2:DescribeVpcEndpoints"), "{called:?}");
     assert_eq!(granted, called, "member role vs the readers' calls");
+    // Security Hub import in the member account, only when the export is on.
+    let at = template.find("securityhub:BatchImportFindings").unwrap();
+    let opening = template[..at].rfind("- !If").unwrap();
+    assert!(template[opening..at].contains("- HasSecurityHubExport"));
     assert!(!template.contains("ecs:Update") && !template.contains("Put"));
 }
 
@@ -156,6 +160,7 @@ fn template_grants_exactly_the_operations_the_lambda_calls() {
         "config",
         "sts",
         "organizations",
+        "securityhub",
     ];
     let template = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
     let granted = actions(&template, &services);

@@ -35,10 +35,17 @@ FAULTS = []
 EC2_LIKE = {"ec2"}
 
 
-def action_of(headers, body):
+# REST-JSON protocols route by path: the actions the tests look at.
+REST_ACTIONS = {"/findings/import": "BatchImportFindings", "/findings": "GetFindings"}
+
+
+def action_of(headers, body, path=""):
     target = headers.get("X-Amz-Target")
     if target:
         return target.split(".")[-1]
+    rest = REST_ACTIONS.get(path.split("?")[0])
+    if rest:
+        return rest
     try:
         form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
         return form.get("Action", ["?"])[0]
@@ -134,7 +141,7 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         if self.path.startswith("/__proxy/"):
             return self._control(body)
-        action = action_of(self.headers, body)
+        action = action_of(self.headers, body, self.path)
         service = service_of(self.headers)
         fault = None
         with LOCK:

@@ -171,6 +171,16 @@ pub fn rule_ids() -> impl Iterator<Item = &'static str> {
         .chain(std::iter::once(check_incomplete::RULE.id))
 }
 
+/// The rule with this id (task rules, stop rules, CHECK_INCOMPLETE).
+pub fn rule(id: &str) -> Option<Rule> {
+    RULES
+        .iter()
+        .map(|(r, _)| *r)
+        .chain(STOP_RULES.iter().map(|(r, _)| *r))
+        .chain(std::iter::once(check_incomplete::RULE))
+        .find(|r| r.id == id)
+}
+
 /// Runs every stop rule on a stopped task; one `Incomplete` per IAM action, as [`run_all`].
 pub fn run_stop(view: &StopView<'_>) -> Vec<Outcome> {
     let mut incomplete_apis = HashSet::new();

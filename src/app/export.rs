@@ -1,0 +1,245 @@
+//! The Security Hub export use case: an evaluation's findings imported into the owning
+//! account's Security Hub, the fixed ones archived, the open pairs kept in the dedup table. An
+//! export never fails the invocation: refused findings (`FailedCount`, Security Hub disabled,
+//! no access) and import errors are logged and counted (the Lambda turns the count into an EMF
+//! metric); the SNS alert is unaffected.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use tracing::{info, instrument, warn};
+
+use crate::domain::evaluation::Evaluation;
+use crate::domain::security_hub::{export_plan, finding_resource, OpenRules, IMPORT_BATCH};
+use crate::domain::text::rfc3339;
+use crate::domain::verdict::Severity;
+use crate::ports::{FindingsImport, OpenFindings};
+
+/// How findings are exported.
+#[derive(Debug)]
+pub struct Exporting<'a, I, O> {
+    /// The importer (Security Hub).
+    pub import: &'a I,
+    /// The open-pairs store (the dedup table); without it nothing is ever archived.
+    pub open: Option<&'a O>,
+    /// The lowest severity exported (the alerts' floor).
+    pub min_severity: Severity,
+}
+
+/// What an export did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportReport {
+    /// Findings Security Hub accepted (FAILED and PASSED ones).
+    pub imported: usize,
+    /// Findings it refused, or that could not be sent.
+    pub failed: usize,
+}
+
+/// Exports `evaluation`'s findings (none for a verdict Security Hub does not get).
+#[instrument(skip_all, fields(resource = %evaluation.resource_id))]
+pub async fn export_findings<I: FindingsImport, O: OpenFindings>(
+    evaluation: &Evaluation,
+    exporting: &Exporting<'_, I, O>,
+) -> ExportReport {
+    let Some((resource, account, region, _)) = finding_resource(evaluation) else {
+        return ExportReport::default();
+    };
+    let key = format!("{account}/{region}/{}", resource.id);
+    let open = match exporting.open {
+        None => OpenRules::new(),
+        Some(store) => store.open_rules(&key).await.unwrap_or_else(|e| {
+            warn!(error = %e, "open findings unreadable: nothing is archived this time");
+            OpenRules::new()
+        }),
+    };
+    let now = rfc3339(OffsetDateTime::now_utc());
+    let Some(plan) = export_plan(evaluation, exporting.min_severity, &open, &now) else {
+        return ExportReport::default();
+    };
+    if plan.findings.is_empty() {
+        return ExportReport::default();
+    }
+    let mut report = ExportReport::default();
+    for batch in plan.findings.chunks(IMPORT_BATCH) {
+        match exporting.import.import(&account, &region, batch).await {
+            Ok(refused) => {
+                for r in &refused {
+                    warn!(finding = %r.id, code = %r.code, message = %r.message, "Security Hub refused a finding");
+                }
+                report.failed += refused.len();
+                report.imported += batch.len() - refused.len();
+            }
+            Err(e) => {
+                warn!(error = %e, "Security Hub import failed");
+                report.failed += batch.len();
+            }
+        }
+    }
+    // The pairs move only once Security Hub has them: a failed import is retried next time.
+    if report.failed == 0 {
+        if let Some(store) = exporting.open {
+            if let Err(e) = store.save_open_rules(&plan.resource, &plan.open).await {
+                warn!(error = %e, "open findings not saved");
+            }
+        }
+    }
+    info!(
+        imported = report.imported,
+        failed = report.failed,
+        "exported to Security Hub"
+    );
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::domain::security_hub::{ExportedFinding, FindingState};
+    use crate::domain::verdict::{Finding, Status};
+    use crate::ports::{DedupError, ImportFailure, ReadError};
+
+    #[derive(Default)]
+    struct Hub {
+        batches: Mutex<Vec<Vec<ExportedFinding>>>,
+        refuse: bool,
+    }
+
+    impl FindingsImport for Hub {
+        async fn import(
+            &self,
+            _account: &str,
+            _region: &str,
+            batch: &[ExportedFinding],
+        ) -> Result<Vec<ImportFailure>, ReadError> {
+            self.batches.lock().unwrap().push(batch.to_vec());
+            Ok(if self.refuse {
+                batch
+                    .iter()
+                    .map(|f| ImportFailure {
+                        id: f.id.clone(),
+                        code: "InvalidAccess".into(),
+                        message: "Security Hub is not enabled".into(),
+                    })
+                    .collect()
+            } else {
+                vec![]
+            })
+        }
+    }
+
+    #[derive(Default)]
+    struct Store(Mutex<std::collections::HashMap<String, OpenRules>>);
+
+    impl OpenFindings for Store {
+        async fn open_rules(&self, resource: &str) -> Result<OpenRules, DedupError> {
+            Ok(self
+                .0
+                .lock()
+                .unwrap()
+                .get(resource)
+                .cloned()
+                .unwrap_or_default())
+        }
+        async fn save_open_rules(
+            &self,
+            resource: &str,
+            open: &OpenRules,
+        ) -> Result<(), DedupError> {
+            self.0.lock().unwrap().insert(resource.into(), open.clone());
+            Ok(())
+        }
+    }
+
+    fn evaluation(task: &str, compliance: Status, rules: &[&'static str]) -> Evaluation {
+        let mut e = crate::domain::security_hub::tests_support::evaluation(task, compliance);
+        e.findings = rules
+            .iter()
+            .map(|rule| Finding {
+                rule,
+                severity: crate::domain::verdict::Severity::High,
+                message: "m".into(),
+                remediation: "r".into(),
+            })
+            .collect();
+        e
+    }
+
+    #[tokio::test]
+    async fn a_redeploy_updates_one_finding_and_a_fix_archives_it() {
+        let (hub, store) = (Hub::default(), Store::default());
+        let exporting = Exporting {
+            import: &hub,
+            open: Some(&store),
+            min_severity: Severity::High,
+        };
+        let rule = "AWSVPC_EC2_PUBLIC_NO_INBOUND";
+        // Two tasks of one service, then a redeploy: one finding id throughout.
+        for task in ["t1", "t2", "t3"] {
+            let r =
+                export_findings(&evaluation(task, Status::NonCompliant, &[rule]), &exporting).await;
+            assert_eq!(
+                r,
+                ExportReport {
+                    imported: 1,
+                    failed: 0
+                }
+            );
+        }
+        let fixed = export_findings(&evaluation("t4", Status::Compliant, &[]), &exporting).await;
+        assert_eq!(fixed.imported, 1);
+        // Fixed again: nothing is open, nothing sent.
+        let again = export_findings(&evaluation("t5", Status::Compliant, &[]), &exporting).await;
+        assert_eq!(again, ExportReport::default());
+        let batches = hub.batches.lock().unwrap();
+        let ids: Vec<&str> = batches.iter().flatten().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids.len(), 4);
+        assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+        let states: Vec<FindingState> = batches.iter().flatten().map(|f| f.state).collect();
+        assert_eq!(states.last(), Some(&FindingState::Resolved));
+        // First seen is kept across updates.
+        let created: Vec<&str> = batches
+            .iter()
+            .flatten()
+            .map(|f| f.created_at.as_str())
+            .collect();
+        assert!(created.iter().all(|c| *c == created[0]));
+    }
+
+    #[tokio::test]
+    async fn refused_findings_are_counted_and_keep_the_pairs_for_a_retry() {
+        let (hub, store) = (
+            Hub {
+                refuse: true,
+                ..Default::default()
+            },
+            Store::default(),
+        );
+        let exporting = Exporting {
+            import: &hub,
+            open: Some(&store),
+            min_severity: Severity::High,
+        };
+        let r = export_findings(
+            &evaluation(
+                "t1",
+                Status::NonCompliant,
+                &["AWSVPC_EC2_PUBLIC_NO_INBOUND"],
+            ),
+            &exporting,
+        )
+        .await;
+        assert_eq!(
+            r,
+            ExportReport {
+                imported: 0,
+                failed: 1
+            }
+        );
+        assert!(
+            store.0.lock().unwrap().is_empty(),
+            "nothing recorded as open"
+        );
+    }
+}
