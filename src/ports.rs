@@ -297,3 +297,13 @@ pub trait OpenFindings: Sync {
         open: &crate::domain::security_hub::OpenRules,
     ) -> impl Future<Output = Result<(), DedupError>> + Send;
 }
+
+/// Hands a share of a scheduled Config scan to another, asynchronous invocation of the
+/// function (Lambda Invoke, InvocationType Event).
+pub trait WorkDispatch: Sync {
+    /// Dispatches one work item.
+    fn dispatch(
+        &self,
+        item: &crate::domain::config_rule::WorkItem,
+    ) -> impl Future<Output = Result<(), ReadError>> + Send;
+}

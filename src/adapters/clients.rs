@@ -351,6 +351,11 @@ impl ClientFactory {
         aws_sdk_ec2::Client::new(self.sdk_config().await)
     }
 
+    /// An AWS Lambda client in the default region (the Config scan's fan-out).
+    pub async fn lambda(&self) -> aws_sdk_lambda::Client {
+        aws_sdk_lambda::Client::new(self.sdk_config().await)
+    }
+
     /// An AWS Config client in the default region.
     pub async fn config_service(&self) -> aws_sdk_config::Client {
         aws_sdk_config::Client::new(self.sdk_config().await)

@@ -9,6 +9,7 @@ pub mod ec2;
 pub mod ecs;
 pub mod elbv2;
 pub mod errors;
+pub mod lambda;
 pub mod organizations;
 pub mod securityhub;
 pub mod sns;

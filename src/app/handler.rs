@@ -15,14 +15,17 @@ use tracing::{debug, error, info, instrument};
 use crate::adapters::clients::{ClientFactory, Scope};
 use crate::adapters::config_service::ConfigEvaluations;
 use crate::adapters::dynamodb::DynamoDedup;
+use crate::adapters::lambda::LambdaDispatch;
 use crate::adapters::securityhub::SecurityHubFindings;
 use crate::adapters::sns::SnsAlerts;
 use crate::app::check::{Alerting, CheckError};
-use crate::app::config_rule::run_config_rule;
+use crate::app::config_rule::{dispatch_scan, run_config_rule, run_work_item};
 use crate::app::export::{ExportReport, Exporting};
 use crate::app::settings::LambdaSettings;
 use crate::app::{export_report, run_check};
-use crate::domain::config_rule::{is_config_invocation, parse_config_invocation};
+use crate::domain::config_rule::{
+    is_config_invocation, parse_config_invocation, work_item, ConfigRequest, WorkItem,
+};
 use crate::domain::verdict::Severity;
 use crate::ports::ReadError;
 use crate::render::metrics::emf_lines;
@@ -121,6 +124,7 @@ pub struct LambdaApp {
     min_severity: Severity,
     security_hub: bool,
     config_evaluations: ConfigEvaluations,
+    fan_out: Option<LambdaDispatch>,
 }
 
 impl LambdaApp {
@@ -132,6 +136,13 @@ impl LambdaApp {
         let publisher = alerts.publisher(&clients, &topic_arn).await;
         let dedup = alerts.dedup(&clients).await;
         let config_evaluations = ConfigEvaluations::new(clients.config_service().await);
+        // The scheduled Config scan fans out to asynchronous invocations of this function.
+        let fan_out = match (settings.config_fan_out, settings.function_name.as_deref()) {
+            (true, Some(name)) if !name.is_empty() => {
+                Some(LambdaDispatch::new(clients.lambda().await, name))
+            }
+            _ => None,
+        };
         let reader = clients.reader(&Scope::default()).await;
         if settings.warm_up_connections {
             reader.inner().warm_up().await;
@@ -143,6 +154,7 @@ impl LambdaApp {
             min_severity: alerts.min_severity,
             security_hub: alerts.security_hub,
             config_evaluations,
+            fan_out,
         }
     }
 
@@ -151,7 +163,12 @@ impl LambdaApp {
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
         let cold_start = COLD.swap(false, Ordering::Relaxed);
         tracing::Span::current().record("cold_start", cold_start);
-        let result = if is_config_invocation(&event.payload) {
+        let result = if let Some(item) = work_item(&event.payload) {
+            match item {
+                Ok(item) => self.handle_work(&item).await,
+                Err(e) => Err(HandlerError::InvalidInput(e.to_string())),
+            }
+        } else if is_config_invocation(&event.payload) {
             self.handle_config(event.payload).await
         } else {
             self.handle_event(event.payload, invocation_deadline(&event.context))
@@ -215,9 +232,26 @@ impl LambdaApp {
         let invocation = parse_config_invocation(payload)
             .map_err(|e| HandlerError::InvalidInput(e.to_string()))?;
         let reader = self.clients.reader(&Scope::default()).await;
+        if let (ConfigRequest::Scheduled { .. }, Some(dispatch)) =
+            (&invocation.request, self.fan_out.as_ref())
+        {
+            let items = dispatch_scan(&invocation, reader.as_ref(), dispatch).await?;
+            return Ok(serde_json::json!({ "workItems": items.len() }));
+        }
         let evaluations =
             run_config_rule(&invocation, reader.as_ref(), &self.config_evaluations).await?;
         info!(count = evaluations.len(), "reported to AWS Config");
+        Ok(serde_json::json!({ "configEvaluations": evaluations }))
+    }
+
+    /// One share of a fanned-out scheduled scan.
+    async fn handle_work(&self, item: &WorkItem) -> Result<Value, HandlerError> {
+        let reader = self.clients.reader(&Scope::default()).await;
+        let evaluations = run_work_item(item, reader.as_ref(), &self.config_evaluations).await?;
+        info!(
+            count = evaluations.len(),
+            "work item reported to AWS Config"
+        );
         Ok(serde_json::json!({ "configEvaluations": evaluations }))
     }
 }

@@ -146,6 +146,13 @@ pub struct LambdaSettings {
     /// Organisation mode (central deployment).
     #[command(flatten)]
     pub org: OrgSettings,
+    /// Config rule mode: a scheduled scan hands its services, in shares, to asynchronous
+    /// invocations of this function (lambda:InvokeFunction on itself).
+    #[arg(long, env = "CONFIG_FAN_OUT", default_value_t = false, action = ArgAction::Set)]
+    pub config_fan_out: bool,
+    /// This function's name (set by Lambda): where the fan-out sends its work items.
+    #[arg(long, env = "AWS_LAMBDA_FUNCTION_NAME")]
+    pub function_name: Option<String>,
 }
 
 impl LambdaSettings {

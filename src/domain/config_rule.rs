@@ -44,6 +44,90 @@ impl ServiceItem {
     }
 }
 
+/// The key a fan-out work item's payload carries (how the function tells it from an event).
+pub const WORK_ITEM_KEY: &str = "ecsInboundGuardConfigWork";
+/// Services per work item: a worker lists its cluster's tasks once and evaluates these.
+pub const SERVICES_PER_WORK_ITEM: usize = 25;
+
+/// A share of a scheduled Config scan: some services of one cluster, evaluated by one async
+/// invocation of the function, which reports them with the scan's result token.
+#[derive(Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkItem {
+    /// Cluster ARN.
+    pub cluster: String,
+    /// Service names of that cluster.
+    pub services: Vec<String>,
+    /// PutEvaluations' token (a credential of sorts: never logged).
+    pub result_token: String,
+    /// The notification time (the evaluations' ordering timestamp).
+    pub time: Option<String>,
+}
+
+/// Redacts the result token: work items are logged, the token never is.
+impl std::fmt::Debug for WorkItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkItem")
+            .field("cluster", &self.cluster)
+            .field("services", &self.services)
+            .field("result_token", &"<redacted>")
+            .field("time", &self.time)
+            .finish()
+    }
+}
+
+/// The work items of a scheduled scan: each cluster's services in shares of `per_item`.
+pub fn plan_work(
+    clusters: &[(String, Vec<String>)],
+    result_token: &str,
+    time: Option<&str>,
+    per_item: usize,
+) -> Vec<WorkItem> {
+    clusters
+        .iter()
+        .flat_map(|(cluster, services)| {
+            services.chunks(per_item.max(1)).map(move |chunk| WorkItem {
+                cluster: cluster.clone(),
+                services: chunk.to_vec(),
+                result_token: result_token.to_string(),
+                time: time.map(str::to_string),
+            })
+        })
+        .collect()
+}
+
+/// The work item a payload carries, if it is one.
+pub fn work_item(value: &Value) -> Option<Result<WorkItem, InputError>> {
+    let item = value.get(WORK_ITEM_KEY)?;
+    Some(
+        serde_json::from_value(item.clone())
+            .map_err(|e| InputError::MalformedTaskEvent(format!("malformed work item: {e}"))),
+    )
+}
+
+/// The payload that carries `item`.
+pub fn work_payload(item: &WorkItem) -> Value {
+    serde_json::json!({ WORK_ITEM_KEY: item })
+}
+
+/// The Config item of a service of a scheduled scan.
+pub fn scheduled_item(cluster_arn: &str, service: &str, time: Option<&str>) -> ServiceItem {
+    ServiceItem {
+        resource_type: SERVICE_RESOURCE_TYPE.into(),
+        resource_id: cluster_arn.replace(":cluster/", ":service/") + "/" + service,
+        cluster: Some(
+            cluster_arn
+                .rsplit('/')
+                .next()
+                .unwrap_or(cluster_arn)
+                .to_string(),
+        ),
+        service: Some(service.to_string()),
+        capture_time: time.map(str::to_string),
+        status: None,
+    }
+}
+
 /// What Config asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigRequest {
@@ -201,6 +285,38 @@ pub fn not_applicable(item: &ServiceItem, reason: &str, now: &str) -> ConfigEval
         compliance_type: "NOT_APPLICABLE",
         annotation: annotation(reason),
         ordering_timestamp: item.capture_time.clone().unwrap_or_else(|| now.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod work_tests {
+    use super::*;
+
+    #[test]
+    fn a_scan_is_cut_into_shares_of_one_cluster_and_the_token_is_never_printed() {
+        let services = |n: usize| (0..n).map(|i| format!("svc-{i}")).collect::<Vec<_>>();
+        let clusters = vec![
+            (
+                "arn:aws:ecs:us-east-1:1:cluster/a".to_string(),
+                services(60),
+            ),
+            ("arn:aws:ecs:us-east-1:1:cluster/b".to_string(), services(3)),
+            ("arn:aws:ecs:us-east-1:1:cluster/empty".to_string(), vec![]),
+        ];
+        let items = plan_work(&clusters, "SECRET-TOKEN", Some("t"), 25);
+        let sizes: Vec<usize> = items.iter().map(|i| i.services.len()).collect();
+        assert_eq!(sizes, [25, 25, 10, 3]);
+        assert!(items.iter().all(|i| i.result_token == "SECRET-TOKEN"));
+        assert!(!format!("{items:?}").contains("SECRET-TOKEN"));
+        let payload = work_payload(&items[3]);
+        assert_eq!(work_item(&payload).unwrap().unwrap(), items[3]);
+        assert!(work_item(&serde_json::json!({"detail": {}})).is_none());
+        assert!(work_item(&serde_json::json!({WORK_ITEM_KEY: 1}))
+            .unwrap()
+            .is_err());
+        let item = scheduled_item("arn:aws:ecs:us-east-1:1:cluster/a", "web", Some("t"));
+        assert_eq!(item.resource_id, "arn:aws:ecs:us-east-1:1:service/a/web");
+        assert_eq!(item.cluster.as_deref(), Some("a"));
     }
 }
 

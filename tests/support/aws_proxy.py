@@ -43,9 +43,12 @@ def action_of(headers, body, path=""):
     target = headers.get("X-Amz-Target")
     if target:
         return target.split(".")[-1]
-    rest = REST_ACTIONS.get(path.split("?")[0])
+    route = path.split("?")[0]
+    rest = REST_ACTIONS.get(route)
     if rest:
         return rest
+    if route.startswith("/2015-03-31/functions/") and route.endswith("/invocations"):
+        return "Invoke"
     try:
         form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
         return form.get("Action", ["?"])[0]
