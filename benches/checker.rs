@@ -95,6 +95,84 @@ fn warm_check(
     (calls, elapsed)
 }
 
+/// One fan-out work item of 25 services with 2 tasks each, evaluated by the Lambda through
+/// the latency-injecting proxy: (calls, wall time).
+async fn config_worker(c: &world::Clients, proxy: &Proxy, seed: &world::Built) -> (u64, Duration) {
+    use aws_sdk_ecs::types::{AwsVpcConfiguration, LaunchType, NetworkConfiguration};
+    world::prepare_run_task(c, &seed.vpc_id).await;
+    let td = seed.event["detail"]["taskDefinitionArn"].as_str().unwrap();
+    let mut services = Vec::new();
+    for i in 0..25 {
+        let name = format!("{}-w{i}", world::unique("svc"));
+        c.ecs
+            .create_service()
+            .cluster(&seed.cluster)
+            .service_name(&name)
+            .task_definition(td)
+            .desired_count(2)
+            .send()
+            .await
+            .unwrap();
+        c.ecs
+            .run_task()
+            .cluster(&seed.cluster)
+            .task_definition(td)
+            .count(2)
+            .launch_type(LaunchType::Ec2)
+            .started_by("ecs-svc/1")
+            .group(format!("service:{name}"))
+            .network_configuration(
+                NetworkConfiguration::builder()
+                    .awsvpc_configuration(
+                        AwsVpcConfiguration::builder()
+                            .subnets(&seed.subnet_id)
+                            .security_groups(&seed.task_sg)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        services.push(name);
+    }
+    let cluster_arn = seed.event["detail"]["clusterArn"].as_str().unwrap();
+    let work = json!({"ecsInboundGuardConfigWork": {"cluster": cluster_arn, "services": services,
+        "resultToken": "bench", "time": "2025-05-02T10:00:00.000Z"}});
+    http_request(
+        &proxy.endpoint,
+        "POST",
+        "/__proxy/faults",
+        &json!([{"action": "PutEvaluations", "status": 200, "body": {"FailedEvaluations": []}}])
+            .to_string(),
+    );
+    reset(proxy);
+    set_latency(proxy, LATENCY_MS);
+    let api = RuntimeApi::start(vec![]);
+    let _lambda = spawn_lambda_with(
+        &api,
+        &proxy.endpoint,
+        Some(&seed.topic_arn),
+        &[("WARM_UP_CONNECTIONS", "false")],
+    );
+    let start = Instant::now();
+    api.push(work);
+    let Outcome::Response(out) = api.next_outcome() else {
+        panic!("worker failed")
+    };
+    let elapsed = start.elapsed();
+    assert_eq!(
+        out["configEvaluations"].as_array().unwrap().len(),
+        25,
+        "{out:#}"
+    );
+    set_latency(proxy, 0);
+    let calls = proxy.stats()["total"].as_u64().unwrap();
+    http_request(&proxy.endpoint, "POST", "/__proxy/faults", "[]");
+    (calls, elapsed)
+}
+
 fn rss_kb(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -349,7 +427,21 @@ async fn main() {
         format!("{:.1} s", elapsed.as_secs_f64()),
     ));
 
-    // 6. Binary sizes.
+    // 6. A Config scan worker: one work item of 25 services (2 running tasks each, every
+    //    service in the same cluster), through the Lambda with 100 ms added to every AWS call.
+    let (calls, elapsed) = config_worker(&c, &proxy, &seed).await;
+    rows.push((
+        "Config scan worker, 25 services / 50 tasks: AWS calls".into(),
+        calls.to_string(),
+    ));
+    rows.push((
+        format!(
+            "Config scan worker at +{LATENCY_MS} ms per call: wall time (function timeout 30 s)"
+        ),
+        format!("{:.1} s", elapsed.as_secs_f64()),
+    ));
+
+    // 7. Binary sizes.
     let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_ecs-inbound-guard-lambda"));
     rows.push((
         format!(
