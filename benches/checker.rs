@@ -140,6 +140,8 @@ async fn config_worker(c: &world::Clients, proxy: &Proxy, seed: &world::Built) -
     let cluster_arn = seed.event["detail"]["clusterArn"].as_str().unwrap();
     let work = json!({"ecsInboundGuardConfigWork": {"cluster": cluster_arn, "services": services,
         "resultToken": "bench", "time": "2025-05-02T10:00:00.000Z"}});
+    // (A reset clears the proxy's faults: the canned PutEvaluations answer comes after it.)
+    reset(proxy);
     http_request(
         &proxy.endpoint,
         "POST",
@@ -147,7 +149,6 @@ async fn config_worker(c: &world::Clients, proxy: &Proxy, seed: &world::Built) -
         &json!([{"action": "PutEvaluations", "status": 200, "body": {"FailedEvaluations": []}}])
             .to_string(),
     );
-    reset(proxy);
     set_latency(proxy, LATENCY_MS);
     let api = RuntimeApi::start(vec![]);
     let _lambda = spawn_lambda_with(
@@ -158,8 +159,9 @@ async fn config_worker(c: &world::Clients, proxy: &Proxy, seed: &world::Built) -
     );
     let start = Instant::now();
     api.push(work);
-    let Outcome::Response(out) = api.next_outcome() else {
-        panic!("worker failed")
+    let out = match api.next_outcome() {
+        Outcome::Response(out) => out,
+        Outcome::Error(e) => panic!("worker failed: {e}"),
     };
     let elapsed = start.elapsed();
     assert_eq!(

@@ -8,18 +8,20 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use ecs_inbound_guard::adapters::clients::Refused;
+use ecs_inbound_guard::adapters::dynamodb::DynamoDedup;
 use ecs_inbound_guard::adapters::ec2::enabled_regions;
 use ecs_inbound_guard::adapters::organizations::active_accounts;
 use ecs_inbound_guard::adapters::securityhub::SecurityHubFindings;
 use ecs_inbound_guard::app::audit::{audit_scopes, check_task_arn, AuditScope};
 use ecs_inbound_guard::app::check::{Alerting, CheckError};
-use ecs_inbound_guard::app::export::Exporting;
+use ecs_inbound_guard::app::export::{export_many, Exporting};
 use ecs_inbound_guard::app::settings::{AlertSettings, AwsSettings, OrgSettings};
 use ecs_inbound_guard::app::{export_report, run_trigger};
 use ecs_inbound_guard::domain::audit::AuditReport;
 use ecs_inbound_guard::domain::delivery::CheckReport;
 use ecs_inbound_guard::domain::event::{parse_trigger_bytes, Trigger};
 use ecs_inbound_guard::domain::org::ResourceScope;
+use ecs_inbound_guard::domain::verdict::Severity;
 use ecs_inbound_guard::render::alert::{chatbot_notification, text_body};
 use ecs_inbound_guard::render::table::write_table;
 
@@ -106,7 +108,20 @@ enum Command {
         /// Exit 1 on INSUFFICIENT_DATA too (a stricter CI gate).
         #[arg(long)]
         strict: bool,
+        /// Also import the findings into Security Hub (each account's own), in batches of 100.
+        #[arg(long = "security-hub")]
+        security_hub: bool,
+        /// DynamoDB table of the open Security Hub findings (to archive the fixed ones).
+        #[arg(long, env = "DEDUP_TABLE_NAME", value_name = "TABLE")]
+        dedup_table: Option<String>,
+        /// Lowest finding severity exported to Security Hub.
+        #[arg(long, default_value = "HIGH", value_parser = parse_severity)]
+        min_severity: Severity,
     },
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
 }
 
 /// Output formats of `check`.
@@ -276,6 +291,9 @@ async fn main() -> ExitCode {
             org,
             format,
             strict,
+            security_hub,
+            dedup_table,
+            min_severity,
         } => {
             let aws = AwsSettings {
                 region: regions.first().cloned(),
@@ -330,6 +348,27 @@ async fn main() -> ExitCode {
                     }
                 };
             bar.finish_and_clear();
+            if security_hub {
+                let hub = SecurityHubFindings::new(&clients);
+                let open = match dedup_table.as_deref().filter(|t| !t.is_empty()) {
+                    Some(table) => Some(DynamoDedup::new(
+                        clients.dynamodb().await,
+                        table,
+                        Duration::from_secs(60),
+                    )),
+                    None => None,
+                };
+                let export = Exporting {
+                    import: &hub,
+                    open: open.as_ref(),
+                    min_severity,
+                };
+                let exported = export_many(&evaluations, &export).await;
+                eprintln!(
+                    "Security Hub: {} findings imported, {} refused",
+                    exported.imported, exported.failed
+                );
+            }
             let report = AuditReport::new(evaluations);
             let mut stdout = std::io::stdout();
             let color = stdout.is_terminal();

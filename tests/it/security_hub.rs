@@ -311,3 +311,40 @@ async fn a_member_accounts_finding_lands_in_that_accounts_security_hub() {
     let stats = proxy.stats();
     assert_eq!(stats["accounts"]["BatchImportFindings"], json!([member]));
 }
+
+#[tokio::test]
+async fn audit_with_security_hub_imports_one_finding_per_service() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    crate::world::run_tasks(&c, &built, 3).await;
+    let table = dedup_table().await;
+    let proxy = Proxy::start();
+    let (code, stdout, stderr) = run_cli(
+        &proxy.endpoint,
+        &[
+            "audit",
+            "--cluster",
+            &built.cluster,
+            "--format",
+            "json",
+            "--security-hub",
+            "--dedup-table",
+            &table,
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["summary"]["nonCompliant"], 3);
+    let findings = sent(&proxy);
+    assert_eq!(
+        findings.len(),
+        1,
+        "three tasks of one service: {findings:#?}"
+    );
+    assert_eq!(
+        findings[0]["Resources"][0]["Id"],
+        service_arn(&built, DEFAULT_ACCOUNT)
+    );
+    assert!(stderr.contains("1 findings imported"), "{stderr}");
+}
