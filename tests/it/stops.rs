@@ -382,3 +382,39 @@ async fn a_failed_deployment_is_diagnosed_through_the_task_ecs_stopped() {
         got[0]
     );
 }
+
+/// The real Lambda binary (local Runtime API) diagnoses a stop and alerts once per deployment.
+#[tokio::test]
+async fn the_lambda_diagnoses_a_stop_and_alerts_once_per_deployment() {
+    use crate::runtime_api::{spawn_lambda_with, Outcome, RuntimeApi};
+    let c = clients().await;
+    let built = build(&c, &fargate_private()).await;
+    let table = crate::world::dedup_table().await;
+    let first = stopped(&built, PULL_TIMEOUT);
+    // Another task of the same deployment failing the same way.
+    let mut second = first.clone();
+    let arn = format!("{}-2", first["detail"]["taskArn"].as_str().unwrap());
+    second["id"] = json!(unique("event"));
+    second["resources"] = json!([arn]);
+    second["detail"]["taskArn"] = json!(arn);
+    let api = RuntimeApi::start(vec![first, second]);
+    let _lambda = spawn_lambda_with(
+        &api,
+        crate::harness::moto(),
+        Some(&built.topic_arn),
+        &[("DEDUP_TABLE_NAME", table.as_str())],
+    );
+    let Outcome::Response(e) = api.next_outcome() else {
+        panic!("stop diagnosis failed")
+    };
+    assert_eq!(e["compliance"], "NON_COMPLIANT", "{e:#}");
+    assert_eq!(e["findings"][0]["rule"], "IMAGE_PULL_NO_EGRESS");
+    assert_eq!(e["stop"]["kind"], "START_FAILURE");
+    assert_eq!(e["alert"]["published"], true);
+    let Outcome::Response(e) = api.next_outcome() else {
+        panic!("stop diagnosis failed")
+    };
+    assert_eq!(e["alert"]["deduplicated"], true, "{e:#}");
+    let got = received(&c, &built.queue_url, 2).await;
+    assert_eq!(got.len(), 1, "one alert per deployment");
+}
