@@ -216,11 +216,16 @@ impl ClientFactory {
     /// enrollment decides.
     pub async fn reader_for(&self, scope: &ResourceScope) -> Result<Arc<Reader>, Refused> {
         let (key, sdk_config) = self.scoped_config(scope).await?;
+        Ok(self.cached_reader(key, &sdk_config))
+    }
+
+    /// The reader of `key`, built from `sdk_config` the first time.
+    fn cached_reader(&self, key: Scope, sdk_config: &SdkConfig) -> Arc<Reader> {
         let mut readers = self.readers.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(readers
+        readers
             .entry(key)
-            .or_insert_with(|| Arc::new(CachingReader::new(AwsReader::new(&sdk_config), self.ttl)))
-            .clone())
+            .or_insert_with(|| Arc::new(CachingReader::new(AwsReader::new(sdk_config), self.ttl)))
+            .clone()
     }
 
     /// A Security Hub client of the account and region that own a resource (findings are
@@ -323,11 +328,7 @@ impl ClientFactory {
             account: scope.account.clone(),
             region: sdk_config.region().map(|r| r.to_string()),
         };
-        let mut readers = self.readers.lock().unwrap_or_else(|e| e.into_inner());
-        readers
-            .entry(key)
-            .or_insert_with(|| Arc::new(CachingReader::new(AwsReader::new(&sdk_config), self.ttl)))
-            .clone()
+        self.cached_reader(key, &sdk_config)
     }
 
     /// An SNS client in the region of `topic_arn` (`arn:aws:sns:<region>:<account>:<name>`).

@@ -29,7 +29,7 @@ pub fn deployment_of(task: &TaskDetail, service: Option<&Service>) -> Option<Str
         })
 }
 
-fn stop_context(stop: &StoppedTask, deployment_id: Option<String>) -> StopContext {
+pub(crate) fn stop_context(stop: &StoppedTask, deployment_id: Option<String>) -> StopContext {
     StopContext {
         kind: stop.kind(),
         stopped_reason: Some(stop.stopped_reason.clone()),

@@ -4,12 +4,11 @@
 
 use time::OffsetDateTime;
 
-use super::diagnosis::{deployment_of, evaluate_service_event};
+use super::diagnosis::{deployment_of, evaluate_service_event, stop_context};
 use super::evaluation::Evaluation;
 use super::event::Trigger;
 use super::facts::Unreadable;
 use super::rules::check_incomplete;
-use super::stop::StopContext;
 use super::verdict::Status;
 
 /// Why a trigger's facts were not read.
@@ -40,14 +39,7 @@ pub fn verdict_without_access(trigger: &Trigger, why: &NoAccess, at: OffsetDateT
         Trigger::RunningTask(event) => Evaluation::task_not_applicable(event, at, ""),
         Trigger::StoppedTask(stop) => {
             let mut e = Evaluation::task_not_applicable(&stop.event, at, "");
-            e.stop = Some(StopContext {
-                kind: stop.kind(),
-                stopped_reason: Some(stop.stopped_reason.clone()),
-                stop_code: stop.stop_code.clone(),
-                stopped_task: Some(stop.event.task.task_arn.clone()),
-                deployment_id: deployment_of(&stop.event.task, None),
-                event_reason: None,
-            });
+            e.stop = Some(stop_context(stop, deployment_of(&stop.event.task, None)));
             e
         }
         Trigger::Service(event) => evaluate_service_event(event, None, None, at),

@@ -8,51 +8,16 @@
 //! | 2 | load balancers ‖ the VPC's security groups and subnets | route tables ‖ VPC endpoints ‖ DNS attributes ‖ security groups and subnets of the VPC ‖ pulling subnet NACL |
 
 use crate::domain::event::TaskEvent;
-use crate::domain::facts::{
-    effective_route_table, Fact, NetworkInterface, Service, TaskDefinition, Unreadable,
-};
+use crate::domain::facts::{effective_route_table, Fact, NetworkInterface, Service, Unreadable};
 use crate::domain::stop::{
     pulls_through_instance, task_network_from, HealthCheckFacts, PullFacts, PullPath, Puller,
     StopCause, StopFacts, StoppedTask, TaskNetworkConfig,
 };
-use crate::facts::waves::{into_fact, list_fact, missing_input, not_read, resolve_prefix_lists};
+use crate::facts::waves::{
+    into_fact, list_fact, missing_input, not_read, read_host, read_service, read_task_definition,
+    resolve_prefix_lists,
+};
 use crate::ports::{FactReader, ReadError, Selection};
-
-fn cluster(event: &TaskEvent) -> &str {
-    event.task.cluster_arn.as_deref().unwrap_or("default")
-}
-
-async fn task_definition<R: FactReader>(
-    event: &TaskEvent,
-    reader: &R,
-) -> Result<Fact<TaskDefinition>, ReadError> {
-    match event.task.task_definition_arn.as_deref() {
-        Some(arn) => into_fact(reader.task_definition(arn).await, || Unreadable {
-            api: "ecs:DescribeTaskDefinition",
-            reason: format!("task definition {arn} does not exist"),
-        }),
-        None => Ok(missing_input(
-            "ecs:DescribeTaskDefinition",
-            "task definition",
-        )),
-    }
-}
-
-async fn service<R: FactReader>(
-    event: &TaskEvent,
-    reader: &R,
-) -> Result<Option<Fact<Service>>, ReadError> {
-    let Some(name) = event.task.service_name() else {
-        return Ok(None);
-    };
-    Ok(Some(into_fact(
-        reader.service(cluster(event), name).await,
-        || Unreadable {
-            api: "ecs:DescribeServices",
-            reason: format!("service {name} no longer exists (MISSING)"),
-        },
-    )?))
-}
 
 /// The ENI, if it still exists (a standalone task has no deployment to tell its groups).
 async fn eni_if_any<R: FactReader>(
@@ -191,8 +156,8 @@ async fn read_health_check<R: FactReader>(
     // goes out beside the task's own resources. The ENI is the fallback for the task's groups
     // when no deployment names them.
     let (td, service, eni, early) = tokio::try_join!(
-        task_definition(event, reader),
-        service(event, reader),
+        read_task_definition(event, reader),
+        read_service(event, reader),
         eni_if_any(event, reader),
         async {
             match (named_group, event_subnet.as_deref()) {
@@ -272,8 +237,8 @@ async fn read_start_failure<R: FactReader>(
     let through_instance = pulls_through_instance(task.launch_type());
     let event_subnet = attachment.as_ref().and_then(|a| a.subnet_id.clone());
     let (td, service, eni, host, task_subnet) = tokio::try_join!(
-        task_definition(event, reader),
-        service(event, reader),
+        read_task_definition(event, reader),
+        read_service(event, reader),
         async {
             if through_instance {
                 Ok(None)
@@ -282,19 +247,10 @@ async fn read_start_failure<R: FactReader>(
             }
         },
         async {
-            match (through_instance, task.container_instance_arn.as_deref()) {
-                (false, _) => Ok(None),
-                (true, Some(arn)) => Ok(Some(into_fact(
-                    reader.container_host(cluster(event), arn).await,
-                    || Unreadable {
-                        api: "ecs:DescribeContainerInstances",
-                        reason: format!("container instance {arn} no longer exists"),
-                    },
-                )?)),
-                (true, None) => Ok(Some(missing_input(
-                    "ecs:DescribeContainerInstances",
-                    "container instance",
-                ))),
+            if through_instance {
+                Ok(Some(read_host(event, reader).await?))
+            } else {
+                Ok(None)
             }
         },
         async {

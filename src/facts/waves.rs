@@ -235,7 +235,7 @@ fn unreachable_path(target_groups: &Fact<Vec<TargetGroup>>) -> BalancerPath {
     }
 }
 
-async fn read_task_definition<R: FactReader>(
+pub(crate) async fn read_task_definition<R: FactReader>(
     event: &TaskEvent,
     reader: &R,
 ) -> Result<Fact<TaskDefinition>, ReadError> {
@@ -251,12 +251,15 @@ async fn read_task_definition<R: FactReader>(
     }
 }
 
-fn cluster(event: &TaskEvent) -> &str {
+pub(crate) fn cluster(event: &TaskEvent) -> &str {
     event.task.cluster_arn.as_deref().unwrap_or("default")
 }
 
 /// Beside the waves: the container instance's EC2 host (two sequential calls).
-async fn read_host<R: FactReader>(event: &TaskEvent, reader: &R) -> Result<Fact<Host>, ReadError> {
+pub(crate) async fn read_host<R: FactReader>(
+    event: &TaskEvent,
+    reader: &R,
+) -> Result<Fact<Host>, ReadError> {
     match event.task.container_instance_arn.as_deref() {
         Some(arn) => into_fact(reader.container_host(cluster(event), arn).await, || {
             Unreadable {
@@ -271,22 +274,27 @@ async fn read_host<R: FactReader>(event: &TaskEvent, reader: &R) -> Result<Fact<
     }
 }
 
+/// The task's service, for a service task (`None` for a standalone task).
+pub(crate) async fn read_service<R: FactReader>(
+    event: &TaskEvent,
+    reader: &R,
+) -> Result<Option<Fact<Service>>, ReadError> {
+    let Some(name) = event.task.service_name() else {
+        return Ok(None);
+    };
+    let service = into_fact(reader.service(cluster(event), name).await, || Unreadable {
+        api: "ecs:DescribeServices",
+        reason: format!("service {name} no longer exists (MISSING)"),
+    })?;
+    Ok(Some(service))
+}
+
 /// Wave 1: task definition ‖ service ‖ task ENI.
 async fn named_resources<R: FactReader>(
     event: &TaskEvent,
     attachment: &EniAttachment,
     reader: &R,
 ) -> Result<NamedResources, ReadError> {
-    let service = async {
-        let Some(name) = event.task.service_name() else {
-            return Ok(None);
-        };
-        let service = into_fact(reader.service(cluster(event), name).await, || Unreadable {
-            api: "ecs:DescribeServices",
-            reason: format!("service {name} no longer exists (MISSING)"),
-        })?;
-        Ok(Some(service))
-    };
     let eni = async {
         let id = &attachment.network_interface_id;
         into_fact(reader.network_interface(id).await, || Unreadable {
@@ -294,8 +302,11 @@ async fn named_resources<R: FactReader>(
             reason: format!("ENI {id} no longer exists"),
         })
     };
-    let (task_definition, service, eni) =
-        tokio::try_join!(read_task_definition(event, reader), service, eni)?;
+    let (task_definition, service, eni) = tokio::try_join!(
+        read_task_definition(event, reader),
+        read_service(event, reader),
+        eni
+    )?;
     Ok(NamedResources {
         task_definition,
         service,
