@@ -151,12 +151,7 @@ async fn config_worker(c: &world::Clients, proxy: &Proxy, seed: &world::Built) -
     );
     set_latency(proxy, LATENCY_MS);
     let api = RuntimeApi::start(vec![]);
-    let _lambda = spawn_lambda_with(
-        &api,
-        &proxy.endpoint,
-        Some(&seed.topic_arn),
-        &[("WARM_UP_CONNECTIONS", "false")],
-    );
+    let _lambda = spawn_lambda_with(&api, &proxy.endpoint, Some(&seed.topic_arn), &[]);
     let start = Instant::now();
     api.push(work);
     let out = match api.next_outcome() {
@@ -312,21 +307,15 @@ async fn main() {
     ));
     drop(lambda);
 
-    // 4. Cold start: process start → first /next, and the first check's latency, without and
-    //    with the connection warm-up during init (over plain HTTP to moto there is no TLS
-    //    handshake to save, so this shows the warm-up's cost, not its full benefit).
-    for warm_up in ["false", "true"] {
+    // 4. Cold start: process start → first /next (init makes no AWS call), and the first
+    //    check's latency.
+    {
         let mut inits = Vec::new();
         let mut firsts = Vec::new();
         let mut rss = Vec::new();
         for _ in 0..10 {
             let api = RuntimeApi::start(vec![seed.event.clone()]);
-            let lambda = spawn_lambda_with(
-                &api,
-                moto(),
-                Some(&seed.topic_arn),
-                &[("WARM_UP_CONNECTIONS", warm_up)],
-            );
+            let lambda = spawn_lambda_with(&api, moto(), Some(&seed.topic_arn), &[]);
             let Outcome::Response(_) = api.next_outcome() else {
                 panic!("lambda failed")
             };
@@ -335,22 +324,17 @@ async fn main() {
             firsts.push(lambda.started.elapsed().saturating_sub(init));
             rss.push(rss_kb(lambda.child.id(), "VmHWM:"));
         }
-        let label = if warm_up == "true" {
-            "with connection warm-up"
-        } else {
-            "no warm-up"
-        };
         rows.push((
-            format!("Lambda init (process start → first /next), {label}, median of 10"),
+            "Lambda init (process start → first /next), median of 10".into(),
             format!("{:.1} ms", median(inits).as_secs_f64() * 1e3),
         ));
         rows.push((
-            format!("first check after init (seed, local moto), {label}, median"),
+            "first check after init (seed, local moto), median".into(),
             format!("{:.0} ms", median(firsts).as_secs_f64() * 1e3),
         ));
         rss.sort();
         rows.push((
-            format!("peak RSS for one cold check (VmHWM), {label}, median"),
+            "peak RSS for one cold check (VmHWM), median".into(),
             format!("{:.1} MB", rss[rss.len() / 2] as f64 / 1024.0),
         ));
     }

@@ -49,7 +49,7 @@ invoke_port=$(free_port)
 # --timeout: the first invoke waits for cargo lambda to compile the function, which rebuilds the
 # dependencies under its own flags (over 5 minutes on a clean 2-core machine).
 echo "== cargo lambda watch on 127.0.0.1:$invoke_port (the first invoke compiles the function)"
-ALERT_TOPIC_ARN=$(cat "$work/topic") WARM_UP_CONNECTIONS=false RUST_LOG=${RUST_LOG:-info} \
+ALERT_TOPIC_ARN=$(cat "$work/topic") RUST_LOG=${RUST_LOG:-info} \
   setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$invoke_port" --timeout 1800 \
   >"$work/watch.log" 2>&1 &
 pids+=($!)

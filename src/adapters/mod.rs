@@ -14,11 +14,7 @@ pub mod organizations;
 pub mod securityhub;
 pub mod sns;
 
-use std::time::Duration;
-
 use aws_config::SdkConfig;
-
-use crate::ports::Ec2Reader;
 
 /// ECS, EC2 and ELBv2 clients for one (account, region): the AWS implementation of the reader
 /// ports (`ecs.rs`, `ec2.rs`, `elbv2.rs`).
@@ -30,21 +26,6 @@ pub struct AwsReader {
 }
 
 impl AwsReader {
-    /// Opens the HTTPS connections to ECS and EC2 during Lambda init (one cheap, permitted
-    /// read each; answers are ignored), so the first check does not pay the TLS handshakes.
-    pub async fn warm_up(&self) {
-        let probe = async {
-            let _ = tokio::join!(
-                self.network_interface("eni-00000000000000000"),
-                self.ecs
-                    .describe_task_definition()
-                    .task_definition("ecs-inbound-guard-warm-up:1")
-                    .send(),
-            );
-        };
-        let _ = tokio::time::timeout(Duration::from_secs(2), probe).await;
-    }
-
     /// Clients built from `config`.
     pub fn new(sdk_config: &SdkConfig) -> Self {
         AwsReader {

@@ -128,8 +128,7 @@ pub struct LambdaApp {
 }
 
 impl LambdaApp {
-    /// Builds every client during init (not on the first event) and, unless
-    /// `WARM_UP_CONNECTIONS=false`, opens the default region's connections too.
+    /// Builds every client during init (not on the first event), without calling AWS.
     pub async fn init(settings: &LambdaSettings, clients: ClientFactory) -> Self {
         let alerts = &settings.alerts;
         let topic_arn = alerts.topic_arn.clone().unwrap_or_default();
@@ -143,10 +142,10 @@ impl LambdaApp {
             }
             _ => None,
         };
-        let reader = clients.reader(&Scope::default()).await;
-        if settings.warm_up_connections {
-            reader.inner().warm_up().await;
-        }
+        // The default scope's readers are built now; no connection is warmed up: that took
+        // AWS calls with invented ids, which CloudTrail records as client errors. The first
+        // check opens its connections in its first wave, concurrently.
+        clients.reader(&Scope::default()).await;
         LambdaApp {
             clients,
             publisher,

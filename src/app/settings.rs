@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use clap::{ArgAction, Args, Parser};
+use clap::error::ContextKind;
+use clap::{ArgAction, Args, Command, CommandFactory, FromArgMatches, Parser};
 
 use crate::adapters::clients::ClientFactory;
 use crate::adapters::dynamodb::{DynamoDedup, DEFAULT_DEDUP_TTL, MAX_DEDUP_TTL};
@@ -26,11 +27,75 @@ fn parse_account(s: &str) -> Result<String, String> {
     }
 }
 
+/// An IAM role name as IAM accepts it (`[\w+=,.@-]{1,64}`), so a bad value fails at start-up
+/// rather than in every AssumeRole.
+fn parse_role_name(s: &str) -> Result<String, String> {
+    let valid = (1..=64).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if valid {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "'{}' is not an IAM role name (1 to 64 of A-Z a-z 0-9 _ + = , . @ -)",
+            s.escape_debug()
+        ))
+    }
+}
+
+/// The one rule for every setting read from the environment: a variable that is set but empty
+/// (or blank) counts as not set, so the setting's default applies. Lambda passes a template's
+/// `""` parameters through as empty values; they must not fail the cold start.
+pub fn without_empty_environment(command: Command) -> Command {
+    let command = command.mut_args(|arg| {
+        let blank = arg
+            .get_env()
+            .and_then(std::env::var_os)
+            .is_some_and(|value| value.to_string_lossy().trim().is_empty());
+        if blank {
+            arg.env(None::<&'static str>)
+        } else {
+            arg
+        }
+    });
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    names.into_iter().fold(command, |command, name| {
+        command.mut_subcommand(name, without_empty_environment)
+    })
+}
+
+/// A settings error in the words of the operator who set the environment: the variable's name
+/// instead of the flag's (`MEMBER_ACCOUNTS`, not `--member-accounts <IDS>`), on one line.
+fn naming_the_variable(command: &Command, error: &clap::Error) -> String {
+    let rendered = error.to_string();
+    let first = rendered
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_string();
+    let Some(invalid) = error.get(ContextKind::InvalidArg).map(|a| a.to_string()) else {
+        return first;
+    };
+    let variable = command.get_arguments().find_map(|arg| {
+        let long = format!("--{}", arg.get_long()?);
+        let named = invalid == long || invalid.starts_with(&format!("{long} "));
+        named.then(|| arg.get_env()).flatten()
+    });
+    match variable {
+        Some(name) => first.replace(&format!("'{invalid}'"), &name.to_string_lossy()),
+        None => first,
+    }
+}
+
 /// Organisation mode: member accounts read through their role.
 #[derive(Debug, Clone, Default, Args)]
 pub struct OrgSettings {
     /// The read-only role every member account has (organisation mode; empty: one account).
-    #[arg(long = "role-name", env = "MEMBER_ROLE_NAME", value_name = "NAME")]
+    #[arg(long = "role-name", env = "MEMBER_ROLE_NAME", value_parser = parse_role_name, value_name = "NAME")]
     pub member_role_name: Option<String>,
     /// The member accounts that may be read, comma-separated (empty: every account whose
     /// events reach the function).
@@ -53,10 +118,7 @@ impl OrgSettings {
     pub fn enrollment(&self) -> Enrollment {
         Enrollment {
             home_account: self.home_account.clone(),
-            member_role: self
-                .member_role_name
-                .clone()
-                .filter(|r| !r.trim().is_empty()),
+            member_role: self.member_role_name.clone(),
             allowed_accounts: self.member_accounts.clone(),
         }
     }
@@ -111,7 +173,7 @@ pub struct AlertSettings {
 }
 
 impl AlertSettings {
-    /// The dedup table, if one is named (the template passes "" when dedup is off).
+    /// The dedup table, if one is named.
     pub fn dedup_table(&self) -> Option<&str> {
         self.dedup_table.as_deref().filter(|t| !t.is_empty())
     }
@@ -139,10 +201,6 @@ pub struct LambdaSettings {
     /// Alerting.
     #[command(flatten)]
     pub alerts: AlertSettings,
-    /// Open the AWS connections during init (one cheap read each), so the first check does not
-    /// pay the TLS handshakes.
-    #[arg(long, env = "WARM_UP_CONNECTIONS", default_value_t = true, action = ArgAction::Set)]
-    pub warm_up_connections: bool,
     /// Organisation mode (central deployment).
     #[command(flatten)]
     pub org: OrgSettings,
@@ -156,16 +214,16 @@ pub struct LambdaSettings {
 }
 
 impl LambdaSettings {
-    /// Reads the settings from the environment.
+    /// Reads the settings from the environment (empty values count as not set); an error
+    /// names the variable to fix.
     pub fn from_env() -> Result<Self, String> {
-        let settings = Self::try_parse_from(["ecs-inbound-guard-lambda"])
-            .map_err(|e| e.to_string().trim().replace('\n', " "))?;
-        if settings
-            .alerts
-            .topic_arn
-            .as_deref()
-            .is_none_or(str::is_empty)
-        {
+        let command = without_empty_environment(Self::command());
+        let settings = command
+            .clone()
+            .try_get_matches_from(["ecs-inbound-guard-lambda"])
+            .and_then(|matches| Self::from_arg_matches(&matches))
+            .map_err(|e| naming_the_variable(&command, &e))?;
+        if settings.alerts.topic_arn.is_none() {
             return Err(
                 "ALERT_TOPIC_ARN is not set: the function has nowhere to publish alerts".into(),
             );
@@ -183,19 +241,10 @@ mod tests {
         let s = LambdaSettings::try_parse_from(["x"]).unwrap();
         assert_eq!(s.alerts.dedup_ttl_seconds, 86_400);
         assert_eq!(s.alerts.min_severity, Severity::High);
-        assert!(s.warm_up_connections);
-        let s = LambdaSettings::try_parse_from([
-            "x",
-            "--min-severity",
-            "medium",
-            "--warm-up-connections",
-            "false",
-            "--dedup-table",
-            "",
-        ])
-        .unwrap();
+        let s =
+            LambdaSettings::try_parse_from(["x", "--min-severity", "medium", "--dedup-table", ""])
+                .unwrap();
         assert_eq!(s.alerts.min_severity, Severity::Medium);
-        assert!(!s.warm_up_connections);
         assert_eq!(
             s.alerts.dedup_table(),
             None,
@@ -225,15 +274,56 @@ mod tests {
         assert!(e.is_central());
         assert_eq!(e.allowed_accounts, ["111111111111", "222222222222"]);
         assert_eq!(e.home_account.as_deref(), Some("999999999999"));
-        assert!(!LambdaSettings::try_parse_from(["x", "--role-name", ""])
+        assert!(!LambdaSettings::try_parse_from(["x"])
             .unwrap()
             .org
             .enrollment()
             .is_central());
+        for bad in ["", "bad role:name", "reader\nx", &"r".repeat(65)] {
+            let error = LambdaSettings::try_parse_from(["x", "--role-name", bad]);
+            assert!(error.is_err(), "{bad:?} is not an IAM role name");
+        }
+        assert!(LambdaSettings::try_parse_from(["x", "--role-name", "a+=,.@_-Z9"]).is_ok());
         let bad = LambdaSettings::try_parse_from(["x", "--member-accounts", "1111,222222222222"]);
         assert!(bad
             .unwrap_err()
             .to_string()
             .contains("not a 12-digit AWS account id"));
+    }
+
+    #[test]
+    fn settings_errors_name_the_environment_variable() {
+        let command = LambdaSettings::command();
+        let cases = [
+            (vec!["x", "--member-accounts", "1111"], "MEMBER_ACCOUNTS"),
+            (vec!["x", "--dedup-ttl-seconds", "59"], "DEDUP_TTL_SECONDS"),
+            (vec!["x", "--min-severity", "urgent"], "MIN_SEVERITY"),
+            (vec!["x", "--role-name", "a b"], "MEMBER_ROLE_NAME"),
+        ];
+        for (argv, variable) in cases {
+            let error = command.clone().try_get_matches_from(argv).unwrap_err();
+            let message = naming_the_variable(&command, &error);
+            assert!(message.contains(variable), "{message}");
+            assert!(!message.contains("--"), "no flag in {message}");
+            assert!(!message.contains('\n'), "one line: {message}");
+        }
+    }
+
+    #[test]
+    fn blank_environment_values_are_not_set() {
+        // A variable no other test reads, so setting it cannot race another test.
+        const NAME: &str = "ECS_INBOUND_GUARD_TEST_BLANK_SETTING";
+        std::env::set_var(NAME, " ");
+        let command = Command::new("x").arg(
+            clap::Arg::new("level")
+                .long("level")
+                .env(NAME)
+                .default_value("HIGH"),
+        );
+        let matches = without_empty_environment(command)
+            .try_get_matches_from(["x"])
+            .unwrap();
+        assert_eq!(matches.get_one::<String>("level").unwrap(), "HIGH");
+        std::env::remove_var(NAME);
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use ecs_inbound_guard::adapters::clients::Refused;
 use ecs_inbound_guard::adapters::dynamodb::DynamoDedup;
 use ecs_inbound_guard::adapters::ec2::enabled_regions;
@@ -15,7 +15,9 @@ use ecs_inbound_guard::adapters::securityhub::SecurityHubFindings;
 use ecs_inbound_guard::app::audit::{audit_scopes, check_task_arn, AuditScope};
 use ecs_inbound_guard::app::check::{Alerting, CheckError};
 use ecs_inbound_guard::app::export::{export_many, Exporting};
-use ecs_inbound_guard::app::settings::{AlertSettings, AwsSettings, OrgSettings};
+use ecs_inbound_guard::app::settings::{
+    without_empty_environment, AlertSettings, AwsSettings, OrgSettings,
+};
 use ecs_inbound_guard::app::{export_report, run_trigger};
 use ecs_inbound_guard::domain::audit::AuditReport;
 use ecs_inbound_guard::domain::delivery::CheckReport;
@@ -175,7 +177,11 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Empty environment values count as not set, as in the Lambda.
+    let cli = without_empty_environment(Cli::command())
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+        .unwrap_or_else(|e| e.exit());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ECS_INBOUND_GUARD_LOG")

@@ -1,6 +1,9 @@
 //! The Lambda entry point: settings from the environment, the app built once at init, then the
 //! runtime loop. The handler itself lives in the library (`app::handler`).
 
+// The SDK's deeply nested futures need more than the default type-recursion limit.
+#![recursion_limit = "256"]
+
 use ecs_inbound_guard::app::handler::LambdaApp;
 use ecs_inbound_guard::app::settings::{AwsSettings, LambdaSettings};
 use lambda_runtime::{service_fn, Error};
@@ -24,7 +27,9 @@ async fn main() -> Result<(), Error> {
         .with_span_list(true)
         .without_time()
         .init();
-    let settings = LambdaSettings::from_env()?;
+    let settings = LambdaSettings::from_env().inspect_err(|e| {
+        tracing::error!(error = %e, "invalid settings: the function cannot start");
+    })?;
     let aws = AwsSettings {
         org: settings.org.clone(),
         ..AwsSettings::default()

@@ -122,12 +122,7 @@ async fn lambda_fails_with_aws_read_failed_when_ec2_keeps_answering_503() {
     let proxy = Proxy::start();
     proxy.faults(json!([{"action": "DescribeNetworkInterfaces", "status": 503, "code": "ServiceUnavailable"}]));
     let api = RuntimeApi::start(vec![built.event.clone()]);
-    let _lambda = spawn_lambda_with(
-        &api,
-        &proxy.endpoint,
-        Some(&built.topic_arn),
-        &[("WARM_UP_CONNECTIONS", "false")],
-    );
+    let _lambda = spawn_lambda_with(&api, &proxy.endpoint, Some(&built.topic_arn), &[]);
     let Outcome::Error(err) = api.next_outcome() else {
         panic!("expected an invocation error")
     };
@@ -177,12 +172,7 @@ async fn warm_lambda_checks_a_second_task_of_the_same_service_with_one_call() {
     let second = second_task(&c, &built).await;
     let proxy = Proxy::start();
     let api = RuntimeApi::start(vec![built.event.clone()]);
-    let _lambda = spawn_lambda_with(
-        &api,
-        &proxy.endpoint,
-        Some(&built.topic_arn),
-        &[("WARM_UP_CONNECTIONS", "false")],
-    );
+    let _lambda = spawn_lambda_with(&api, &proxy.endpoint, Some(&built.topic_arn), &[]);
     let Outcome::Response(first) = api.next_outcome() else {
         panic!("expected a response")
     };
@@ -240,7 +230,7 @@ async fn the_function_survives_a_payload_that_is_not_utf8_at_trace_level() {
         &api,
         moto(),
         Some("arn:aws:sns:us-east-1:123456789012:unused"),
-        &[("RUST_LOG", "trace"), ("WARM_UP_CONNECTIONS", "false")],
+        &[("RUST_LOG", "trace")],
     );
     api.push_raw(b"{\"detail-type\": \"\xff\xfe\"}".to_vec());
     let Outcome::Error(_) = api.next_outcome() else {

@@ -3,9 +3,10 @@
 // The SDK's deeply nested futures need more than the default type-recursion limit.
 #![recursion_limit = "256"]
 
-use ecs_inbound_guard_test_support::{harness, runtime_api, world};
+use ecs_inbound_guard_test_support::{cfn, harness, runtime_api, world};
 
 mod audit;
+mod boot;
 mod cli;
 mod config_rule;
 mod dedup;

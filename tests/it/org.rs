@@ -58,7 +58,6 @@ fn central_env(allowed: &str) -> Vec<(&'static str, String)> {
         ("MEMBER_ROLE_NAME", ROLE.to_string()),
         ("MEMBER_ACCOUNTS", allowed.to_string()),
         ("HOME_ACCOUNT_ID", DEFAULT_ACCOUNT.to_string()),
-        ("WARM_UP_CONNECTIONS", "false".to_string()),
     ]
 }
 

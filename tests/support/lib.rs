@@ -1,9 +1,11 @@
 //! Test support shared by the integration tests (`tests/it`), the seed demo (`tests/demo`) and
 //! the benchmark (`benches/checker.rs`): one moto server per process and a counting,
-//! fault-injecting proxy ([`harness`]), the worlds the tests build in it ([`world`]), and a
+//! fault-injecting proxy ([`harness`]), the worlds the tests build in it ([`world`]), a
 //! minimal local Lambda Runtime API that runs the function binary as a process
-//! ([`runtime_api`]). A dev-only crate, so nothing here is compiled into the product.
+//! ([`runtime_api`]), and the SAM template resolved as CloudFormation would ([`cfn`]).
+//! A dev-only crate, so nothing here is compiled into the product.
 
+pub mod cfn;
 pub mod harness;
 pub mod runtime_api;
 pub mod world;

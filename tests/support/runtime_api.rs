@@ -89,6 +89,28 @@ impl RuntimeApi {
             .map(|t| t.duration_since(process.started))
     }
 
+    /// The next outcome of `process`; a process that exits first (an init failure) fails the
+    /// test with its error output.
+    pub fn next_outcome_of(&self, process: &mut LambdaProcess) -> Outcome {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(outcome) = self.outcomes.recv_timeout(Duration::from_millis(50)) {
+                return outcome;
+            }
+            if let Ok(Some(status)) = process.child.try_wait() {
+                let mut stderr = String::new();
+                if let Some(mut pipe) = process.child.stderr.take() {
+                    let _ = pipe.read_to_string(&mut stderr);
+                }
+                panic!("the function exited during init ({status}): {stderr}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the function produced no result in 60 s"
+            );
+        }
+    }
+
     pub fn next_outcome(&self) -> Outcome {
         self.outcomes
             .recv_timeout(Duration::from_secs(60))
