@@ -96,6 +96,15 @@ pub trait EcsReader: Sync {
         cluster: &str,
         container_instance_arn: &str,
     ) -> impl Future<Output = ReadResult<Host>> + Send;
+
+    /// The EC2 hosts of many container instances of one cluster, in as few calls as the APIs
+    /// allow (DescribeContainerInstances ≤ 100 ARNs, DescribeInstances ≤ 1,000 ids); gone ones
+    /// are left out. A caching reader keeps them for the next `container_host` of each ARN.
+    fn container_hosts(
+        &self,
+        cluster: &str,
+        container_instance_arns: &[String],
+    ) -> impl Future<Output = Result<Vec<(String, Host)>, ReadError>> + Send;
 }
 
 /// EC2 reads of the task check: the task's network.
@@ -212,6 +221,10 @@ pub trait TaskLister: Sync {
 
 /// DescribeTasks accepts at most this many ARNs.
 pub const DESCRIBE_TASKS_BATCH: usize = 100;
+/// DescribeContainerInstances accepts at most this many ARNs.
+pub const DESCRIBE_CONTAINER_INSTANCES_BATCH: usize = 100;
+/// DescribeInstances' `instance-id` filter: at most this many ids a call.
+pub const DESCRIBE_INSTANCES_BATCH: usize = 1000;
 /// DescribeNetworkInterfaces' filter takes at most this many ENI ids.
 pub const ENI_BATCH: usize = 200;
 

@@ -22,6 +22,7 @@ use super::AwsReader;
 use crate::domain::facts::Unreadable;
 use crate::domain::org::{Access, Enrollment, ResourceScope};
 use crate::facts::cache::CachingReader;
+use crate::facts::limit::{ApiBudget, Limited};
 use crate::ports::ReadError;
 
 /// Assumed-role credentials are renewed this long before they expire.
@@ -45,7 +46,9 @@ pub async fn load_sdk_config(region: Option<String>, profile: Option<String>) ->
                 .operation_timeout(OPERATION_TIMEOUT)
                 .build(),
         )
-        .retry_config(RetryConfig::standard().with_max_attempts(4));
+        // Adaptive: on throttling the SDK also slows its own request rate (the backstop
+        // behind the API budget when the account's other callers empty EC2's buckets).
+        .retry_config(RetryConfig::adaptive().with_max_attempts(4));
     if let Some(region) = region {
         loader = loader.region(Region::new(region));
     }
@@ -75,8 +78,8 @@ impl Scope {
     }
 }
 
-/// The cached reader of one scope.
-pub type Reader = CachingReader<AwsReader>;
+/// The reader of one scope: the fact cache in front of the API budget in front of AWS.
+pub type Reader = CachingReader<Limited<AwsReader>>;
 
 /// Why a scope's facts cannot be read at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +160,8 @@ pub struct ClientFactory {
     region: Option<String>,
     profile: Option<String>,
     ttl: Duration,
+    /// Every (account, region)'s reader calls AWS within this budget.
+    budget: ApiBudget,
     enrollment: Enrollment,
     base: OnceCell<SdkConfig>,
     home_account: OnceCell<Option<String>>,
@@ -173,11 +178,18 @@ impl ClientFactory {
             profile,
             ttl,
             enrollment: Enrollment::default(),
+            budget: ApiBudget::UNLIMITED,
             base: OnceCell::new(),
             home_account: OnceCell::new(),
             readers: Mutex::new(HashMap::new()),
             members: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same factory with an API budget per execution environment (the Lambda's).
+    pub fn with_budget(mut self, budget: ApiBudget) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// The same factory in organisation mode: member accounts through their role.
@@ -224,7 +236,10 @@ impl ClientFactory {
         let mut readers = self.readers.lock().unwrap_or_else(|e| e.into_inner());
         readers
             .entry(key)
-            .or_insert_with(|| Arc::new(CachingReader::new(AwsReader::new(sdk_config), self.ttl)))
+            .or_insert_with(|| {
+                let limited = Limited::new(AwsReader::new(sdk_config), self.budget);
+                Arc::new(CachingReader::new(limited, self.ttl))
+            })
             .clone()
     }
 

@@ -14,7 +14,10 @@ use crate::domain::facts::{
     parse_port_range, AwsVpcConfiguration, Deployment, Host, LoadBalancerMapping, NetworkMode,
     PortMapping, Service, ServiceStatus, StartNeeds, TaskDefinition, Unreadable, IGNORE_TAG,
 };
-use crate::ports::{EcsReader, ReadError, ReadResult, TaskLister, DESCRIBE_TASKS_BATCH};
+use crate::ports::{
+    EcsReader, ReadError, ReadResult, TaskLister, DESCRIBE_CONTAINER_INSTANCES_BATCH,
+    DESCRIBE_INSTANCES_BATCH, DESCRIBE_TASKS_BATCH,
+};
 
 impl EcsReader for AwsReader {
     #[instrument(skip(self), fields(api = "ecs:DescribeTaskDefinition"))]
@@ -170,50 +173,73 @@ impl EcsReader for AwsReader {
         cluster: &str,
         container_instance_arn: &str,
     ) -> ReadResult<Host> {
-        let out = self
-            .ecs
-            .describe_container_instances()
-            .cluster(cluster)
-            .container_instances(container_instance_arn)
-            .send()
-            .instrument(info_span!(
-                "aws_call",
-                api = "ecs:DescribeContainerInstances"
-            ))
-            .await
-            .map_err(|e| classify("ecs:DescribeContainerInstances", e))?;
-        let Some(instance_id) = out
-            .container_instances()
-            .first()
-            .and_then(|ci| ci.ec2_instance_id())
-            .map(str::to_string)
-        else {
-            return Ok(None);
-        };
-        let out = self
-            .ec2
-            .describe_instances()
-            .filters(filter("instance-id", std::slice::from_ref(&instance_id)))
-            .send()
-            .instrument(info_span!("aws_call", api = "ec2:DescribeInstances"))
-            .await
-            .map_err(|e| classify("ec2:DescribeInstances", e))?;
-        let instance = out
-            .reservations()
-            .iter()
-            .flat_map(|r| r.instances())
-            .find(|i| i.instance_id() == Some(instance_id.as_str()));
-        Ok(instance.map(|i| Host {
-            instance_id: instance_id.clone(),
-            public_ip: i.public_ip_address().map(Into::into),
-            subnet_id: owned(i.subnet_id()),
-            vpc_id: owned(i.vpc_id()),
-            security_group_ids: i
-                .security_groups()
-                .iter()
-                .filter_map(|g| owned(g.group_id()))
-                .collect(),
-        }))
+        let arn = container_instance_arn.to_string();
+        let hosts = self.container_hosts(cluster, &[arn]).await?;
+        Ok(hosts.into_iter().next().map(|(_, host)| host))
+    }
+
+    async fn container_hosts(
+        &self,
+        cluster: &str,
+        container_instance_arns: &[String],
+    ) -> Result<Vec<(String, Host)>, ReadError> {
+        let mut by_instance: Vec<(String, String)> = Vec::new();
+        for chunk in container_instance_arns.chunks(DESCRIBE_CONTAINER_INSTANCES_BATCH) {
+            let out = self
+                .ecs
+                .describe_container_instances()
+                .cluster(cluster)
+                .set_container_instances(Some(chunk.to_vec()))
+                .send()
+                .instrument(info_span!(
+                    "aws_call",
+                    api = "ecs:DescribeContainerInstances"
+                ))
+                .await
+                .map_err(|e| classify("ecs:DescribeContainerInstances", e))?;
+            // Keyed by the ARN as asked (old- and new-format ARNs end in the same id).
+            let last = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_string();
+            by_instance.extend(out.container_instances().iter().filter_map(|ci| {
+                let found = last(ci.container_instance_arn()?);
+                let asked = chunk.iter().find(|a| last(a) == found)?;
+                Some((ci.ec2_instance_id()?.to_string(), asked.clone()))
+            }));
+        }
+        let instance_ids: Vec<String> = by_instance.iter().map(|(id, _)| id.clone()).collect();
+        let mut hosts = Vec::new();
+        for chunk in instance_ids.chunks(DESCRIBE_INSTANCES_BATCH) {
+            let out = self
+                .ec2
+                .describe_instances()
+                .filters(filter("instance-id", chunk))
+                .send()
+                .instrument(info_span!("aws_call", api = "ec2:DescribeInstances"))
+                .await
+                .map_err(|e| classify("ec2:DescribeInstances", e))?;
+            for i in out.reservations().iter().flat_map(|r| r.instances()) {
+                let Some(instance_id) = i.instance_id() else {
+                    continue;
+                };
+                let Some((_, arn)) = by_instance.iter().find(|(id, _)| id == instance_id) else {
+                    continue;
+                };
+                hosts.push((
+                    arn.clone(),
+                    Host {
+                        instance_id: instance_id.to_string(),
+                        public_ip: i.public_ip_address().map(Into::into),
+                        subnet_id: owned(i.subnet_id()),
+                        vpc_id: owned(i.vpc_id()),
+                        security_group_ids: i
+                            .security_groups()
+                            .iter()
+                            .filter_map(|g| owned(g.group_id()))
+                            .collect(),
+                    },
+                ));
+            }
+        }
+        Ok(hosts)
     }
 }
 

@@ -18,6 +18,7 @@ use crate::adapters::dynamodb::DynamoDedup;
 use crate::adapters::lambda::LambdaDispatch;
 use crate::adapters::securityhub::SecurityHubFindings;
 use crate::adapters::sns::SnsAlerts;
+use crate::app::batch::{run_batch, RememberingDedup};
 use crate::app::check::{Alerting, CheckError};
 use crate::app::config_rule::{dispatch_scan, run_config_rule, run_work_item};
 use crate::app::export::{ExportReport, Exporting};
@@ -26,6 +27,8 @@ use crate::app::{export_report, run_check};
 use crate::domain::config_rule::{
     is_config_invocation, parse_config_invocation, work_item, ConfigRequest, WorkItem,
 };
+use crate::domain::delivery::CheckReport;
+use crate::domain::queue::{queued_events, QueuedEvent};
 use crate::domain::verdict::Severity;
 use crate::ports::ReadError;
 use crate::render::metrics::emf_lines;
@@ -115,6 +118,13 @@ fn invocation_deadline(context: &Context) -> Option<Instant> {
     Some(Instant::now() + left)
 }
 
+fn epoch_millis() -> u128 {
+    SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+}
+
 /// Everything the function keeps between invocations: clients, fact caches, alerting.
 #[derive(Debug)]
 pub struct LambdaApp {
@@ -125,6 +135,8 @@ pub struct LambdaApp {
     security_hub: bool,
     config_evaluations: ConfigEvaluations,
     fan_out: Option<LambdaDispatch>,
+    /// The queue path's dedup: a key this environment completed is not claimed again.
+    batch_dedup: Option<RememberingDedup<DynamoDedup>>,
 }
 
 impl LambdaApp {
@@ -134,6 +146,9 @@ impl LambdaApp {
         let topic_arn = alerts.topic_arn.clone().unwrap_or_default();
         let publisher = alerts.publisher(&clients, &topic_arn).await;
         let dedup = alerts.dedup(&clients).await;
+        let batch_dedup = alerts.dedup(&clients).await.map(|store| {
+            RememberingDedup::new(store, Duration::from_secs(alerts.dedup_ttl_seconds))
+        });
         let config_evaluations = ConfigEvaluations::new(clients.config_service().await);
         // The scheduled Config scan fans out to asynchronous invocations of this function.
         let fan_out = match (settings.config_fan_out, settings.function_name.as_deref()) {
@@ -154,6 +169,7 @@ impl LambdaApp {
             security_hub: alerts.security_hub,
             config_evaluations,
             fan_out,
+            batch_dedup,
         }
     }
 
@@ -162,7 +178,12 @@ impl LambdaApp {
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
         let cold_start = COLD.swap(false, Ordering::Relaxed);
         tracing::Span::current().record("cold_start", cold_start);
-        let result = if let Some(item) = work_item(&event.payload) {
+        let deadline = invocation_deadline(&event.context);
+        // The deployed shape first: a batch from the queue (its bodies are only ever read as
+        // EventBridge events, never as work items or Config invocations).
+        let result = if let Some(messages) = queued_events(&event.payload) {
+            Ok(self.handle_batch(messages, deadline).await)
+        } else if let Some(item) = work_item(&event.payload) {
             match item {
                 Ok(item) => self.handle_work(&item).await,
                 Err(e) => Err(HandlerError::InvalidInput(e.to_string())),
@@ -170,8 +191,7 @@ impl LambdaApp {
         } else if is_config_invocation(&event.payload) {
             self.handle_config(event.payload).await
         } else {
-            self.handle_event(event.payload, invocation_deadline(&event.context))
-                .await
+            self.handle_event(event.payload, deadline).await
         };
         if let Err(e) = &result {
             error!(error_type = e.error_type(), error = %e, "invocation failed");
@@ -190,6 +210,44 @@ impl LambdaApp {
             min_severity: self.min_severity,
         };
         let report = run_check(payload, &self.clients, Some(&alerting), deadline).await?;
+        self.record(&report, deadline).await;
+        serde_json::to_value(&report).map_err(|e| HandlerError::InvalidInput(e.to_string()))
+    }
+
+    /// A batch from the queue: every message checked, one alert per deploy, and the messages
+    /// to retry handed back (`batchItemFailures`); the batch itself never fails, so a message
+    /// that keeps failing reaches the dead-letter queue on its own.
+    async fn handle_batch(&self, messages: Vec<QueuedEvent>, deadline: Option<Instant>) -> Value {
+        let alerting = Alerting {
+            publisher: &self.publisher,
+            dedup: self.batch_dedup.as_ref(),
+            min_severity: self.min_severity,
+        };
+        let count = messages.len();
+        let outcome = run_batch(messages, &self.clients, Some(&alerting), deadline).await;
+        for (message_id, report) in &outcome.reports {
+            // The batch response carries only the failures: each Evaluation is a log line.
+            println!(
+                "{}",
+                serde_json::json!({"messageId": message_id, "report": report})
+            );
+            self.record(report, deadline).await;
+        }
+        info!(
+            messages = count,
+            failed = outcome.failed.len(),
+            "batch checked"
+        );
+        let failures: Vec<Value> = outcome
+            .failed
+            .iter()
+            .map(|id| serde_json::json!({ "itemIdentifier": id }))
+            .collect();
+        serde_json::json!({ "batchItemFailures": failures })
+    }
+
+    /// After a check: the Security Hub export (when on), the EMF metrics and the log line.
+    async fn record(&self, report: &CheckReport, deadline: Option<Instant>) {
         if self.security_hub {
             let hub = SecurityHubFindings::new(&self.clients);
             let export = Exporting {
@@ -197,33 +255,24 @@ impl LambdaApp {
                 open: self.dedup.as_ref(),
                 min_severity: self.min_severity,
             };
-            let exported = export_report(&report, &export, deadline).await;
+            let exported = export_report(report, &export, deadline).await;
             if exported != ExportReport::default() {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_millis();
                 println!(
                     "{}",
-                    export_emf_line(exported.imported, exported.failed, now)
+                    export_emf_line(exported.imported, exported.failed, epoch_millis())
                 );
             }
         }
         // CloudWatch Embedded Metric Format: raw JSON lines on stdout become metrics.
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis();
-        for line in emf_lines(&report.evaluation, now) {
+        for line in emf_lines(&report.evaluation, epoch_millis()) {
             println!("{line}");
         }
         info!(
-            task_arn = %report.evaluation.resource_id,
+            resource_id = %report.evaluation.resource_id,
             verdict = report.evaluation.compliance.as_str(),
             published = report.alert.published,
             "evaluation"
         );
-        serde_json::to_value(&report).map_err(|e| HandlerError::InvalidInput(e.to_string()))
     }
 
     /// AWS Config custom-rule invocation: evaluate the services and PutEvaluations.

@@ -3,6 +3,7 @@
 //! The CLI and the Lambda both come through [`run_check`] / [`run_trigger`].
 
 pub mod audit;
+pub mod batch;
 pub mod check;
 pub mod config_rule;
 pub mod export;

@@ -13,6 +13,7 @@ use crate::adapters::sns::SnsAlerts;
 use crate::domain::org::{is_account_id, Enrollment};
 use crate::domain::verdict::Severity;
 use crate::facts::cache::DEFAULT_TTL;
+use crate::facts::limit::ApiBudget;
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
@@ -208,12 +209,37 @@ pub struct LambdaSettings {
     /// invocations of this function (lambda:InvokeFunction on itself).
     #[arg(long, env = "CONFIG_FAN_OUT", default_value_t = false, action = ArgAction::Set)]
     pub config_fan_out: bool,
+    /// Calls a second each AWS service read (EC2, ECS, Elastic Load Balancing) may get from one
+    /// execution environment, after the burst: the account's API budget is shared with every
+    /// other caller (docs/operations.md has the arithmetic).
+    #[arg(long, env = "API_CALLS_PER_SECOND", default_value_t = 1.0, value_parser = parse_rate, value_name = "RATE")]
+    pub api_calls_per_second: f64,
+    /// Calls each AWS service may get at once after a quiet spell (the bucket's size).
+    #[arg(long, env = "API_BURST", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100), value_name = "CALLS")]
+    pub api_burst: u32,
     /// This function's name (set by Lambda): where the fan-out sends its work items.
     #[arg(long, env = "AWS_LAMBDA_FUNCTION_NAME")]
     pub function_name: Option<String>,
 }
 
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(rate) if (0.1..=100.0).contains(&rate) => Ok(rate),
+        _ => Err(format!(
+            "'{s}' is not a rate between 0.1 and 100 calls a second"
+        )),
+    }
+}
+
 impl LambdaSettings {
+    /// The API budget of one execution environment.
+    pub fn api_budget(&self) -> ApiBudget {
+        ApiBudget {
+            rate: self.api_calls_per_second,
+            burst: f64::from(self.api_burst),
+        }
+    }
+
     /// Reads the settings from the environment (empty values count as not set); an error
     /// names the variable to fix.
     pub fn from_env() -> Result<Self, String> {
@@ -256,6 +282,12 @@ mod tests {
             assert!(error.is_err(), "{ttl} must be refused at start-up");
         }
         assert!(LambdaSettings::try_parse_from(["x", "--dedup-ttl-seconds", "2592000"]).is_ok());
+        let budget = LambdaSettings::try_parse_from(["x"]).unwrap().api_budget();
+        assert_eq!((budget.rate, budget.burst), (1.0, 10.0));
+        for rate in ["0", "-1", "NaN", "inf", "1000"] {
+            let error = LambdaSettings::try_parse_from(["x", "--api-calls-per-second", rate]);
+            assert!(error.is_err(), "{rate} must be refused at start-up");
+        }
     }
 
     #[test]

@@ -34,6 +34,7 @@ async fn main() -> Result<(), Error> {
         org: settings.org.clone(),
         ..AwsSettings::default()
     };
-    let app = LambdaApp::init(&settings, aws.client_factory()).await;
+    let clients = aws.client_factory().with_budget(settings.api_budget());
+    let app = LambdaApp::init(&settings, clients).await;
     lambda_runtime::run(service_fn(|event| app.handle(event))).await
 }

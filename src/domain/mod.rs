@@ -10,6 +10,7 @@ pub mod event;
 pub mod facts;
 pub mod net;
 pub mod org;
+pub mod queue;
 pub mod refusal;
 pub mod rules;
 pub mod security_hub;

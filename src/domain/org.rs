@@ -53,7 +53,7 @@ pub fn is_account_id(s: &str) -> bool {
 
 /// Where a trigger's facts live: the account and region of its resource ARN (trusted over the
 /// envelope's), the envelope's when the ARN does not say.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Hash)]
 pub struct ResourceScope {
     /// The account id.
     pub account: Option<String>,

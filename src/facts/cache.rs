@@ -147,6 +147,32 @@ impl<R: EcsReader> EcsReader for CachingReader<R> {
             .await
     }
 
+    /// Reads the hosts not cached yet in bulk and caches each.
+    async fn container_hosts(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<(String, Host)>, ReadError> {
+        let mut hosts = Vec::new();
+        let mut missing = Vec::new();
+        for arn in arns {
+            match self.hosts.get(arn) {
+                Some(Some(host)) => hosts.push((arn.clone(), host)),
+                Some(None) => {}
+                None => missing.push(arn.clone()),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(hosts);
+        }
+        let loaded = self.inner.container_hosts(cluster, &missing).await?;
+        for (arn, host) in &loaded {
+            self.hosts.put(arn.clone(), Some(host.clone()));
+        }
+        hosts.extend(loaded);
+        Ok(hosts)
+    }
+
     async fn recent_stopped_tasks(
         &self,
         cluster: &str,

@@ -72,6 +72,18 @@ impl<R: EcsReader> EcsReader for Budgeted<'_, R> {
         .await
     }
 
+    async fn container_hosts(
+        &self,
+        cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<(String, Host)>, ReadError> {
+        self.run(
+            "ecs:DescribeContainerInstances",
+            self.inner.container_hosts(cluster, arns),
+        )
+        .await
+    }
+
     async fn recent_stopped_tasks(
         &self,
         cluster: &str,

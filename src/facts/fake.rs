@@ -212,6 +212,20 @@ impl EcsReader for FakeAws {
         Ok(self.hosts.get(arn).cloned())
     }
 
+    async fn container_hosts(
+        &self,
+        _cluster: &str,
+        arns: &[String],
+    ) -> Result<Vec<(String, Host)>, ReadError> {
+        // One call of each API for up to 100 container instances.
+        self.call("ecs:DescribeContainerInstances").await?;
+        self.call("ec2:DescribeInstances").await?;
+        Ok(arns
+            .iter()
+            .filter_map(|arn| Some((arn.clone(), self.hosts.get(arn)?.clone())))
+            .collect())
+    }
+
     async fn recent_stopped_tasks(
         &self,
         _cluster: &str,

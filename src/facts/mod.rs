@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod deadline;
+pub mod limit;
 pub mod stopped;
 pub mod waves;
 

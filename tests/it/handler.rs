@@ -13,14 +13,9 @@ use serde_json::json;
 use crate::world::{build, clients, received, Scenario};
 
 async fn app(topic_arn: &str) -> LambdaApp {
-    let settings = LambdaSettings::try_parse_from([
-        "ecs-inbound-guard-lambda",
-        "--topic-arn",
-        topic_arn,
-        "--warm-up-connections",
-        "false",
-    ])
-    .unwrap();
+    let settings =
+        LambdaSettings::try_parse_from(["ecs-inbound-guard-lambda", "--topic-arn", topic_arn])
+            .unwrap();
     LambdaApp::init(
         &settings,
         ClientFactory::new(None, None, Duration::from_secs(60)),

@@ -201,7 +201,7 @@ async fn warm_lambda_checks_a_second_task_of_the_same_service_with_one_call() {
 }
 
 #[test]
-fn init_warms_up_the_connections_with_two_permitted_reads() {
+fn init_makes_no_aws_call() {
     let proxy = Proxy::start();
     let api = RuntimeApi::start(vec![]);
     let lambda = spawn_lambda(
@@ -214,11 +214,12 @@ fn init_warms_up_the_connections_with_two_permitted_reads() {
         assert!(std::time::Instant::now() < deadline, "init did not finish");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let calls = proxy.stats()["by_action"].clone();
+    // Give a stray call time to arrive: init is over, nothing may follow before an event.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let stats = proxy.stats();
     assert_eq!(
-        calls,
-        json!({"DescribeNetworkInterfaces": 1, "DescribeTaskDefinition": 1}),
-        "before the first event"
+        stats["total"], 0,
+        "no call before the first event (no warm-up with invented ids): {stats}"
     );
 }
 

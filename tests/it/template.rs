@@ -305,3 +305,131 @@ fn member_roles_are_assumable_only_in_organisation_mode() {
         "only the member role: {statement:?}"
     );
 }
+
+/// The deployed shape: EventBridge → SQS → the function, as AWS advises.
+#[test]
+fn the_event_queue_feeds_the_function_in_batches_as_aws_advises() {
+    use crate::cfn::Template;
+    let template = Template::load();
+    let resources = [
+        (
+            "EventsQueue.Arn",
+            "arn:aws:sqs:us-east-1:123456789012:events",
+        ),
+        (
+            "EventsDeadLetterQueue.Arn",
+            "arn:aws:sqs:us-east-1:123456789012:dlq",
+        ),
+        (
+            "FailedEventsQueue.Arn",
+            "arn:aws:sqs:us-east-1:123456789012:failed",
+        ),
+        ("TaskRunningRule.Arn", "rule-running"),
+        ("TaskStoppedRule.Arn", "rule-stopped"),
+        ("DeploymentFailedRule.Arn", "rule-deployment"),
+        ("TaskStartImpairedRule.Arn", "rule-impaired"),
+    ];
+    let defaults = template.stack(&[], &resources);
+    let timeout = defaults
+        .property("CheckerFunction", "Timeout")
+        .as_u64()
+        .unwrap();
+    let queue = |name: &str| defaults.property("EventsQueue", name);
+    let max_window = template.json()["Parameters"]["MaximumBatchingWindowInSeconds"]["MaxValue"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        queue("VisibilityTimeout").as_u64().unwrap() >= 6 * timeout + max_window,
+        "visibility timeout ≥ 6 × the function timeout + the batching window"
+    );
+    assert_eq!(
+        queue("SqsManagedSseEnabled"),
+        true,
+        "EventBridge cannot use aws/sqs"
+    );
+    assert_eq!(
+        queue("RedrivePolicy")["deadLetterTargetArn"],
+        "arn:aws:sqs:us-east-1:123456789012:dlq"
+    );
+    let source = &defaults.property("CheckerFunction", "Events")["EcsEvents"];
+    assert_eq!(source["Type"], "SQS");
+    assert_eq!(
+        source["Properties"]["FunctionResponseTypes"],
+        serde_json::json!(["ReportBatchItemFailures"])
+    );
+    // Reserved concurrency = the poller's cap + 2, for every cap the template allows.
+    let allowed = template.json()["Parameters"]["MaximumConcurrency"]["AllowedValues"]
+        .as_array()
+        .unwrap()
+        .clone();
+    for cap in allowed {
+        let cap = cap.to_string();
+        let stack = template.stack(&[("MaximumConcurrency", &cap)], &resources);
+        let reserved = stack.property("CheckerFunction", "ReservedConcurrentExecutions");
+        let poller = &stack.property("CheckerFunction", "Events")["EcsEvents"]["Properties"]
+            ["ScalingConfig"]["MaximumConcurrency"];
+        let (reserved, poller): (u64, u64) = (
+            reserved.to_string().trim_matches('"').parse().unwrap(),
+            poller.as_str().unwrap().parse().unwrap(),
+        );
+        assert_eq!(reserved, poller + 2, "MaximumConcurrency {cap}");
+    }
+    // The queue takes only this stack's four rules' events.
+    let policy = defaults.property("EventsQueuePolicy", "PolicyDocument");
+    let sources = &policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"];
+    assert_eq!(sources.as_array().map(Vec::len), Some(4), "{policy:#}");
+}
+
+/// The role's SQS actions are the event source mapping's (Lambda's poller receives and
+/// deletes the messages; the code calls no SQS API), on the events queue only; the failure
+/// destination's SendMessage on its own queue.
+#[test]
+fn the_roles_sqs_permissions_are_the_pollers_and_the_failure_destinations() {
+    use crate::cfn::Template;
+    let template = Template::load();
+    let stack = template.stack(
+        &[],
+        &[
+            ("EventsQueue.Arn", "events"),
+            ("FailedEventsQueue.Arn", "failed"),
+            ("DedupTable.Arn", "table"),
+            ("AlertKey.Arn", "key"),
+            ("AlertTopic", "topic"),
+            ("CheckerLogGroup.Arn", "logs"),
+        ],
+    );
+    let policies = stack.property("CheckerRole", "Policies");
+    let mut sqs: Vec<(String, String)> = Vec::new();
+    for statement in policies[0]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap()
+    {
+        let actions = match &statement["Action"] {
+            serde_json::Value::Array(a) => a.clone(),
+            one => vec![one.clone()],
+        };
+        for action in actions {
+            let action = action.as_str().unwrap().to_string();
+            if action.starts_with("sqs:") {
+                sqs.push((action, statement["Resource"].as_str().unwrap().to_string()));
+            }
+        }
+    }
+    sqs.sort();
+    let want = [
+        ("sqs:DeleteMessage", "events"),
+        ("sqs:GetQueueAttributes", "events"),
+        ("sqs:ReceiveMessage", "events"),
+        ("sqs:SendMessage", "failed"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, r)| (a.to_string(), r.to_string()))
+        .collect();
+    assert_eq!(sqs, want);
+    let adapters = adapter_calls(&["sqs"]);
+    assert!(
+        adapters.is_empty(),
+        "the code calls no SQS API: {adapters:?}"
+    );
+}

@@ -15,6 +15,34 @@ pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
 pub const STACK: &str = "guard";
 
+/// An SQS batch event exactly as Lambda's SQS poller sends it, one message per EventBridge
+/// event (the body is the event as text, as an EventBridge rule with an SQS target puts it).
+pub fn sqs_batch(events: &[Value]) -> Value {
+    let records: Vec<Value> = events
+        .iter()
+        .enumerate()
+        .map(|(i, event)| {
+            serde_json::json!({
+                "messageId": format!("{:08x}-0000-4000-8000-{:012x}", i, i),
+                "receiptHandle": format!("AQEB{i}"),
+                "body": event.to_string(),
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1764748800000",
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": "1764748800001"
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{STACK}-EventsQueue"),
+                "awsRegion": REGION
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
+}
+
 /// A template file, parsed.
 pub struct Template {
     json: Value,
@@ -45,6 +73,11 @@ impl Template {
         Template {
             json: serde_json::from_slice(&out.stdout).unwrap(),
         }
+    }
+
+    /// The template as JSON.
+    pub fn json(&self) -> &Value {
+        &self.json
     }
 
     /// The parameter names and their defaults (numbers as CloudFormation passes them: text).
@@ -191,6 +224,17 @@ impl Stack<'_> {
                                 .collect::<Vec<_>>()
                                 .join(parts[0].as_str().unwrap()),
                         )
+                    }
+                    "Fn::FindInMap" => {
+                        let path: Vec<String> = arg
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|p| text(&self.resolve(p)))
+                            .collect();
+                        let value = &self.template["Mappings"][&path[0]][&path[1]][&path[2]];
+                        assert!(!value.is_null(), "no mapping {path:?}");
+                        value.clone()
                     }
                     k if k.starts_with("Fn::") => panic!("{k} is not modelled by the test"),
                     _ => Value::Object(self.resolve_map(map)),

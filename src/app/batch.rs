@@ -1,0 +1,277 @@
+//! A batch of queued events (EventBridge → SQS → Lambda): one check per event, but the reads
+//! they share made once. The batch's ENIs and container hosts are read in bulk first (200 ENIs,
+//! 100 container instances a call); events of one (account, region, cluster, service,
+//! deployment) are checked one first, then the rest from its cached facts; one alert per dedup
+//! key per batch, and a key this environment already completed is not claimed again. A check
+//! that fails — or that the batch's time did not reach — fails only its own message.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use time::OffsetDateTime;
+use tracing::{error, info, warn};
+
+use crate::adapters::clients::ClientFactory;
+use crate::app::check::{deliver, Alerting, CheckError};
+use crate::app::{alert_reserve, run_trigger};
+use crate::domain::delivery::{dedup_key, CheckReport};
+use crate::domain::evaluation::verdict_before_reading;
+use crate::domain::event::{parse_trigger_bytes, Trigger};
+use crate::domain::queue::{group_key, QueuedEvent};
+use crate::ports::{AlertDedup, AlertPublish, Claim, DedupError, Ec2Reader, EcsReader, ENI_BATCH};
+use crate::render::alert::alert_at;
+
+/// What became of a batch: a report per checked message, and the messages to hand back to
+/// the queue (`batchItemFailures`).
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    /// (message id, report), in the batch's order.
+    pub reports: Vec<(String, CheckReport)>,
+    /// Message ids whose check failed or was not reached in time.
+    pub failed: Vec<String>,
+}
+
+/// Checks a batch. Alerts go out through `alerting` once per dedup key.
+pub async fn run_batch<P: AlertPublish + Sync, D: AlertDedup + Sync>(
+    messages: Vec<QueuedEvent>,
+    clients: &ClientFactory,
+    alerting: Option<&Alerting<'_, P, D>>,
+    deadline: Option<Instant>,
+) -> BatchOutcome {
+    let mut outcome = BatchOutcome::default();
+    let mut groups: BTreeMap<String, Vec<(String, Trigger)>> = BTreeMap::new();
+    for message in messages {
+        match parse_trigger_bytes(message.body.as_bytes()) {
+            Ok(trigger) => groups
+                .entry(group_key(&trigger))
+                .or_default()
+                .push((message.message_id, trigger)),
+            Err(e) => {
+                // Retried, then kept by the dead-letter queue (and its alarm): never dropped.
+                error!(message_id = %message.message_id, error = %e, "not an event this function checks");
+                outcome.failed.push(message.message_id);
+            }
+        }
+    }
+    // The checks keep what the alerts need (as a single check does).
+    let checks_until = deadline.map(|d| d.checked_sub(alert_reserve()).unwrap_or(d));
+    let triggers: Vec<&Trigger> = groups.values().flatten().map(|(_, t)| t).collect();
+    read_ahead(&triggers, clients, checks_until).await;
+    let checked = join_all(
+        groups
+            .into_values()
+            .map(|members| check_group(members, clients, checks_until)),
+    )
+    .await;
+    let mut reports = Vec::new();
+    for (message_id, result) in checked.into_iter().flatten() {
+        match result {
+            Ok(report) => reports.push((message_id, report)),
+            Err(e) => {
+                warn!(%message_id, error = %e, "check failed: the message goes back to the queue");
+                outcome.failed.push(message_id);
+            }
+        }
+    }
+    match alerting {
+        Some(alerting) => {
+            let (delivered, failed) = deliver_once_per_key(reports, alerting).await;
+            outcome.reports = delivered;
+            outcome.failed.extend(failed);
+        }
+        None => outcome.reports = reports,
+    }
+    outcome
+}
+
+/// The first member of a group is checked alone; the others then find the group's facts in
+/// the cache (each reads only its own, already primed, ENI).
+async fn check_group(
+    members: Vec<(String, Trigger)>,
+    clients: &ClientFactory,
+    deadline: Option<Instant>,
+) -> Vec<(String, Result<CheckReport, CheckError>)> {
+    let mut members = members.into_iter();
+    let Some((first_id, first)) = members.next() else {
+        return Vec::new();
+    };
+    let first_result = run_trigger(&first, clients, None, deadline).await;
+    let rest: Vec<(String, Trigger)> = members.collect();
+    let rest_results = join_all(
+        rest.iter()
+            .map(|(_, trigger)| run_trigger(trigger, clients, None, deadline)),
+    )
+    .await;
+    std::iter::once((first_id, first_result))
+        .chain(rest.into_iter().map(|(id, _)| id).zip(rest_results))
+        .collect()
+}
+
+/// One scope's bulk reads: ENI ids, and container-instance ARNs by cluster.
+type BulkReads = (Vec<String>, BTreeMap<String, Vec<String>>);
+
+/// Reads the batch's running tasks' ENIs and container hosts in bulk, per account and region,
+/// so the checks find them primed. Best effort: a failure here leaves each check to read its
+/// own (and to fail on its own).
+async fn read_ahead(triggers: &[&Trigger], clients: &ClientFactory, until: Option<Instant>) {
+    let now = OffsetDateTime::now_utc();
+    let mut by_scope: HashMap<_, BulkReads> = HashMap::new();
+    for trigger in triggers {
+        let Trigger::RunningTask(event) = trigger else {
+            continue;
+        };
+        if verdict_before_reading(event, now).is_some() {
+            continue;
+        }
+        let (enis, hosts) = by_scope.entry(event.scope()).or_default();
+        if let Some(attachment) = event.task.eni_attachment() {
+            enis.push(attachment.network_interface_id);
+        }
+        if let (Some(cluster), Some(instance)) = (
+            event.task.cluster_arn.as_ref(),
+            event.task.container_instance_arn.as_ref(),
+        ) {
+            let instances = hosts.entry(cluster.clone()).or_default();
+            if !instances.contains(instance) {
+                instances.push(instance.clone());
+            }
+        }
+    }
+    let reads = by_scope
+        .into_iter()
+        .map(|(scope, (enis, hosts))| async move {
+            let Ok(reader) = clients.reader_for(&scope).await else {
+                return; // the checks report the refusal
+            };
+            let eni_reads = enis
+                .chunks(ENI_BATCH)
+                .map(|chunk| reader.network_interfaces(chunk))
+                .collect::<Vec<_>>();
+            let host_reads = hosts
+                .iter()
+                .map(|(cluster, arns)| reader.container_hosts(cluster, arns))
+                .collect::<Vec<_>>();
+            let (enis, hosts) =
+                futures_util::future::join(join_all(eni_reads), join_all(host_reads)).await;
+            for e in enis.into_iter().filter_map(Result::err) {
+                warn!(error = %e, "bulk ENI read failed: each check reads its own");
+            }
+            for e in hosts.into_iter().filter_map(Result::err) {
+                warn!(error = %e, "bulk container-host read failed: each check reads its own");
+            }
+        });
+    let all = join_all(reads);
+    match until {
+        Some(until) => {
+            let left = until.saturating_duration_since(Instant::now());
+            let _ = tokio::time::timeout(left, all).await;
+        }
+        None => {
+            all.await;
+        }
+    }
+}
+
+/// Publishes one alert per dedup key: the first report of a key is delivered, the others
+/// are marked deduplicated. A key whose alert could not be published fails all its messages.
+async fn deliver_once_per_key<P: AlertPublish + Sync, D: AlertDedup + Sync>(
+    reports: Vec<(String, CheckReport)>,
+    alerting: &Alerting<'_, P, D>,
+) -> (Vec<(String, CheckReport)>, Vec<String>) {
+    let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, (_, report)) in reports.iter().enumerate() {
+        if alert_at(&report.evaluation, alerting.min_severity).is_some() {
+            let key = dedup_key(&report.evaluation, alerting.min_severity);
+            by_key.entry(key).or_default().push(i);
+        }
+    }
+    let firsts: Vec<(String, usize)> = by_key.iter().map(|(k, v)| (k.clone(), v[0])).collect();
+    let delivered = join_all(
+        firsts
+            .iter()
+            .map(|(_, i)| deliver(reports[*i].1.evaluation.clone(), alerting)),
+    )
+    .await;
+    let mut reports = reports;
+    let mut failed = Vec::new();
+    for ((key, first), result) in firsts.into_iter().zip(delivered) {
+        let members = &by_key[&key];
+        match result {
+            Ok(report) => {
+                let deduplicated = report.alert.deduplicated;
+                reports[first].1 = report;
+                for &i in &members[1..] {
+                    reports[i].1.alert.dedup_key = Some(key.clone());
+                    reports[i].1.alert.deduplicated = true;
+                }
+                info!(dedup_key = %key, tasks = members.len(), deduplicated, "one alert for the batch's key");
+            }
+            Err(e) => {
+                error!(dedup_key = %key, error = %e, "alert not published: its messages go back to the queue");
+                failed.extend(members.iter().map(|&i| reports[i].0.clone()));
+            }
+        }
+    }
+    let failed_set: Vec<&String> = failed.iter().collect();
+    let kept = reports
+        .into_iter()
+        .filter(|(id, _)| !failed_set.contains(&id))
+        .collect();
+    (kept, failed)
+}
+
+/// A dedup store with a memory: a key this execution environment completed is answered
+/// `Duplicate` without a call for as long as the store keeps it, so the batches of one deploy
+/// claim their key once per environment, not once per batch.
+#[derive(Debug)]
+pub struct RememberingDedup<D> {
+    inner: D,
+    keep_for: Duration,
+    completed: Mutex<HashMap<String, Instant>>,
+}
+
+impl<D> RememberingDedup<D> {
+    /// `inner`, remembering completed keys for `keep_for` (the store's dedup window).
+    pub fn new(inner: D, keep_for: Duration) -> Self {
+        RememberingDedup {
+            inner,
+            keep_for,
+            completed: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &D {
+        &self.inner
+    }
+
+    fn remembers(&self, key: &str) -> bool {
+        let completed = self.completed.lock().unwrap_or_else(|e| e.into_inner());
+        completed
+            .get(key)
+            .is_some_and(|at| at.elapsed() < self.keep_for)
+    }
+}
+
+impl<D: AlertDedup + Sync> AlertDedup for RememberingDedup<D> {
+    async fn claim(&self, key: &str) -> Result<Claim, DedupError> {
+        if self.remembers(key) {
+            return Ok(Claim::Duplicate);
+        }
+        self.inner.claim(key).await
+    }
+
+    async fn complete(&self, key: &str) -> Result<(), DedupError> {
+        self.inner.complete(key).await?;
+        let mut completed = self.completed.lock().unwrap_or_else(|e| e.into_inner());
+        completed.retain(|_, at| at.elapsed() < self.keep_for);
+        completed.insert(key.to_string(), Instant::now());
+        Ok(())
+    }
+
+    async fn release(&self, key: &str) -> Result<(), DedupError> {
+        self.inner.release(key).await
+    }
+}
