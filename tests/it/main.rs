@@ -6,6 +6,7 @@
 use ecs_inbound_guard_test_support::{cfn, harness, runtime_api, world};
 
 mod audit;
+mod batch;
 mod boot;
 mod cli;
 mod config_rule;
