@@ -46,9 +46,11 @@ pub async fn load_sdk_config(region: Option<String>, profile: Option<String>) ->
                 .operation_timeout(OPERATION_TIMEOUT)
                 .build(),
         )
-        // Adaptive: on throttling the SDK also slows its own request rate (the backstop
-        // behind the API budget when the account's other callers empty EC2's buckets).
-        .retry_config(RetryConfig::adaptive().with_max_attempts(4));
+        // Standard retries (exponential back-off with jitter on throttling) back the API budget
+        // up. Not adaptive: its client-side rate limiter, starting from the low rate it has
+        // measured right after init, delayed a retried call past the operation timeout
+        // (tests/it/cli.rs, transient throttling).
+        .retry_config(RetryConfig::standard().with_max_attempts(4));
     if let Some(region) = region {
         loader = loader.region(Region::new(region));
     }

@@ -63,7 +63,10 @@ async fn a_batch_of_two_deploys_reads_in_bulk_and_alerts_once_for_the_broken_one
         json!({"batchItemFailures": [{"itemIdentifier": "poison"}]})
     );
     let stats = proxy.stats();
-    eprintln!("24 tasks of two deploys in one batch: {}", stats["by_action"]);
+    eprintln!(
+        "24 tasks of two deploys in one batch: {}",
+        stats["by_action"]
+    );
     assert_eq!(
         calls(&stats, "DescribeNetworkInterfaces"),
         1,
@@ -75,9 +78,17 @@ async fn a_batch_of_two_deploys_reads_in_bulk_and_alerts_once_for_the_broken_one
         "one bulk read per cluster"
     );
     assert_eq!(calls(&stats, "DescribeInstances"), 2);
-    assert_eq!(calls(&stats, "DescribeTaskDefinition"), 2, "once per deploy");
+    assert_eq!(
+        calls(&stats, "DescribeTaskDefinition"),
+        2,
+        "once per deploy"
+    );
     assert_eq!(calls(&stats, "DescribeServices"), 2, "once per deploy");
-    assert_eq!(calls(&stats, "Publish"), 1, "one alert: the broken deploy's");
+    assert_eq!(
+        calls(&stats, "Publish"),
+        1,
+        "one alert: the broken deploy's"
+    );
     assert!(
         stats["total"].as_u64().unwrap() <= 30,
         "{} calls for 24 tasks",
