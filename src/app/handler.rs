@@ -182,7 +182,8 @@ impl LambdaApp {
         // The deployed shape first: a batch from the queue (its bodies are only ever read as
         // EventBridge events, never as work items or Config invocations).
         let result = if let Some(messages) = queued_events(&event.payload) {
-            Ok(self.handle_batch(messages, deadline).await)
+            // Boxed, like the other branches' large futures: the handler's own future stays small.
+            Ok(Box::pin(self.handle_batch(messages, deadline)).await)
         } else if let Some(item) = work_item(&event.payload) {
             match item {
                 Ok(item) => self.handle_work(&item).await,
@@ -191,7 +192,7 @@ impl LambdaApp {
         } else if is_config_invocation(&event.payload) {
             self.handle_config(event.payload).await
         } else {
-            self.handle_event(event.payload, deadline).await
+            Box::pin(self.handle_event(event.payload, deadline)).await
         };
         if let Err(e) = &result {
             error!(error_type = e.error_type(), error = %e, "invocation failed");

@@ -98,6 +98,17 @@ impl<R> Limited<R> {
         &self.inner
     }
 
+    /// The listings of the Config scan and the audit (List*, DescribeTasks of listed tasks):
+    /// paged walks of the account, not the deploy burst the budget is for, and a scan of many
+    /// clusters must finish within one invocation.
+    async fn unlimited<T>(
+        &self,
+        _api: &'static str,
+        read: impl Future<Output = Result<T, ReadError>>,
+    ) -> Result<T, ReadError> {
+        Box::pin(read).await
+    }
+
     async fn run<T>(
         &self,
         api: &'static str,
@@ -109,7 +120,9 @@ impl<R> Limited<R> {
             _ => &self.elb,
         };
         bucket.acquire().await;
-        read.await
+        // Boxed: one more decorator layer would otherwise grow every read's future on the
+        // stack (debug-build test threads have 2 MiB).
+        Box::pin(read).await
     }
 }
 
@@ -255,12 +268,12 @@ impl<R: ElbReader> ElbReader for Limited<R> {
 
 impl<R: TaskLister> TaskLister for Limited<R> {
     async fn cluster_arns(&self) -> Result<Vec<String>, ReadError> {
-        self.run("ecs:ListClusters", self.inner.cluster_arns())
+        self.unlimited("ecs:ListClusters", self.inner.cluster_arns())
             .await
     }
 
     async fn running_task_arns(&self, cluster: &str) -> Result<Vec<String>, ReadError> {
-        self.run("ecs:ListTasks", self.inner.running_task_arns(cluster))
+        self.unlimited("ecs:ListTasks", self.inner.running_task_arns(cluster))
             .await
     }
 
@@ -269,7 +282,7 @@ impl<R: TaskLister> TaskLister for Limited<R> {
         cluster: &str,
         arns: &[String],
     ) -> Result<Vec<TaskDetail>, ReadError> {
-        self.run(
+        self.unlimited(
             "ecs:DescribeTasks",
             self.inner.describe_tasks(cluster, arns),
         )
@@ -277,7 +290,7 @@ impl<R: TaskLister> TaskLister for Limited<R> {
     }
 
     async fn service_names(&self, cluster: &str) -> Result<Vec<String>, ReadError> {
-        self.run("ecs:ListServices", self.inner.service_names(cluster))
+        self.unlimited("ecs:ListServices", self.inner.service_names(cluster))
             .await
     }
 }
