@@ -212,13 +212,7 @@ async fn a_scheduled_scan_fans_out_and_a_work_item_reports_its_services() {
         &api,
         &proxy.endpoint,
         Some(&bad.topic_arn),
-        // The shared moto holds every parallel test's clusters: the scan walks them all, so the
-        // budget is opened here (this test is about the fan-out, not the budget).
-        &[
-            ("CONFIG_FAN_OUT", "true"),
-            ("API_CALLS_PER_SECOND", "100"),
-            ("API_BURST", "100"),
-        ],
+        &[("CONFIG_FAN_OUT", "true")],
     );
     let Outcome::Response(dispatched) = api.next_outcome() else {
         panic!("scheduled invocation failed")
