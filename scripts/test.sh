@@ -8,7 +8,4 @@ cd "$(dirname "$0")/.."
 ./scripts/setup-tools.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-# Test threads get 8 MiB of stack: debug builds keep the nested read futures of the in-process
-# checks (cache → API budget → AWS) on the stack, past the default 2 MiB (the Lambda and the CLI
-# run on tokio's worker threads and release builds, unaffected).
-RUST_MIN_STACK=8388608 cargo test "$@"
+cargo test "$@"

@@ -5,7 +5,7 @@
 //! key per batch, and a key this environment already completed is not claimed again. A check
 //! that fails — or that the batch's time did not reach — fails only its own message.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -187,21 +187,19 @@ async fn deliver_once_per_key<P: AlertPublish + Sync, D: AlertDedup + Sync>(
             by_key.entry(key).or_default().push(i);
         }
     }
-    let firsts: Vec<(String, usize)> = by_key.iter().map(|(k, v)| (k.clone(), v[0])).collect();
     let delivered = join_all(
-        firsts
-            .iter()
-            .map(|(_, i)| deliver(reports[*i].1.evaluation.clone(), alerting)),
+        by_key
+            .values()
+            .map(|members| deliver(reports[members[0]].1.evaluation.clone(), alerting)),
     )
     .await;
     let mut reports = reports;
-    let mut failed = Vec::new();
-    for ((key, first), result) in firsts.into_iter().zip(delivered) {
-        let members = &by_key[&key];
+    let mut failed_at = BTreeSet::new();
+    for ((key, members), result) in by_key.iter().zip(delivered) {
         match result {
             Ok(report) => {
                 let deduplicated = report.alert.deduplicated;
-                reports[first].1 = report;
+                reports[members[0]].1 = report;
                 for &i in &members[1..] {
                     reports[i].1.alert.dedup_key = Some(key.clone());
                     reports[i].1.alert.deduplicated = true;
@@ -210,16 +208,18 @@ async fn deliver_once_per_key<P: AlertPublish + Sync, D: AlertDedup + Sync>(
             }
             Err(e) => {
                 error!(dedup_key = %key, error = %e, "alert not published: its messages go back to the queue");
-                failed.extend(members.iter().map(|&i| reports[i].0.clone()));
+                failed_at.extend(members.iter().copied());
             }
         }
     }
-    let failed_set: Vec<&String> = failed.iter().collect();
-    let kept = reports
+    let (failed, kept): (Vec<_>, Vec<_>) = reports
         .into_iter()
-        .filter(|(id, _)| !failed_set.contains(&id))
-        .collect();
-    (kept, failed)
+        .enumerate()
+        .partition(|(i, _)| failed_at.contains(i));
+    (
+        kept.into_iter().map(|(_, r)| r).collect(),
+        failed.into_iter().map(|(_, (id, _))| id).collect(),
+    )
 }
 
 /// A dedup store with a memory: a key this execution environment completed is answered
@@ -240,11 +240,6 @@ impl<D> RememberingDedup<D> {
             keep_for,
             completed: Mutex::new(HashMap::new()),
         }
-    }
-
-    /// The wrapped store.
-    pub fn inner(&self) -> &D {
-        &self.inner
     }
 
     fn remembers(&self, key: &str) -> bool {

@@ -116,7 +116,7 @@ impl<R> CachingReader<R> {
         }
     }
 
-    /// The wrapped reader (the composition root warms its connections up).
+    /// The wrapped reader (tests count the fake's calls through it).
     pub fn inner(&self) -> &R {
         &self.inner
     }

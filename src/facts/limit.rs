@@ -11,13 +11,7 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::domain::event::TaskDetail;
-use crate::domain::facts::{
-    Host, Listener, LoadBalancer, NetworkInterface, RouteTable, Service, Subnet, TargetGroup,
-    TargetHealth, TaskDefinition, VpcDns, VpcEndpoint,
-};
-use crate::domain::net::{NetworkAcl, SecurityGroup};
-use crate::ports::{Ec2Reader, EcsReader, ElbReader, ReadError, ReadResult, Selection, TaskLister};
+use crate::ports::ReadError;
 
 /// How fast one execution environment may call each AWS service.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -93,11 +87,6 @@ impl<R> Limited<R> {
         }
     }
 
-    /// The wrapped reader.
-    pub fn inner(&self) -> &R {
-        &self.inner
-    }
-
     /// The listings of the Config scan and the audit (List*, DescribeTasks of listed tasks):
     /// paged walks of the account, not the deploy burst the budget is for, and a scan of many
     /// clusters must finish within one invocation.
@@ -126,174 +115,7 @@ impl<R> Limited<R> {
     }
 }
 
-impl<R: EcsReader> EcsReader for Limited<R> {
-    async fn task_definition(&self, arn: &str) -> ReadResult<TaskDefinition> {
-        self.run(
-            "ecs:DescribeTaskDefinition",
-            self.inner.task_definition(arn),
-        )
-        .await
-    }
-
-    async fn service(&self, cluster: &str, name: &str) -> ReadResult<Service> {
-        self.run("ecs:DescribeServices", self.inner.service(cluster, name))
-            .await
-    }
-
-    async fn container_host(&self, cluster: &str, arn: &str) -> ReadResult<Host> {
-        self.run(
-            "ecs:DescribeContainerInstances",
-            self.inner.container_host(cluster, arn),
-        )
-        .await
-    }
-
-    async fn container_hosts(
-        &self,
-        cluster: &str,
-        arns: &[String],
-    ) -> Result<Vec<(String, Host)>, ReadError> {
-        self.run(
-            "ecs:DescribeContainerInstances",
-            self.inner.container_hosts(cluster, arns),
-        )
-        .await
-    }
-
-    async fn recent_stopped_tasks(
-        &self,
-        cluster: &str,
-        service: &str,
-    ) -> Result<Vec<TaskDetail>, ReadError> {
-        self.run(
-            "ecs:ListTasks",
-            self.inner.recent_stopped_tasks(cluster, service),
-        )
-        .await
-    }
-}
-
-impl<R: Ec2Reader> Ec2Reader for Limited<R> {
-    async fn network_interface(&self, id: &str) -> ReadResult<NetworkInterface> {
-        self.run(
-            "ec2:DescribeNetworkInterfaces",
-            self.inner.network_interface(id),
-        )
-        .await
-    }
-
-    async fn network_interfaces(&self, ids: &[String]) -> Result<Vec<NetworkInterface>, ReadError> {
-        self.run(
-            "ec2:DescribeNetworkInterfaces",
-            self.inner.network_interfaces(ids),
-        )
-        .await
-    }
-
-    async fn route_tables(&self, vpc_id: &str) -> Result<Vec<RouteTable>, ReadError> {
-        self.run("ec2:DescribeRouteTables", self.inner.route_tables(vpc_id))
-            .await
-    }
-
-    async fn network_acl(&self, subnet_id: &str) -> ReadResult<NetworkAcl> {
-        self.run("ec2:DescribeNetworkAcls", self.inner.network_acl(subnet_id))
-            .await
-    }
-
-    async fn security_groups(&self, which: Selection<'_>) -> Result<Vec<SecurityGroup>, ReadError> {
-        self.run(
-            "ec2:DescribeSecurityGroups",
-            self.inner.security_groups(which),
-        )
-        .await
-    }
-
-    async fn prefix_list_cidrs(&self, id: &str) -> ReadResult<Vec<String>> {
-        self.run(
-            "ec2:GetManagedPrefixListEntries",
-            self.inner.prefix_list_cidrs(id),
-        )
-        .await
-    }
-
-    async fn subnets(&self, which: Selection<'_>) -> Result<Vec<Subnet>, ReadError> {
-        self.run("ec2:DescribeSubnets", self.inner.subnets(which))
-            .await
-    }
-
-    async fn vpc_endpoints(&self, vpc_id: &str) -> Result<Vec<VpcEndpoint>, ReadError> {
-        self.run("ec2:DescribeVpcEndpoints", self.inner.vpc_endpoints(vpc_id))
-            .await
-    }
-
-    async fn vpc_dns(&self, vpc_id: &str) -> ReadResult<VpcDns> {
-        self.run("ec2:DescribeVpcAttribute", self.inner.vpc_dns(vpc_id))
-            .await
-    }
-}
-
-impl<R: ElbReader> ElbReader for Limited<R> {
-    async fn target_groups(&self, arns: &[String]) -> Result<Vec<TargetGroup>, ReadError> {
-        self.run(
-            "elasticloadbalancing:DescribeTargetGroups",
-            self.inner.target_groups(arns),
-        )
-        .await
-    }
-
-    async fn load_balancers(&self, arns: &[String]) -> Result<Vec<LoadBalancer>, ReadError> {
-        self.run(
-            "elasticloadbalancing:DescribeLoadBalancers",
-            self.inner.load_balancers(arns),
-        )
-        .await
-    }
-
-    async fn listeners(&self, lb: &str, tgs: &[String]) -> Result<Vec<Listener>, ReadError> {
-        self.run(
-            "elasticloadbalancing:DescribeListeners",
-            self.inner.listeners(lb, tgs),
-        )
-        .await
-    }
-
-    async fn target_health(&self, tg: &str) -> Result<Vec<TargetHealth>, ReadError> {
-        self.run(
-            "elasticloadbalancing:DescribeTargetHealth",
-            self.inner.target_health(tg),
-        )
-        .await
-    }
-}
-
-impl<R: TaskLister> TaskLister for Limited<R> {
-    async fn cluster_arns(&self) -> Result<Vec<String>, ReadError> {
-        self.unlimited("ecs:ListClusters", self.inner.cluster_arns())
-            .await
-    }
-
-    async fn running_task_arns(&self, cluster: &str) -> Result<Vec<String>, ReadError> {
-        self.unlimited("ecs:ListTasks", self.inner.running_task_arns(cluster))
-            .await
-    }
-
-    async fn describe_tasks(
-        &self,
-        cluster: &str,
-        arns: &[String],
-    ) -> Result<Vec<TaskDetail>, ReadError> {
-        self.unlimited(
-            "ecs:DescribeTasks",
-            self.inner.describe_tasks(cluster, arns),
-        )
-        .await
-    }
-
-    async fn service_names(&self, cluster: &str) -> Result<Vec<String>, ReadError> {
-        self.unlimited("ecs:ListServices", self.inner.service_names(cluster))
-            .await
-    }
-}
+decorate_reads!(Limited<R>, reads = run, listings = unlimited);
 
 #[cfg(test)]
 mod tests {

@@ -24,6 +24,19 @@ async fn deploy(c: &Clients, built: &Built, n: usize) -> Vec<Value> {
     events
 }
 
+/// The seed's broken service (EC2, public subnet, no load balancer) and a compliant one behind
+/// an ALB, each in its own cluster.
+async fn two_deploys(c: &Clients) -> (Built, Built) {
+    let seed = build(c, &Scenario::seed()).await;
+    let alb = Scenario {
+        service: Svc::Lb(LbSpec::valid_alb()),
+        subnet: Subnet::Private,
+        host_public_ip: false,
+        ..Scenario::seed()
+    };
+    (seed, build(c, &alb).await)
+}
+
 fn calls(stats: &Value, action: &str) -> u64 {
     stats["by_action"][action].as_u64().unwrap_or(0)
 }
@@ -31,17 +44,7 @@ fn calls(stats: &Value, action: &str) -> u64 {
 #[tokio::test]
 async fn a_batch_of_two_deploys_reads_in_bulk_and_alerts_once_for_the_broken_one() {
     let c = clients().await;
-    let seed = build(&c, &Scenario::seed()).await;
-    let alb = build(
-        &c,
-        &Scenario {
-            service: Svc::Lb(LbSpec::valid_alb()),
-            subnet: Subnet::Private,
-            host_public_ip: false,
-            ..Scenario::seed()
-        },
-    )
-    .await;
+    let (seed, alb) = two_deploys(&c).await;
     let mut events = deploy(&c, &seed, 12).await;
     events.extend(deploy(&c, &alb, 12).await);
     let mut batch = sqs_batch(&events);
@@ -118,17 +121,7 @@ async fn a_batch_of_two_deploys_reads_in_bulk_and_alerts_once_for_the_broken_one
 #[tokio::test]
 async fn an_alert_that_cannot_be_published_hands_back_its_deploys_messages_only() {
     let c = clients().await;
-    let seed = build(&c, &Scenario::seed()).await;
-    let alb = build(
-        &c,
-        &Scenario {
-            service: Svc::Lb(LbSpec::valid_alb()),
-            subnet: Subnet::Private,
-            host_public_ip: false,
-            ..Scenario::seed()
-        },
-    )
-    .await;
+    let (seed, alb) = two_deploys(&c).await;
     let mut events = deploy(&c, &seed, 3).await;
     events.extend(deploy(&c, &alb, 2).await);
     let batch = sqs_batch(&events);
