@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use tracing::{error, info, warn};
 
 use crate::adapters::clients::ClientFactory;
+use crate::adapters::dynamodb::IN_PROGRESS_EXPIRY;
 use crate::app::check::{deliver, Alerting, CheckError};
 use crate::app::{alert_reserve, run_trigger};
 use crate::domain::delivery::{dedup_key, CheckReport};
@@ -222,14 +223,21 @@ async fn deliver_once_per_key<P: AlertPublish + Sync, D: AlertDedup + Sync>(
     )
 }
 
+/// How long a `Duplicate` answer is remembered: no longer than another environment's
+/// IN_PROGRESS claim lives, and far shorter than the queue's visibility timeout (200 s), so a
+/// message handed back after a failed publish elsewhere finds the claim free again.
+pub const DUPLICATE_MEMORY: Duration = IN_PROGRESS_EXPIRY;
+
 /// A dedup store with a memory: a key this execution environment completed is answered
-/// `Duplicate` without a call for as long as the store keeps it, so the batches of one deploy
-/// claim their key once per environment, not once per batch.
+/// `Duplicate` without a call for as long as the store keeps it, and a `Duplicate` answer for
+/// [`DUPLICATE_MEMORY`], so the batches of one deploy claim their key about once per
+/// environment, not once per batch.
 #[derive(Debug)]
 pub struct RememberingDedup<D> {
     inner: D,
     keep_for: Duration,
-    completed: Mutex<HashMap<String, Instant>>,
+    /// Key → until when it is answered `Duplicate` without a call.
+    remembered: Mutex<HashMap<String, Instant>>,
 }
 
 impl<D> RememberingDedup<D> {
@@ -238,15 +246,22 @@ impl<D> RememberingDedup<D> {
         RememberingDedup {
             inner,
             keep_for,
-            completed: Mutex::new(HashMap::new()),
+            remembered: Mutex::new(HashMap::new()),
         }
     }
 
     fn remembers(&self, key: &str) -> bool {
-        let completed = self.completed.lock().unwrap_or_else(|e| e.into_inner());
-        completed
+        let remembered = self.remembered.lock().unwrap_or_else(|e| e.into_inner());
+        remembered
             .get(key)
-            .is_some_and(|at| at.elapsed() < self.keep_for)
+            .is_some_and(|until| Instant::now() < *until)
+    }
+
+    fn remember(&self, key: &str, for_: Duration) {
+        let now = Instant::now();
+        let mut remembered = self.remembered.lock().unwrap_or_else(|e| e.into_inner());
+        remembered.retain(|_, until| now < *until);
+        remembered.insert(key.to_string(), now + for_);
     }
 }
 
@@ -255,18 +270,82 @@ impl<D: AlertDedup + Sync> AlertDedup for RememberingDedup<D> {
         if self.remembers(key) {
             return Ok(Claim::Duplicate);
         }
-        self.inner.claim(key).await
+        let claim = self.inner.claim(key).await?;
+        if claim == Claim::Duplicate {
+            self.remember(key, DUPLICATE_MEMORY);
+        }
+        Ok(claim)
     }
 
     async fn complete(&self, key: &str) -> Result<(), DedupError> {
         self.inner.complete(key).await?;
-        let mut completed = self.completed.lock().unwrap_or_else(|e| e.into_inner());
-        completed.retain(|_, at| at.elapsed() < self.keep_for);
-        completed.insert(key.to_string(), Instant::now());
+        self.remember(key, self.keep_for);
         Ok(())
     }
 
     async fn release(&self, key: &str) -> Result<(), DedupError> {
         self.inner.release(key).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A store whose claims all answer `answer`, counting the calls.
+    struct Store {
+        answer: Claim,
+        claims: AtomicUsize,
+    }
+
+    impl AlertDedup for Store {
+        async fn claim(&self, _: &str) -> Result<Claim, DedupError> {
+            self.claims.fetch_add(1, Ordering::SeqCst);
+            Ok(self.answer)
+        }
+        async fn complete(&self, _: &str) -> Result<(), DedupError> {
+            Ok(())
+        }
+        async fn release(&self, _: &str) -> Result<(), DedupError> {
+            Ok(())
+        }
+    }
+
+    fn store(answer: Claim) -> RememberingDedup<Store> {
+        let inner = Store {
+            answer,
+            claims: AtomicUsize::new(0),
+        };
+        RememberingDedup::new(inner, Duration::from_secs(86_400))
+    }
+
+    #[tokio::test]
+    async fn a_completed_or_duplicate_key_is_not_claimed_again_a_released_one_is() {
+        let completed = store(Claim::Acquired);
+        assert_eq!(completed.claim("k").await, Ok(Claim::Acquired));
+        completed.complete("k").await.unwrap();
+        assert_eq!(completed.claim("k").await, Ok(Claim::Duplicate));
+        assert_eq!(completed.inner.claims.load(Ordering::SeqCst), 1);
+
+        let elsewhere = store(Claim::Duplicate);
+        for _ in 0..3 {
+            assert_eq!(elsewhere.claim("k").await, Ok(Claim::Duplicate));
+        }
+        assert_eq!(elsewhere.inner.claims.load(Ordering::SeqCst), 1);
+
+        let released = store(Claim::Acquired);
+        released.claim("k").await.unwrap();
+        released.release("k").await.unwrap();
+        released.claim("k").await.unwrap();
+        assert_eq!(
+            released.inner.claims.load(Ordering::SeqCst),
+            2,
+            "a failed publish is retried"
+        );
+        assert!(
+            DUPLICATE_MEMORY < Duration::from_secs(200),
+            "shorter than the visibility timeout"
+        );
     }
 }

@@ -27,7 +27,8 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
-STATS = {"total": 0, "by_action": {}, "in_flight": 0, "max_in_flight": 0, "requests": {},
+RESET_AT = time.monotonic()
+STATS = {"total": 0, "by_action": {}, "in_flight": 0, "max_in_flight": 0, "requests": {}, "timeline": [],
          "accounts": {}}
 # Access key id -> the account of the role it was issued for (AssumeRole answers).
 KEY_ACCOUNTS = {}
@@ -120,14 +121,15 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _control(self, body):
-        global FAULTS
+        global FAULTS, RESET_AT
         if self.path == "/__proxy/stats":
             with LOCK:
                 return self._reply(200, json.dumps(STATS).encode())
         if self.path == "/__proxy/reset":
             with LOCK:
                 STATS.update({"total": 0, "by_action": {}, "in_flight": 0, "max_in_flight": 0, "requests": {},
-                              "accounts": {}})
+                              "accounts": {}, "timeline": []})
+                RESET_AT = time.monotonic()
                 FAULTS = []
             return self._reply(200, b"{}")
         if self.path == "/__proxy/faults":
@@ -150,6 +152,9 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             STATS["total"] += 1
             STATS["by_action"][action] = STATS["by_action"].get(action, 0) + 1
+            # When each call arrived (seconds since the last reset): the burst benchmark's
+            # calls per second and its simulation of EC2's token buckets.
+            STATS["timeline"].append([round(time.monotonic() - RESET_AT, 4), action])
             recorded = STATS["requests"].setdefault(action, [])
             # Enough for a scan of every parallel test's clusters in the shared moto.
             if len(recorded) < 500 and len(body) < 65536:
