@@ -105,6 +105,14 @@ pub trait EcsReader: Sync {
         cluster: &str,
         container_instance_arns: &[String],
     ) -> impl Future<Output = Result<Vec<(String, Host)>, ReadError>> + Send;
+
+    /// The cluster's container instances (ListContainerInstances, one page of at most
+    /// [`DESCRIBE_CONTAINER_INSTANCES_BATCH`]); `None` when the cluster has more, so that a
+    /// caller reads a small cluster's hosts at once and a large one's only as asked.
+    fn cluster_container_instances(
+        &self,
+        cluster: &str,
+    ) -> impl Future<Output = Result<Option<Vec<String>>, ReadError>> + Send;
 }
 
 /// EC2 reads of the task check: the task's network.

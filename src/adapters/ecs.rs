@@ -241,6 +241,26 @@ impl EcsReader for AwsReader {
         }
         Ok(hosts)
     }
+
+    #[instrument(skip(self), fields(api = "ecs:ListContainerInstances"))]
+    async fn cluster_container_instances(
+        &self,
+        cluster: &str,
+    ) -> Result<Option<Vec<String>>, ReadError> {
+        let page_size = DESCRIBE_CONTAINER_INSTANCES_BATCH as i32;
+        let out = self
+            .ecs
+            .list_container_instances()
+            .cluster(cluster)
+            .max_results(page_size)
+            .send()
+            .await
+            .map_err(|e| classify("ecs:ListContainerInstances", e))?;
+        Ok(out
+            .next_token()
+            .is_none()
+            .then(|| out.container_instance_arns().to_vec()))
+    }
 }
 
 impl TaskLister for AwsReader {

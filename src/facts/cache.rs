@@ -82,6 +82,8 @@ pub struct CachingReader<R> {
     services: TtlMap<Option<Service>>,
     route_tables: TtlMap<Vec<RouteTable>>,
     hosts: TtlMap<Option<Host>>,
+    /// Clusters whose container instances were listed: their hosts are all cached.
+    listed_clusters: TtlMap<()>,
     acls: TtlMap<Option<NetworkAcl>>,
     groups: TtlMap<Vec<SecurityGroup>>,
     subnets: TtlMap<Vec<Subnet>>,
@@ -104,6 +106,7 @@ impl<R> CachingReader<R> {
             services: TtlMap::new(t),
             route_tables: TtlMap::new(t),
             hosts: TtlMap::new(t),
+            listed_clusters: TtlMap::new(t),
             acls: TtlMap::new(t),
             groups: TtlMap::new(t),
             subnets: TtlMap::new(t),
@@ -119,6 +122,34 @@ impl<R> CachingReader<R> {
     /// The wrapped reader (tests count the fake's calls through it).
     pub fn inner(&self) -> &R {
         &self.inner
+    }
+}
+
+impl<R: EcsReader> CachingReader<R> {
+    /// On a cluster's first miss, the container instances of a small cluster (one page) that
+    /// are not cached and not asked yet: a deploy's events name the hosts a few at a time over
+    /// many batches, and one read of them all (three calls) replaces two calls per batch.
+    /// Best effort: a listing that fails or a large cluster leaves only the asked ones.
+    async fn rest_of_small_cluster(&self, cluster: &str, asked: &[String]) -> Vec<String> {
+        if self.listed_clusters.get(cluster).is_some() {
+            return Vec::new();
+        }
+        match self.inner.cluster_container_instances(cluster).await {
+            Ok(Some(arns)) => {
+                self.listed_clusters.put(cluster.to_string(), ());
+                arns.into_iter()
+                    .filter(|arn| !asked.contains(arn) && self.hosts.get(arn).is_none())
+                    .collect()
+            }
+            Ok(None) => {
+                self.listed_clusters.put(cluster.to_string(), ());
+                Vec::new()
+            }
+            Err(e) => {
+                tracing::debug!(cluster, error = %e, "cluster listing failed: reading the asked hosts only");
+                Vec::new()
+            }
+        }
     }
 }
 
@@ -165,12 +196,24 @@ impl<R: EcsReader> EcsReader for CachingReader<R> {
         if missing.is_empty() {
             return Ok(hosts);
         }
-        let loaded = self.inner.container_hosts(cluster, &missing).await?;
+        let wanted = missing.len();
+        missing.extend(self.rest_of_small_cluster(cluster, &missing).await);
+        let mut loaded = self.inner.container_hosts(cluster, &missing).await?;
         for (arn, host) in &loaded {
             self.hosts.put(arn.clone(), Some(host.clone()));
         }
+        // Only the asked ones are answered; the rest of the cluster waits in the cache.
+        let asked = &missing[..wanted];
+        loaded.retain(|(arn, _)| asked.contains(arn));
         hosts.extend(loaded);
         Ok(hosts)
+    }
+
+    async fn cluster_container_instances(
+        &self,
+        cluster: &str,
+    ) -> Result<Option<Vec<String>>, ReadError> {
+        self.inner.cluster_container_instances(cluster).await
     }
 
     async fn recent_stopped_tasks(
@@ -329,6 +372,77 @@ mod tests {
         let forever: TtlMap<u32> = TtlMap::new(None);
         forever.put("a".into(), 7);
         assert_eq!(forever.get("a"), Some(7));
+    }
+
+    fn cluster_of(hosts: usize) -> crate::facts::fake::FakeAws {
+        (0..hosts).fold(crate::facts::fake::FakeAws::default(), |aws, i| {
+            aws.with_host(
+                &format!("ci/{i}"),
+                Host {
+                    instance_id: format!("i-{i}"),
+                    public_ip: None,
+                    subnet_id: Some("subnet-1".into()),
+                    vpc_id: Some("vpc-1".into()),
+                    security_group_ids: vec![],
+                },
+            )
+        })
+    }
+
+    fn arns(ids: &[usize]) -> Vec<String> {
+        ids.iter().map(|i| format!("ci/{i}")).collect()
+    }
+
+    fn answered(hosts: Vec<(String, Host)>) -> Vec<String> {
+        let mut arns: Vec<String> = hosts.into_iter().map(|(arn, _)| arn).collect();
+        arns.sort();
+        arns
+    }
+
+    #[tokio::test]
+    async fn a_small_clusters_hosts_are_read_at_once_on_its_first_miss() {
+        let reader = CachingReader::new(cluster_of(25), DEFAULT_TTL);
+        let first = reader.container_hosts("c", &arns(&[3])).await.unwrap();
+        assert_eq!(answered(first), arns(&[3]), "only the asked host is answered");
+        let later = reader.container_hosts("c", &arns(&[7, 24])).await.unwrap();
+        assert_eq!(answered(later), arns(&[24, 7]));
+        assert!(reader.container_host("c", "ci/11").await.unwrap().is_some());
+        assert_eq!(
+            reader.inner().calls(),
+            [
+                "ecs:ListContainerInstances",
+                "ecs:DescribeContainerInstances",
+                "ec2:DescribeInstances"
+            ],
+            "three calls for the cluster's 25 hosts, then none"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_large_cluster_or_a_refused_listing_reads_the_asked_hosts_only() {
+        let large = CachingReader::new(cluster_of(101), DEFAULT_TTL);
+        large.container_hosts("c", &arns(&[1])).await.unwrap();
+        large.container_hosts("c", &arns(&[2])).await.unwrap();
+        let calls = large.inner().calls();
+        assert_eq!(
+            calls.iter().filter(|c| **c == "ecs:ListContainerInstances").count(),
+            1,
+            "a large cluster is listed once per TTL, not on every miss"
+        );
+        assert_eq!(calls.len(), 5);
+
+        let refused = CachingReader::new(
+            cluster_of(3).failing(
+                "ecs:ListContainerInstances",
+                ReadError::Unreadable(crate::domain::facts::Unreadable {
+                    api: "ecs:ListContainerInstances",
+                    reason: "AccessDenied".into(),
+                }),
+            ),
+            DEFAULT_TTL,
+        );
+        let hosts = refused.container_hosts("c", &arns(&[0, 2])).await.unwrap();
+        assert_eq!(answered(hosts), arns(&[0, 2]), "an older role still reads its hosts");
     }
 
     #[test]

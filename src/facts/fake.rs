@@ -15,7 +15,7 @@ use crate::domain::net::{NetworkAcl, SecurityGroup};
 use crate::domain::stop::StopFacts;
 use crate::ports::{
     AlertDedup, AlertPublish, Claim, DedupError, Ec2Reader, EcsReader, ElbReader, PublishError,
-    ReadError, ReadResult, Selection, TaskLister,
+    ReadError, ReadResult, Selection, TaskLister, DESCRIBE_CONTAINER_INSTANCES_BATCH,
 };
 use crate::render::alert::Alert;
 
@@ -151,6 +151,12 @@ impl FakeAws {
         self
     }
 
+    /// Adds a container instance and its EC2 host.
+    pub fn with_host(mut self, container_instance: &str, host: Host) -> Self {
+        self.hosts.insert(container_instance.to_string(), host);
+        self
+    }
+
     /// Adds tasks for the lister.
     pub fn with_tasks(mut self, tasks: Vec<TaskDetail>) -> Self {
         self.tasks = tasks;
@@ -224,6 +230,16 @@ impl EcsReader for FakeAws {
             .iter()
             .filter_map(|arn| Some((arn.clone(), self.hosts.get(arn)?.clone())))
             .collect())
+    }
+
+    async fn cluster_container_instances(
+        &self,
+        _cluster: &str,
+    ) -> Result<Option<Vec<String>>, ReadError> {
+        self.call("ecs:ListContainerInstances").await?;
+        let mut arns: Vec<String> = self.hosts.keys().cloned().collect();
+        arns.sort();
+        Ok((arns.len() <= DESCRIBE_CONTAINER_INSTANCES_BATCH).then_some(arns))
     }
 
     async fn recent_stopped_tasks(

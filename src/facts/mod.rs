@@ -53,6 +53,17 @@ macro_rules! decorate_reads {
                     .await
                 }
 
+                async fn cluster_container_instances(
+                    &self,
+                    cluster: &str,
+                ) -> Result<Option<Vec<String>>, ReadError> {
+                    self.$read(
+                        "ecs:ListContainerInstances",
+                        self.inner.cluster_container_instances(cluster),
+                    )
+                    .await
+                }
+
                 async fn recent_stopped_tasks(
                     &self,
                     cluster: &str,

@@ -82,6 +82,11 @@ async fn a_batch_of_two_deploys_reads_in_bulk_and_alerts_once_for_the_broken_one
     );
     assert_eq!(calls(&stats, "DescribeInstances"), 2);
     assert_eq!(
+        calls(&stats, "ListContainerInstances"),
+        2,
+        "a small cluster's hosts are read at once, for the batches to come"
+    );
+    assert_eq!(
         calls(&stats, "DescribeTaskDefinition"),
         2,
         "once per deploy"
