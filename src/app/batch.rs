@@ -20,8 +20,12 @@ use crate::app::{alert_reserve, run_trigger};
 use crate::domain::delivery::{dedup_key, CheckReport};
 use crate::domain::evaluation::verdict_before_reading;
 use crate::domain::event::{parse_trigger_bytes, Trigger};
+use crate::domain::facts::Host;
 use crate::domain::queue::{group_key, QueuedEvent};
-use crate::ports::{AlertDedup, AlertPublish, Claim, DedupError, Ec2Reader, EcsReader, ENI_BATCH};
+use crate::facts::waves::cluster;
+use crate::ports::{
+    AlertDedup, AlertPublish, Claim, DedupError, Ec2Reader, EcsReader, ReadError, ENI_BATCH,
+};
 use crate::render::alert::alert_at;
 
 /// What became of a batch: a report per checked message, and the messages to hand back to
@@ -110,12 +114,19 @@ async fn check_group(
         .collect()
 }
 
-/// One scope's bulk reads: ENI ids, and container-instance ARNs by cluster.
-type BulkReads = (Vec<String>, BTreeMap<String, Vec<String>>);
+/// One scope's bulk reads: the ENI ids, and each EC2 task's (cluster, service, container
+/// instance).
+#[derive(Default)]
+struct BulkReads {
+    enis: Vec<String>,
+    hosted: BTreeSet<(String, Option<String>, String)>,
+}
 
 /// Reads the batch's running tasks' ENIs and container hosts in bulk, per account and region,
-/// so the checks find them primed. Best effort: a failure here leaves each check to read its
-/// own (and to fail on its own).
+/// so the checks find them primed. A host is read only for a task whose service has no load
+/// balancer (the one case in which a rule needs it), so the services are read first (the checks
+/// then find them cached). Best effort: a failure here leaves each check to read its own (and
+/// to fail on its own).
 async fn read_ahead(triggers: &[&Trigger], clients: &ClientFactory, until: Option<Instant>) {
     let now = OffsetDateTime::now_utc();
     let mut by_scope: HashMap<_, BulkReads> = HashMap::new();
@@ -126,43 +137,37 @@ async fn read_ahead(triggers: &[&Trigger], clients: &ClientFactory, until: Optio
         if verdict_before_reading(event, now).is_some() {
             continue;
         }
-        let (enis, hosts) = by_scope.entry(event.scope()).or_default();
+        let reads = by_scope.entry(event.scope()).or_default();
         if let Some(attachment) = event.task.eni_attachment() {
-            enis.push(attachment.network_interface_id);
+            reads.enis.push(attachment.network_interface_id);
         }
-        if let (Some(cluster), Some(instance)) = (
-            event.task.cluster_arn.as_ref(),
-            event.task.container_instance_arn.as_ref(),
-        ) {
-            let instances = hosts.entry(cluster.clone()).or_default();
-            if !instances.contains(instance) {
-                instances.push(instance.clone());
-            }
+        if let Some(instance) = event.task.container_instance_arn.as_ref() {
+            let service = event.task.service_name().map(str::to_string);
+            reads
+                .hosted
+                .insert((cluster(event).to_string(), service, instance.clone()));
         }
     }
-    let reads = by_scope
-        .into_iter()
-        .map(|(scope, (enis, hosts))| async move {
-            let Ok(reader) = clients.reader_for(&scope).await else {
-                return; // the checks report the refusal
-            };
-            let eni_reads = enis
+    let reads = by_scope.into_iter().map(|(scope, reads)| async move {
+        let Ok(reader) = clients.reader_for(&scope).await else {
+            return; // the checks report the refusal
+        };
+        let reader = reader.as_ref();
+        let eni_reads = join_all(
+            reads
+                .enis
                 .chunks(ENI_BATCH)
-                .map(|chunk| reader.network_interfaces(chunk))
-                .collect::<Vec<_>>();
-            let host_reads = hosts
-                .iter()
-                .map(|(cluster, arns)| reader.container_hosts(cluster, arns))
-                .collect::<Vec<_>>();
-            let (enis, hosts) =
-                futures_util::future::join(join_all(eni_reads), join_all(host_reads)).await;
-            for e in enis.into_iter().filter_map(Result::err) {
-                warn!(error = %e, "bulk ENI read failed: each check reads its own");
-            }
-            for e in hosts.into_iter().filter_map(Result::err) {
-                warn!(error = %e, "bulk container-host read failed: each check reads its own");
-            }
-        });
+                .map(|chunk| reader.network_interfaces(chunk)),
+        );
+        let (enis, hosts) =
+            futures_util::future::join(eni_reads, read_hosts(&reads.hosted, reader)).await;
+        for e in enis.into_iter().filter_map(Result::err) {
+            warn!(error = %e, "bulk ENI read failed: each check reads its own");
+        }
+        for e in hosts.into_iter().filter_map(Result::err) {
+            warn!(error = %e, "bulk container-host read failed: each check reads its own");
+        }
+    });
     let all = join_all(reads);
     match until {
         Some(until) => {
@@ -173,6 +178,47 @@ async fn read_ahead(triggers: &[&Trigger], clients: &ClientFactory, until: Optio
             all.await;
         }
     }
+}
+
+/// The services of `hosted` (cached for the checks), then, per cluster, the hosts of the tasks
+/// whose service has no load balancer, in bulk.
+async fn read_hosts<R: EcsReader>(
+    hosted: &BTreeSet<(String, Option<String>, String)>,
+    reader: &R,
+) -> Vec<Result<Vec<(String, Host)>, ReadError>> {
+    let services: BTreeSet<(&str, &str)> = hosted
+        .iter()
+        .filter_map(|(cluster, service, _)| Some((cluster.as_str(), service.as_deref()?)))
+        .collect();
+    let read = join_all(
+        services
+            .iter()
+            .map(|(cluster, name)| reader.service(cluster, name)),
+    )
+    .await;
+    let fronted: BTreeSet<(&str, &str)> = services
+        .iter()
+        .zip(read)
+        .filter(|(_, service)| matches!(service, Ok(Some(s)) if !s.load_balancers.is_empty()))
+        .map(|(key, _)| *key)
+        .collect();
+    let mut by_cluster: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (cluster, service, instance) in hosted {
+        let behind_lb = service
+            .as_deref()
+            .is_some_and(|name| fronted.contains(&(cluster.as_str(), name)));
+        let instances = by_cluster.entry(cluster).or_default();
+        if !behind_lb && !instances.contains(instance) {
+            instances.push(instance.clone());
+        }
+    }
+    join_all(
+        by_cluster
+            .iter()
+            .filter(|(_, arns)| !arns.is_empty())
+            .map(|(cluster, arns)| reader.container_hosts(cluster, arns)),
+    )
+    .await
 }
 
 /// Publishes one alert per dedup key: the first report of a key is delivered, the others

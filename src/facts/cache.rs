@@ -403,7 +403,11 @@ mod tests {
     async fn a_small_clusters_hosts_are_read_at_once_on_its_first_miss() {
         let reader = CachingReader::new(cluster_of(25), DEFAULT_TTL);
         let first = reader.container_hosts("c", &arns(&[3])).await.unwrap();
-        assert_eq!(answered(first), arns(&[3]), "only the asked host is answered");
+        assert_eq!(
+            answered(first),
+            arns(&[3]),
+            "only the asked host is answered"
+        );
         let later = reader.container_hosts("c", &arns(&[7, 24])).await.unwrap();
         assert_eq!(answered(later), arns(&[24, 7]));
         assert!(reader.container_host("c", "ci/11").await.unwrap().is_some());
@@ -425,7 +429,10 @@ mod tests {
         large.container_hosts("c", &arns(&[2])).await.unwrap();
         let calls = large.inner().calls();
         assert_eq!(
-            calls.iter().filter(|c| **c == "ecs:ListContainerInstances").count(),
+            calls
+                .iter()
+                .filter(|c| **c == "ecs:ListContainerInstances")
+                .count(),
             1,
             "a large cluster is listed once per TTL, not on every miss"
         );
@@ -442,7 +449,11 @@ mod tests {
             DEFAULT_TTL,
         );
         let hosts = refused.container_hosts("c", &arns(&[0, 2])).await.unwrap();
-        assert_eq!(answered(hosts), arns(&[0, 2]), "an older role still reads its hosts");
+        assert_eq!(
+            answered(hosts),
+            arns(&[0, 2]),
+            "an older role still reads its hosts"
+        );
     }
 
     #[test]

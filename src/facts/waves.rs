@@ -1,7 +1,8 @@
 //! Reading one task's facts in named waves. Each wave is a set of concurrent reads that needs
 //! only what the waves before it returned; each returns a complete struct (no placeholder is
-//! patched later). The container instance's host is read beside the waves, since no other read
-//! depends on it.
+//! patched later). The container instance's host is read beside waves 2 to 4, since no other
+//! read depends on it, and only for a task that has neither a load balancer nor a public IP of
+//! its own (the one case in which the host decides how the task *looks* public).
 //!
 //! | wave | reads (concurrently) | needs |
 //! |---|---|---|
@@ -12,7 +13,9 @@
 //!
 //! Behind a load balancer the security groups and subnets are read by `vpc-id` in wave 2, the
 //! wave that learns the VPC, so the load balancer's groups and subnets need no wave of their
-//! own: a task behind an ALB costs three read round trips, the seed task two.
+//! own: a task behind an ALB costs three read round trips and no host read; the seed task
+//! three (wave 1, then its host's two sequential reads beside wave 2). In a batch the hosts are
+//! read ahead, in bulk, and the seed's check takes two.
 //!
 //! Optional reads follow one principle: **a fact is read when a rule that can change the
 //! verdict needs it**. Security groups are read whenever an inbound path is evaluated (a load
@@ -164,9 +167,9 @@ pub async fn read_task_facts<R: FactReader>(
             },
         ));
     };
+    let named = named_resources(event, attachment, reader).await?;
+    let mappings = lb_mappings(&named.service);
     let waves = async {
-        let named = named_resources(event, attachment, reader).await?;
-        let mappings = lb_mappings(&named.service);
         let network = task_network(&named, mappings, attachment, reader).await?;
         let balancers = match &network.target_groups {
             Some(groups) => {
@@ -189,10 +192,15 @@ pub async fn read_task_facts<R: FactReader>(
         };
         let boundaries =
             boundaries(&named.eni, &network, balancers.as_ref(), paths, reader).await?;
-        Ok::<_, ReadError>((named, network, balancers, boundaries))
+        Ok::<_, ReadError>((network, balancers, boundaries))
     };
-    let (host, (named, network, balancers, boundaries)) =
-        tokio::try_join!(read_host(event, reader), waves)?;
+    let host = async {
+        match host_needed(&named, mappings) {
+            Ok(()) => read_host(event, reader).await,
+            Err(because) => Ok(not_read("ecs:DescribeContainerInstances", because)),
+        }
+    };
+    let (host, (network, balancers, boundaries)) = tokio::try_join!(host, waves)?;
     let load_balancer_path = network.target_groups.map(|target_groups| {
         let balancers = balancers.unwrap_or_else(|| unreachable_path(&target_groups));
         LoadBalancerPath {
@@ -255,7 +263,22 @@ pub(crate) fn cluster(event: &TaskEvent) -> &str {
     event.task.cluster_arn.as_deref().unwrap_or("default")
 }
 
-/// Beside the waves: the container instance's EC2 host (two sequential calls).
+/// Whether the host can change the verdict: it tells how a task without a load balancer and
+/// without a public IP of its own *looks* public. `Err` says why it is not read.
+fn host_needed(
+    named: &NamedResources,
+    mappings: Option<&[LoadBalancerMapping]>,
+) -> Result<(), &'static str> {
+    if mappings.is_some() {
+        return Err("the service's load balancer is its inbound path");
+    }
+    if named.eni.known().is_some_and(|e| e.public_ip.is_some()) {
+        return Err("the task ENI has a public IP of its own");
+    }
+    Ok(())
+}
+
+/// Beside wave 2 and later, when needed: the container instance's EC2 host (two sequential calls).
 pub(crate) async fn read_host<R: FactReader>(
     event: &TaskEvent,
     reader: &R,
@@ -682,18 +705,22 @@ mod tests {
     async fn a_task_behind_an_alb_reads_every_hop_complete() {
         let aws = world(&fixture::valid());
         let facts = read(&aws).await;
-        // Read back, the world is exactly the fixture it was built from: no placeholder left.
-        assert_eq!(facts, fixture::valid());
+        // Read back, the world is exactly the fixture it was built from: no placeholder left,
+        // but the host, which no rule needs behind a load balancer.
+        let mut expected = fixture::valid();
+        expected.host = not_read(
+            "ecs:DescribeContainerInstances",
+            "the service's load balancer is its inbound path",
+        );
+        assert_eq!(facts, expected);
         assert_eq!(
             sorted(aws.calls()),
             [
-                "ec2:DescribeInstances",
                 "ec2:DescribeNetworkAcls",
                 "ec2:DescribeNetworkInterfaces",
                 "ec2:DescribeRouteTables",
                 "ec2:DescribeSecurityGroups",
                 "ec2:DescribeSubnets",
-                "ecs:DescribeContainerInstances",
                 "ecs:DescribeServices",
                 "ecs:DescribeTaskDefinition",
                 "elasticloadbalancing:DescribeListeners",
@@ -798,8 +825,12 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn the_seed_takes_two_read_round_trips_and_a_task_behind_an_alb_three() {
-        assert_eq!(round_trips(&fixture::seed()).await, 2, "seed");
+    async fn the_seed_and_a_task_behind_an_alb_take_three_read_round_trips() {
+        assert_eq!(
+            round_trips(&fixture::seed()).await,
+            3,
+            "seed: wave 1, then its host"
+        );
         assert_eq!(round_trips(&fixture::valid()).await, 3, "behind an ALB");
         // A load balancer in another VPC costs its groups and subnets one more wave.
         let mut elsewhere = fixture::valid();
