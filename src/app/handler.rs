@@ -145,10 +145,12 @@ impl LambdaApp {
         let alerts = &settings.alerts;
         let topic_arn = alerts.topic_arn.clone().unwrap_or_default();
         let publisher = alerts.publisher(&clients, &topic_arn).await;
-        let dedup = alerts.dedup(&clients).await;
-        let batch_dedup = alerts.dedup(&clients).await.map(|store| {
-            RememberingDedup::new(store, Duration::from_secs(alerts.dedup_ttl_seconds))
-        });
+        let dedup = alerts.findings.dedup(&clients).await;
+        let batch_dedup = alerts
+            .findings
+            .dedup(&clients)
+            .await
+            .map(|store| RememberingDedup::new(store, alerts.findings.dedup_ttl()));
         let config_evaluations = ConfigEvaluations::new(clients.config_service().await);
         // The scheduled Config scan fans out to asynchronous invocations of this function.
         let fan_out = match (settings.config_fan_out, settings.function_name.as_deref()) {
@@ -165,8 +167,8 @@ impl LambdaApp {
             clients,
             publisher,
             dedup,
-            min_severity: alerts.min_severity,
-            security_hub: alerts.security_hub,
+            min_severity: alerts.findings.min_severity,
+            security_hub: alerts.findings.security_hub,
             config_evaluations,
             fan_out,
             batch_dedup,

@@ -147,13 +147,29 @@ impl AwsSettings {
     }
 }
 
-/// How alerts are published.
+/// How alerts are published: the topic, and what every finding consumer shares.
 #[derive(Debug, Clone, Args)]
 pub struct AlertSettings {
     /// SNS topic the alerts go to.
     #[arg(long, env = "ALERT_TOPIC_ARN", value_name = "ARN")]
     pub topic_arn: Option<String>,
-    /// DynamoDB table for alert dedup (one alert per deploy).
+    /// Dedup, severity floor and Security Hub export.
+    #[command(flatten)]
+    pub findings: FindingSettings,
+}
+
+impl AlertSettings {
+    /// The SNS publisher for `topic_arn`, with a client in the topic's region.
+    pub async fn publisher(&self, clients: &ClientFactory, topic_arn: &str) -> SnsAlerts {
+        SnsAlerts::new(clients.sns_for_topic(topic_arn).await, topic_arn)
+    }
+}
+
+/// What the alerts, the audit and the Security Hub export share: the dedup table (one alert
+/// per deploy; the open findings), the severity floor, the export switch.
+#[derive(Debug, Clone, Args)]
+pub struct FindingSettings {
+    /// DynamoDB table for alert dedup (one alert per deploy) and the open Security Hub findings.
     #[arg(long, env = "DEDUP_TABLE_NAME", value_name = "TABLE")]
     pub dedup_table: Option<String>,
     /// How long a sent alert suppresses its duplicates (60 s to 30 days).
@@ -165,7 +181,7 @@ pub struct AlertSettings {
         value_parser = clap::value_parser!(u64).range(60..=MAX_DEDUP_TTL.as_secs())
     )]
     pub dedup_ttl_seconds: u64,
-    /// Lowest finding severity that is published (HIGH = NON_COMPLIANT tasks only).
+    /// Lowest finding severity that is published or exported (HIGH = NON_COMPLIANT tasks only).
     #[arg(long, env = "MIN_SEVERITY", default_value = "HIGH", value_parser = parse_severity)]
     pub min_severity: Severity,
     /// Also import the findings into AWS Security Hub (of the account that owns the task).
@@ -173,15 +189,15 @@ pub struct AlertSettings {
     pub security_hub: bool,
 }
 
-impl AlertSettings {
+impl FindingSettings {
     /// The dedup table, if one is named.
     pub fn dedup_table(&self) -> Option<&str> {
         self.dedup_table.as_deref().filter(|t| !t.is_empty())
     }
 
-    /// The SNS publisher for `topic_arn`, with a client in the topic's region.
-    pub async fn publisher(&self, clients: &ClientFactory, topic_arn: &str) -> SnsAlerts {
-        SnsAlerts::new(clients.sns_for_topic(topic_arn).await, topic_arn)
+    /// How long a sent alert suppresses its duplicates.
+    pub fn dedup_ttl(&self) -> Duration {
+        Duration::from_secs(self.dedup_ttl_seconds)
     }
 
     /// The dedup store, when a table is named.
@@ -190,7 +206,7 @@ impl AlertSettings {
         Some(DynamoDedup::new(
             clients.dynamodb().await,
             table,
-            Duration::from_secs(self.dedup_ttl_seconds),
+            self.dedup_ttl(),
         ))
     }
 }
@@ -265,14 +281,14 @@ mod tests {
     #[test]
     fn lambda_settings_come_from_the_environment_with_defaults() {
         let s = LambdaSettings::try_parse_from(["x"]).unwrap();
-        assert_eq!(s.alerts.dedup_ttl_seconds, 86_400);
-        assert_eq!(s.alerts.min_severity, Severity::High);
+        assert_eq!(s.alerts.findings.dedup_ttl_seconds, 86_400);
+        assert_eq!(s.alerts.findings.min_severity, Severity::High);
         let s =
             LambdaSettings::try_parse_from(["x", "--min-severity", "medium", "--dedup-table", ""])
                 .unwrap();
-        assert_eq!(s.alerts.min_severity, Severity::Medium);
+        assert_eq!(s.alerts.findings.min_severity, Severity::Medium);
         assert_eq!(
-            s.alerts.dedup_table(),
+            s.alerts.findings.dedup_table(),
             None,
             "an empty table name means no dedup"
         );

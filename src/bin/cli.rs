@@ -1,14 +1,14 @@
-//! `ecs-inbound-guard`: the checker on a laptop or in CI. Thin: parse the settings, build the
-//! client factory (lazily: nothing AWS is touched before the input is validated), run, print.
+//! `ecs-inbound-guard`: the checker on a laptop or in CI. Thin, in ripgrep's shape: `main`
+//! parses the settings and maps the outcome to an exit code, `run` dispatches, one function per
+//! command. Nothing AWS is touched before the input is validated.
 
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use ecs_inbound_guard::adapters::clients::Refused;
-use ecs_inbound_guard::adapters::dynamodb::DynamoDedup;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use ecs_inbound_guard::adapters::clients::{ClientFactory, Refused};
 use ecs_inbound_guard::adapters::ec2::enabled_regions;
 use ecs_inbound_guard::adapters::organizations::active_accounts;
 use ecs_inbound_guard::adapters::securityhub::SecurityHubFindings;
@@ -16,16 +16,16 @@ use ecs_inbound_guard::app::audit::{audit_scopes, check_task_arn, AuditScope};
 use ecs_inbound_guard::app::check::{Alerting, CheckError};
 use ecs_inbound_guard::app::export::{export_many, Exporting};
 use ecs_inbound_guard::app::settings::{
-    without_empty_environment, AlertSettings, AwsSettings, OrgSettings,
+    without_empty_environment, AlertSettings, AwsSettings, FindingSettings, OrgSettings,
 };
 use ecs_inbound_guard::app::{export_report, run_trigger};
 use ecs_inbound_guard::domain::audit::AuditReport;
 use ecs_inbound_guard::domain::delivery::CheckReport;
 use ecs_inbound_guard::domain::event::{parse_trigger_bytes, Trigger};
 use ecs_inbound_guard::domain::org::ResourceScope;
-use ecs_inbound_guard::domain::verdict::Severity;
-use ecs_inbound_guard::render::alert::{chatbot_notification, text_body};
+use ecs_inbound_guard::render::chatbot::chatbot_notification;
 use ecs_inbound_guard::render::table::write_table;
+use ecs_inbound_guard::render::text::text_body;
 
 /// Exit code for usage errors, unreadable input, AWS failures and failed publishes.
 const EXIT_ERROR: u8 = 2;
@@ -44,86 +44,83 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Evaluate one ECS Task State Change event (or a running task) and print the Evaluation.
-    Check {
-        /// Event file (EventBridge JSON), or `-` for standard input.
-        #[arg(
-            long,
-            value_name = "FILE|-",
-            required_unless_present = "task",
-            conflicts_with = "task"
-        )]
-        event: Option<PathBuf>,
-        /// Evaluate a running task instead of an event (DescribeTasks builds the same input).
-        #[arg(long, value_name = "ARN", requires = "cluster")]
-        task: Option<String>,
-        /// The task's cluster (with --task).
-        #[arg(long, value_name = "NAME")]
-        cluster: Option<String>,
-        /// Also publish the alert for a NON_COMPLIANT task, exactly as the Lambda does.
-        #[arg(long, conflicts_with = "task")]
-        publish: bool,
-        #[command(flatten)]
-        alerts: AlertSettings,
-        /// Give up cleanly (exit 2) when the check cannot finish within this many seconds;
-        /// with --publish, the time an alert needs is kept back from the reads.
-        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
-        timeout: Option<u64>,
-        #[command(flatten)]
-        aws: AwsSettings,
-        /// Output: the Evaluation JSON, the alert's e-mail text, or the AWS Chatbot notification.
-        #[arg(long, value_enum, default_value_t = Format::Json)]
-        format: Format,
-    },
+    Check(CheckArgs),
     /// Evaluate every RUNNING task of one or more clusters, in one or many accounts and regions.
-    Audit {
-        /// Cluster name or ARN (repeatable).
-        #[arg(
-            long = "cluster",
-            value_name = "NAME",
-            required_unless_present = "all_clusters"
-        )]
-        clusters: Vec<String>,
-        /// Audit every cluster of each account and region.
-        #[arg(long)]
-        all_clusters: bool,
-        /// A member account to audit through --role-name (repeatable).
-        #[arg(long = "account", value_name = "ID", requires = "member_role_name")]
-        accounts: Vec<String>,
-        /// Audit every ACTIVE account of the organisation (organizations:ListAccounts: run it
-        /// from the management account or a delegated administrator).
-        #[arg(long, requires = "member_role_name", conflicts_with = "accounts")]
-        organization: bool,
-        /// Region to audit (repeatable; default: the profile's region).
-        #[arg(long = "region", value_name = "REGION")]
-        regions: Vec<String>,
-        /// Audit every region enabled for the account you run from (ec2:DescribeRegions).
-        #[arg(long, conflicts_with = "regions")]
-        all_regions: bool,
-        /// AWS named profile.
-        #[arg(long)]
-        profile: Option<String>,
-        #[command(flatten)]
-        org: OrgSettings,
-        /// `table` for humans (coloured on a terminal), `json` for machines.
-        #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
-        format: AuditFormat,
-        /// Exit 1 on INSUFFICIENT_DATA too (a stricter CI gate).
-        #[arg(long)]
-        strict: bool,
-        /// Also import the findings into Security Hub (each account's own), in batches of 100.
-        #[arg(long = "security-hub")]
-        security_hub: bool,
-        /// DynamoDB table of the open Security Hub findings (to archive the fixed ones).
-        #[arg(long, env = "DEDUP_TABLE_NAME", value_name = "TABLE")]
-        dedup_table: Option<String>,
-        /// Lowest finding severity exported to Security Hub.
-        #[arg(long, default_value = "HIGH", value_parser = parse_severity)]
-        min_severity: Severity,
-    },
+    Audit(AuditArgs),
 }
 
-fn parse_severity(s: &str) -> Result<Severity, String> {
-    s.parse()
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// Event file (EventBridge JSON), or `-` for standard input.
+    #[arg(
+        long,
+        value_name = "FILE|-",
+        required_unless_present = "task",
+        conflicts_with = "task"
+    )]
+    event: Option<PathBuf>,
+    /// Evaluate a running task instead of an event (DescribeTasks builds the same input).
+    #[arg(long, value_name = "ARN", requires = "cluster")]
+    task: Option<String>,
+    /// The task's cluster (with --task).
+    #[arg(long, value_name = "NAME")]
+    cluster: Option<String>,
+    /// Also publish the alert for a NON_COMPLIANT task, exactly as the Lambda does.
+    #[arg(long, conflicts_with = "task")]
+    publish: bool,
+    #[command(flatten)]
+    alerts: AlertSettings,
+    /// Give up cleanly (exit 2) when the check cannot finish within this many seconds;
+    /// with --publish, the time an alert needs is kept back from the reads.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: Option<u64>,
+    #[command(flatten)]
+    aws: AwsSettings,
+    /// Output: the Evaluation JSON, the alert's e-mail text, or the AWS Chatbot notification.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+}
+
+#[derive(Debug, Args)]
+struct AuditArgs {
+    /// Cluster name or ARN (repeatable).
+    #[arg(
+        long = "cluster",
+        value_name = "NAME",
+        required_unless_present = "all_clusters"
+    )]
+    clusters: Vec<String>,
+    /// Audit every cluster of each account and region.
+    #[arg(long)]
+    all_clusters: bool,
+    /// A member account to audit through --role-name (repeatable).
+    #[arg(long = "account", value_name = "ID", requires = "member_role_name")]
+    accounts: Vec<String>,
+    /// Audit every ACTIVE account of the organisation (organizations:ListAccounts: run it
+    /// from the management account or a delegated administrator).
+    #[arg(long, requires = "member_role_name", conflicts_with = "accounts")]
+    organization: bool,
+    /// Region to audit (repeatable; default: the profile's region).
+    #[arg(long = "region", value_name = "REGION")]
+    regions: Vec<String>,
+    /// Audit every region enabled for the account you run from (ec2:DescribeRegions).
+    #[arg(long, conflicts_with = "regions")]
+    all_regions: bool,
+    /// AWS named profile.
+    #[arg(long)]
+    profile: Option<String>,
+    #[command(flatten)]
+    org: OrgSettings,
+    /// `table` for humans (coloured on a terminal), `json` for machines.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+    format: AuditFormat,
+    /// Exit 1 on INSUFFICIENT_DATA too (a stricter CI gate).
+    #[arg(long)]
+    strict: bool,
+    /// The Security Hub export (`--security-hub`, in batches of 100), its severity floor and
+    /// the table of open findings (to archive the fixed ones).
+    #[command(flatten)]
+    findings: FindingSettings,
 }
 
 /// Output formats of `check`.
@@ -146,34 +143,18 @@ enum AuditFormat {
     Json,
 }
 
-fn read_input(path: &PathBuf) -> Result<Vec<u8>, String> {
-    if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
-        Ok(buf)
-    } else {
-        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+/// Why a command could not give a verdict: one line on standard error, exit 2.
+#[derive(Debug)]
+struct Failure(String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(e.to_string().replace('\n', " "))
     }
 }
 
-fn print_report(report: &CheckReport, format: Format) {
-    let out = match format {
-        Format::Json => serde_json::to_string_pretty(report),
-        Format::Text => Ok(text_body(&report.evaluation)),
-        Format::Chatbot => serde_json::to_string_pretty(&chatbot_notification(&report.evaluation)),
-    };
-    match out {
-        Ok(text) => println!("{}", text.trim_end()),
-        Err(e) => eprintln!("error: cannot serialize the evaluation: {e}"),
-    }
-}
-
-fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {}", message.to_string().replace('\n', " "));
-    ExitCode::from(EXIT_ERROR)
-}
+/// A command's result: the exit code its verdict gives, or the failure.
+type Outcome = Result<ExitCode, Failure>;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -182,6 +163,17 @@ async fn main() -> ExitCode {
         .try_get_matches()
         .and_then(|matches| Cli::from_arg_matches(&matches))
         .unwrap_or_else(|e| e.exit());
+    init_logging();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(Failure(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ECS_INBOUND_GUARD_LOG")
@@ -191,203 +183,223 @@ async fn main() -> ExitCode {
         // Colour codes only on a terminal: CI logs and pipes get plain text.
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+}
+
+async fn run(cli: Cli) -> Outcome {
     match cli.command {
-        Command::Check {
-            event,
-            task,
-            cluster,
-            publish,
-            alerts,
-            timeout,
-            aws,
-            format,
-        } => {
-            let deadline = timeout.map(|s| Instant::now() + Duration::from_secs(s));
-            if let (Some(task), Some(cluster)) = (task, cluster) {
-                let clients = aws.client_factory();
-                let scope = ResourceScope::of(Some(&task), None, aws.region.as_deref());
-                let reader = match clients.reader_for(&scope).await {
-                    Ok(reader) => reader,
-                    Err(Refused::NotEnrolled(account)) => {
-                        return fail(format!("account {account} is not in --member-accounts"))
-                    }
-                    Err(Refused::Denied(u)) => return fail(u),
-                    Err(Refused::Failed(e)) => return fail(e),
-                };
-                return match check_task_arn(reader.as_ref(), aws.region.as_deref(), &cluster, &task)
-                    .await
-                {
-                    Ok(evaluation) => {
-                        print_report(&CheckReport::unsent(evaluation), format);
-                        ExitCode::SUCCESS
-                    }
-                    Err(e) => fail(e),
-                };
-            }
-            let topic_arn = match (publish, alerts.topic_arn.clone()) {
-                (true, None) => return fail("--publish needs --topic-arn or ALERT_TOPIC_ARN"),
-                (true, Some(t)) => Some(t),
-                (false, _) => None,
-            };
-            let Some(event) = event else {
-                return fail("--event or --task is required");
-            };
-            let input = match read_input(&event) {
-                Ok(bytes) => bytes,
-                Err(e) => return fail(e),
-            };
-            // Input is validated before any AWS configuration is loaded.
-            let mut trigger = match parse_trigger_bytes(&input) {
-                Ok(t) => t,
-                Err(e) => return fail(e),
-            };
-            // --region stands in for the event's region (a resource ARN's region wins).
-            if let Some(r) = &aws.region {
-                match &mut trigger {
-                    Trigger::RunningTask(event) => event.region = Some(r.clone()),
-                    Trigger::StoppedTask(stop) => stop.event.region = Some(r.clone()),
-                    Trigger::Service(event) => event.region = Some(r.clone()),
-                    Trigger::OutOfScope(_) => {}
-                }
-            }
-            let clients = aws.client_factory();
-            let publisher = match &topic_arn {
-                Some(arn) => Some(alerts.publisher(&clients, arn).await),
-                None => None,
-            };
-            let dedup = if topic_arn.is_some() || alerts.security_hub {
-                alerts.dedup(&clients).await
-            } else {
-                None
-            };
-            let alerting = publisher.as_ref().map(|publisher| Alerting {
-                publisher,
-                dedup: dedup.as_ref(),
-                min_severity: alerts.min_severity,
-            });
-            match run_trigger(&trigger, &clients, alerting.as_ref(), deadline).await {
-                Ok(report) => {
-                    if alerts.security_hub {
-                        let hub = SecurityHubFindings::new(&clients);
-                        let export = Exporting {
-                            import: &hub,
-                            open: dedup.as_ref(),
-                            min_severity: alerts.min_severity,
-                        };
-                        export_report(&report, &export, deadline).await;
-                    }
-                    print_report(&report, format);
-                    ExitCode::SUCCESS
-                }
-                Err(CheckError::Publish { report, source }) => {
-                    print_report(&report, format);
-                    fail(source)
-                }
-                Err(e) => fail(e),
-            }
+        Command::Check(args) => match (&args.task, &args.cluster) {
+            (Some(task), Some(cluster)) => check_task(&args, task, cluster).await,
+            _ => check_event(&args).await,
+        },
+        Command::Audit(args) => audit(args).await,
+    }
+}
+
+/// `check --task ARN --cluster NAME`: the running task, as DescribeTasks gives it.
+async fn check_task(args: &CheckArgs, task: &str, cluster: &str) -> Outcome {
+    let clients = args.aws.client_factory();
+    let region = args.aws.region.as_deref();
+    let scope = ResourceScope::of(Some(task), None, region);
+    let reader = match clients.reader_for(&scope).await {
+        Ok(reader) => reader,
+        Err(Refused::NotEnrolled(account)) => {
+            return Err(format!("account {account} is not in --member-accounts").into())
         }
-        Command::Audit {
-            clusters: named,
-            all_clusters,
-            accounts,
-            organization,
-            regions,
-            all_regions,
-            profile,
-            org,
-            format,
-            strict,
-            security_hub,
-            dedup_table,
-            min_severity,
-        } => {
-            let aws = AwsSettings {
-                region: regions.first().cloned(),
-                profile,
-                org,
-            };
-            let clients = aws.client_factory();
-            let accounts: Vec<Option<String>> = if organization {
-                match active_accounts(&clients.organizations().await).await {
-                    Ok(ids) => ids.into_iter().map(Some).collect(),
-                    Err(e) => return fail(e),
-                }
-            } else if accounts.is_empty() {
-                vec![None]
-            } else {
-                accounts.into_iter().map(Some).collect()
-            };
-            let regions: Vec<Option<String>> = if all_regions {
-                match enabled_regions(&clients.ec2().await).await {
-                    Ok(r) => r.into_iter().map(Some).collect(),
-                    Err(e) => return fail(e),
-                }
-            } else if regions.is_empty() {
-                vec![None]
-            } else {
-                regions.into_iter().map(Some).collect()
-            };
-            let scopes: Vec<AuditScope> = accounts
-                .iter()
-                .flat_map(|account| {
-                    regions.iter().map(|region| AuditScope {
-                        account: account.clone(),
-                        region: region.clone(),
-                    })
-                })
-                .collect();
-            let bar = indicatif::ProgressBar::with_draw_target(
-                None,
-                indicatif::ProgressDrawTarget::stderr(),
-            );
-            let mut progress = |label: &str, done: usize, total: usize| {
-                bar.set_message(label.to_string());
-                bar.set_length(total as u64);
-                bar.set_position(done as u64);
-            };
-            let evaluations =
-                match audit_scopes(&clients, &scopes, &named, all_clusters, &mut progress).await {
-                    Ok(e) => e,
-                    Err(e) => {
-                        bar.finish_and_clear();
-                        return fail(e);
-                    }
-                };
-            bar.finish_and_clear();
-            if security_hub {
+        Err(Refused::Denied(u)) => return Err(u.into()),
+        Err(Refused::Failed(e)) => return Err(e.into()),
+    };
+    let evaluation = check_task_arn(reader.as_ref(), region, cluster, task).await?;
+    print_report(&CheckReport::unsent(evaluation), args.format)
+}
+
+/// `check --event FILE|-`: the event, then (with `--publish`) the alert and the export.
+async fn check_event(args: &CheckArgs) -> Outcome {
+    let topic_arn = match (args.publish, &args.alerts.topic_arn) {
+        (true, None) => return Err("--publish needs --topic-arn or ALERT_TOPIC_ARN".into()),
+        (true, Some(topic)) => Some(topic.as_str()),
+        (false, _) => None,
+    };
+    let event = args.event.as_ref().ok_or("--event or --task is required")?;
+    // Input is validated before any AWS configuration is loaded.
+    let mut trigger = parse_trigger_bytes(&read_input(event)?)?;
+    if let Some(region) = &args.aws.region {
+        in_region(&mut trigger, region);
+    }
+    let deadline = args
+        .timeout
+        .map(|s| Instant::now() + Duration::from_secs(s));
+    let clients = args.aws.client_factory();
+    let findings = &args.alerts.findings;
+    let publisher = match topic_arn {
+        Some(arn) => Some(args.alerts.publisher(&clients, arn).await),
+        None => None,
+    };
+    let dedup = match topic_arn.is_some() || findings.security_hub {
+        true => findings.dedup(&clients).await,
+        false => None,
+    };
+    let alerting = publisher.as_ref().map(|publisher| Alerting {
+        publisher,
+        dedup: dedup.as_ref(),
+        min_severity: findings.min_severity,
+    });
+    match run_trigger(&trigger, &clients, alerting.as_ref(), deadline).await {
+        Ok(report) => {
+            if findings.security_hub {
                 let hub = SecurityHubFindings::new(&clients);
-                let open = match dedup_table.as_deref().filter(|t| !t.is_empty()) {
-                    Some(table) => Some(DynamoDedup::new(
-                        clients.dynamodb().await,
-                        table,
-                        Duration::from_secs(60),
-                    )),
-                    None => None,
-                };
                 let export = Exporting {
                     import: &hub,
-                    open: open.as_ref(),
-                    min_severity,
+                    open: dedup.as_ref(),
+                    min_severity: findings.min_severity,
                 };
-                let exported = export_many(&evaluations, &export).await;
-                eprintln!(
-                    "Security Hub: {} findings imported, {} refused",
-                    exported.imported, exported.failed
-                );
+                export_report(&report, &export, deadline).await;
             }
-            let report = AuditReport::new(evaluations);
-            let mut stdout = std::io::stdout();
-            let color = stdout.is_terminal();
-            let written = match format {
-                AuditFormat::Json => serde_json::to_writer_pretty(&mut stdout, &report)
-                    .map_err(std::io::Error::other)
-                    .and_then(|_| std::io::Write::write_all(&mut stdout, b"\n")),
-                AuditFormat::Table => write_table(&report, &mut stdout, color),
-            };
-            if let Err(e) = written {
-                return fail(format!("cannot write the report: {e}"));
-            }
-            ExitCode::from(report.exit_code(strict))
+            print_report(&report, args.format)
         }
+        Err(CheckError::Publish { report, source }) => {
+            print_report(&report, args.format)?;
+            Err(source.into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `--region` stands in for the event's region (a resource ARN's region still wins).
+fn in_region(trigger: &mut Trigger, region: &str) {
+    let event_region = match trigger {
+        Trigger::RunningTask(event) => &mut event.region,
+        Trigger::StoppedTask(stop) => &mut stop.event.region,
+        Trigger::Service(event) => &mut event.region,
+        Trigger::OutOfScope(_) => return,
+    };
+    *event_region = Some(region.to_string());
+}
+
+/// `audit`: every running task of the clusters, accounts and regions asked for.
+async fn audit(args: AuditArgs) -> Outcome {
+    let aws = AwsSettings {
+        region: args.regions.first().cloned(),
+        profile: args.profile.clone(),
+        org: args.org.clone(),
+    };
+    let clients = aws.client_factory();
+    let scopes = audit_scopes_of(&args, &clients).await?;
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    let mut progress = |label: &str, done: usize, total: usize| {
+        bar.set_message(label.to_string());
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let audited = audit_scopes(
+        &clients,
+        &scopes,
+        &args.clusters,
+        args.all_clusters,
+        &mut progress,
+    )
+    .await;
+    bar.finish_and_clear();
+    let evaluations = audited?;
+    if args.findings.security_hub {
+        export_audit(&evaluations, &args.findings, &clients).await;
+    }
+    let report = AuditReport::new(evaluations);
+    let verdict = ExitCode::from(report.exit_code(args.strict));
+    let mut out = Vec::new();
+    match args.format {
+        AuditFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            out.push(b'\n');
+        }
+        AuditFormat::Table => write_table(&report, &mut out, std::io::stdout().is_terminal())?,
+    }
+    emit(&out, verdict)
+}
+
+/// The (account, region) pairs to audit.
+async fn audit_scopes_of(
+    args: &AuditArgs,
+    clients: &ClientFactory,
+) -> Result<Vec<AuditScope>, Failure> {
+    let accounts: Vec<Option<String>> = if args.organization {
+        let ids = active_accounts(&clients.organizations().await).await?;
+        ids.into_iter().map(Some).collect()
+    } else if args.accounts.is_empty() {
+        vec![None]
+    } else {
+        args.accounts.iter().cloned().map(Some).collect()
+    };
+    let regions: Vec<Option<String>> = if args.all_regions {
+        let enabled = enabled_regions(&clients.ec2().await).await?;
+        enabled.into_iter().map(Some).collect()
+    } else if args.regions.is_empty() {
+        vec![None]
+    } else {
+        args.regions.iter().cloned().map(Some).collect()
+    };
+    Ok(accounts
+        .iter()
+        .flat_map(|account| {
+            regions.iter().map(|region| AuditScope {
+                account: account.clone(),
+                region: region.clone(),
+            })
+        })
+        .collect())
+}
+
+/// Imports the audit's findings into Security Hub, each into its account's own.
+async fn export_audit(
+    evaluations: &[ecs_inbound_guard::domain::evaluation::Evaluation],
+    findings: &FindingSettings,
+    clients: &ClientFactory,
+) {
+    let hub = SecurityHubFindings::new(clients);
+    let open = findings.dedup(clients).await;
+    let export = Exporting {
+        import: &hub,
+        open: open.as_ref(),
+        min_severity: findings.min_severity,
+    };
+    let exported = export_many(evaluations, &export).await;
+    eprintln!(
+        "Security Hub: {} findings imported, {} refused",
+        exported.imported, exported.failed
+    );
+}
+
+fn read_input(path: &PathBuf) -> Result<Vec<u8>, Failure> {
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        Ok(buf)
+    } else {
+        Ok(std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?)
+    }
+}
+
+fn print_report(report: &CheckReport, format: Format) -> Outcome {
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(report)?,
+        Format::Text => text_body(&report.evaluation),
+        Format::Chatbot => serde_json::to_string_pretty(&chatbot_notification(&report.evaluation))?,
+    };
+    emit(
+        format!("{}\n", text.trim_end()).as_bytes(),
+        ExitCode::SUCCESS,
+    )
+}
+
+/// Writes the output. A reader that stops early (`… | head -c1`) is not an error: the command
+/// ends quietly with the exit code its verdict gives (never a panic, as `println!` would).
+fn emit(output: &[u8], verdict: ExitCode) -> Outcome {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(output).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(verdict),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(verdict),
+        Err(e) => Err(format!("cannot write the output: {e}").into()),
     }
 }

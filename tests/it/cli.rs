@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::{moto, run_cli, Proxy};
+use crate::harness::{moto, run_cli, run_cli_into_closed_pipe, Proxy};
 use crate::world::{build, clients, received, Scenario, Subnet};
 
 /// An event written to a temporary file, deleted when dropped.
@@ -392,4 +392,28 @@ async fn check_gives_up_cleanly_at_its_timeout() {
     assert!(stdout.is_empty(), "no half-made verdict: {stdout}");
     assert!(stderr.contains("time budget"), "{stderr}");
     assert!(elapsed < std::time::Duration::from_secs(5), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn a_reader_that_goes_early_ends_the_command_quietly_with_its_verdicts_code() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    crate::world::run_tasks(&c, &built, 2).await;
+    let file = write_event(&built.event);
+    for (args, verdict) in [
+        (vec!["check", "--event", file.arg()], 0),
+        (vec!["check", "--event", file.arg(), "--format", "text"], 0),
+        (vec!["audit", "--cluster", &built.cluster], 1),
+        (
+            vec!["audit", "--cluster", &built.cluster, "--format", "json"],
+            1,
+        ),
+    ] {
+        let (code, stderr) = run_cli_into_closed_pipe(moto(), &args);
+        assert_eq!(code, verdict, "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("error"),
+            "{args:?}: {stderr}"
+        );
+    }
 }

@@ -168,6 +168,28 @@ impl Proxy {
     }
 }
 
+/// Runs the CLI with a standard output whose reader has already gone (`… | head -c0`):
+/// (exit code, stderr).
+pub fn run_cli_into_closed_pipe(endpoint: &str, args: &[&str]) -> (i32, String) {
+    let mut cmd = Command::new(crate::binary("ecs-inbound-guard"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in sdk_env(endpoint) {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run cli");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Runs the CLI binary with the SDK pointed at `endpoint`; returns (exit code, stdout, stderr).
 pub fn run_cli(endpoint: &str, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     let mut cmd = Command::new(crate::binary("ecs-inbound-guard"));
