@@ -14,7 +14,7 @@ use crate::domain::facts::{
     TargetHealth, TaskDefinition, Unreadable, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
-use crate::render::alert::Alert;
+use crate::render::sns::Alert;
 
 /// Why a read failed.
 #[derive(Debug, Clone, Error, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use aws_sdk_sns::types::MessageAttributeValue;
 use tracing::instrument;
 
 use crate::ports::{AlertPublish, PublishError};
-use crate::render::alert::Alert;
+use crate::render::sns::Alert;
 
 /// Publishes to one SNS topic, with a client in the topic's own region.
 #[derive(Clone, Debug)]

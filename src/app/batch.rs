@@ -26,7 +26,7 @@ use crate::facts::waves::cluster;
 use crate::ports::{
     AlertDedup, AlertPublish, Claim, DedupError, Ec2Reader, EcsReader, ReadError, ENI_BATCH,
 };
-use crate::render::alert::alert_at;
+use crate::render::sns::alert_at;
 
 /// What became of a batch: a report per checked message, and the messages to hand back to
 /// the queue (`batchItemFailures`).

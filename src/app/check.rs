@@ -18,7 +18,7 @@ use crate::domain::verdict::Severity;
 use crate::facts::stopped::read_stop_facts;
 use crate::facts::waves::read_task_facts;
 use crate::ports::{AlertDedup, AlertPublish, Claim, FactReader, ReadError};
-use crate::render::alert::alert_at;
+use crate::render::sns::alert_at;
 
 /// A check that could not produce a verdict.
 #[derive(Debug, Error)]

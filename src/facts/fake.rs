@@ -17,7 +17,7 @@ use crate::ports::{
     AlertDedup, AlertPublish, Claim, DedupError, Ec2Reader, EcsReader, ElbReader, PublishError,
     ReadError, ReadResult, Selection, TaskLister, DESCRIBE_CONTAINER_INSTANCES_BATCH,
 };
-use crate::render::alert::Alert;
+use crate::render::sns::Alert;
 
 /// The fake AWS account: resources by id, the calls made, the actions that fail.
 #[derive(Debug, Default)]

@@ -9,7 +9,7 @@ use ecs_inbound_guard::domain::facts::{
     Fact, Host, NetworkInterface, Route, RouteTable, TaskDefinition, TaskFacts, Unreadable,
 };
 use ecs_inbound_guard::domain::verdict::Severity;
-use ecs_inbound_guard::render::alert::alert_at;
+use ecs_inbound_guard::render::sns::alert_at;
 
 fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![

@@ -1,12 +1,15 @@
-//! The SNS alert for an evaluation: subject, e-mail text, the Evaluation JSON, the AWS Chatbot
-//! card, filter-policy attributes, all fitted into SNS's size limit.
+//! The SNS alert for an evaluation: subject, the `MessageStructure=json` parts (e-mail text,
+//! the Evaluation JSON, the AWS Chatbot card), filter-policy attributes, all fitted into SNS's
+//! size limit.
 
 use serde_json::Value;
 
 use crate::domain::delivery::{should_alert, CheckReport};
 use crate::domain::evaluation::Evaluation;
 use crate::domain::text::{one_line, truncate_chars};
-use crate::domain::verdict::{Finding, Severity, Status};
+use crate::domain::verdict::{Finding, Severity};
+use crate::render::chatbot::chatbot_notification;
+use crate::render::text::{headline, names, text_body};
 
 /// SNS's subject limit is 100 characters; we stay below it.
 pub const MAX_SUBJECT_CHARS: usize = 99;
@@ -48,30 +51,6 @@ const MAX_FINDING_CHARS: usize = 2000;
 /// Names, ARNs and other context values are cut to this many characters before findings are
 /// dropped: real ones are far shorter, so only hostile input loses anything.
 const MAX_VALUE_CHARS: usize = 1024;
-
-fn headline(evaluation: &Evaluation) -> &'static str {
-    if let Some(stop) = &evaluation.stop {
-        return stop.kind.headline();
-    }
-    if evaluation.compliance == Status::NonCompliant {
-        "ECS task unreachable"
-    } else {
-        "ECS task network advisory"
-    }
-}
-
-fn names(evaluation: &Evaluation) -> (String, String) {
-    let ctx = evaluation.context.clone().unwrap_or_default();
-    let task_id = evaluation
-        .resource_id
-        .rsplit('/')
-        .next()
-        .unwrap_or(&evaluation.resource_id)
-        .to_string();
-    let what = ctx.service.unwrap_or_else(|| format!("task {task_id}"));
-    let cluster = ctx.cluster.unwrap_or_else(|| "unknown cluster".into());
-    (what, cluster)
-}
 
 /// The alert at `min` severity, or `None` when nothing should be published.
 pub fn alert_at(evaluation: &Evaluation, min: Severity) -> Option<Alert> {
@@ -239,209 +218,13 @@ fn fit(evaluation: &Evaluation, budget: usize) -> (String, String) {
     }
 }
 
-/// The human text of an evaluation: what, why, how to fix, and the IDs.
-pub fn text_body(evaluation: &Evaluation) -> String {
-    let ctx = evaluation.context.clone().unwrap_or_default();
-    let mut body = String::new();
-    let what = match (&evaluation.stop, evaluation.compliance) {
-        (Some(stop), _) => stop.kind.headline(),
-        (None, Status::NonCompliant) => "an ECS task has no valid inbound path",
-        (None, _) => "an ECS task's network setup needs attention",
-    };
-    body.push_str(&format!(
-        "ecs-inbound-guard: {what} ({}).\n\n",
-        evaluation.compliance.as_str()
-    ));
-    if let Some(stop) = &evaluation.stop {
-        for (label, value) in [
-            ("Stop reason", &stop.stopped_reason),
-            ("Stop code", &stop.stop_code),
-            ("Stopped task", &stop.stopped_task),
-            ("Deployment", &stop.deployment_id),
-            ("ECS said", &stop.event_reason),
-        ] {
-            if let Some(v) = value {
-                body.push_str(&format!("{label}: {}\n", one_line(v)));
-            }
-        }
-        body.push('\n');
-    }
-    if evaluation.findings.is_empty() {
-        body.push_str(&format!("{}\n\n", one_line(&evaluation.annotation)));
-    }
-    for f in &evaluation.findings {
-        body.push_str(&format!("[{}] {}\n", f.severity.as_str(), f.rule));
-        // Messages carry user-controlled names (tags, resource names): one line each, so a
-        // newline in a name cannot forge a line of its own.
-        body.push_str(&format!("What and why: {}\n", one_line(&f.message)));
-        body.push_str(&format!("How to fix:   {}\n\n", one_line(&f.remediation)));
-    }
-    if let Some(s) = &evaluation.suppressed {
-        body.push_str(&format!(
-            "Suppressed by tag ecs-inbound-guard:ignore: {}\n\n",
-            one_line(&s.join(", "))
-        ));
-    }
-    body.push_str("Resources\n");
-    let rows: [(&str, Option<String>); 14] = [
-        (
-            if evaluation.resource_type == crate::domain::stop::SERVICE_RESOURCE_TYPE {
-                "Service ARN"
-            } else {
-                "Task ARN"
-            },
-            Some(evaluation.resource_id.clone()),
-        ),
-        ("Account", ctx.account.clone()),
-        ("Region", ctx.region.clone()),
-        ("Cluster", ctx.cluster.clone()),
-        ("Service", ctx.service.clone()),
-        ("Task definition", ctx.task_definition.clone()),
-        ("Started by", ctx.started_by.clone()),
-        ("ENI", ctx.eni.clone()),
-        ("Subnet", ctx.subnet.clone()),
-        ("Route table", ctx.route_table.clone()),
-        ("VPC", ctx.vpc.clone()),
-        ("Private IP", ctx.private_ip.clone()),
-        ("Host instance", ctx.host_instance_id.clone()),
-        ("Host public IP", ctx.host_public_ip.clone()),
-    ];
-    for (label, value) in rows {
-        if let Some(v) = value {
-            body.push_str(&format!("  {label:<16} {}\n", one_line(&v)));
-        }
-    }
-    if let Some(id) = &evaluation.event_id {
-        body.push_str(&format!("  {:<16} {}\n", "Event id", one_line(id)));
-    }
-    body.push_str(&format!(
-        "  {:<16} {}\n",
-        "Evaluated at", evaluation.evaluated_at
-    ));
-    body
-}
-
-/// Text for the chat clients AWS Chatbot renders to (Slack, Microsoft Teams, Amazon Chime):
-/// one line; `&`, `<` and `>` as the entities Slack's markup needs (they display as the
-/// characters; Slack has no backslash escape); `@here`, `@channel` and `@everyone` broken with a
-/// zero-width space so a name cannot notify a channel (`<!here>` is already inert once `<` is an
-/// entity).
-pub fn chat_text(s: &str) -> String {
-    let mut out = one_line(s)
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    for mention in ["@here", "@channel", "@everyone"] {
-        out = out.replace(mention, &mention.replacen('@', "@\u{200B}", 1));
-    }
-    out
-}
-
-/// A user-controlled identifier as a code span: a backtick inside it cannot close the span.
-pub fn chat_code(s: &str) -> String {
-    format!("`{}`", chat_text(&s.replace('`', "'")))
-}
-
-/// An AWS Chatbot (Amazon Q Developer in chat applications) custom notification.
-pub fn chatbot_notification(evaluation: &Evaluation) -> Value {
-    let (what, cluster) = names(evaluation);
-    let ctx = evaluation.context.clone().unwrap_or_default();
-    let mut description = format!(
-        "*{}* for {} in {}\n",
-        evaluation.compliance.as_str(),
-        chat_code(&what),
-        chat_code(&cluster)
-    );
-    for f in &evaluation.findings {
-        description.push_str(&format!(
-            "• *{}* `{}`: {}\n",
-            f.severity.as_str(),
-            f.rule,
-            chat_text(&f.message)
-        ));
-    }
-    let next_steps: Vec<String> = evaluation
-        .findings
-        .iter()
-        .map(|f| format!("{}: {}", f.rule, chat_text(&f.remediation)))
-        .collect();
-    let mut keywords: Vec<String> = evaluation
-        .findings
-        .iter()
-        .map(|f| f.rule.to_string())
-        .collect();
-    keywords.push(evaluation.compliance.as_str().to_string());
-    let thread = match (&ctx.service, &ctx.cluster_arn, &ctx.started_by) {
-        (Some(service), Some(cluster_arn), started_by) => format!(
-            "{}/{}#{}",
-            cluster_arn.replace(":cluster/", ":service/"),
-            service,
-            started_by.as_deref().unwrap_or("")
-        ),
-        _ => evaluation.resource_id.clone(),
-    };
-    let related: Vec<String> = [
-        Some(&evaluation.resource_id),
-        ctx.eni.as_ref(),
-        ctx.subnet.as_ref(),
-        ctx.task_definition.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|r| one_line(r))
-    .collect();
-    let title = format!("{}: {what} in {cluster}", headline(evaluation));
-    let mut card = serde_json::json!({
-        "version": "1.0",
-        "source": "custom",
-        "content": {
-            "textType": "client-markdown",
-            "title": truncate_chars(&chat_text(&title), 250),
-            "description": description,
-            "nextSteps": next_steps,
-            "keywords": keywords,
-        },
-        "metadata": {
-            "threadId": one_line(&thread),
-            "summary": truncate_chars(&chat_text(&evaluation.annotation), 250),
-            "eventType": "ecs-inbound-guard evaluation",
-            "relatedResources": related,
-            "additionalContext": {"compliance": evaluation.compliance.as_str()},
-        }
-    });
-    // Chatbot takes an absent id, not a null one.
-    if let Some(id) = &evaluation.event_id {
-        card["id"] = Value::String(one_line(id));
-    }
-    card
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::evaluation::TaskContext;
     use crate::domain::rules::awsvpc_ec2_public_no_inbound::RULE;
+    use crate::domain::verdict::Status;
+    use crate::render::sample_evaluation as evaluation;
     use serde_json::Value;
-
-    fn evaluation(compliance: Status, service: Option<&str>, cluster: &str) -> Evaluation {
-        Evaluation {
-            resource_type: "AWS::ECS::Task",
-            resource_id: "arn:aws:ecs:us-east-1:1:task/prod/abc".into(),
-            compliance,
-            annotation: String::new(),
-            evaluated_at: "2025-01-01T00:00:00Z".into(),
-            event_id: Some("ev".into()),
-            findings: vec![RULE.finding("curl fails".into())],
-            suppressed: None,
-            context: Some(TaskContext {
-                cluster: Some(cluster.into()),
-                service: service.map(Into::into),
-                eni: Some("eni-1".into()),
-                ..Default::default()
-            }),
-            stop: None,
-        }
-    }
 
     #[test]
     fn only_non_compliant_alerts() {
@@ -544,12 +327,7 @@ mod tests {
     }
 
     #[test]
-    fn markdown_is_escaped_and_min_severity_decides() {
-        assert_eq!(
-            chat_text("a <b> & c\n@here <!channel>"),
-            "a &lt;b&gt; &amp; c @\u{200B}here &lt;!channel&gt;"
-        );
-        assert_eq!(chat_code("we`b"), "`we'b`");
+    fn min_severity_and_suppression_decide() {
         let mut e = evaluation(Status::Compliant, Some("web"), "prod");
         e.findings = vec![
             crate::domain::rules::awsvpc_ec2_public_no_egress::RULE.finding("no egress".into())
@@ -584,42 +362,6 @@ mod tests {
             .attributes
             .iter()
             .any(|m| m.name == "service" && m.value == "web"));
-    }
-
-    #[test]
-    fn the_chatbot_card_escapes_names_for_slack_and_keeps_the_product_text() {
-        let mut e = evaluation(Status::NonCompliant, Some("web<script>"), "prod\n@channel");
-        e.event_id = None;
-        e.findings = vec![RULE.finding("`curl 1.2.3.4:3000` cannot reach it -> fix".into())];
-        let card = chatbot_notification(&e);
-        assert!(card.get("id").is_none(), "no null id: {card}");
-        let title = card["content"]["title"].as_str().unwrap();
-        assert!(title.contains("web&lt;script&gt;"), "{title}");
-        assert!(!title.contains('<') && !title.contains('\n'), "{title}");
-        let description = card["content"]["description"].as_str().unwrap();
-        assert!(
-            description.contains("for `web&lt;script&gt;` in `prod @\u{200B}channel`"),
-            "{description}"
-        );
-        assert!(
-            description.contains("`curl 1.2.3.4:3000` cannot reach it -&gt; fix"),
-            "{description}"
-        );
-        assert!(
-            !description.contains('\\'),
-            "no backslash escapes: {description}"
-        );
-    }
-
-    #[test]
-    fn a_newline_in_a_name_cannot_forge_a_line_of_the_e_mail() {
-        let mut e = evaluation(Status::NonCompliant, Some("web"), "prod");
-        e.findings = vec![RULE.finding("service x\n[HIGH] FAKE_RULE\nWhat and why: ok".into())];
-        let body = text_body(&e);
-        assert!(
-            !body.lines().any(|l| l.starts_with("[HIGH] FAKE_RULE")),
-            "{body}"
-        );
     }
 
     #[test]
