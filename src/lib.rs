@@ -8,6 +8,8 @@
 // The SDK's deeply nested async futures (joined reads of several clients) exceed the default
 // type-recursion limit when the compiler computes their layout.
 #![recursion_limit = "256"]
+// One idea per function: none outside tests is longer than 80 lines (`clippy.toml`).
+#![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
 pub mod adapters;
 pub mod app;

@@ -2,6 +2,8 @@
 //! parses the settings and maps the outcome to an exit code, `run` dispatches, one function per
 //! command. Nothing AWS is touched before the input is validated.
 
+#![warn(clippy::too_many_lines)]
+
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;

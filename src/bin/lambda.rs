@@ -3,6 +3,7 @@
 
 // The SDK's deeply nested futures need more than the default type-recursion limit.
 #![recursion_limit = "256"]
+#![warn(clippy::too_many_lines)]
 
 use ecs_inbound_guard::app::handler::LambdaApp;
 use ecs_inbound_guard::app::settings::{AwsSettings, LambdaSettings};

@@ -157,7 +157,55 @@ pub fn evaluate_service_event(
             .and_then(|d| d.stop.as_ref())
             .and_then(|s| s.deployment_id.clone())
     });
-    let base = |compliance: Status, note: String| Evaluation {
+    match diagnosis {
+        Some(d) => on_the_service(event, d, deployment_id),
+        None => undiagnosed(event, newest_reason, deployment_id, at),
+    }
+}
+
+/// No diagnosable stopped task: NOT_APPLICABLE when the newest stopped for another reason,
+/// INSUFFICIENT_DATA when none is visible.
+fn undiagnosed(
+    event: &ServiceEvent,
+    newest_reason: Option<&str>,
+    deployment_id: Option<String>,
+    at: OffsetDateTime,
+) -> Evaluation {
+    let base = |compliance: Status, note: String| {
+        service_evaluation(event, deployment_id, compliance, note, at)
+    };
+    match newest_reason {
+        Some(reason) => base(
+            Status::NotApplicable,
+            format!(
+                "the newest stopped task stopped for a reason this checker does not diagnose: {reason}"
+            ),
+        ),
+        None => {
+            let u = Unreadable {
+                api: "ecs:ListTasks",
+                reason: format!(
+                    "no stopped task of service {} is visible (ECS keeps stopped tasks about an hour)",
+                    event.service_name
+                ),
+            };
+            let mut e = base(Status::InsufficientData, format!("Incomplete: {u}"));
+            e.findings = vec![check_incomplete::finding(&u)];
+            e
+        }
+    }
+}
+
+/// An evaluation of the service itself, without findings.
+fn service_evaluation(
+    event: &ServiceEvent,
+    deployment_id: Option<String>,
+    compliance: Status,
+    note: String,
+    at: OffsetDateTime,
+) -> Evaluation {
+    let arn = super::org::Arn::parse(&event.service_arn);
+    Evaluation {
         resource_type: SERVICE_RESOURCE_TYPE,
         resource_id: event.service_arn.clone(),
         compliance,
@@ -167,12 +215,8 @@ pub fn evaluate_service_event(
         findings: vec![],
         suppressed: None,
         context: Some(super::evaluation::TaskContext {
-            account: super::org::Arn::parse(&event.service_arn)
-                .and_then(|a| a.account_id())
-                .map(Into::into),
-            region: super::org::Arn::parse(&event.service_arn)
-                .and_then(|a| a.region_name())
-                .map(Into::into),
+            account: arn.as_ref().and_then(|a| a.account_id()).map(Into::into),
+            region: arn.as_ref().and_then(|a| a.region_name()).map(Into::into),
             cluster: event
                 .cluster
                 .as_deref()
@@ -186,32 +230,18 @@ pub fn evaluate_service_event(
             stopped_reason: None,
             stop_code: None,
             stopped_task: None,
-            deployment_id: deployment_id.clone(),
+            deployment_id,
             event_reason: event.reason.clone(),
         }),
-    };
-    let Some(mut d) = diagnosis else {
-        return match newest_reason {
-            Some(reason) => base(
-                Status::NotApplicable,
-                format!(
-                    "the newest stopped task stopped for a reason this checker does not diagnose: {reason}"
-                ),
-            ),
-            None => {
-                let u = Unreadable {
-                    api: "ecs:ListTasks",
-                    reason: format!(
-                        "no stopped task of service {} is visible (ECS keeps stopped tasks about an hour)",
-                        event.service_name
-                    ),
-                };
-                let mut e = base(Status::InsufficientData, format!("Incomplete: {u}"));
-                e.findings = vec![check_incomplete::finding(&u)];
-                e
-            }
-        };
-    };
+    }
+}
+
+/// The newest stopped task's diagnosis, reported on the service.
+fn on_the_service(
+    event: &ServiceEvent,
+    mut d: Evaluation,
+    deployment_id: Option<String>,
+) -> Evaluation {
     let task_stop = d.stop.take();
     d.resource_type = SERVICE_RESOURCE_TYPE;
     d.resource_id = event.service_arn.clone();

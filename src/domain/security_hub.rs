@@ -126,6 +126,73 @@ pub fn finding_resource(
     ))
 }
 
+/// Where a resource's findings go, and what each of them names: shared by its findings.
+struct FindingPlace<'a> {
+    resource: FindingResource,
+    account: String,
+    region: String,
+    partition: String,
+    resources: Vec<FindingResource>,
+    now: &'a str,
+}
+
+impl FindingPlace<'_> {
+    /// The resource's finding for `rule`, with no text yet.
+    fn finding(&self, rule: &str, state: FindingState, created_at: &str) -> ExportedFinding {
+        let (account, region, partition) = (&self.account, &self.region, &self.partition);
+        ExportedFinding {
+            id: format!(
+                "ecs-inbound-guard/{account}/{region}/{}/{rule}",
+                self.resource.id
+            ),
+            product_arn: format!(
+                "arn:{partition}:securityhub:{region}:{account}:product/{account}/default"
+            ),
+            generator_id: format!("ecs-inbound-guard/{rule}"),
+            account: account.clone(),
+            region: region.clone(),
+            created_at: created_at.to_string(),
+            updated_at: self.now.to_string(),
+            title: rules::rule(rule).map_or_else(|| rule.to_string(), |r| r.title.to_string()),
+            description: String::new(),
+            recommendation: String::new(),
+            severity_label: "INFORMATIONAL",
+            state,
+            resources: self.resources.clone(),
+        }
+    }
+}
+
+/// Where `evaluation`'s findings go: the task (or service) first, then its ENI, subnet and
+/// target groups.
+fn finding_place<'a>(evaluation: &Evaluation, now: &'a str) -> Option<FindingPlace<'a>> {
+    let (resource, account, region, partition) = finding_resource(evaluation)?;
+    let ctx = evaluation.context.clone().unwrap_or_default();
+    let others = [
+        ctx.eni
+            .map(|eni| format!("arn:{partition}:ec2:{region}:{account}:network-interface/{eni}")),
+        ctx.subnet
+            .map(|s| format!("arn:{partition}:ec2:{region}:{account}:subnet/{s}")),
+    ];
+    let resources = std::iter::once(resource.clone())
+        .chain(
+            others
+                .into_iter()
+                .flatten()
+                .chain(ctx.target_groups)
+                .map(|id| FindingResource { kind: "Other", id }),
+        )
+        .collect();
+    Some(FindingPlace {
+        resource,
+        account,
+        region,
+        partition,
+        resources,
+        now,
+    })
+}
+
 /// The export plan of `evaluation` given the resource's open pairs: `None` when the evaluation
 /// is not one Security Hub gets (a stop diagnosis, a service event, NOT_APPLICABLE, or
 /// INSUFFICIENT_DATA, which must not close anything).
@@ -144,45 +211,7 @@ pub fn export_plan(
     {
         return None;
     }
-    let (resource, account, region, partition) = finding_resource(evaluation)?;
-    let ctx = evaluation.context.clone().unwrap_or_default();
-    let mut resources = vec![resource.clone()];
-    let others = [
-        ctx.eni
-            .map(|eni| format!("arn:{partition}:ec2:{region}:{account}:network-interface/{eni}")),
-        ctx.subnet
-            .map(|s| format!("arn:{partition}:ec2:{region}:{account}:subnet/{s}")),
-    ];
-    resources.extend(
-        others
-            .into_iter()
-            .flatten()
-            .map(|id| FindingResource { kind: "Other", id }),
-    );
-    resources.extend(ctx.target_groups.iter().map(|tg| FindingResource {
-        kind: "Other",
-        id: tg.clone(),
-    }));
-    let base = |rule: &str, state, created_at: &str| ExportedFinding {
-        id: format!(
-            "ecs-inbound-guard/{account}/{region}/{}/{rule}",
-            resource.id
-        ),
-        product_arn: format!(
-            "arn:{partition}:securityhub:{region}:{account}:product/{account}/default"
-        ),
-        generator_id: format!("ecs-inbound-guard/{rule}"),
-        account: account.clone(),
-        region: region.clone(),
-        created_at: created_at.to_string(),
-        updated_at: now.to_string(),
-        title: rules::rule(rule).map_or_else(|| rule.to_string(), |r| r.title.to_string()),
-        description: String::new(),
-        recommendation: String::new(),
-        severity_label: "INFORMATIONAL",
-        state,
-        resources: resources.clone(),
-    };
+    let place = finding_place(evaluation, now)?;
     let mut findings = Vec::new();
     let mut still_open = OpenRules::new();
     if evaluation.compliance == Status::NonCompliant {
@@ -199,7 +228,7 @@ pub fn export_plan(
                 description: ellipsize(&f.message, MAX_DESCRIPTION_CHARS),
                 recommendation: ellipsize(&f.remediation, MAX_RECOMMENDATION_CHARS),
                 severity_label: severity_label(f.severity),
-                ..base(f.rule, FindingState::Failed, first_seen)
+                ..place.finding(f.rule, FindingState::Failed, first_seen)
             });
         }
     }
@@ -210,17 +239,16 @@ pub fn export_plan(
         findings.push(ExportedFinding {
             description: ellipsize(
                 &format!(
-                    "Resolved: {} no longer finds {rule} on this resource (evaluated {now}).",
-                    "ecs-inbound-guard"
+                    "Resolved: ecs-inbound-guard no longer finds {rule} on this resource (evaluated {now})."
                 ),
                 MAX_DESCRIPTION_CHARS,
             ),
             recommendation: "No action needed.".into(),
-            ..base(rule, FindingState::Resolved, first_seen)
+            ..place.finding(rule, FindingState::Resolved, first_seen)
         });
     }
     Some(ExportPlan {
-        resource: format!("{account}/{region}/{}", resource.id),
+        resource: format!("{}/{}/{}", place.account, place.region, place.resource.id),
         findings,
         open: still_open,
     })

@@ -8,7 +8,11 @@
 //! | 2 | load balancers ‖ the VPC's security groups and subnets | route tables ‖ VPC endpoints ‖ DNS attributes ‖ security groups and subnets of the VPC ‖ pulling subnet NACL |
 
 use crate::domain::event::TaskEvent;
-use crate::domain::facts::{effective_route_table, Fact, NetworkInterface, Service, Unreadable};
+use crate::domain::facts::{
+    effective_route_table, Fact, Host, NetworkInterface, RouteTable, Service, Subnet, Unreadable,
+    VpcDns, VpcEndpoint,
+};
+use crate::domain::net::{NetworkAcl, SecurityGroup};
 use crate::domain::stop::{
     pulls_through_instance, task_network_from, HealthCheckFacts, PullFacts, PullPath, Puller,
     StopCause, StopFacts, StoppedTask, TaskNetworkConfig,
@@ -266,42 +270,7 @@ async fn read_start_failure<R: FactReader>(
         }
     )?;
     let net = task_network(stop, service.as_ref(), eni.as_ref());
-    let path: Fact<PullPath> = match host {
-        Some(Fact::Known(h)) => match (h.subnet_id.clone(), h.vpc_id.clone()) {
-            (Some(subnet_id), Some(vpc_id)) => Fact::Known(PullPath {
-                via: Puller::Instance(h.instance_id.clone()),
-                subnet_id,
-                vpc_id,
-                public_ip: h.public_ip.is_some(),
-                security_group_ids: h.security_group_ids.clone(),
-            }),
-            _ => Fact::Unknown(Unreadable {
-                api: "ec2:DescribeInstances",
-                reason: format!("instance {} has no subnet (EC2-Classic?)", h.instance_id),
-            }),
-        },
-        Some(Fact::Unknown(u)) => Fact::Unknown(u),
-        None => match (&net, task_subnet) {
-            (Fact::Known(n), Some(Fact::Known(subnets))) => {
-                match subnets.iter().find(|s| s.id == n.subnet_id) {
-                    Some(s) => Fact::Known(PullPath {
-                        via: Puller::TaskEni,
-                        subnet_id: n.subnet_id.clone(),
-                        vpc_id: s.vpc_id.clone(),
-                        public_ip: n.public_ip,
-                        security_group_ids: n.security_group_ids.clone(),
-                    }),
-                    None => Fact::Unknown(Unreadable {
-                        api: "ec2:DescribeSubnets",
-                        reason: format!("subnet {} no longer exists", n.subnet_id),
-                    }),
-                }
-            }
-            (_, Some(Fact::Unknown(u))) => Fact::Unknown(u),
-            (Fact::Unknown(u), _) => Fact::Unknown(u.clone()),
-            (Fact::Known(_), None) => missing_input("ec2:DescribeSubnets", "task subnet"),
-        },
-    };
+    let path = pull_path(host, &net, task_subnet);
     let Some(p) = path.known().cloned() else {
         let u = path.as_result().err().cloned().unwrap_or(Unreadable {
             api: "ec2:DescribeSubnets",
@@ -323,7 +292,83 @@ async fn read_start_failure<R: FactReader>(
             }),
         });
     };
-    // Wave 2: the pulling VPC.
+    let vpc = read_pulling_vpc(&p, reader).await?;
+    Ok(StopFacts {
+        task_definition: td,
+        service,
+        task_network: net,
+        security_groups: resolve_prefix_lists(vpc.groups, reader).await?,
+        network_acl: vpc.acl,
+        health_check: None,
+        pull: Some(PullFacts {
+            path,
+            route_table: vpc.route_table,
+            endpoints: vpc.endpoints,
+            dns: vpc.dns,
+            subnets: vpc.subnets,
+        }),
+    })
+}
+
+/// Whose network pulls: the container instance's on EC2, else the task ENI's (its subnet read
+/// for the VPC).
+fn pull_path(
+    host: Option<Fact<Host>>,
+    net: &Fact<TaskNetworkConfig>,
+    task_subnet: Option<Fact<Vec<Subnet>>>,
+) -> Fact<PullPath> {
+    match host {
+        Some(Fact::Known(h)) => match (h.subnet_id.clone(), h.vpc_id.clone()) {
+            (Some(subnet_id), Some(vpc_id)) => Fact::Known(PullPath {
+                via: Puller::Instance(h.instance_id.clone()),
+                subnet_id,
+                vpc_id,
+                public_ip: h.public_ip.is_some(),
+                security_group_ids: h.security_group_ids.clone(),
+            }),
+            _ => Fact::Unknown(Unreadable {
+                api: "ec2:DescribeInstances",
+                reason: format!("instance {} has no subnet (EC2-Classic?)", h.instance_id),
+            }),
+        },
+        Some(Fact::Unknown(u)) => Fact::Unknown(u),
+        None => match (net, task_subnet) {
+            (Fact::Known(n), Some(Fact::Known(subnets))) => {
+                match subnets.iter().find(|s| s.id == n.subnet_id) {
+                    Some(s) => Fact::Known(PullPath {
+                        via: Puller::TaskEni,
+                        subnet_id: n.subnet_id.clone(),
+                        vpc_id: s.vpc_id.clone(),
+                        public_ip: n.public_ip,
+                        security_group_ids: n.security_group_ids.clone(),
+                    }),
+                    None => Fact::Unknown(Unreadable {
+                        api: "ec2:DescribeSubnets",
+                        reason: format!("subnet {} no longer exists", n.subnet_id),
+                    }),
+                }
+            }
+            (_, Some(Fact::Unknown(u))) => Fact::Unknown(u),
+            (Fact::Unknown(u), _) => Fact::Unknown(u.clone()),
+            (Fact::Known(_), None) => missing_input("ec2:DescribeSubnets", "task subnet"),
+        },
+    }
+}
+
+/// Wave 2 of a pull: the pulling VPC.
+struct PullingVpc {
+    route_table: Fact<RouteTable>,
+    endpoints: Fact<Vec<VpcEndpoint>>,
+    dns: Fact<VpcDns>,
+    groups: Fact<Vec<SecurityGroup>>,
+    subnets: Fact<Vec<Subnet>>,
+    acl: Fact<NetworkAcl>,
+}
+
+async fn read_pulling_vpc<R: FactReader>(
+    p: &PullPath,
+    reader: &R,
+) -> Result<PullingVpc, ReadError> {
     let (tables, endpoints, dns, groups, subnets, acl) = tokio::try_join!(
         async { list_fact(reader.route_tables(&p.vpc_id).await) },
         async { list_fact(reader.vpc_endpoints(&p.vpc_id).await) },
@@ -352,19 +397,12 @@ async fn read_start_failure<R: FactReader>(
         },
         Fact::Unknown(u) => Fact::Unknown(u.clone()),
     };
-    Ok(StopFacts {
-        task_definition: td,
-        service,
-        task_network: net,
-        security_groups: resolve_prefix_lists(groups, reader).await?,
-        network_acl: acl,
-        health_check: None,
-        pull: Some(PullFacts {
-            path,
-            route_table,
-            endpoints,
-            dns,
-            subnets,
-        }),
+    Ok(PullingVpc {
+        route_table,
+        endpoints,
+        dns,
+        groups,
+        subnets,
+        acl,
     })
 }

@@ -353,21 +353,7 @@ async fn task_network<R: FactReader>(
         };
         list_fact(reader.route_tables(&eni.vpc_id).await)
     };
-    let target_groups = async {
-        let Some(mappings) = mappings else {
-            return Ok(None);
-        };
-        let arns = sorted_unique(
-            mappings
-                .iter()
-                .filter_map(|m| m.target_group_arn.clone())
-                .collect(),
-        );
-        if arns.is_empty() {
-            return Ok(Some(Fact::Known(vec![])));
-        }
-        Ok(Some(list_fact(reader.target_groups(&arns).await)?))
-    };
+    let target_groups = read_target_groups(mappings, reader);
     let network_acl = async {
         if mappings.is_none() {
             return Ok(not_read("ec2:DescribeNetworkAcls", "no load balancer"));
@@ -406,7 +392,23 @@ async fn task_network<R: FactReader>(
         vpc_groups,
         vpc_subnets
     )?;
-    let route_table = match (&vpc_route_tables, named.eni.known()) {
+    let route_table = route_table_in_force(&vpc_route_tables, named.eni.known());
+    Ok(TaskNetwork {
+        vpc_route_tables,
+        route_table,
+        target_groups,
+        network_acl,
+        vpc_groups,
+        vpc_subnets,
+    })
+}
+
+/// The route table in force for the ENI's subnet (its own, else the VPC's main one).
+fn route_table_in_force(
+    tables: &Fact<Vec<RouteTable>>,
+    eni: Option<&NetworkInterface>,
+) -> Fact<RouteTable> {
+    match (tables, eni) {
         (Fact::Known(tables), Some(eni)) => match effective_route_table(tables, &eni.subnet_id) {
             Some(table) => Fact::Known(table.clone()),
             None => Fact::Unknown(Unreadable {
@@ -419,15 +421,27 @@ async fn task_network<R: FactReader>(
         },
         (Fact::Unknown(u), _) => Fact::Unknown(u.clone()),
         (Fact::Known(_), None) => not_read("ec2:DescribeRouteTables", "the task ENI is unknown"),
+    }
+}
+
+/// The service's target groups, on a load-balancer path (`None` without one).
+async fn read_target_groups<R: FactReader>(
+    mappings: Option<&[LoadBalancerMapping]>,
+    reader: &R,
+) -> Result<Option<Fact<Vec<TargetGroup>>>, ReadError> {
+    let Some(mappings) = mappings else {
+        return Ok(None);
     };
-    Ok(TaskNetwork {
-        vpc_route_tables,
-        route_table,
-        target_groups,
-        network_acl,
-        vpc_groups,
-        vpc_subnets,
-    })
+    let arns = sorted_unique(
+        mappings
+            .iter()
+            .filter_map(|m| m.target_group_arn.clone())
+            .collect(),
+    );
+    if arns.is_empty() {
+        return Ok(Some(Fact::Known(vec![])));
+    }
+    Ok(Some(list_fact(reader.target_groups(&arns).await)?))
 }
 
 /// Wave 3: load balancers ‖ listeners ‖ target health, for readable target groups.

@@ -3,8 +3,8 @@
 //! no load balancer fronts it.
 
 use super::view::TaskView;
-use crate::domain::facts::{ServiceStatus, Unreadable};
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::facts::{NetworkInterface, ServiceStatus, Unreadable};
+use crate::domain::verdict::{Finding, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
@@ -60,6 +60,21 @@ pub fn check(task: &TaskView<'_>) -> RuleResult {
         )));
     }
 
+    Ok(Outcome::Fail(trapped(
+        task,
+        eni,
+        subnet_igw,
+        host_public_ip,
+    )))
+}
+
+/// The finding: how the task looks public, and why nothing reaches it.
+fn trapped(
+    task: &TaskView<'_>,
+    eni: &NetworkInterface,
+    subnet_igw: Option<&str>,
+    host_public_ip: Option<&str>,
+) -> Finding {
     let ports = task
         .ports()
         .iter()
@@ -93,17 +108,17 @@ pub fn check(task: &TaskView<'_>) -> RuleResult {
             eni.subnet_id
         ),
     };
-    let no_lb = if facts.service.is_some() {
+    let no_lb = if task.facts.service.is_some() {
         "the service has no load balancer"
     } else {
         "a standalone task has no load balancer"
     };
-    Ok(Outcome::Fail(RULE.finding(format!(
+    RULE.finding(format!(
         "{attempt}: in awsvpc mode on EC2 the task has its own ENI {} (private IP {private_ip}) \
          and task ENIs never get a public IP. {looks_public}, but {no_lb}, so nothing outside \
          the VPC reaches ports {ports}.",
         eni.id
-    ))))
+    ))
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 
 use super::stop_view::StopView;
 use super::view::subnet_cidrs;
-use crate::domain::net::{rules_admit, Cidr, NaclDecision, Peer};
+use crate::domain::facts::LoadBalancer;
+use crate::domain::net::{rules_admit, Cidr, NaclDecision, NetworkAcl, Peer, SecurityGroup};
+use crate::domain::stop::TaskNetworkConfig;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
@@ -26,6 +28,38 @@ fn nacl_rule(rule: Option<i32>) -> String {
     rule.map_or_else(|| "the final deny".into(), |n| format!("rule {n}"))
 }
 
+/// The hops that drop the health checks, and the fix of each.
+#[derive(Default)]
+struct Gaps {
+    hops: Vec<String>,
+    fixes: Vec<String>,
+}
+
+impl Gaps {
+    fn add(&mut self, hop: String, fix: String) {
+        self.hops.push(hop);
+        self.fixes.push(fix);
+    }
+}
+
+/// The health check's target: the port, the task's network and its filters.
+struct Target<'a> {
+    port: i32,
+    net: &'a TaskNetworkConfig,
+    cidrs: Vec<Cidr>,
+    groups: Vec<&'a SecurityGroup>,
+    acl: &'a NetworkAcl,
+}
+
+impl Target<'_> {
+    fn first_group(&self) -> &str {
+        self.net
+            .security_group_ids
+            .first()
+            .map_or("<task-sg>", String::as_str)
+    }
+}
+
 /// Evaluates the rule.
 pub fn check(view: &StopView<'_>) -> RuleResult {
     let Some(h) = view.health() else {
@@ -36,103 +70,34 @@ pub fn check(view: &StopView<'_>) -> RuleResult {
     };
     let (group, net) = (view.target_group(h)?, view.task_network()?);
     let (balancers, subnets) = (view.load_balancers(h)?, view.subnets(h)?);
-    let task_groups = view.groups(&net.security_group_ids)?;
-    let acl = view.network_acl()?;
-    let task_cidrs: Vec<Cidr> = match net.private_ip.as_deref().and_then(Cidr::parse) {
-        Some(ip) => vec![ip],
-        None => subnet_cidrs(subnets, std::slice::from_ref(&net.subnet_id)),
+    let target = Target {
+        port,
+        net,
+        cidrs: match net.private_ip.as_deref().and_then(Cidr::parse) {
+            Some(ip) => vec![ip],
+            None => subnet_cidrs(subnets, std::slice::from_ref(&net.subnet_id)),
+        },
+        groups: view.groups(&net.security_group_ids)?,
+        acl: view.network_acl()?,
     };
-    let task_sg = net
-        .security_group_ids
-        .first()
-        .map_or("<task-sg>", String::as_str);
-    let mut hops = Vec::new();
-    let mut fixes = Vec::new();
+    let mut gaps = Gaps::default();
     for lb in balancers
         .iter()
         .filter(|b| group.load_balancer_arns.contains(&b.arn))
     {
         let lb_cidrs = subnet_cidrs(subnets, &lb.subnet_ids);
-        // Out of the load balancer.
         if !lb.security_group_ids.is_empty() {
-            let lb_groups = view.groups(&lb.security_group_ids)?;
-            let to_task = Peer {
-                group_ids: net.security_group_ids.clone(),
-                cidrs: task_cidrs.clone(),
-            };
-            if !rules_admit(
-                lb_groups.iter().flat_map(|g| &g.egress),
-                "tcp",
-                port,
-                &to_task,
-            ) {
-                hops.push(format!(
-                    "the load balancer {}'s security groups {} allow no outbound {port}/tcp to the task",
-                    lb.name,
-                    list(&lb.security_group_ids)
-                ));
-                fixes.push(format!(
-                    "aws ec2 authorize-security-group-egress --group-id {} --protocol tcp --port {port} --source-group {task_sg}",
-                    lb.security_group_ids[0]
-                ));
-            }
+            out_of_the_load_balancer(
+                &target,
+                lb,
+                &view.groups(&lb.security_group_ids)?,
+                &mut gaps,
+            );
         }
-        // Through the task subnet's network ACL, both ways.
-        for cidr in &lb_cidrs {
-            if let NaclDecision::Denied(rule) = acl.evaluate(false, "tcp", port, cidr) {
-                hops.push(format!(
-                    "network ACL {} denies inbound {port}/tcp from {cidr} ({})",
-                    acl.id,
-                    nacl_rule(rule)
-                ));
-                fixes.push(format!(
-                    "aws ec2 create-network-acl-entry --network-acl-id {} --ingress --rule-number <below the deny> --protocol tcp --port-range From={port},To={port} --cidr-block {cidr} --rule-action allow",
-                    acl.id
-                ));
-            }
-            if let Some(p) = EPHEMERAL_SAMPLES
-                .into_iter()
-                .find(|p| matches!(acl.evaluate(true, "tcp", *p, cidr), NaclDecision::Denied(_)))
-            {
-                hops.push(format!(
-                    "network ACL {} denies the outbound replies ({p}/tcp) to {cidr}",
-                    acl.id
-                ));
-                fixes.push(format!(
-                    "aws ec2 create-network-acl-entry --network-acl-id {} --egress --rule-number <below the deny> --protocol tcp --port-range From=1024,To=65535 --cidr-block {cidr} --rule-action allow",
-                    acl.id
-                ));
-            }
-        }
-        // Into the task.
-        let from_lb = Peer {
-            group_ids: lb.security_group_ids.clone(),
-            cidrs: lb_cidrs.clone(),
-        };
-        if !rules_admit(
-            task_groups.iter().flat_map(|g| &g.ingress),
-            "tcp",
-            port,
-            &from_lb,
-        ) {
-            hops.push(format!(
-                "the task's security groups {} (from {}) admit no {port}/tcp from {}",
-                list(&net.security_group_ids),
-                net.source,
-                lb.name
-            ));
-            fixes.push(match lb.security_group_ids.first() {
-                Some(lb_sg) => format!(
-                    "aws ec2 authorize-security-group-ingress --group-id {task_sg} --protocol tcp --port {port} --source-group {lb_sg}"
-                ),
-                None => format!(
-                    "aws ec2 authorize-security-group-ingress --group-id {task_sg} --protocol tcp --port {port} --cidr {}",
-                    lb_cidrs.first().map_or("<lb-subnet-cidr>".into(), ToString::to_string)
-                ),
-            });
-        }
+        through_the_acl(&target, &lb_cidrs, &mut gaps);
+        into_the_task(&target, lb, &lb_cidrs, &mut gaps);
     }
-    if hops.is_empty() {
+    if gaps.hops.is_empty() {
         return Ok(Outcome::Pass(format!(
             "health checks reach the task on {port}/tcp"
         )));
@@ -140,9 +105,111 @@ pub fn check(view: &StopView<'_>) -> RuleResult {
     Ok(Outcome::Fail(RULE.finding(format!(
         "The health checks of target group {} to port {port} are dropped: {}. ECS stopped the task because they never succeeded. Fix: {}",
         group.name,
-        hops.join("; "),
-        fixes.join("; ")
+        gaps.hops.join("; "),
+        gaps.fixes.join("; ")
     ))))
+}
+
+/// Out of the load balancer: its groups must let the port out to the task.
+fn out_of_the_load_balancer(
+    target: &Target<'_>,
+    lb: &LoadBalancer,
+    lb_groups: &[&SecurityGroup],
+    gaps: &mut Gaps,
+) {
+    let port = target.port;
+    let to_task = Peer {
+        group_ids: target.net.security_group_ids.clone(),
+        cidrs: target.cidrs.clone(),
+    };
+    if !rules_admit(
+        lb_groups.iter().flat_map(|g| &g.egress),
+        "tcp",
+        port,
+        &to_task,
+    ) {
+        gaps.add(
+            format!(
+                "the load balancer {}'s security groups {} allow no outbound {port}/tcp to the task",
+                lb.name,
+                list(&lb.security_group_ids)
+            ),
+            format!(
+                "aws ec2 authorize-security-group-egress --group-id {} --protocol tcp --port {port} --source-group {}",
+                lb.security_group_ids[0],
+                target.first_group()
+            ),
+        );
+    }
+}
+
+/// Through the task subnet's network ACL, both ways (ACLs are stateless).
+fn through_the_acl(target: &Target<'_>, lb_cidrs: &[Cidr], gaps: &mut Gaps) {
+    let (port, acl) = (target.port, target.acl);
+    for cidr in lb_cidrs {
+        if let NaclDecision::Denied(rule) = acl.evaluate(false, "tcp", port, cidr) {
+            gaps.add(
+                format!(
+                    "network ACL {} denies inbound {port}/tcp from {cidr} ({})",
+                    acl.id,
+                    nacl_rule(rule)
+                ),
+                format!(
+                    "aws ec2 create-network-acl-entry --network-acl-id {} --ingress --rule-number <below the deny> --protocol tcp --port-range From={port},To={port} --cidr-block {cidr} --rule-action allow",
+                    acl.id
+                ),
+            );
+        }
+        if let Some(p) = EPHEMERAL_SAMPLES
+            .into_iter()
+            .find(|p| matches!(acl.evaluate(true, "tcp", *p, cidr), NaclDecision::Denied(_)))
+        {
+            gaps.add(
+                format!(
+                    "network ACL {} denies the outbound replies ({p}/tcp) to {cidr}",
+                    acl.id
+                ),
+                format!(
+                    "aws ec2 create-network-acl-entry --network-acl-id {} --egress --rule-number <below the deny> --protocol tcp --port-range From=1024,To=65535 --cidr-block {cidr} --rule-action allow",
+                    acl.id
+                ),
+            );
+        }
+    }
+}
+
+/// Into the task: its groups must admit the port from the load balancer.
+fn into_the_task(target: &Target<'_>, lb: &LoadBalancer, lb_cidrs: &[Cidr], gaps: &mut Gaps) {
+    let (port, net, task_sg) = (target.port, target.net, target.first_group());
+    let from_lb = Peer {
+        group_ids: lb.security_group_ids.clone(),
+        cidrs: lb_cidrs.to_vec(),
+    };
+    if rules_admit(
+        target.groups.iter().flat_map(|g| &g.ingress),
+        "tcp",
+        port,
+        &from_lb,
+    ) {
+        return;
+    }
+    gaps.add(
+        format!(
+            "the task's security groups {} (from {}) admit no {port}/tcp from {}",
+            list(&net.security_group_ids),
+            net.source,
+            lb.name
+        ),
+        match lb.security_group_ids.first() {
+            Some(lb_sg) => format!(
+                "aws ec2 authorize-security-group-ingress --group-id {task_sg} --protocol tcp --port {port} --source-group {lb_sg}"
+            ),
+            None => format!(
+                "aws ec2 authorize-security-group-ingress --group-id {task_sg} --protocol tcp --port {port} --cidr {}",
+                lb_cidrs.first().map_or("<lb-subnet-cidr>".into(), ToString::to_string)
+            ),
+        },
+    );
 }
 
 #[cfg(test)]

@@ -6,10 +6,13 @@
 //! task ENI's on Fargate and the container instance's on EC2 and Managed Instances.
 
 use super::stop_view::{needed_endpoints, Egress, StopView};
-use crate::domain::net::{admits_public_source, rules_admit, Cidr, NaclDecision, Peer};
-use crate::domain::stop::{is_private_ecr_image, FailureClass, Puller, StopCause};
+use crate::domain::facts::{RouteTable, TaskDefinition, VpcEndpoint};
+use crate::domain::net::{
+    admits_public_source, rules_admit, Cidr, NaclDecision, NetworkAcl, Peer, SecurityGroup, SgRule,
+};
+use crate::domain::stop::{is_private_ecr_image, FailureClass, PullPath, Puller, StopCause};
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Finding, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
@@ -27,6 +30,36 @@ pub const RULE: Rule = Rule {
 /// A public address block the registries sit in, for the ACL's outbound check.
 const INTERNET: &str = "0.0.0.0/0";
 
+/// What the pull's checks share: the pulling network and its filters.
+struct Pull<'a> {
+    view: &'a StopView<'a>,
+    path: &'a PullPath,
+    table: &'a RouteTable,
+    groups: Vec<&'a SecurityGroup>,
+    acl: &'a NetworkAcl,
+    /// "task ENI eni-…" or "instance i-…", as the findings name it.
+    who: String,
+}
+
+impl<'a> Pull<'a> {
+    fn egress_rules(&self) -> impl Iterator<Item = &'a SgRule> + Clone + '_ {
+        self.groups.iter().flat_map(|g| &g.egress)
+    }
+
+    /// Whether the ACL denies 443 out to, or the replies back from, any of `peers`.
+    fn acl_blocks(&self, peers: &[Cidr]) -> bool {
+        peers.iter().any(|c| {
+            matches!(
+                self.acl.evaluate(true, "tcp", 443, c),
+                NaclDecision::Denied(_)
+            ) || matches!(
+                self.acl.evaluate(false, "tcp", 1024, c),
+                NaclDecision::Denied(_)
+            )
+        })
+    }
+}
+
 /// Evaluates the rule.
 pub fn check(view: &StopView<'_>) -> RuleResult {
     let Some((p, FailureClass::Network)) = view.pull() else {
@@ -37,47 +70,23 @@ pub fn check(view: &StopView<'_>) -> RuleResult {
         view.task_definition()?,
         view.pull_route_table(p)?,
     );
-    let groups = view.groups(&path.security_group_ids)?;
-    let egress_rules = || groups.iter().flat_map(|g| &g.egress);
-    let acl = view.network_acl()?;
-    let who = path.describe();
-    let internet = Cidr::parse(INTERNET).into_iter().collect::<Vec<_>>();
-    let acl_blocks = |peers: &[Cidr]| {
-        peers.iter().any(|c| {
-            matches!(acl.evaluate(true, "tcp", 443, c), NaclDecision::Denied(_))
-                || matches!(acl.evaluate(false, "tcp", 1024, c), NaclDecision::Denied(_))
-        })
+    let pull = Pull {
+        view,
+        path,
+        table,
+        groups: view.groups(&path.security_group_ids)?,
+        acl: view.network_acl()?,
+        who: path.describe(),
     };
     let egress = view.egress(p)?;
     match &egress {
         Egress::Nat(target) | Egress::PublicIp(target) => {
-            let mut hops = Vec::new();
-            if !admits_public_source(egress_rules(), "tcp", (443, 443)) {
-                hops.push(format!(
-                    "its security groups {} allow no outbound 443/tcp to the internet",
-                    list(&path.security_group_ids)
-                ));
-            }
-            if acl_blocks(&internet) {
-                hops.push(format!(
-                    "network ACL {} denies outbound 443/tcp or the replies (1024-65535) from the internet",
-                    acl.id
-                ));
-            }
-            if hops.is_empty() {
-                return Ok(Outcome::Pass(format!(
-                    "{who} reaches the internet through {target}"
-                )));
-            }
-            return Ok(Outcome::Fail(RULE.finding(format!(
-                "The pull from {who} goes out through {target}, but {}. Fix: aws ec2 authorize-security-group-egress --group-id {} --protocol tcp --port 443 --cidr 0.0.0.0/0 (and allow 443 out, 1024-65535 in on the network ACL)",
-                hops.join("; "),
-                path.security_group_ids.first().map_or("<sg>", String::as_str)
-            ))));
+            return Ok(through_internet(&pull, target))
         }
         Egress::Other(target) => {
             return Ok(Outcome::Pass(format!(
-                "{who} routes 0.0.0.0/0 to {target}; what lies beyond is not evaluated"
+                "{} routes 0.0.0.0/0 to {target}; what lies beyond is not evaluated",
+                pull.who
             )))
         }
         Egress::GatewayWithoutPublicIp(_) | Egress::None => {}
@@ -89,6 +98,61 @@ pub fn check(view: &StopView<'_>) -> RuleResult {
     };
     let endpoints = view.endpoints(p)?;
     let subnet_cidrs = view.pull_subnet_cidrs(p)?;
+    let (mut missing, fixes) = endpoint_gaps(&pull, td, named, endpoints, &subnet_cidrs);
+    if missing.is_empty() {
+        match reach_to_endpoints(&pull, endpoints, &subnet_cidrs) {
+            Some(gap) => missing.push(gap),
+            None => {
+                return Ok(Outcome::Pass(format!(
+                    "{} reaches the registry through VPC endpoints",
+                    pull.who
+                )))
+            }
+        }
+    }
+    Ok(Outcome::Fail(no_way_out(&pull, &egress, &missing, &fixes)))
+}
+
+/// A NAT gateway or a public IP: the groups and the ACL must let 443 out (and the replies in).
+fn through_internet(pull: &Pull<'_>, target: &str) -> Outcome {
+    let path = pull.path;
+    let mut hops = Vec::new();
+    if !admits_public_source(pull.egress_rules(), "tcp", (443, 443)) {
+        hops.push(format!(
+            "its security groups {} allow no outbound 443/tcp to the internet",
+            list(&path.security_group_ids)
+        ));
+    }
+    let internet = Cidr::parse(INTERNET).into_iter().collect::<Vec<_>>();
+    if pull.acl_blocks(&internet) {
+        hops.push(format!(
+            "network ACL {} denies outbound 443/tcp or the replies (1024-65535) from the internet",
+            pull.acl.id
+        ));
+    }
+    if hops.is_empty() {
+        return Outcome::Pass(format!(
+            "{} reaches the internet through {target}",
+            pull.who
+        ));
+    }
+    Outcome::Fail(RULE.finding(format!(
+        "The pull from {} goes out through {target}, but {}. Fix: aws ec2 authorize-security-group-egress --group-id {} --protocol tcp --port 443 --cidr 0.0.0.0/0 (and allow 443 out, 1024-65535 in on the network ACL)",
+        pull.who,
+        hops.join("; "),
+        path.security_group_ids.first().map_or("<sg>", String::as_str)
+    )))
+}
+
+/// The endpoints the start needs that are missing or closed to the puller, with their fixes.
+fn endpoint_gaps(
+    pull: &Pull<'_>,
+    td: &TaskDefinition,
+    named: &[&'static str],
+    endpoints: &[VpcEndpoint],
+    subnet_cidrs: &[Cidr],
+) -> (Vec<String>, Vec<String>) {
+    let (path, table) = (pull.path, pull.table);
     let mut missing = Vec::new();
     let mut fixes = Vec::new();
     let vpc = &path.vpc_id;
@@ -103,20 +167,17 @@ pub fn check(view: &StopView<'_>) -> RuleResult {
         ));
     }
     for (service, why) in needed_endpoints(td, named) {
-        let usable = endpoints
+        let usable: Vec<&VpcEndpoint> = endpoints
             .iter()
-            .filter(|e| e.short_service() == service && e.is_available());
-        let found = if service == "s3" {
-            usable.clone().any(|e| {
-                (e.kind.eq_ignore_ascii_case("Gateway") && e.route_table_ids.contains(&table.id))
-                    || (e.kind.eq_ignore_ascii_case("Interface") && e.private_dns)
-            })
-        } else {
-            usable
-                .clone()
-                .any(|e| e.kind.eq_ignore_ascii_case("Interface") && e.private_dns)
+            .filter(|e| e.short_service() == service && e.is_available())
+            .collect();
+        let serves = |e: &&VpcEndpoint| {
+            (e.kind.eq_ignore_ascii_case("Interface") && e.private_dns)
+                || (service == "s3"
+                    && e.kind.eq_ignore_ascii_case("Gateway")
+                    && e.route_table_ids.contains(&table.id))
         };
-        if !found {
+        if !usable.iter().any(serves) {
             if service == "s3" {
                 missing.push(format!(
                     "an S3 gateway endpoint on route table {} (for {why})",
@@ -140,58 +201,84 @@ pub fn check(view: &StopView<'_>) -> RuleResult {
         if service == "s3" {
             continue; // a gateway endpoint has no security group
         }
-        // The endpoint's security groups must admit 443 from the puller.
-        let from_puller = Peer {
-            group_ids: path.security_group_ids.clone(),
-            cidrs: subnet_cidrs.clone(),
-        };
-        let admitted = usable.clone().any(|e| {
-            view.groups(&e.security_group_ids).is_ok_and(|g| {
-                rules_admit(g.iter().flat_map(|g| &g.ingress), "tcp", 443, &from_puller)
-            })
-        });
-        if !admitted {
-            let sgs: Vec<&String> = usable.flat_map(|e| &e.security_group_ids).collect();
-            missing.push(format!(
-                "the {service} endpoint's security groups {} admit no 443/tcp from {who}",
-                list(&sgs)
-            ));
-            fixes.push(format!(
-                "aws ec2 authorize-security-group-ingress --group-id {} --protocol tcp --port 443 --source-group {}",
-                sgs.first().map_or("<endpoint-sg>", |s| s.as_str()),
-                path.security_group_ids.first().map_or("<task-sg>", String::as_str)
-            ));
+        if let Some((gap, fix)) = closed_endpoint(pull, service, &usable, subnet_cidrs) {
+            missing.push(gap);
+            fixes.push(fix);
         }
     }
-    if missing.is_empty() {
-        // Endpoints in place: the puller's own groups must let 443 out to them.
-        let endpoint_groups: Vec<String> = endpoints
+    (missing, fixes)
+}
+
+/// An interface endpoint whose security groups admit no 443/tcp from the puller: the gap and
+/// its fix.
+fn closed_endpoint(
+    pull: &Pull<'_>,
+    service: &str,
+    usable: &[&VpcEndpoint],
+    subnet_cidrs: &[Cidr],
+) -> Option<(String, String)> {
+    let from_puller = Peer {
+        group_ids: pull.path.security_group_ids.clone(),
+        cidrs: subnet_cidrs.to_vec(),
+    };
+    let admitted = usable.iter().any(|e| {
+        pull.view
+            .groups(&e.security_group_ids)
+            .is_ok_and(|g| rules_admit(g.iter().flat_map(|g| &g.ingress), "tcp", 443, &from_puller))
+    });
+    if admitted {
+        return None;
+    }
+    let sgs: Vec<&String> = usable.iter().flat_map(|e| &e.security_group_ids).collect();
+    Some((
+        format!(
+            "the {service} endpoint's security groups {} admit no 443/tcp from {}",
+            list(&sgs),
+            pull.who
+        ),
+        format!(
+            "aws ec2 authorize-security-group-ingress --group-id {} --protocol tcp --port 443 --source-group {}",
+            sgs.first().map_or("<endpoint-sg>", |s| s.as_str()),
+            pull.path.security_group_ids.first().map_or("<task-sg>", String::as_str)
+        ),
+    ))
+}
+
+/// Endpoints in place: the puller's own groups and its ACL must let 443 out to them. `None`
+/// when they do, else the gap.
+fn reach_to_endpoints(
+    pull: &Pull<'_>,
+    endpoints: &[VpcEndpoint],
+    subnet_cidrs: &[Cidr],
+) -> Option<String> {
+    let to_endpoints = Peer {
+        group_ids: endpoints
             .iter()
             .flat_map(|e| e.security_group_ids.iter().cloned())
-            .collect();
-        let to_endpoints = Peer {
-            group_ids: endpoint_groups,
-            cidrs: subnet_cidrs.clone(),
-        };
-        if !rules_admit(egress_rules(), "tcp", 443, &to_endpoints)
-            && !admits_public_source(egress_rules(), "tcp", (443, 443))
-        {
-            missing.push(format!(
-                "the security groups {} of {who} allow no outbound 443/tcp to the endpoints",
-                list(&path.security_group_ids)
-            ));
-        } else if acl_blocks(&subnet_cidrs) {
-            missing.push(format!(
-                "network ACL {} denies 443/tcp to the endpoints or the replies",
-                acl.id
-            ));
-        } else {
-            return Ok(Outcome::Pass(format!(
-                "{who} reaches the registry through VPC endpoints"
-            )));
-        }
+            .collect(),
+        cidrs: subnet_cidrs.to_vec(),
+    };
+    if !rules_admit(pull.egress_rules(), "tcp", 443, &to_endpoints)
+        && !admits_public_source(pull.egress_rules(), "tcp", (443, 443))
+    {
+        return Some(format!(
+            "the security groups {} of {} allow no outbound 443/tcp to the endpoints",
+            list(&pull.path.security_group_ids),
+            pull.who
+        ));
     }
-    let route = match &egress {
+    pull.acl_blocks(subnet_cidrs).then(|| {
+        format!(
+            "network ACL {} denies 443/tcp to the endpoints or the replies",
+            pull.acl.id
+        )
+    })
+}
+
+/// The finding: no route out, and the endpoints do not cover the start.
+fn no_way_out(pull: &Pull<'_>, egress: &Egress, missing: &[String], fixes: &[String]) -> Finding {
+    let (path, table, who) = (pull.path, pull.table, &pull.who);
+    let route = match egress {
         Egress::GatewayWithoutPublicIp(igw) => format!(
             "subnet {} routes 0.0.0.0/0 to {igw}, but {who} has no public IP",
             path.subnet_id
@@ -201,7 +288,7 @@ pub fn check(view: &StopView<'_>) -> RuleResult {
             path.subnet_id, table.id
         ),
     };
-    let way_out = match (&egress, &path.via) {
+    let way_out = match (egress, &path.via) {
         (Egress::GatewayWithoutPublicIp(_), Puller::TaskEni) => {
             "set assignPublicIp ENABLED in the service's awsvpcConfiguration, or run the tasks in a private subnet with a NAT gateway".to_string()
         }
@@ -213,11 +300,11 @@ pub fn check(view: &StopView<'_>) -> RuleResult {
             table.id
         ),
     };
-    Ok(Outcome::Fail(RULE.finding(format!(
+    RULE.finding(format!(
         "The task could not reach the registry from {who}: {route}, and the VPC endpoints do not cover the start: missing {}. Fix: {way_out}; or {}",
-        list(&missing),
+        list(missing),
         if fixes.is_empty() { "open the endpoints".to_string() } else { fixes.join("; ") }
-    ))))
+    ))
 }
 
 #[cfg(test)]
