@@ -8,12 +8,12 @@ use std::future::Future;
 
 use thiserror::Error;
 
-use crate::domain::event::TaskDetail;
 use crate::domain::facts::{
     Host, Listener, LoadBalancer, NetworkInterface, RouteTable, Service, Subnet, TargetGroup,
     TargetHealth, TaskDefinition, Unreadable, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
+use crate::domain::task::TaskDetail;
 use crate::render::sns::Alert;
 
 /// Why a read failed.

@@ -7,13 +7,11 @@ use tracing::{info_span, instrument, Instrument};
 use super::ec2::filter;
 use super::errors::classify;
 use super::AwsReader;
-use crate::domain::event::{
-    Attachment, Container, ContainerNetworkInterface, KeyValue, TaskDetail,
-};
 use crate::domain::facts::{
     parse_port_range, AwsVpcConfiguration, Deployment, Host, LoadBalancerMapping, NetworkMode,
     PortMapping, Service, ServiceStatus, StartNeeds, TaskDefinition, Unreadable, IGNORE_TAG,
 };
+use crate::domain::task::{Attachment, Container, ContainerNetworkInterface, KeyValue, TaskDetail};
 use crate::ports::{
     EcsReader, ReadError, ReadResult, TaskLister, DESCRIBE_CONTAINER_INSTANCES_BATCH,
     DESCRIBE_INSTANCES_BATCH, DESCRIBE_TASKS_BATCH,

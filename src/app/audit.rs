@@ -8,9 +8,10 @@ use tracing::{instrument, warn};
 use crate::adapters::clients::{ClientFactory, Refused};
 use crate::app::check::{check_trigger, CheckError};
 use crate::domain::evaluation::Evaluation;
-use crate::domain::event::{task_trigger, TaskDetail};
+use crate::domain::event::task_trigger;
 use crate::domain::org::ResourceScope;
 use crate::domain::refusal::{account_verdict, NoAccess};
+use crate::domain::task::TaskDetail;
 use crate::ports::{FactReader, ReadError, TaskLister, DESCRIBE_TASKS_BATCH, ENI_BATCH};
 
 /// Evaluates described tasks, reading their ENIs in bulk first (a caching reader keeps them).

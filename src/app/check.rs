@@ -470,7 +470,7 @@ mod tests {
             assert!(e.annotation.contains("ec2:DescribeVpcEndpoints"));
         }
 
-        fn stopped_tasks(n: usize, reason: &str) -> Vec<crate::domain::event::TaskDetail> {
+        fn stopped_tasks(n: usize, reason: &str) -> Vec<crate::domain::task::TaskDetail> {
             (0..n)
                 .map(|i| {
                     let mut t = sf::image_pull_private().stop.event.task;

@@ -98,7 +98,7 @@ pub async fn evaluate_services<R: FactReader + TaskLister>(
         }
         Err(e) => return Err(e),
     };
-    let mut by_service: std::collections::HashMap<String, Vec<crate::domain::event::TaskDetail>> =
+    let mut by_service: std::collections::HashMap<String, Vec<crate::domain::task::TaskDetail>> =
         std::collections::HashMap::new();
     for task in tasks {
         if let Some(group) = task.group.clone() {
@@ -342,8 +342,8 @@ mod tests {
         }
     }
 
-    fn task(arn: &str, service: &str) -> crate::domain::event::TaskDetail {
-        crate::domain::event::TaskDetail {
+    fn task(arn: &str, service: &str) -> crate::domain::task::TaskDetail {
+        crate::domain::task::TaskDetail {
             task_arn: arn.into(),
             group: Some(format!("service:{service}")),
             cluster_arn: Some("arn:aws:ecs:us-east-1:1:cluster/prod".into()),

@@ -6,13 +6,14 @@
 use time::OffsetDateTime;
 
 use super::evaluation::{combine, Evaluation};
-use super::event::{LaunchType, TaskDetail, TaskEvent};
+use super::event::TaskEvent;
 use super::facts::{Service, Unreadable};
 use super::rules::{self, check_incomplete, StopView};
 use super::stop::{
     classify_stop, ServiceEvent, StopCause, StopContext, StopFacts, StopKind, StoppedTask,
     SERVICE_RESOURCE_TYPE,
 };
+use super::task::{LaunchType, TaskDetail};
 use super::text::{ellipsize, rfc3339};
 use super::verdict::Status;
 

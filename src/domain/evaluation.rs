@@ -4,9 +4,10 @@ use serde::Serialize;
 
 use time::OffsetDateTime;
 
-use super::event::{EniAttachment, LaunchType, OutOfScope, TaskEvent, TASK_RESOURCE_TYPE};
+use super::event::{OutOfScope, TaskEvent, TASK_RESOURCE_TYPE};
 use super::facts::{Fact, NetworkMode, TaskFacts, Unreadable};
 use super::rules::{self, check_incomplete, TaskView};
+use super::task::{EniAttachment, LaunchType};
 use super::text::{ellipsize, rfc3339};
 use super::verdict::{Finding, Outcome, Severity, Status};
 
@@ -369,8 +370,8 @@ pub(crate) fn combine(event: &TaskEvent, at: OffsetDateTime, outcomes: Vec<Outco
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::event::TaskDetail;
     use crate::domain::facts::*;
+    use crate::domain::task::TaskDetail;
 
     fn at() -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(1_767_323_045).unwrap()

@@ -16,5 +16,6 @@ pub mod rules;
 pub mod security_hub;
 pub mod stop;
 pub mod stop_reason;
+pub mod task;
 pub mod text;
 pub mod verdict;

@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 
-use crate::domain::event::{TaskDetail, Trigger};
+use crate::domain::event::Trigger;
+use crate::domain::task::TaskDetail;
 
 /// One queued event: the SQS message id (what a partial batch failure names) and its body.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,6 @@
 
 use serde::Serialize;
 
-use super::event::{EniAttachment, LaunchType};
 pub use super::event::{ServiceEvent, StoppedTask};
 use super::facts::{
     Fact, HealthCheckPort, LoadBalancer, RouteTable, Service, Subnet, TargetGroup, TargetHealth,
@@ -12,6 +11,7 @@ use super::facts::{
 };
 use super::net::{NetworkAcl, SecurityGroup};
 pub use super::stop_reason::*;
+use super::task::{EniAttachment, LaunchType};
 
 /// The stop-related context of an evaluation: what the alert subject, dedup and body use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

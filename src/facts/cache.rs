@@ -9,12 +9,12 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::domain::event::TaskDetail;
 use crate::domain::facts::{
     Host, Listener, LoadBalancer, NetworkInterface, RouteTable, Service, Subnet, TargetGroup,
     TargetHealth, TaskDefinition, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
+use crate::domain::task::TaskDetail;
 use crate::ports::{Ec2Reader, EcsReader, ElbReader, ReadError, ReadResult, Selection, TaskLister};
 
 /// Default TTL for mutable facts.

@@ -6,13 +6,13 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::domain::event::TaskDetail;
 use crate::domain::facts::{
     Fact, Host, Listener, LoadBalancer, NetworkInterface, RouteTable, Service, Subnet, TargetGroup,
     TargetHealth, TaskDefinition, TaskFacts, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
 use crate::domain::stop::StopFacts;
+use crate::domain::task::TaskDetail;
 use crate::ports::{
     AlertDedup, AlertPublish, Claim, DedupError, Ec2Reader, EcsReader, ElbReader, PublishError,
     ReadError, ReadResult, Selection, TaskLister, DESCRIBE_CONTAINER_INSTANCES_BATCH,

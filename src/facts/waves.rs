@@ -24,13 +24,14 @@
 
 use futures_util::future::try_join_all;
 
-use crate::domain::event::{EniAttachment, TaskEvent};
+use crate::domain::event::TaskEvent;
 use crate::domain::facts::{
     effective_route_table, Fact, Host, Listener, LoadBalancer, LoadBalancerMapping,
     LoadBalancerPath, NetworkInterface, RouteTable, Service, Subnet, TargetGroup, TaskDefinition,
     TaskFacts, Unreadable,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
+use crate::domain::task::EniAttachment;
 use crate::ports::{FactReader, ReadError, ReadResult, Selection};
 
 /// Turns a read into a fact: `Unreadable` and missing resources become unknown facts;

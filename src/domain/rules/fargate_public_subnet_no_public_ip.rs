@@ -3,7 +3,7 @@
 //! fronts it: nothing outside the VPC reaches it.
 
 use super::view::TaskView;
-use crate::domain::event::LaunchType;
+use crate::domain::task::LaunchType;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 

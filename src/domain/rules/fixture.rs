@@ -1,9 +1,10 @@
 //! A valid task behind an internet-facing ALB; rule tests break one hop at a time, and the
 //! in-memory fake reader is built from the same world.
-use crate::domain::event::{Attachment, EniAttachment, KeyValue, TaskDetail, TaskEvent};
+use crate::domain::event::TaskEvent;
 use crate::domain::facts::*;
 use crate::domain::net::{NaclEntry, NetworkAcl, SecurityGroup, SgRule};
 use crate::domain::rules::{run_one, Check, TaskView};
+use crate::domain::task::{Attachment, EniAttachment, KeyValue, TaskDetail};
 use crate::domain::verdict::Outcome;
 
 pub const TG: &str = "arn:tg/web";

@@ -1,12 +1,13 @@
 //! Stopped tasks for the stop rules' tests, and for the fake reader: a health-check kill of a
 //! task behind an open ALB path, and image pulls from a private subnet, with or without NAT
 //! and endpoints. Tests break one hop at a time.
-use crate::domain::event::{TaskDetail, TaskEvent};
+use crate::domain::event::TaskEvent;
 use crate::domain::facts::*;
 use crate::domain::net::{NetworkAcl, SecurityGroup};
 use crate::domain::rules::fixture::{self, all_out, known, route_table, tcp};
 use crate::domain::rules::{run_stop_one, StopCheck, StopView};
 use crate::domain::stop::*;
+use crate::domain::task::TaskDetail;
 use crate::domain::verdict::Outcome;
 
 pub use crate::domain::rules::fixture::expect;

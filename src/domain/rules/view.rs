@@ -4,13 +4,14 @@
 //! some rules need are reached through accessors that return `Result<_, Unreadable>`, so a rule
 //! writes `view.eni()?` and the engine turns the error into one CHECK_INCOMPLETE per IAM action.
 
-use crate::domain::event::{EniAttachment, LaunchType, TaskEvent};
+use crate::domain::event::TaskEvent;
 use crate::domain::facts::{
     effective_route_table, Fact, Host, Listener, LoadBalancer, LoadBalancerMapping,
     LoadBalancerPath, NetworkInterface, PortMapping, RouteTable, Service, Subnet, TargetGroup,
     TaskDefinition, TaskFacts, Unreadable,
 };
 use crate::domain::net::{rules_admit_some, Cidr, NetworkAcl, Peer, SecurityGroup};
+use crate::domain::task::{EniAttachment, LaunchType};
 
 /// A RUNNING awsvpc task that maps at least one port: what the task rules evaluate.
 #[derive(Debug, Clone, Copy)]
