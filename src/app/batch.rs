@@ -114,11 +114,12 @@ async fn check_group(
         .collect()
 }
 
-/// One scope's bulk reads: the ENI ids, and each EC2 task's (cluster, service, container
-/// instance).
+/// One scope's reads ahead: the ENI ids, the task definitions, and each EC2 task's (cluster,
+/// service, container instance).
 #[derive(Default)]
 struct BulkReads {
     enis: Vec<String>,
+    task_definitions: BTreeSet<String>,
     hosted: BTreeSet<(String, Option<String>, String)>,
 }
 
@@ -141,6 +142,9 @@ async fn read_ahead(triggers: &[&Trigger], clients: &ClientFactory, until: Optio
         if let Some(attachment) = event.task.eni_attachment() {
             reads.enis.push(attachment.network_interface_id);
         }
+        reads
+            .task_definitions
+            .extend(event.task.task_definition_arn.clone());
         if let Some(instance) = event.task.container_instance_arn.as_ref() {
             let service = event.task.service_name().map(str::to_string);
             reads
@@ -159,8 +163,20 @@ async fn read_ahead(triggers: &[&Trigger], clients: &ClientFactory, until: Optio
                 .chunks(ENI_BATCH)
                 .map(|chunk| reader.network_interfaces(chunk)),
         );
-        let (enis, hosts) =
-            futures_util::future::join(eni_reads, read_hosts(&reads.hosted, reader)).await;
+        // Task definitions (cached for good) and services now, so that each check's wave 1 is
+        // answered by the cache at once and never starts a host read it does not need.
+        let task_definitions = join_all(
+            reads
+                .task_definitions
+                .iter()
+                .map(|arn| reader.task_definition(arn)),
+        );
+        let (enis, hosts, _) = futures_util::future::join3(
+            eni_reads,
+            read_hosts(&reads.hosted, reader),
+            task_definitions,
+        )
+        .await;
         for e in enis.into_iter().filter_map(Result::err) {
             warn!(error = %e, "bulk ENI read failed: each check reads its own");
         }

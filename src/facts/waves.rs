@@ -1,8 +1,9 @@
 //! Reading one task's facts in named waves. Each wave is a set of concurrent reads that needs
 //! only what the waves before it returned; each returns a complete struct (no placeholder is
-//! patched later). The container instance's host is read beside waves 2 to 4, since no other
-//! read depends on it, and only for a task that has neither a load balancer nor a public IP of
-//! its own (the one case in which the host decides how the task *looks* public).
+//! patched later). The container instance's host is read beside the waves, since no other read
+//! depends on it, and kept only for a task without a load balancer (the one case in which the
+//! host decides how the task *looks* public): it starts with the waves and is dropped once the
+//! service shows a load balancer; a service the cache knows decides before it starts.
 //!
 //! | wave | reads (concurrently) | needs |
 //! |---|---|---|
@@ -13,16 +14,15 @@
 //!
 //! Behind a load balancer the security groups and subnets are read by `vpc-id` in wave 2, the
 //! wave that learns the VPC, so the load balancer's groups and subnets need no wave of their
-//! own: a task behind an ALB costs three read round trips and no host read; the seed task
-//! three (wave 1, then its host's two sequential reads beside wave 2). In a batch the hosts are
-//! read ahead, in bulk, and the seed's check takes two.
+//! own: a task behind an ALB costs three read round trips (and one DescribeContainerInstances
+//! cut short), the seed task two.
 //!
 //! Optional reads follow one principle: **a fact is read when a rule that can change the
 //! verdict needs it**. Security groups are read whenever an inbound path is evaluated (a load
 //! balancer, or a direct IPv6 route to an internet gateway); the NACL, the target groups and
 //! the load-balancer subnets only on a load-balancer path ([`InboundPaths`]).
 
-use futures_util::future::try_join_all;
+use futures_util::future::{select, try_join_all, Either};
 
 use crate::domain::event::TaskEvent;
 use crate::domain::facts::{
@@ -168,9 +168,16 @@ pub async fn read_task_facts<R: FactReader>(
             },
         ));
     };
-    let named = named_resources(event, attachment, reader).await?;
-    let mappings = lb_mappings(&named.service);
+    // The host is read beside the waves, and dropped as soon as the service shows that no rule
+    // needs it; when the cache knows the service, it decides before the host read starts
+    // (`biased`: the waves are polled first).
+    let (decided, host_decision) = tokio::sync::oneshot::channel();
     let waves = async {
+        let named = named_resources(event, attachment, reader, |service| {
+            let _ = decided.send(host_needed(lb_mappings(service)));
+        })
+        .await?;
+        let mappings = lb_mappings(&named.service);
         let network = task_network(&named, mappings, attachment, reader).await?;
         let balancers = match &network.target_groups {
             Some(groups) => {
@@ -193,15 +200,13 @@ pub async fn read_task_facts<R: FactReader>(
         };
         let boundaries =
             boundaries(&named.eni, &network, balancers.as_ref(), paths, reader).await?;
-        Ok::<_, ReadError>((network, balancers, boundaries))
+        Ok::<_, ReadError>((named, network, balancers, boundaries))
     };
-    let host = async {
-        match host_needed(&named, mappings) {
-            Ok(()) => read_host(event, reader).await,
-            Err(because) => Ok(not_read("ecs:DescribeContainerInstances", because)),
-        }
-    };
-    let (host, (network, balancers, boundaries)) = tokio::try_join!(host, waves)?;
+    let ((named, network, balancers, boundaries), host) = tokio::try_join!(
+        biased;
+        waves,
+        host_if_needed(event, reader, host_decision)
+    )?;
     let load_balancer_path = network.target_groups.map(|target_groups| {
         let balancers = balancers.unwrap_or_else(|| unreachable_path(&target_groups));
         LoadBalancerPath {
@@ -264,22 +269,37 @@ pub(crate) fn cluster(event: &TaskEvent) -> &str {
     event.task.cluster_arn.as_deref().unwrap_or("default")
 }
 
-/// Whether the host can change the verdict: it tells how a task without a load balancer and
-/// without a public IP of its own *looks* public. `Err` says why it is not read.
-fn host_needed(
-    named: &NamedResources,
-    mappings: Option<&[LoadBalancerMapping]>,
-) -> Result<(), &'static str> {
-    if mappings.is_some() {
-        return Err("the service's load balancer is its inbound path");
+/// Whether the host can change the verdict: it tells how a task without a load balancer
+/// *looks* public (a task ENI on EC2 never has a public IP of its own). `Err` says why not.
+fn host_needed(mappings: Option<&[LoadBalancerMapping]>) -> Result<(), &'static str> {
+    match mappings {
+        Some(_) => Err("the service's load balancer is its inbound path"),
+        None => Ok(()),
     }
-    if named.eni.known().is_some_and(|e| e.public_ip.is_some()) {
-        return Err("the task ENI has a public IP of its own");
-    }
-    Ok(())
 }
 
-/// Beside wave 2 and later, when needed: the container instance's EC2 host (two sequential calls).
+/// The host, read as soon as the waves start and dropped (its second read never sent) when the
+/// service shows it is not needed.
+async fn host_if_needed<R: FactReader>(
+    event: &TaskEvent,
+    reader: &R,
+    decision: tokio::sync::oneshot::Receiver<Result<(), &'static str>>,
+) -> Result<Fact<Host>, ReadError> {
+    let not_needed = |because| Ok(not_read("ecs:DescribeContainerInstances", because));
+    let decision = std::pin::pin!(decision);
+    let reading = std::pin::pin!(read_host(event, reader));
+    match select(decision, reading).await {
+        Either::Left((Ok(Err(because)), _)) => not_needed(because),
+        // Needed, or the waves failed before the service was read (their error wins).
+        Either::Left((_, reading)) => reading.await,
+        Either::Right((read, decision)) => match decision.await {
+            Ok(Err(because)) => not_needed(because),
+            _ => read,
+        },
+    }
+}
+
+/// The container instance's EC2 host (two sequential calls).
 pub(crate) async fn read_host<R: FactReader>(
     event: &TaskEvent,
     reader: &R,
@@ -318,7 +338,13 @@ async fn named_resources<R: FactReader>(
     event: &TaskEvent,
     attachment: &EniAttachment,
     reader: &R,
+    on_service: impl FnOnce(&Option<Fact<Service>>),
 ) -> Result<NamedResources, ReadError> {
+    let service = async {
+        let service = read_service(event, reader).await?;
+        on_service(&service);
+        Ok(service)
+    };
     let eni = async {
         let id = &attachment.network_interface_id;
         into_fact(reader.network_interface(id).await, || Unreadable {
@@ -326,11 +352,8 @@ async fn named_resources<R: FactReader>(
             reason: format!("ENI {id} no longer exists"),
         })
     };
-    let (task_definition, service, eni) = tokio::try_join!(
-        read_task_definition(event, reader),
-        read_service(event, reader),
-        eni
-    )?;
+    let (task_definition, service, eni) =
+        tokio::try_join!(read_task_definition(event, reader), service, eni)?;
     Ok(NamedResources {
         task_definition,
         service,
@@ -840,12 +863,8 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn the_seed_and_a_task_behind_an_alb_take_three_read_round_trips() {
-        assert_eq!(
-            round_trips(&fixture::seed()).await,
-            3,
-            "seed: wave 1, then its host"
-        );
+    async fn the_seed_takes_two_read_round_trips_and_a_task_behind_an_alb_three() {
+        assert_eq!(round_trips(&fixture::seed()).await, 2, "seed");
         assert_eq!(round_trips(&fixture::valid()).await, 3, "behind an ALB");
         // A load balancer in another VPC costs its groups and subnets one more wave.
         let mut elsewhere = fixture::valid();
@@ -858,6 +877,50 @@ mod tests {
             round_trips(&elsewhere).await,
             4,
             "LB groups outside the VPC"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hosts_read_is_cut_short_behind_a_load_balancer_and_never_started_from_the_cache() {
+        use crate::ports::Ec2Reader;
+        let count = |calls: &[&str], api: &str| calls.iter().filter(|c| **c == api).count();
+        let aws = world(&fixture::valid()).with_latency(std::time::Duration::from_millis(100));
+        read(&aws).await;
+        let calls = aws.calls();
+        assert_eq!(
+            count(&calls, "ecs:DescribeContainerInstances"),
+            1,
+            "started with wave 1"
+        );
+        assert_eq!(
+            count(&calls, "ec2:DescribeInstances"),
+            0,
+            "dropped after wave 1"
+        );
+
+        // A batch's check: its ENI primed in bulk, its task definition and service cached.
+        let cached = crate::facts::cache::CachingReader::new(
+            world(&fixture::valid()).with_latency(std::time::Duration::from_millis(100)),
+            crate::facts::cache::DEFAULT_TTL,
+        );
+        let (event, attachment) = fixture::running_event();
+        read_task_facts(&event, Some(&attachment), &cached)
+            .await
+            .unwrap();
+        let before = cached.inner().calls().len();
+        cached
+            .network_interfaces(std::slice::from_ref(&attachment.network_interface_id))
+            .await
+            .unwrap();
+        read_task_facts(&event, Some(&attachment), &cached)
+            .await
+            .unwrap();
+        let calls = cached.inner().calls();
+        assert_eq!(
+            count(&calls[before..], "ecs:DescribeContainerInstances"),
+            0,
+            "{:?}",
+            &calls[before..]
         );
     }
 
