@@ -13,6 +13,7 @@ use crate::domain::facts::{
     TargetHealth, TaskDefinition, Unreadable, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
+use crate::domain::org::ResourceScope;
 use crate::domain::task::TaskDetail;
 use crate::render::sns::Alert;
 
@@ -327,4 +328,29 @@ pub trait WorkDispatch: Sync {
         &self,
         item: &crate::domain::config_rule::WorkItem,
     ) -> impl Future<Output = Result<(), ReadError>> + Send;
+}
+
+/// Why a scope's facts cannot be read at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The account is not on the allow-list: no AssumeRole is made.
+    NotEnrolled(String),
+    /// The member role could not be assumed (AccessDenied, no such role): INSUFFICIENT_DATA.
+    Denied(Unreadable),
+    /// AssumeRole kept failing (throttling, 5xx, time-outs): the check fails and is retried.
+    Failed(ReadError),
+}
+
+/// Where the checks get their readers: one per resource scope (its account and region), kept
+/// for the life of the process so that its fact cache lives across checks. The AWS client
+/// factory is one; the in-memory fake another, so the use cases are tested without AWS.
+pub trait ReaderSource: Sync {
+    /// The reader of one scope.
+    type Reader: FactReader + TaskLister + Send + Sync;
+
+    /// The reader of `scope`: its own credentials, or a member account's role.
+    fn reader_for(
+        &self,
+        scope: &ResourceScope,
+    ) -> impl Future<Output = Result<std::sync::Arc<Self::Reader>, Refused>> + Send;
 }

@@ -313,3 +313,34 @@ fn the_rules_reference_lists_exactly_the_rules() {
         "docs/rules.md documents rules the engine lacks: {unknown:?}"
     );
 }
+
+/// The layers' imports, as `docs/ARCHITECTURE.md` draws them ("Layers"): exactly these
+/// top-level edges exist, and the document lists each.
+#[test]
+fn the_layers_import_exactly_the_documented_edges() {
+    let tree = Tree::load();
+    let mut layers: BTreeSet<(String, String)> = BTreeSet::new();
+    for (from, targets) in tree.edges() {
+        for to in targets {
+            if let (Some(from), Some(to)) = (from.first(), to.first()) {
+                if from != to {
+                    layers.insert((from.clone(), to.clone()));
+                }
+            }
+        }
+    }
+    let doc = std::fs::read_to_string(root().join("docs/ARCHITECTURE.md")).unwrap();
+    let documented: BTreeSet<(String, String)> = doc
+        .lines()
+        .filter_map(|l| l.strip_prefix("- layer edge: `"))
+        .filter_map(|l| {
+            let (from, rest) = l.split_once("` → `")?;
+            let (to, _) = rest.split_once('`')?;
+            Some((from.to_string(), to.to_string()))
+        })
+        .collect();
+    assert_eq!(
+        layers, documented,
+        "top-level imports vs the document's layer edges"
+    );
+}

@@ -23,7 +23,7 @@ use crate::domain::facts::Unreadable;
 use crate::domain::org::{Access, Enrollment, ResourceScope};
 use crate::facts::cache::CachingReader;
 use crate::facts::limit::{ApiBudget, Limited};
-use crate::ports::ReadError;
+use crate::ports::{ReadError, ReaderSource, Refused};
 
 /// Assumed-role credentials are renewed this long before they expire.
 const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
@@ -82,17 +82,6 @@ impl Scope {
 
 /// The reader of one scope: the fact cache in front of the API budget in front of AWS.
 pub type Reader = CachingReader<Limited<AwsReader>>;
-
-/// Why a scope's facts cannot be read at all.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refused {
-    /// The account is not on the allow-list: no AssumeRole is made.
-    NotEnrolled(String),
-    /// The member role could not be assumed (AccessDenied, no such role): INSUFFICIENT_DATA.
-    Denied(Unreadable),
-    /// AssumeRole kept failing (throttling, 5xx, time-outs): the check fails and is retried.
-    Failed(ReadError),
-}
 
 /// A member account's role credentials: one AssumeRole, reused until shortly before expiry;
 /// concurrent callers wait for the one call in flight.
@@ -171,6 +160,17 @@ pub struct ClientFactory {
     members: Mutex<HashMap<String, Arc<MemberCredentials>>>,
 }
 
+impl ReaderSource for ClientFactory {
+    type Reader = Reader;
+
+    /// The reader for a resource's scope, with own or member-role credentials as the
+    /// enrollment decides.
+    async fn reader_for(&self, scope: &ResourceScope) -> Result<Arc<Reader>, Refused> {
+        let (key, sdk_config) = self.scoped_config(scope).await?;
+        Ok(self.cached_reader(key, &sdk_config))
+    }
+}
+
 impl ClientFactory {
     /// A factory for the given default region and profile (`None`: the SDK's default chain);
     /// readers cache mutable facts for `ttl`.
@@ -224,13 +224,6 @@ impl ClientFactory {
             })
             .await
             .clone()
-    }
-
-    /// The reader for a resource's scope, with own or member-role credentials as the
-    /// enrollment decides.
-    pub async fn reader_for(&self, scope: &ResourceScope) -> Result<Arc<Reader>, Refused> {
-        let (key, sdk_config) = self.scoped_config(scope).await?;
-        Ok(self.cached_reader(key, &sdk_config))
     }
 
     /// The reader of `key`, built from `sdk_config` the first time.

@@ -8,10 +8,11 @@ use aws_sdk_securityhub::types::{
 };
 use tracing::instrument;
 
-use super::clients::{ClientFactory, Refused};
+use super::clients::ClientFactory;
 use super::errors::classify;
 use crate::domain::org::{Arn, ResourceScope};
 use crate::domain::security_hub::{ExportedFinding, FindingState, FINDING_TYPE, SCHEMA_VERSION};
+use crate::ports::Refused;
 use crate::ports::{FindingsImport, ImportFailure, ReadError};
 
 /// Imports through the client factory: a client per owning account and region.

@@ -5,7 +5,7 @@
 use time::OffsetDateTime;
 use tracing::{instrument, warn};
 
-use crate::adapters::clients::{ClientFactory, Refused};
+use crate::adapters::clients::ClientFactory;
 use crate::app::check::{check_trigger, CheckError};
 use crate::domain::evaluation::Evaluation;
 use crate::domain::event::task_trigger;
@@ -13,6 +13,7 @@ use crate::domain::org::ResourceScope;
 use crate::domain::refusal::{account_verdict, NoAccess};
 use crate::domain::task::TaskDetail;
 use crate::ports::{FactReader, ReadError, TaskLister, DESCRIBE_TASKS_BATCH, ENI_BATCH};
+use crate::ports::{ReaderSource, Refused};
 
 /// Evaluates described tasks, reading their ENIs in bulk first (a caching reader keeps them).
 pub async fn evaluate_tasks<R: FactReader>(

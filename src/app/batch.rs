@@ -13,10 +13,9 @@ use futures_util::future::join_all;
 use time::OffsetDateTime;
 use tracing::{error, info, warn};
 
-use crate::adapters::clients::ClientFactory;
 use crate::adapters::dynamodb::IN_PROGRESS_EXPIRY;
-use crate::app::check::{deliver, Alerting, CheckError};
-use crate::app::{alert_reserve, run_trigger};
+use crate::app::check::CheckError;
+use crate::app::checker::{alert_reserve, Checker, Evaluated};
 use crate::domain::delivery::{dedup_key, CheckReport};
 use crate::domain::evaluation::verdict_before_reading;
 use crate::domain::event::{parse_trigger_bytes, Trigger};
@@ -24,7 +23,8 @@ use crate::domain::facts::Host;
 use crate::domain::queue::{group_key, QueuedEvent};
 use crate::facts::waves::cluster;
 use crate::ports::{
-    AlertDedup, AlertPublish, Claim, DedupError, Ec2Reader, EcsReader, ReadError, ENI_BATCH,
+    AlertDedup, AlertPublish, Claim, DedupError, Ec2Reader, EcsReader, FindingsImport,
+    OpenFindings, ReadError, ReaderSource, ENI_BATCH,
 };
 use crate::render::sns::alert_at;
 
@@ -38,13 +38,20 @@ pub struct BatchOutcome {
     pub failed: Vec<String>,
 }
 
-/// Checks a batch. Alerts go out through `alerting` once per dedup key.
-pub async fn run_batch<P: AlertPublish + Sync, D: AlertDedup + Sync>(
+/// Checks a batch through `checker`: one alert per dedup key, then each report's export and
+/// metrics.
+pub async fn run_batch<S, P, D, I, O>(
     messages: Vec<QueuedEvent>,
-    clients: &ClientFactory,
-    alerting: Option<&Alerting<'_, P, D>>,
+    checker: &Checker<'_, S, P, D, I, O>,
     deadline: Option<Instant>,
-) -> BatchOutcome {
+) -> BatchOutcome
+where
+    S: ReaderSource,
+    P: AlertPublish + Sync,
+    D: AlertDedup + Sync,
+    I: FindingsImport + Sync,
+    O: OpenFindings + Sync,
+{
     let mut outcome = BatchOutcome::default();
     let mut groups: BTreeMap<String, Vec<(String, Trigger)>> = BTreeMap::new();
     for message in messages {
@@ -60,53 +67,58 @@ pub async fn run_batch<P: AlertPublish + Sync, D: AlertDedup + Sync>(
             }
         }
     }
-    // The checks keep what the alerts need (as a single check does).
-    let checks_until = deadline.map(|d| d.checked_sub(alert_reserve()).unwrap_or(d));
+    // The bulk reads keep what the alerts need, as the checks do.
+    let reads_until = deadline.map(|d| d.checked_sub(alert_reserve()).unwrap_or(d));
     let triggers: Vec<&Trigger> = groups.values().flatten().map(|(_, t)| t).collect();
-    read_ahead(&triggers, clients, checks_until).await;
+    read_ahead(&triggers, checker.source, reads_until).await;
     let checked = join_all(
         groups
             .into_values()
-            .map(|members| check_group(members, clients, checks_until)),
+            .map(|members| check_group(members, checker, deadline)),
     )
     .await;
-    let mut reports = Vec::new();
+    let mut evaluated = Vec::new();
     for (message_id, result) in checked.into_iter().flatten() {
         match result {
-            Ok(report) => reports.push((message_id, report)),
+            Ok(e) => evaluated.push((message_id, e)),
             Err(e) => {
                 warn!(%message_id, error = %e, "check failed: the message goes back to the queue");
                 outcome.failed.push(message_id);
             }
         }
     }
-    match alerting {
-        Some(alerting) => {
-            let (delivered, failed) = deliver_once_per_key(reports, alerting).await;
-            outcome.reports = delivered;
-            outcome.failed.extend(failed);
-        }
-        None => outcome.reports = reports,
+    let (delivered, failed) = deliver_once_per_key(evaluated, checker).await;
+    outcome.failed.extend(failed);
+    for (_, report) in &delivered {
+        checker.record(report, deadline).await;
     }
+    outcome.reports = delivered;
     outcome
 }
 
 /// The first member of a group is checked alone; the others then find the group's facts in
 /// the cache (each reads only its own, already primed, ENI).
-async fn check_group(
+async fn check_group<S, P, D, I, O>(
     members: Vec<(String, Trigger)>,
-    clients: &ClientFactory,
+    checker: &Checker<'_, S, P, D, I, O>,
     deadline: Option<Instant>,
-) -> Vec<(String, Result<CheckReport, CheckError>)> {
+) -> Vec<(String, Result<Evaluated, CheckError>)>
+where
+    S: ReaderSource,
+    P: AlertPublish + Sync,
+    D: AlertDedup + Sync,
+    I: FindingsImport + Sync,
+    O: OpenFindings + Sync,
+{
     let mut members = members.into_iter();
     let Some((first_id, first)) = members.next() else {
         return Vec::new();
     };
-    let first_result = run_trigger(&first, clients, None, deadline).await;
+    let first_result = checker.evaluate(&first, deadline).await;
     let rest: Vec<(String, Trigger)> = members.collect();
     let rest_results = join_all(
         rest.iter()
-            .map(|(_, trigger)| run_trigger(trigger, clients, None, deadline)),
+            .map(|(_, trigger)| checker.evaluate(trigger, deadline)),
     )
     .await;
     std::iter::once((first_id, first_result))
@@ -128,7 +140,7 @@ struct BulkReads {
 /// balancer (the one case in which a rule needs it), so the services are read first (the checks
 /// then find them cached). Best effort: a failure here leaves each check to read its own (and
 /// to fail on its own).
-async fn read_ahead(triggers: &[&Trigger], clients: &ClientFactory, until: Option<Instant>) {
+async fn read_ahead<S: ReaderSource>(triggers: &[&Trigger], source: &S, until: Option<Instant>) {
     let now = OffsetDateTime::now_utc();
     let mut by_scope: HashMap<_, BulkReads> = HashMap::new();
     for trigger in triggers {
@@ -153,7 +165,7 @@ async fn read_ahead(triggers: &[&Trigger], clients: &ClientFactory, until: Optio
         }
     }
     let reads = by_scope.into_iter().map(|(scope, reads)| async move {
-        let Ok(reader) = clients.reader_for(&scope).await else {
+        let Ok(reader) = source.reader_for(&scope).await else {
             return; // the checks report the refusal
         };
         let reader = reader.as_ref();
@@ -239,24 +251,36 @@ async fn read_hosts<R: EcsReader>(
 
 /// Publishes one alert per dedup key: the first report of a key is delivered, the others
 /// are marked deduplicated. A key whose alert could not be published fails all its messages.
-async fn deliver_once_per_key<P: AlertPublish + Sync, D: AlertDedup + Sync>(
-    reports: Vec<(String, CheckReport)>,
-    alerting: &Alerting<'_, P, D>,
-) -> (Vec<(String, CheckReport)>, Vec<String>) {
+async fn deliver_once_per_key<S, P, D, I, O>(
+    evaluated: Vec<(String, Evaluated)>,
+    checker: &Checker<'_, S, P, D, I, O>,
+) -> (Vec<(String, CheckReport)>, Vec<String>)
+where
+    S: ReaderSource,
+    P: AlertPublish + Sync,
+    D: AlertDedup + Sync,
+    I: FindingsImport + Sync,
+    O: OpenFindings + Sync,
+{
     let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, (_, report)) in reports.iter().enumerate() {
-        if alert_at(&report.evaluation, alerting.min_severity).is_some() {
-            let key = dedup_key(&report.evaluation, alerting.min_severity);
-            by_key.entry(key).or_default().push(i);
+    if let Some(alerting) = &checker.alerting {
+        for (i, (_, e)) in evaluated.iter().enumerate() {
+            if e.alertable && alert_at(&e.evaluation, alerting.min_severity).is_some() {
+                let key = dedup_key(&e.evaluation, alerting.min_severity);
+                by_key.entry(key).or_default().push(i);
+            }
         }
     }
     let delivered = join_all(
         by_key
             .values()
-            .map(|members| deliver(reports[members[0]].1.evaluation.clone(), alerting)),
+            .map(|members| checker.deliver(evaluated[members[0]].1.clone())),
     )
     .await;
-    let mut reports = reports;
+    let mut reports: Vec<(String, CheckReport)> = evaluated
+        .into_iter()
+        .map(|(id, e)| (id, CheckReport::unsent(e.evaluation)))
+        .collect();
     let mut failed_at = BTreeSet::new();
     for ((key, members), result) in by_key.iter().zip(delivered) {
         match result {
@@ -380,6 +404,87 @@ mod tests {
             claims: AtomicUsize::new(0),
         };
         RememberingDedup::new(inner, Duration::from_secs(86_400))
+    }
+
+    /// The seed task's event (`fixture::running_event`) as EventBridge sends it.
+    fn seed_body(task: u32) -> String {
+        serde_json::json!({
+            "version": "0", "id": format!("ev-{task}"), "detail-type": "ECS Task State Change",
+            "source": "aws.ecs", "account": "123456789012", "region": "us-east-1",
+            "resources": [format!("arn:task/prod/{task}")],
+            "detail": {
+                "taskArn": format!("arn:task/prod/{task}"), "clusterArn": "arn:cluster/prod",
+                "taskDefinitionArn": "arn:td", "group": "service:web", "startedBy": "ecs-svc/1",
+                "launchType": "EC2", "lastStatus": "RUNNING", "desiredStatus": "RUNNING",
+                "containerInstanceArn": crate::domain::rules::fixture::CONTAINER_INSTANCE,
+                "attachments": [{"type": "eni", "details": [
+                    {"name": "networkInterfaceId", "value": "eni-1"},
+                    {"name": "subnetId", "value": "subnet-task"},
+                    {"name": "privateIPv4Address", "value": "10.0.3.7"}]}]
+            }
+        })
+        .to_string()
+    }
+
+    static CHECKED: AtomicUsize = AtomicUsize::new(0);
+
+    #[tokio::test]
+    async fn a_batch_through_the_use_case_alerts_once_and_hands_back_only_the_poison() {
+        use crate::app::check::tests::checker;
+        use crate::app::check::Alerting;
+        use crate::domain::rules::fixture::{self, CONTAINER_INSTANCE};
+        use crate::facts::fake::{FakeAws, FakeDedup, FakePublisher, FakeSource};
+
+        let source = FakeSource::new(FakeAws::from_facts(
+            &fixture::seed(),
+            CONTAINER_INSTANCE,
+            "10.0.3.7",
+        ));
+        let (publisher, dedup) = (FakePublisher::default(), FakeDedup::default());
+        let mut checker = checker(
+            &source,
+            Alerting {
+                publisher: &publisher,
+                dedup: Some(&dedup),
+                min_severity: crate::domain::verdict::Severity::High,
+            },
+        );
+        checker.on_checked = |_, _| {
+            CHECKED.fetch_add(1, Ordering::SeqCst);
+        };
+        let mut messages: Vec<QueuedEvent> = (1..=3)
+            .map(|task| QueuedEvent {
+                message_id: format!("m{task}"),
+                body: seed_body(task),
+            })
+            .collect();
+        messages.push(QueuedEvent {
+            message_id: "poison".into(),
+            body: "not an event".into(),
+        });
+        let outcome = run_batch(messages, &checker, None).await;
+        assert_eq!(outcome.failed, ["poison"]);
+        assert_eq!(outcome.reports.len(), 3);
+        assert_eq!(
+            publisher.published.lock().unwrap().len(),
+            1,
+            "one alert a deploy"
+        );
+        let deduplicated = outcome
+            .reports
+            .iter()
+            .filter(|(_, r)| r.alert.deduplicated)
+            .count();
+        assert_eq!(deduplicated, 2);
+        assert_eq!(
+            CHECKED.load(Ordering::SeqCst),
+            3,
+            "each report recorded once"
+        );
+        let calls = source.reader.inner().calls();
+        let count = |api: &str| calls.iter().filter(|c| **c == api).count();
+        assert_eq!(count("ecs:DescribeServices"), 1, "{calls:?}");
+        assert_eq!(count("ecs:DescribeTaskDefinition"), 1, "{calls:?}");
     }
 
     #[tokio::test]

@@ -140,27 +140,6 @@ pub struct Alerting<'a, P, D> {
     pub min_severity: Severity,
 }
 
-/// Checks a trigger and, when the policy says so, publishes the alert (once per dedup key).
-/// A failed publish is an error carrying the evaluation, so nothing is lost silently; an
-/// unusable dedup store never stops an alert (at-least-once, never at-most-once).
-#[instrument(skip_all)]
-pub async fn check_and_alert<R: FactReader, P: AlertPublish, D: AlertDedup>(
-    trigger: &Trigger,
-    reader: &R,
-    alerting: Option<&Alerting<'_, P, D>>,
-) -> Result<CheckReport, CheckError> {
-    let evaluation = check_trigger(trigger, reader).await?;
-    info!(
-        resource_id = %evaluation.resource_id,
-        compliance = evaluation.compliance.as_str(),
-        "evaluated"
-    );
-    match alerting {
-        Some(alerting) => deliver(evaluation, alerting).await,
-        None => Ok(CheckReport::unsent(evaluation)),
-    }
-}
-
 /// Publishes the alert of `evaluation` when the policy says so, once per dedup key: claim →
 /// publish → complete, or release the claim when the publish failed.
 pub async fn deliver<P: AlertPublish, D: AlertDedup>(
@@ -220,12 +199,15 @@ pub async fn deliver<P: AlertPublish, D: AlertDedup>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::app::checker::Checker;
     use crate::domain::facts::Unreadable;
     use crate::domain::rules::fixture::{self, CONTAINER_INSTANCE};
     use crate::domain::verdict::Status;
-    use crate::facts::fake::{FakeAws, FakeDedup, FakePublisher};
+    use crate::facts::fake::{
+        FakeAws, FakeDedup, FakeHub, FakeOpenFindings, FakePublisher, FakeSource,
+    };
 
     fn seed_trigger() -> Trigger {
         Trigger::RunningTask(Box::new(fixture::running_event().0))
@@ -241,7 +223,23 @@ mod tests {
             dedup: Some(dedup),
             min_severity: Severity::High,
         };
-        check_and_alert(&seed_trigger(), &seed_world(), Some(&alerting)).await
+        let source = FakeSource::new(seed_world());
+        checker(&source, alerting)
+            .check(&seed_trigger(), None)
+            .await
+    }
+
+    /// The check use case over the fake account, alerting through the fakes, without export.
+    pub(crate) fn checker<'a>(
+        source: &'a FakeSource,
+        alerting: Alerting<'a, FakePublisher, FakeDedup>,
+    ) -> Checker<'a, FakeSource, FakePublisher, FakeDedup, FakeHub, FakeOpenFindings> {
+        Checker {
+            source,
+            alerting: Some(alerting),
+            export: None,
+            on_checked: |_, _| {},
+        }
     }
 
     #[tokio::test]
@@ -516,27 +514,29 @@ mod tests {
         async fn fifty_stops_of_one_deployment_alert_once_whatever_the_severity_floor() {
             let publisher = FakePublisher::default();
             let dedup = FakeDedup::default();
-            let alerting = Alerting {
+            let alerting = || Alerting {
                 publisher: &publisher,
                 dedup: Some(&dedup),
                 // A stop diagnosis is alerted whatever MIN_SEVERITY says.
                 min_severity: Severity::High,
             };
             let case = sf::health_kill(); // MEDIUM finding only
-            let aws = world(&case);
+            let source = FakeSource::new(world(&case));
+            let stops = checker(&source, alerting());
             let mut keys = Vec::new();
             for i in 0..50 {
                 let mut stop = case.stop.clone();
                 stop.event.task.task_arn = format!("arn:task/prod/{i}");
                 let trigger = Trigger::StoppedTask(Box::new(stop));
-                let report = check_and_alert(&trigger, &aws, Some(&alerting))
-                    .await
-                    .unwrap();
+                let report = stops.check(&trigger, None).await.unwrap();
                 keys.extend(report.alert.dedup_key);
             }
             // The failed deployment's own event joins the same key.
-            let aws = world(&case).with_stopped_tasks(stopped_tasks(1, sf::HEALTH_REASON));
-            let report = check_and_alert(&deployment_failed(), &aws, Some(&alerting))
+            let source = FakeSource::new(
+                world(&case).with_stopped_tasks(stopped_tasks(1, sf::HEALTH_REASON)),
+            );
+            let report = checker(&source, alerting())
+                .check(&deployment_failed(), None)
                 .await
                 .unwrap();
             assert!(report.alert.deduplicated, "{report:#?}");

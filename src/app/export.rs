@@ -164,64 +164,10 @@ pub async fn export_many<I: FindingsImport, O: OpenFindings>(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
     use super::*;
-    use crate::domain::security_hub::{ExportedFinding, FindingState};
+    use crate::domain::security_hub::FindingState;
     use crate::domain::verdict::{Finding, Status};
-    use crate::ports::{DedupError, ImportFailure, ReadError};
-
-    #[derive(Default)]
-    struct Hub {
-        batches: Mutex<Vec<Vec<ExportedFinding>>>,
-        refuse: bool,
-    }
-
-    impl FindingsImport for Hub {
-        async fn import(
-            &self,
-            _account: &str,
-            _region: &str,
-            batch: &[ExportedFinding],
-        ) -> Result<Vec<ImportFailure>, ReadError> {
-            self.batches.lock().unwrap().push(batch.to_vec());
-            Ok(if self.refuse {
-                batch
-                    .iter()
-                    .map(|f| ImportFailure {
-                        id: f.id.clone(),
-                        code: "InvalidAccess".into(),
-                        message: "Security Hub is not enabled".into(),
-                    })
-                    .collect()
-            } else {
-                vec![]
-            })
-        }
-    }
-
-    #[derive(Default)]
-    struct Store(Mutex<std::collections::HashMap<String, OpenRules>>);
-
-    impl OpenFindings for Store {
-        async fn open_rules(&self, resource: &str) -> Result<OpenRules, DedupError> {
-            Ok(self
-                .0
-                .lock()
-                .unwrap()
-                .get(resource)
-                .cloned()
-                .unwrap_or_default())
-        }
-        async fn save_open_rules(
-            &self,
-            resource: &str,
-            open: &OpenRules,
-        ) -> Result<(), DedupError> {
-            self.0.lock().unwrap().insert(resource.into(), open.clone());
-            Ok(())
-        }
-    }
+    use crate::facts::fake::{FakeHub as Hub, FakeOpenFindings as Store};
 
     fn evaluation(task: &str, compliance: Status, rules: &[&'static str]) -> Evaluation {
         let mut e = crate::domain::security_hub::tests_support::evaluation(task, compliance);

@@ -20,14 +20,16 @@ use crate::adapters::securityhub::SecurityHubFindings;
 use crate::adapters::sns::SnsAlerts;
 use crate::app::batch::{run_batch, RememberingDedup};
 use crate::app::check::{Alerting, CheckError};
+use crate::app::checker::Checker;
 use crate::app::config_rule::{dispatch_scan, run_config_rule, run_work_item};
 use crate::app::export::{ExportReport, Exporting};
 use crate::app::settings::LambdaSettings;
-use crate::app::{export_report, run_check};
+use crate::app::AwsChecker;
 use crate::domain::config_rule::{
     is_config_invocation, parse_config_invocation, work_item, ConfigRequest, WorkItem,
 };
 use crate::domain::delivery::CheckReport;
+use crate::domain::event::parse_trigger;
 use crate::domain::queue::{queued_events, QueuedEvent};
 use crate::domain::verdict::Severity;
 use crate::ports::ReadError;
@@ -130,13 +132,28 @@ fn epoch_millis() -> u128 {
 pub struct LambdaApp {
     clients: ClientFactory,
     publisher: SnsAlerts,
-    dedup: Option<DynamoDedup>,
+    /// The DynamoDB dedup table: the open Security Hub findings.
+    open_findings: Option<DynamoDedup>,
+    /// The alerts' dedup: a key this environment completed is not claimed again.
+    dedup: Option<RememberingDedup<DynamoDedup>>,
     min_severity: Severity,
     security_hub: bool,
     config_evaluations: ConfigEvaluations,
     fan_out: Option<LambdaDispatch>,
-    /// The queue path's dedup: a key this environment completed is not claimed again.
-    batch_dedup: Option<RememberingDedup<DynamoDedup>>,
+}
+
+/// CloudWatch Embedded Metric Format: raw JSON lines on stdout become metrics.
+fn emit_metrics(report: &CheckReport, exported: &ExportReport) {
+    let now = epoch_millis();
+    if *exported != ExportReport::default() {
+        println!(
+            "{}",
+            export_emf_line(exported.imported, exported.failed, now)
+        );
+    }
+    for line in emf_lines(&report.evaluation, now) {
+        println!("{line}");
+    }
 }
 
 impl LambdaApp {
@@ -145,8 +162,8 @@ impl LambdaApp {
         let alerts = &settings.alerts;
         let topic_arn = alerts.topic_arn.clone().unwrap_or_default();
         let publisher = alerts.publisher(&clients, &topic_arn).await;
-        let dedup = alerts.findings.dedup(&clients).await;
-        let batch_dedup = alerts
+        let open_findings = alerts.findings.dedup(&clients).await;
+        let dedup = alerts
             .findings
             .dedup(&clients)
             .await
@@ -166,12 +183,12 @@ impl LambdaApp {
         LambdaApp {
             clients,
             publisher,
+            open_findings,
             dedup,
             min_severity: alerts.findings.min_severity,
             security_hub: alerts.findings.security_hub,
             config_evaluations,
             fan_out,
-            batch_dedup,
         }
     }
 
@@ -202,18 +219,32 @@ impl LambdaApp {
         result
     }
 
+    /// The check use case, delivering to this function's topic, table and Security Hub.
+    fn checker<'a>(&'a self, hub: &'a SecurityHubFindings<'a>) -> AwsChecker<'a> {
+        Checker {
+            source: &self.clients,
+            alerting: Some(Alerting {
+                publisher: &self.publisher,
+                dedup: self.dedup.as_ref(),
+                min_severity: self.min_severity,
+            }),
+            export: self.security_hub.then_some(Exporting {
+                import: hub,
+                open: self.open_findings.as_ref(),
+                min_severity: self.min_severity,
+            }),
+            on_checked: emit_metrics,
+        }
+    }
+
     async fn handle_event(
         &self,
         payload: Value,
         deadline: Option<Instant>,
     ) -> Result<Value, HandlerError> {
-        let alerting = Alerting {
-            publisher: &self.publisher,
-            dedup: self.dedup.as_ref(),
-            min_severity: self.min_severity,
-        };
-        let report = run_check(payload, &self.clients, Some(&alerting), deadline).await?;
-        self.record(&report, deadline).await;
+        let trigger = parse_trigger(payload).map_err(CheckError::from)?;
+        let hub = SecurityHubFindings::new(&self.clients);
+        let report = self.checker(&hub).check(&trigger, deadline).await?;
         serde_json::to_value(&report).map_err(|e| HandlerError::InvalidInput(e.to_string()))
     }
 
@@ -221,20 +252,15 @@ impl LambdaApp {
     /// to retry handed back (`batchItemFailures`); the batch itself never fails, so a message
     /// that keeps failing reaches the dead-letter queue on its own.
     async fn handle_batch(&self, messages: Vec<QueuedEvent>, deadline: Option<Instant>) -> Value {
-        let alerting = Alerting {
-            publisher: &self.publisher,
-            dedup: self.batch_dedup.as_ref(),
-            min_severity: self.min_severity,
-        };
         let count = messages.len();
-        let outcome = run_batch(messages, &self.clients, Some(&alerting), deadline).await;
+        let hub = SecurityHubFindings::new(&self.clients);
+        let outcome = run_batch(messages, &self.checker(&hub), deadline).await;
         for (message_id, report) in &outcome.reports {
             // The batch response carries only the failures: each Evaluation is a log line.
             println!(
                 "{}",
                 serde_json::json!({"messageId": message_id, "report": report})
             );
-            self.record(report, deadline).await;
         }
         info!(
             messages = count,
@@ -247,35 +273,6 @@ impl LambdaApp {
             .map(|id| serde_json::json!({ "itemIdentifier": id }))
             .collect();
         serde_json::json!({ "batchItemFailures": failures })
-    }
-
-    /// After a check: the Security Hub export (when on), the EMF metrics and the log line.
-    async fn record(&self, report: &CheckReport, deadline: Option<Instant>) {
-        if self.security_hub {
-            let hub = SecurityHubFindings::new(&self.clients);
-            let export = Exporting {
-                import: &hub,
-                open: self.dedup.as_ref(),
-                min_severity: self.min_severity,
-            };
-            let exported = export_report(report, &export, deadline).await;
-            if exported != ExportReport::default() {
-                println!(
-                    "{}",
-                    export_emf_line(exported.imported, exported.failed, epoch_millis())
-                );
-            }
-        }
-        // CloudWatch Embedded Metric Format: raw JSON lines on stdout become metrics.
-        for line in emf_lines(&report.evaluation, epoch_millis()) {
-            println!("{line}");
-        }
-        info!(
-            resource_id = %report.evaluation.resource_id,
-            verdict = report.evaluation.compliance.as_str(),
-            published = report.alert.published,
-            "evaluation"
-        );
     }
 
     /// AWS Config custom-rule invocation: evaluate the services and PutEvaluations.

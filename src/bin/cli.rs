@@ -10,21 +10,24 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use ecs_inbound_guard::adapters::clients::{ClientFactory, Refused};
+use ecs_inbound_guard::adapters::clients::ClientFactory;
 use ecs_inbound_guard::adapters::ec2::enabled_regions;
 use ecs_inbound_guard::adapters::organizations::active_accounts;
 use ecs_inbound_guard::adapters::securityhub::SecurityHubFindings;
 use ecs_inbound_guard::app::audit::{audit_scopes, check_task_arn, AuditScope};
+use ecs_inbound_guard::app::batch::RememberingDedup;
 use ecs_inbound_guard::app::check::{Alerting, CheckError};
+use ecs_inbound_guard::app::checker::Checker;
 use ecs_inbound_guard::app::export::{export_many, Exporting};
 use ecs_inbound_guard::app::settings::{
     without_empty_environment, AlertSettings, AwsSettings, FindingSettings, OrgSettings,
 };
-use ecs_inbound_guard::app::{export_report, run_trigger};
+use ecs_inbound_guard::app::AwsChecker;
 use ecs_inbound_guard::domain::audit::AuditReport;
 use ecs_inbound_guard::domain::delivery::CheckReport;
 use ecs_inbound_guard::domain::event::{parse_trigger_bytes, Trigger};
 use ecs_inbound_guard::domain::org::ResourceScope;
+use ecs_inbound_guard::ports::{ReaderSource, Refused};
 use ecs_inbound_guard::render::chatbot::chatbot_notification;
 use ecs_inbound_guard::render::table::write_table;
 use ecs_inbound_guard::render::text::text_body;
@@ -236,28 +239,33 @@ async fn check_event(args: &CheckArgs) -> Outcome {
         Some(arn) => Some(args.alerts.publisher(&clients, arn).await),
         None => None,
     };
-    let dedup = match topic_arn.is_some() || findings.security_hub {
+    let dedup = match topic_arn {
+        Some(_) => findings.dedup(&clients).await,
+        None => None,
+    }
+    .map(|store| RememberingDedup::new(store, findings.dedup_ttl()));
+    let open = match findings.security_hub {
         true => findings.dedup(&clients).await,
         false => None,
     };
-    let alerting = publisher.as_ref().map(|publisher| Alerting {
-        publisher,
-        dedup: dedup.as_ref(),
-        min_severity: findings.min_severity,
-    });
-    match run_trigger(&trigger, &clients, alerting.as_ref(), deadline).await {
-        Ok(report) => {
-            if findings.security_hub {
-                let hub = SecurityHubFindings::new(&clients);
-                let export = Exporting {
-                    import: &hub,
-                    open: dedup.as_ref(),
-                    min_severity: findings.min_severity,
-                };
-                export_report(&report, &export, deadline).await;
-            }
-            print_report(&report, args.format)
-        }
+    let hub = SecurityHubFindings::new(&clients);
+    let checker: AwsChecker = Checker {
+        source: &clients,
+        alerting: publisher.as_ref().map(|publisher| Alerting {
+            publisher,
+            dedup: dedup.as_ref(),
+            min_severity: findings.min_severity,
+        }),
+        export: findings.security_hub.then_some(Exporting {
+            import: &hub,
+            open: open.as_ref(),
+            min_severity: findings.min_severity,
+        }),
+        // The CLI prints the report; it writes no metrics.
+        on_checked: |_, _| {},
+    };
+    match checker.check(&trigger, deadline).await {
+        Ok(report) => print_report(&report, args.format),
         Err(CheckError::Publish { report, source }) => {
             print_report(&report, args.format)?;
             Err(source.into())

@@ -11,11 +11,13 @@ use crate::domain::facts::{
     TargetHealth, TaskDefinition, TaskFacts, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
+use crate::domain::security_hub::{ExportedFinding, OpenRules};
 use crate::domain::stop::StopFacts;
 use crate::domain::task::TaskDetail;
 use crate::ports::{
-    AlertDedup, AlertPublish, Claim, DedupError, Ec2Reader, EcsReader, ElbReader, PublishError,
-    ReadError, ReadResult, Selection, TaskLister, DESCRIBE_CONTAINER_INSTANCES_BATCH,
+    AlertDedup, AlertPublish, Claim, DedupError, Ec2Reader, EcsReader, ElbReader, FindingsImport,
+    ImportFailure, OpenFindings, PublishError, ReadError, ReadResult, Selection, TaskLister,
+    DESCRIBE_CONTAINER_INSTANCES_BATCH,
 };
 use crate::render::sns::Alert;
 
@@ -428,5 +430,87 @@ impl AlertDedup for FakeDedup {
         self.log.lock().unwrap().push(format!("release {key}"));
         self.claimed.lock().unwrap().remove(key);
         Ok(())
+    }
+}
+
+/// Security Hub in memory: the imported batches; `refuse` refuses every finding.
+#[derive(Debug, Default)]
+pub struct FakeHub {
+    /// Each imported batch.
+    pub batches: Mutex<Vec<Vec<ExportedFinding>>>,
+    /// Refuse every finding (Security Hub not enabled).
+    pub refuse: bool,
+}
+
+impl FindingsImport for FakeHub {
+    async fn import(
+        &self,
+        _account: &str,
+        _region: &str,
+        batch: &[ExportedFinding],
+    ) -> Result<Vec<ImportFailure>, ReadError> {
+        self.batches.lock().unwrap().push(batch.to_vec());
+        Ok(if self.refuse {
+            batch
+                .iter()
+                .map(|f| ImportFailure {
+                    id: f.id.clone(),
+                    code: "InvalidAccess".into(),
+                    message: "Security Hub is not enabled".into(),
+                })
+                .collect()
+        } else {
+            vec![]
+        })
+    }
+}
+
+/// The open findings' store in memory.
+#[derive(Debug, Default)]
+pub struct FakeOpenFindings(pub Mutex<HashMap<String, OpenRules>>);
+
+impl OpenFindings for FakeOpenFindings {
+    async fn open_rules(&self, resource: &str) -> Result<OpenRules, DedupError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .get(resource)
+            .cloned()
+            .unwrap_or_default())
+    }
+    async fn save_open_rules(&self, resource: &str, open: &OpenRules) -> Result<(), DedupError> {
+        self.0.lock().unwrap().insert(resource.into(), open.clone());
+        Ok(())
+    }
+}
+
+/// Readers from one fake account for every scope, behind the cache as the Lambda's are.
+#[derive(Debug)]
+pub struct FakeSource {
+    /// The one reader.
+    pub reader: std::sync::Arc<crate::facts::cache::CachingReader<FakeAws>>,
+}
+
+impl FakeSource {
+    /// Every scope reads `aws`.
+    pub fn new(aws: FakeAws) -> Self {
+        FakeSource {
+            reader: std::sync::Arc::new(crate::facts::cache::CachingReader::new(
+                aws,
+                crate::facts::cache::DEFAULT_TTL,
+            )),
+        }
+    }
+}
+
+impl crate::ports::ReaderSource for FakeSource {
+    type Reader = crate::facts::cache::CachingReader<FakeAws>;
+
+    async fn reader_for(
+        &self,
+        _scope: &crate::domain::org::ResourceScope,
+    ) -> Result<std::sync::Arc<Self::Reader>, crate::ports::Refused> {
+        Ok(self.reader.clone())
     }
 }

@@ -2,6 +2,7 @@
 //! moto accepts PutEvaluations only in TestMode and cannot read evaluations back, so the proxy
 //! records the request the SDK sends and answers it like Config does.
 
+use ecs_inbound_guard::ports::ReaderSource;
 use serde_json::{json, Value};
 
 use crate::harness::Proxy;

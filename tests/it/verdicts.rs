@@ -3,8 +3,10 @@
 use ecs_inbound_guard::adapters::clients::ClientFactory;
 use ecs_inbound_guard::adapters::sns::SnsAlerts;
 use ecs_inbound_guard::app::check::{Alerting, CheckError};
-use ecs_inbound_guard::app::run_check;
+use ecs_inbound_guard::app::checker::Checker;
+use ecs_inbound_guard::app::AwsChecker;
 use ecs_inbound_guard::domain::delivery::CheckReport;
+use ecs_inbound_guard::domain::event::parse_trigger;
 use ecs_inbound_guard::domain::verdict::{Severity, Status};
 use serde_json::{json, Value};
 
@@ -23,7 +25,13 @@ pub async fn check(built: &Built, event: Value) -> Result<CheckReport, CheckErro
         dedup: None,
         min_severity: Severity::High,
     };
-    run_check(event, &clients, Some(&alerting), None).await
+    let checker: AwsChecker = Checker {
+        source: &clients,
+        alerting: Some(alerting),
+        export: None,
+        on_checked: |_, _| {},
+    };
+    checker.check(&parse_trigger(event)?, None).await
 }
 
 async fn verdict(c: &Clients, scenario: Scenario) -> (Built, CheckReport) {
