@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
+use futures_util::{stream, StreamExt};
 use time::OffsetDateTime;
 use tracing::{error, info, warn};
 
@@ -18,13 +19,11 @@ use crate::app::check::CheckError;
 use crate::app::checker::{alert_reserve, Checker, Evaluated};
 use crate::domain::delivery::{dedup_key, CheckReport};
 use crate::domain::evaluation::verdict_before_reading;
-use crate::domain::event::{parse_trigger_bytes, Trigger};
-use crate::domain::facts::Host;
+use crate::domain::event::{parse_trigger_bytes, TaskEvent, Trigger};
 use crate::domain::queue::{group_key, QueuedEvent};
-use crate::facts::waves::cluster;
 use crate::ports::{
     AlertDedup, AlertPublish, Claim, DedupError, Ec2Reader, EcsReader, FindingsImport,
-    OpenFindings, ReadError, ReaderSource, ENI_BATCH,
+    OpenFindings, ReaderSource, ENI_BATCH,
 };
 use crate::render::sns::alert_at;
 
@@ -71,12 +70,14 @@ where
     let reads_until = deadline.map(|d| d.checked_sub(alert_reserve()).unwrap_or(d));
     let triggers: Vec<&Trigger> = groups.values().flatten().map(|(_, t)| t).collect();
     read_ahead(&triggers, checker.source, reads_until).await;
-    let checked = join_all(
-        groups
-            .into_values()
-            .map(|members| check_group(members, checker, deadline)),
-    )
-    .await;
+    // A few groups at a time, each to its end: when the API budget cannot serve the whole
+    // batch in time (many services, each reading its own facts), the groups done are done and
+    // only the ones not started go back to the queue, so every batch makes progress.
+    let checked: Vec<_> = stream::iter(groups.into_values())
+        .map(|members| check_group_in_time(members, checker, deadline))
+        .buffer_unordered(GROUPS_AT_ONCE)
+        .collect()
+        .await;
     let mut evaluated = Vec::new();
     for (message_id, result) in checked.into_iter().flatten() {
         match result {
@@ -96,6 +97,38 @@ where
     outcome
 }
 
+/// Groups checked at once in a batch.
+const GROUPS_AT_ONCE: usize = 4;
+
+/// A group started with less time than this left is handed back untouched.
+const GROUP_START_MARGIN: Duration = Duration::from_secs(5);
+
+/// A group, when there is time to start it; else all its messages fail (back to the queue).
+async fn check_group_in_time<S, P, D, I, O>(
+    members: Vec<(String, Trigger)>,
+    checker: &Checker<'_, S, P, D, I, O>,
+    deadline: Option<Instant>,
+) -> Vec<(String, Result<Evaluated, CheckError>)>
+where
+    S: ReaderSource,
+    P: AlertPublish + Sync,
+    D: AlertDedup + Sync,
+    I: FindingsImport + Sync,
+    O: OpenFindings + Sync,
+{
+    let start_by = deadline.map(|d| {
+        d.checked_sub(alert_reserve() + GROUP_START_MARGIN)
+            .unwrap_or(d)
+    });
+    if start_by.is_some_and(|t| Instant::now() >= t) {
+        return members
+            .into_iter()
+            .map(|(id, _)| (id, Err(CheckError::NotStarted)))
+            .collect();
+    }
+    check_group(members, checker, deadline).await
+}
+
 /// The first member of a group is checked alone; the others then find the group's facts in
 /// the cache (each reads only its own, already primed, ENI).
 async fn check_group<S, P, D, I, O>(
@@ -110,6 +143,7 @@ where
     I: FindingsImport + Sync,
     O: OpenFindings + Sync,
 {
+    prime_hosts(&members, checker.source).await;
     let mut members = members.into_iter();
     let Some((first_id, first)) = members.next() else {
         return Vec::new();
@@ -126,23 +160,55 @@ where
         .collect()
 }
 
-/// One scope's reads ahead: the ENI ids, the task definitions, and each EC2 task's (cluster,
-/// service, container instance).
-#[derive(Default)]
-struct BulkReads {
-    enis: Vec<String>,
-    task_definitions: BTreeSet<String>,
-    hosted: BTreeSet<(String, Option<String>, String)>,
+/// The hosts of a group's tasks, in bulk (a small cluster's all at once), when a rule needs
+/// them: the group's service is read first (its checks then find it cached) and has no load
+/// balancer. Best effort: each check reads what is missing.
+async fn prime_hosts<S: ReaderSource>(members: &[(String, Trigger)], source: &S) {
+    let now = OffsetDateTime::now_utc();
+    let running: Vec<&TaskEvent> = members
+        .iter()
+        .filter_map(|(_, trigger)| match trigger {
+            Trigger::RunningTask(event) if verdict_before_reading(event, now).is_none() => {
+                Some(event.as_ref())
+            }
+            _ => None,
+        })
+        .collect();
+    let Some(first) = running.first() else {
+        return;
+    };
+    let mut instances: Vec<String> = running
+        .iter()
+        .filter_map(|e| e.task.container_instance_arn.clone())
+        .collect();
+    instances.sort();
+    instances.dedup();
+    if instances.is_empty() {
+        return;
+    }
+    let Ok(reader) = source.reader_for(&first.scope()).await else {
+        return;
+    };
+    let cluster = first.task.cluster_arn.as_deref().unwrap_or("default");
+    if let Some(name) = first.task.service_name() {
+        match reader.service(cluster, name).await {
+            Ok(Some(service)) if service.load_balancers.is_empty() => {}
+            Ok(None) => {}
+            _ => return, // behind a load balancer, or unreadable: the checks decide
+        }
+    }
+    if let Err(e) = reader.container_hosts(cluster, &instances).await {
+        warn!(error = %e, "bulk container-host read failed: each check reads its own");
+    }
 }
 
-/// Reads the batch's running tasks' ENIs and container hosts in bulk, per account and region,
-/// so the checks find them primed. A host is read only for a task whose service has no load
-/// balancer (the one case in which a rule needs it), so the services are read first (the checks
-/// then find them cached). Best effort: a failure here leaves each check to read its own (and
-/// to fail on its own).
+/// Reads the batch's running tasks' ENIs in bulk (200 a call), per account and region, so the
+/// checks find them primed. Best effort: a failure here leaves each check to read its own (and
+/// to fail on its own). Everything else a group shares is read by its first check and cached;
+/// a host only when a rule needs it, a small cluster's all at once.
 async fn read_ahead<S: ReaderSource>(triggers: &[&Trigger], source: &S, until: Option<Instant>) {
     let now = OffsetDateTime::now_utc();
-    let mut by_scope: HashMap<_, BulkReads> = HashMap::new();
+    let mut by_scope: HashMap<_, Vec<String>> = HashMap::new();
     for trigger in triggers {
         let Trigger::RunningTask(event) = trigger else {
             continue;
@@ -150,50 +216,22 @@ async fn read_ahead<S: ReaderSource>(triggers: &[&Trigger], source: &S, until: O
         if verdict_before_reading(event, now).is_some() {
             continue;
         }
-        let reads = by_scope.entry(event.scope()).or_default();
         if let Some(attachment) = event.task.eni_attachment() {
-            reads.enis.push(attachment.network_interface_id);
-        }
-        reads
-            .task_definitions
-            .extend(event.task.task_definition_arn.clone());
-        if let Some(instance) = event.task.container_instance_arn.as_ref() {
-            let service = event.task.service_name().map(str::to_string);
-            reads
-                .hosted
-                .insert((cluster(event).to_string(), service, instance.clone()));
+            by_scope
+                .entry(event.scope())
+                .or_default()
+                .push(attachment.network_interface_id);
         }
     }
-    let reads = by_scope.into_iter().map(|(scope, reads)| async move {
+    let reads = by_scope.into_iter().map(|(scope, enis)| async move {
         let Ok(reader) = source.reader_for(&scope).await else {
             return; // the checks report the refusal
         };
-        let reader = reader.as_ref();
-        let eni_reads = join_all(
-            reads
-                .enis
-                .chunks(ENI_BATCH)
-                .map(|chunk| reader.network_interfaces(chunk)),
-        );
-        // Task definitions (cached for good) and services now, so that each check's wave 1 is
-        // answered by the cache at once and never starts a host read it does not need.
-        let task_definitions = join_all(
-            reads
-                .task_definitions
-                .iter()
-                .map(|arn| reader.task_definition(arn)),
-        );
-        let (enis, hosts, _) = futures_util::future::join3(
-            eni_reads,
-            read_hosts(&reads.hosted, reader),
-            task_definitions,
-        )
-        .await;
-        for e in enis.into_iter().filter_map(Result::err) {
+        let reads = enis
+            .chunks(ENI_BATCH)
+            .map(|chunk| reader.network_interfaces(chunk));
+        for e in join_all(reads).await.into_iter().filter_map(Result::err) {
             warn!(error = %e, "bulk ENI read failed: each check reads its own");
-        }
-        for e in hosts.into_iter().filter_map(Result::err) {
-            warn!(error = %e, "bulk container-host read failed: each check reads its own");
         }
     });
     let all = join_all(reads);
@@ -206,47 +244,6 @@ async fn read_ahead<S: ReaderSource>(triggers: &[&Trigger], source: &S, until: O
             all.await;
         }
     }
-}
-
-/// The services of `hosted` (cached for the checks), then, per cluster, the hosts of the tasks
-/// whose service has no load balancer, in bulk.
-async fn read_hosts<R: EcsReader>(
-    hosted: &BTreeSet<(String, Option<String>, String)>,
-    reader: &R,
-) -> Vec<Result<Vec<(String, Host)>, ReadError>> {
-    let services: BTreeSet<(&str, &str)> = hosted
-        .iter()
-        .filter_map(|(cluster, service, _)| Some((cluster.as_str(), service.as_deref()?)))
-        .collect();
-    let read = join_all(
-        services
-            .iter()
-            .map(|(cluster, name)| reader.service(cluster, name)),
-    )
-    .await;
-    let fronted: BTreeSet<(&str, &str)> = services
-        .iter()
-        .zip(read)
-        .filter(|(_, service)| matches!(service, Ok(Some(s)) if !s.load_balancers.is_empty()))
-        .map(|(key, _)| *key)
-        .collect();
-    let mut by_cluster: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for (cluster, service, instance) in hosted {
-        let behind_lb = service
-            .as_deref()
-            .is_some_and(|name| fronted.contains(&(cluster.as_str(), name)));
-        let instances = by_cluster.entry(cluster).or_default();
-        if !behind_lb && !instances.contains(instance) {
-            instances.push(instance.clone());
-        }
-    }
-    join_all(
-        by_cluster
-            .iter()
-            .filter(|(_, arns)| !arns.is_empty())
-            .map(|(cluster, arns)| reader.container_hosts(cluster, arns)),
-    )
-    .await
 }
 
 /// Publishes one alert per dedup key: the first report of a key is delivered, the others
@@ -485,6 +482,47 @@ mod tests {
         let count = |api: &str| calls.iter().filter(|c| **c == api).count();
         assert_eq!(count("ecs:DescribeServices"), 1, "{calls:?}");
         assert_eq!(count("ecs:DescribeTaskDefinition"), 1, "{calls:?}");
+    }
+
+    #[tokio::test]
+    async fn groups_without_time_to_start_go_back_to_the_queue_untouched() {
+        use crate::app::check::tests::checker;
+        use crate::app::check::Alerting;
+        use crate::domain::rules::fixture::{self, CONTAINER_INSTANCE};
+        use crate::facts::fake::{FakeAws, FakeDedup, FakePublisher, FakeSource};
+
+        let source = FakeSource::new(FakeAws::from_facts(
+            &fixture::seed(),
+            CONTAINER_INSTANCE,
+            "10.0.3.7",
+        ));
+        let (publisher, dedup) = (FakePublisher::default(), FakeDedup::default());
+        let checker = checker(
+            &source,
+            Alerting {
+                publisher: &publisher,
+                dedup: Some(&dedup),
+                min_severity: crate::domain::verdict::Severity::High,
+            },
+        );
+        let messages = (1..=2)
+            .map(|task| QueuedEvent {
+                message_id: format!("m{task}"),
+                body: seed_body(task),
+            })
+            .collect();
+        // Less time left than the alert's reserve and the start margin.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let outcome = run_batch(messages, &checker, Some(deadline)).await;
+        assert_eq!(outcome.failed, ["m1", "m2"]);
+        assert!(outcome.reports.is_empty());
+        let calls = source.reader.inner().calls();
+        assert!(
+            calls
+                .iter()
+                .all(|c| c.starts_with("ec2:DescribeNetworkInterfaces")),
+            "no check started: {calls:?}"
+        );
     }
 
     #[tokio::test]

@@ -29,6 +29,9 @@ pub enum CheckError {
     /// AWS kept failing after retries (throttling, 5xx, timeout, connection).
     #[error("AWS read failed: {0}")]
     Aws(ReadError),
+    /// A batch's time ran out before this check started (it goes back to the queue).
+    #[error("the batch's time ran out before this check started")]
+    NotStarted,
     /// The alert for a NON_COMPLIANT task could not be published.
     #[error("{source}")]
     Publish {

@@ -81,7 +81,7 @@ impl From<CheckError> for HandlerError {
             CheckError::Aws(ReadError::Failed { api, .. }) if api.starts_with("config:") => {
                 HandlerError::ConfigReportFailed(message)
             }
-            CheckError::Aws(ReadError::OutOfTime { .. }) => {
+            CheckError::Aws(ReadError::OutOfTime { .. }) | CheckError::NotStarted => {
                 HandlerError::TimeBudgetExceeded(message)
             }
             CheckError::Aws(_) => HandlerError::AwsReadFailed(message),

@@ -84,6 +84,8 @@ pub struct CachingReader<R> {
     hosts: TtlMap<Option<Host>>,
     /// Clusters whose container instances were listed: their hosts are all cached.
     listed_clusters: TtlMap<()>,
+    /// Held while hosts are read after a miss.
+    host_misses: tokio::sync::Mutex<()>,
     acls: TtlMap<Option<NetworkAcl>>,
     groups: TtlMap<Vec<SecurityGroup>>,
     subnets: TtlMap<Vec<Subnet>>,
@@ -107,6 +109,7 @@ impl<R> CachingReader<R> {
             route_tables: TtlMap::new(t),
             hosts: TtlMap::new(t),
             listed_clusters: TtlMap::new(t),
+            host_misses: tokio::sync::Mutex::new(()),
             acls: TtlMap::new(t),
             groups: TtlMap::new(t),
             subnets: TtlMap::new(t),
@@ -172,6 +175,8 @@ impl<R: EcsReader> EcsReader for CachingReader<R> {
             .await
     }
 
+    /// A miss reads this host alone (two sequential calls: a lone check's latency); a batch
+    /// primes a group's hosts with [`EcsReader::container_hosts`] first.
     async fn container_host(&self, cluster: &str, arn: &str) -> ReadResult<Host> {
         self.hosts
             .get_or_load(arn.to_string(), self.inner.container_host(cluster, arn))
@@ -184,6 +189,9 @@ impl<R: EcsReader> EcsReader for CachingReader<R> {
         cluster: &str,
         arns: &[String],
     ) -> Result<Vec<(String, Host)>, ReadError> {
+        // One miss at a time: the checks of a batch that miss together find the hosts the
+        // first one read (a cluster's listing is not repeated).
+        let _one_at_a_time = self.host_misses.lock().await;
         let mut hosts = Vec::new();
         let mut missing = Vec::new();
         for arn in arns {
