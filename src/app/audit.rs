@@ -159,11 +159,8 @@ pub async fn audit_scopes(
         if account.as_ref().is_some_and(|a| refused.contains(a)) {
             continue;
         }
-        let resource = ResourceScope {
-            account: account.clone(),
-            region: scope.region.clone(),
-            partition: "aws".into(),
-        };
+        let mut resource = ResourceScope::of(None, None, scope.region.as_deref());
+        resource.account = account.clone();
         let why = match clients.reader_for(&resource).await {
             Ok(reader) => {
                 let label = format!(

@@ -19,7 +19,8 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
 }
 
-fn parse_account(s: &str) -> Result<String, String> {
+/// A 12-digit AWS account id (surrounding blanks ignored).
+pub fn parse_account(s: &str) -> Result<String, String> {
     let s = s.trim();
     if is_account_id(s) {
         Ok(s.to_string())

@@ -20,7 +20,8 @@ use ecs_inbound_guard::app::check::{Alerting, CheckError};
 use ecs_inbound_guard::app::checker::Checker;
 use ecs_inbound_guard::app::export::{export_many, Exporting};
 use ecs_inbound_guard::app::settings::{
-    without_empty_environment, AlertSettings, AwsSettings, FindingSettings, OrgSettings,
+    parse_account, without_empty_environment, AlertSettings, AwsSettings, FindingSettings,
+    OrgSettings,
 };
 use ecs_inbound_guard::app::AwsChecker;
 use ecs_inbound_guard::domain::audit::AuditReport;
@@ -99,7 +100,7 @@ struct AuditArgs {
     #[arg(long)]
     all_clusters: bool,
     /// A member account to audit through --role-name (repeatable).
-    #[arg(long = "account", value_name = "ID", requires = "member_role_name")]
+    #[arg(long = "account", value_name = "ID", requires = "member_role_name", value_parser = parse_account)]
     accounts: Vec<String>,
     /// Audit every ACTIVE account of the organisation (organizations:ListAccounts: run it
     /// from the management account or a delegated administrator).

@@ -81,9 +81,29 @@ impl ResourceScope {
                 .and_then(|a| a.region_name())
                 .or(envelope_region.filter(|r| !r.is_empty()))
                 .map(str::to_string),
-            partition: parsed.map_or("aws", |a| a.partition).to_string(),
+            partition: match parsed {
+                Some(arn) => arn.partition.to_string(),
+                None => partition_of_region(envelope_region.unwrap_or_default()).to_string(),
+            },
         }
     }
+}
+
+/// The partition a region belongs to, from its name (`aws` for the commercial regions and for
+/// names it does not know): what a role ARN in that region must say.
+pub fn partition_of_region(region: &str) -> &'static str {
+    const PREFIXES: [(&str, &str); 6] = [
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-isob-", "aws-iso-b"),
+        ("us-isof-", "aws-iso-f"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("us-iso-", "aws-iso"),
+    ];
+    PREFIXES
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or("aws", |(_, partition)| partition)
 }
 
 /// Who may be read, and how.
@@ -179,6 +199,32 @@ mod tests {
         assert_eq!(s.partition, "aws");
         let s = ResourceScope::of(None, Some("not-an-account"), None);
         assert_eq!(s.account, None);
+    }
+
+    #[test]
+    fn a_scope_without_an_arn_takes_its_partition_from_the_region() {
+        for (region, partition) in [
+            ("cn-north-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("us-iso-east-1", "aws-iso"),
+            ("us-isob-east-1", "aws-iso-b"),
+            ("eu-west-1", "aws"),
+            ("", "aws"),
+        ] {
+            let scope = ResourceScope::of(None, None, Some(region));
+            assert_eq!(scope.partition, partition, "{region}");
+        }
+        let enrollment = Enrollment {
+            home_account: Some("999999999999".into()),
+            member_role: Some("reader".into()),
+            allowed_accounts: vec![],
+        };
+        let mut scope = ResourceScope::of(None, None, Some("cn-north-1"));
+        scope.account = Some("111111111111".into());
+        assert!(matches!(
+            enrollment.access(&scope),
+            Access::Member { role_arn, .. } if role_arn == "arn:aws-cn:iam::111111111111:role/reader"
+        ));
     }
 
     #[test]

@@ -103,3 +103,39 @@ async fn audit_of_a_compliant_cluster_exits_0_and_usage_errors_exit_2() {
         "{stderr}"
     );
 }
+
+#[test]
+fn audit_refuses_accounts_and_role_names_iam_would_refuse_before_any_call() {
+    let proxy = Proxy::start();
+    for args in [
+        vec![
+            "audit",
+            "--all-clusters",
+            "--account",
+            "111111111111:role/x",
+            "--role-name",
+            "r",
+        ],
+        vec![
+            "audit",
+            "--all-clusters",
+            "--account",
+            "1111",
+            "--role-name",
+            "r",
+        ],
+        vec![
+            "audit",
+            "--all-clusters",
+            "--account",
+            "111111111111",
+            "--role-name",
+            "bad role:name",
+        ],
+    ] {
+        let (code, _, stderr) = run_cli(&proxy.endpoint, &args, None);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains("invalid value"), "{args:?}: {stderr}");
+    }
+    assert_eq!(proxy.stats()["total"], 0, "nothing reached AWS");
+}
