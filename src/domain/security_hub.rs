@@ -126,6 +126,25 @@ pub fn finding_resource(
     ))
 }
 
+/// Security Hub's limit for a finding id.
+pub const MAX_FINDING_ID_CHARS: usize = 512;
+
+/// The finding's id: stable for a (resource, rule), within Security Hub's 512 characters. A
+/// resource ARN too long for it (long, legal cluster and service names) is replaced by its
+/// SHA-256, a digest no Rust release changes.
+pub fn finding_id(account: &str, region: &str, resource_id: &str, rule: &str) -> String {
+    let id = format!("ecs-inbound-guard/{account}/{region}/{resource_id}/{rule}");
+    if id.chars().count() <= MAX_FINDING_ID_CHARS {
+        return id;
+    }
+    use sha2::{Digest, Sha256};
+    let digest: String = Sha256::digest(resource_id.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("ecs-inbound-guard/{account}/{region}/sha256-{digest}/{rule}")
+}
+
 /// Where a resource's findings go, and what each of them names: shared by its findings.
 struct FindingPlace<'a> {
     resource: FindingResource,
@@ -141,10 +160,7 @@ impl FindingPlace<'_> {
     fn finding(&self, rule: &str, state: FindingState, created_at: &str) -> ExportedFinding {
         let (account, region, partition) = (&self.account, &self.region, &self.partition);
         ExportedFinding {
-            id: format!(
-                "ecs-inbound-guard/{account}/{region}/{}/{rule}",
-                self.resource.id
-            ),
+            id: finding_id(account, region, &self.resource.id, rule),
             product_arn: format!(
                 "arn:{partition}:securityhub:{region}:{account}:product/{account}/default"
             ),
@@ -286,6 +302,50 @@ pub mod tests_support {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finding_ids_stay_within_512_characters_and_stable() {
+        let short = finding_id(
+            "111111111111",
+            "us-east-1",
+            "arn:aws:ecs:us-east-1:111111111111:task/prod/abc",
+            "R",
+        );
+        assert_eq!(short, "ecs-inbound-guard/111111111111/us-east-1/arn:aws:ecs:us-east-1:111111111111:task/prod/abc/R");
+        let service = format!(
+            "arn:aws-us-gov:ecs:us-gov-west-1:111111111111:service/{}/{}",
+            "c".repeat(255),
+            "s".repeat(255)
+        );
+        let long = finding_id(
+            "111111111111",
+            "us-gov-west-1",
+            &service,
+            "AWSVPC_EC2_PUBLIC_NO_INBOUND",
+        );
+        assert!(
+            long.chars().count() <= MAX_FINDING_ID_CHARS,
+            "{}",
+            long.len()
+        );
+        assert_eq!(
+            long,
+            finding_id(
+                "111111111111",
+                "us-gov-west-1",
+                &service,
+                "AWSVPC_EC2_PUBLIC_NO_INBOUND"
+            ),
+            "stable"
+        );
+        assert!(long.ends_with("/AWSVPC_EC2_PUBLIC_NO_INBOUND"));
+        // A known vector: SHA-256 of "abc".
+        let abc = finding_id("a", "r", &format!("abc{}", ""), &"x".repeat(600));
+        assert!(
+            abc.contains("sha256-ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            "{abc}"
+        );
+    }
     use crate::domain::evaluation::TaskContext;
     use crate::domain::verdict::Finding;
 

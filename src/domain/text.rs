@@ -17,11 +17,19 @@ pub fn ellipsize(s: &str, max: usize) -> String {
     }
 }
 
-/// Replaces control characters (newlines included) with spaces.
+/// Replaces what could break a line or reorder its text with spaces: control characters
+/// (newlines included), the Unicode line and paragraph separators (U+2028, U+2029, which mail
+/// and chat clients render as line breaks) and the bidirectional embeddings, overrides and
+/// isolates (U+202A–U+202E, U+2066–U+2069), which could make a name read backwards.
 pub fn one_line(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| if breaks_the_line(c) { ' ' } else { c })
         .collect()
+}
+
+fn breaks_the_line(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Joins items with ", " for a message.
@@ -50,6 +58,10 @@ mod tests {
         assert_eq!(ellipsize("abcdef", 5), "ab...");
         assert_eq!(ellipsize("abc", 5), "abc");
         assert_eq!(one_line("a\nb\tc"), "a b c");
+        assert_eq!(
+            one_line("web\u{2028}[HIGH] x\u{2029}y \u{202E}lanigiro\u{2066}z\u{2069}"),
+            "web [HIGH] x y  lanigiro z "
+        );
         assert_eq!(list(["a", "b"]), "a, b");
         assert_eq!(
             rfc3339(OffsetDateTime::from_unix_timestamp(0).unwrap()),
