@@ -28,6 +28,7 @@ use ecs_inbound_guard::domain::audit::AuditReport;
 use ecs_inbound_guard::domain::delivery::CheckReport;
 use ecs_inbound_guard::domain::event::{parse_trigger_bytes, Trigger};
 use ecs_inbound_guard::domain::org::ResourceScope;
+use ecs_inbound_guard::facts::deadline::Budgeted;
 use ecs_inbound_guard::ports::{ReaderSource, Refused};
 use ecs_inbound_guard::render::chatbot::chatbot_notification;
 use ecs_inbound_guard::render::table::write_table;
@@ -214,7 +215,15 @@ async fn check_task(args: &CheckArgs, task: &str, cluster: &str) -> Outcome {
         Err(Refused::Denied(u)) => return Err(u.into()),
         Err(Refused::Failed(e)) => return Err(e.into()),
     };
-    let evaluation = check_task_arn(reader.as_ref(), region, cluster, task).await?;
+    let evaluation = match args.timeout {
+        // The same time budget as `--event`: no read starts after it, one running is cut.
+        Some(seconds) => {
+            let deadline = Instant::now() + Duration::from_secs(seconds);
+            let budgeted = Budgeted::new(reader.as_ref(), deadline, Duration::ZERO);
+            check_task_arn(&budgeted, region, cluster, task).await?
+        }
+        None => check_task_arn(reader.as_ref(), region, cluster, task).await?,
+    };
     print_report(&CheckReport::unsent(evaluation), args.format)
 }
 

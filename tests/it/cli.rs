@@ -392,6 +392,28 @@ async fn check_gives_up_cleanly_at_its_timeout() {
     assert!(stdout.is_empty(), "no half-made verdict: {stdout}");
     assert!(stderr.contains("time budget"), "{stderr}");
     assert!(elapsed < std::time::Duration::from_secs(5), "{elapsed:?}");
+
+    // `--task` keeps the same budget.
+    let arns = crate::world::run_tasks(&c, &built, 1).await;
+    let start = std::time::Instant::now();
+    let (code, stdout, stderr) = run_cli(
+        &proxy.endpoint,
+        &[
+            "check",
+            "--task",
+            &arns[0],
+            "--cluster",
+            &built.cluster,
+            "--timeout",
+            "2",
+        ],
+        None,
+    );
+    let elapsed = start.elapsed();
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stdout.is_empty(), "no half-made verdict: {stdout}");
+    assert!(stderr.contains("time budget"), "{stderr}");
+    assert!(elapsed < std::time::Duration::from_secs(5), "{elapsed:?}");
 }
 
 #[tokio::test]
