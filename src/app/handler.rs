@@ -20,7 +20,7 @@ use crate::adapters::securityhub::SecurityHubFindings;
 use crate::adapters::sns::SnsAlerts;
 use crate::app::batch::{run_batch, RememberingDedup};
 use crate::app::check::{Alerting, CheckError};
-use crate::app::checker::Checker;
+use crate::app::checker::{alert_reserve, Checker};
 use crate::app::config_rule::{dispatch_scan, run_config_rule, run_work_item};
 use crate::app::export::{ExportReport, Exporting};
 use crate::app::settings::LambdaSettings;
@@ -32,6 +32,7 @@ use crate::domain::delivery::CheckReport;
 use crate::domain::event::parse_trigger;
 use crate::domain::queue::{queued_events, QueuedEvent};
 use crate::domain::verdict::Severity;
+use crate::facts::deadline::Budgeted;
 use crate::ports::ReadError;
 use crate::render::metrics::emf_lines;
 use crate::render::metrics::export_emf_line;
@@ -205,11 +206,11 @@ impl LambdaApp {
             Ok(Box::pin(self.handle_batch(messages, deadline)).await)
         } else if let Some(item) = work_item(&event.payload) {
             match item {
-                Ok(item) => self.handle_work(&item).await,
+                Ok(item) => self.handle_work(&item, deadline).await,
                 Err(e) => Err(HandlerError::InvalidInput(e.to_string())),
             }
         } else if is_config_invocation(&event.payload) {
-            self.handle_config(event.payload).await
+            self.handle_config(event.payload, deadline).await
         } else {
             Box::pin(self.handle_event(event.payload, deadline)).await
         };
@@ -276,7 +277,11 @@ impl LambdaApp {
     }
 
     /// AWS Config custom-rule invocation: evaluate the services and PutEvaluations.
-    async fn handle_config(&self, payload: Value) -> Result<Value, HandlerError> {
+    async fn handle_config(
+        &self,
+        payload: Value,
+        deadline: Option<Instant>,
+    ) -> Result<Value, HandlerError> {
         let invocation = parse_config_invocation(payload)
             .map_err(|e| HandlerError::InvalidInput(e.to_string()))?;
         let reader = self.clients.reader(&Scope::default()).await;
@@ -286,16 +291,32 @@ impl LambdaApp {
             let items = dispatch_scan(&invocation, reader.as_ref(), dispatch).await?;
             return Ok(serde_json::json!({ "workItems": items.len() }));
         }
-        let evaluations =
-            run_config_rule(&invocation, reader.as_ref(), &self.config_evaluations).await?;
+        let evaluations = match deadline {
+            Some(deadline) => {
+                let reader = Budgeted::new(reader.as_ref(), deadline, alert_reserve());
+                run_config_rule(&invocation, &reader, &self.config_evaluations).await?
+            }
+            None => run_config_rule(&invocation, reader.as_ref(), &self.config_evaluations).await?,
+        };
         info!(count = evaluations.len(), "reported to AWS Config");
         Ok(serde_json::json!({ "configEvaluations": evaluations }))
     }
 
-    /// One share of a fanned-out scheduled scan.
-    async fn handle_work(&self, item: &WorkItem) -> Result<Value, HandlerError> {
+    /// One share of a fanned-out scheduled scan, within the invocation's time: the reads keep
+    /// back what PutEvaluations needs.
+    async fn handle_work(
+        &self,
+        item: &WorkItem,
+        deadline: Option<Instant>,
+    ) -> Result<Value, HandlerError> {
         let reader = self.clients.reader(&Scope::default()).await;
-        let evaluations = run_work_item(item, reader.as_ref(), &self.config_evaluations).await?;
+        let evaluations = match deadline {
+            Some(deadline) => {
+                let reader = Budgeted::new(reader.as_ref(), deadline, alert_reserve());
+                run_work_item(item, &reader, &self.config_evaluations).await?
+            }
+            None => run_work_item(item, reader.as_ref(), &self.config_evaluations).await?,
+        };
         info!(
             count = evaluations.len(),
             "work item reported to AWS Config"

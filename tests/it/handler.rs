@@ -87,3 +87,30 @@ async fn an_invocation_whose_time_is_spent_fails_cleanly_before_reading() {
         "no alert"
     );
 }
+
+#[tokio::test]
+async fn a_config_work_item_whose_time_is_spent_fails_cleanly_before_reading() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let app = app(&built.topic_arn).await;
+    let work = json!({"ecsInboundGuardConfigWork": {"cluster": built.cluster,
+        "services": [built.service.clone().unwrap()], "resultToken": "token",
+        "time": "2025-05-02T10:00:00.000Z"}});
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut context = Context::default();
+    context.deadline = now_ms - 1_000;
+    let start = std::time::Instant::now();
+    let error = app
+        .handle(LambdaEvent::new(work, context))
+        .await
+        .unwrap_err();
+    let diagnostic = Diagnostic::from(error);
+    assert_eq!(
+        diagnostic.error_type, "TimeBudgetExceeded",
+        "{diagnostic:?}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(2));
+}
