@@ -289,6 +289,18 @@ mod tests {
     }
 
     #[test]
+    fn a_stop_of_a_deleted_service_is_insufficient_data_not_a_finding() {
+        for mut case in [health_kill(), image_pull_private()] {
+            service(&mut case).status = crate::domain::facts::ServiceStatus::Inactive;
+            let e = evaluate_stop(&case.stop, &case.facts, at());
+            assert_eq!(e.compliance, Status::InsufficientData, "{e:#?}");
+            assert_eq!(e.findings.len(), 1);
+            assert_eq!(e.findings[0].rule, "CHECK_INCOMPLETE");
+            assert!(e.findings[0].message.contains("INACTIVE"), "{e:#?}");
+        }
+    }
+
+    #[test]
     fn verdicts_follow_the_severities() {
         let cases = [
             (

@@ -183,6 +183,15 @@ pub fn rule(id: &str) -> Option<Rule> {
 
 /// Runs every stop rule on a stopped task; one `Incomplete` per IAM action, as [`run_all`].
 pub fn run_stop(view: &StopView<'_>) -> Vec<Outcome> {
+    // A deleted service says nothing about why its task stopped now: no rule runs on it.
+    if let Some(crate::domain::facts::Fact::Known(service)) = &view.facts.service {
+        if service.status == crate::domain::facts::ServiceStatus::Inactive {
+            return vec![Outcome::Incomplete(crate::domain::facts::Unreadable {
+                api: "ecs:DescribeServices",
+                reason: format!("service {} is INACTIVE (deleted)", service.name),
+            })];
+        }
+    }
     let mut incomplete_apis = HashSet::new();
     STOP_RULES
         .iter()
