@@ -125,6 +125,17 @@ fn cap_strings(e: &mut Evaluation, max: usize) {
         cap(&mut f.message);
         cap(&mut f.remediation);
     }
+    if let Some(stop) = e.stop.as_mut() {
+        for value in [
+            &mut stop.stopped_reason,
+            &mut stop.stop_code,
+            &mut stop.stopped_task,
+            &mut stop.deployment_id,
+            &mut stop.event_reason,
+        ] {
+            value.iter_mut().for_each(cap);
+        }
+    }
     if let Some(c) = e.context.as_mut() {
         for value in [
             &mut c.cluster,
@@ -362,6 +373,36 @@ mod tests {
             .attributes
             .iter()
             .any(|m| m.name == "service" && m.value == "web"));
+    }
+
+    #[test]
+    fn a_huge_stop_reason_is_cut_and_the_json_parts_and_the_fix_survive() {
+        let huge = "pull access denied ".repeat(4_000); // ~76 KB
+        let mut e = evaluation(Status::NonCompliant, Some("web"), "prod");
+        e.annotation = huge.clone();
+        e.findings = vec![RULE.finding(format!("the task stopped: {huge}"))];
+        e.stop = Some(crate::domain::stop::StopContext {
+            kind: crate::domain::stop_reason::StopKind::StartFailure,
+            stopped_reason: Some(huge.clone()),
+            stop_code: Some("TaskFailedToStart".into()),
+            stopped_task: Some("arn:task/prod/1".into()),
+            deployment_id: Some("ecs-svc/1".into()),
+            event_reason: Some(huge),
+        });
+        let a = alert_at(&e, Severity::High).unwrap();
+        assert!(a.message_json.len() <= SNS_MAX_BYTES);
+        let m: Value = serde_json::from_str(&a.message_json).unwrap();
+        for part in ["sqs", "lambda", "https"] {
+            assert!(
+                m[part].is_string(),
+                "the {part} part survives: {}",
+                &a.message_json[..200]
+            );
+        }
+        let sqs: Value = serde_json::from_str(m["sqs"].as_str().unwrap()).unwrap();
+        assert_eq!(sqs["findings"][0]["rule"], RULE.id);
+        assert!(a.body.contains("How to fix:"), "the e-mail keeps the fix");
+        assert!(a.body.contains(&RULE.remediation[..40]));
     }
 
     #[test]
