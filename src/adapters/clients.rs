@@ -259,7 +259,9 @@ impl ClientFactory {
             }
             .access(scope)
         } else {
-            Access::Own
+            // One account: the configured home account (the template sets it) refuses another
+            // account's resources; without one (the CLI), every resource is read as own.
+            self.enrollment.access(scope)
         };
         let sdk_config = self.sdk_config_in(scope.region.as_deref()).await;
         let region = sdk_config.region().map(|r| r.to_string());

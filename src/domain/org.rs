@@ -145,15 +145,22 @@ impl Enrollment {
 
     /// How to read `scope`.
     pub fn access(&self, scope: &ResourceScope) -> Access {
-        let Some(role) = &self.member_role else {
-            return Access::Own;
-        };
         let Some(account) = scope.account.as_deref() else {
             return Access::Own;
         };
         if self.home_account.as_deref() == Some(account) {
             return Access::Own;
         }
+        let Some(role) = &self.member_role else {
+            // One account: a resource of another (a forwarded or forged event) is never read
+            // with these credentials, which would find this account's namesakes.
+            return match self.home_account {
+                Some(_) => Access::NotEnrolled {
+                    account: account.to_string(),
+                },
+                None => Access::Own,
+            };
+        };
         if !self.allowed_accounts.is_empty() && !self.allowed_accounts.iter().any(|a| a == account)
         {
             return Access::NotEnrolled {
@@ -256,6 +263,18 @@ mod tests {
             central(&["222222222222"]).access(&scope("222222222222")),
             Access::Member { .. }
         ));
+        // One account: another account's resource is refused once the home account is known.
+        let single = Enrollment {
+            home_account: Some("999999999999".into()),
+            ..Enrollment::default()
+        };
+        assert_eq!(single.access(&scope("999999999999")), Access::Own);
+        assert_eq!(
+            single.access(&scope("111111111111")),
+            Access::NotEnrolled {
+                account: "111111111111".into()
+            }
+        );
         // The home account is read with own credentials even when not listed.
         assert_eq!(
             central(&["222222222222"]).access(&scope("999999999999")),

@@ -156,9 +156,17 @@ async fn scheduled_notification_evaluates_every_service_in_batches() {
     let scheduled = json!({"invokingEvent": json!({"messageType": "ScheduledNotification", "notificationCreationTime": "2025-05-02T10:00:00.000Z"}).to_string(),
         "resultToken": "token-s", "eventLeftScope": false, "configRuleName": "ecs-inbound-guard", "accountId": "123456789012"});
     let api = RuntimeApi::start(vec![scheduled]);
-    let _lambda = spawn_lambda(&api, &proxy.endpoint, Some(&bad.topic_arn));
-    let Outcome::Response(out) = api.next_outcome() else {
-        panic!("scheduled invocation failed")
+    // The scan reads every service of the shared moto account (all the tests' worlds) within
+    // the invocation's deadline: this test is about batching PutEvaluations, not the budget.
+    let _lambda = crate::runtime_api::spawn_lambda_with(
+        &api,
+        &proxy.endpoint,
+        Some(&bad.topic_arn),
+        &[("API_CALLS_PER_SECOND", "100"), ("API_BURST", "100")],
+    );
+    let out = match api.next_outcome() {
+        Outcome::Response(out) => out,
+        Outcome::Error(e) => panic!("scheduled invocation failed: {e}"),
     };
     let evaluations = out["configEvaluations"].as_array().unwrap();
     let mine = evaluations

@@ -355,3 +355,29 @@ fn audit_across_accounts_needs_the_role_name() {
     assert_eq!(code, 2);
     assert!(stderr.contains("--role-name"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_single_account_function_never_reads_another_accounts_service_as_its_own() {
+    let topic = central_topic().await;
+    let proxy = Proxy::start();
+    // A deployment of 111122223333's prod/web, delivered to this account's function.
+    let event: Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::harness::repo_root().join("events/deployment-failed.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let api = RuntimeApi::start(vec![event]);
+    let _lambda = spawn_lambda_with(
+        &api,
+        &proxy.endpoint,
+        Some(&topic),
+        &[("HOME_ACCOUNT_ID", DEFAULT_ACCOUNT)],
+    );
+    let e = outcome_json(&api);
+    assert_eq!(e["compliance"], "NOT_APPLICABLE", "{e:#}");
+    assert!(
+        e["annotation"].as_str().unwrap().contains("111122223333"),
+        "{e:#}"
+    );
+    assert_eq!(proxy.stats()["total"], 0, "nothing read: {}", proxy.stats());
+}
