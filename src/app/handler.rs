@@ -206,7 +206,11 @@ impl LambdaApp {
             Ok(Box::pin(self.handle_batch(messages, deadline)).await)
         } else if let Some(item) = work_item(&event.payload) {
             match item {
-                Ok(item) => self.handle_work(&item, deadline).await,
+                Ok(item) => match item.belongs_to(&event.context.invoked_function_arn) {
+                    Ok(()) => self.handle_work(&item, deadline).await,
+                    // Refused before any AWS call.
+                    Err(why) => Err(HandlerError::InvalidInput(why)),
+                },
                 Err(e) => Err(HandlerError::InvalidInput(e.to_string())),
             }
         } else if is_config_invocation(&event.payload) {

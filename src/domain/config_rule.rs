@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::evaluation::{Evaluation, MAX_ANNOTATION_CHARS};
 use super::event::InputError;
+use super::org::Arn;
 use super::text::truncate_chars;
 use super::verdict::Status;
 
@@ -62,6 +63,34 @@ pub struct WorkItem {
     pub result_token: String,
     /// The notification time (the evaluations' ordering timestamp).
     pub time: Option<String>,
+}
+
+impl WorkItem {
+    /// Whether the item is this function's own: its cluster in the account and region of
+    /// `function_arn` (the invoked function). A work item naming another account's or region's
+    /// cluster (forged, or simply wrong) would report that cluster's services to Config.
+    pub fn belongs_to(&self, function_arn: &str) -> Result<(), String> {
+        let own = Arn::parse(function_arn);
+        let cluster = Arn::parse(&self.cluster);
+        let (Some(own), Some(cluster)) = (own, cluster) else {
+            return Err(format!(
+                "work item cluster {} is not a cluster ARN of this function's account",
+                self.cluster
+            ));
+        };
+        let same = own.account_id().is_some()
+            && own.account_id() == cluster.account_id()
+            && own.region_name() == cluster.region_name()
+            && own.partition == cluster.partition;
+        if same {
+            Ok(())
+        } else {
+            Err(format!(
+                "work item cluster {} is not in this function's account and region",
+                self.cluster
+            ))
+        }
+    }
 }
 
 /// Redacts the result token: work items are logged, the token never is.

@@ -93,7 +93,8 @@ async fn a_config_work_item_whose_time_is_spent_fails_cleanly_before_reading() {
     let c = clients().await;
     let built = build(&c, &Scenario::seed()).await;
     let app = app(&built.topic_arn).await;
-    let work = json!({"ecsInboundGuardConfigWork": {"cluster": built.cluster,
+    let cluster_arn = built.event["detail"]["clusterArn"].clone();
+    let work = json!({"ecsInboundGuardConfigWork": {"cluster": cluster_arn,
         "services": [built.service.clone().unwrap()], "resultToken": "token",
         "time": "2025-05-02T10:00:00.000Z"}});
     let now_ms = std::time::SystemTime::now()
@@ -102,6 +103,7 @@ async fn a_config_work_item_whose_time_is_spent_fails_cleanly_before_reading() {
         .as_millis() as u64;
     let mut context = Context::default();
     context.deadline = now_ms - 1_000;
+    context.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:checker".into();
     let start = std::time::Instant::now();
     let error = app
         .handle(LambdaEvent::new(work, context))
@@ -113,4 +115,30 @@ async fn a_config_work_item_whose_time_is_spent_fails_cleanly_before_reading() {
         "{diagnostic:?}"
     );
     assert!(start.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn a_work_item_for_another_accounts_or_regions_cluster_is_refused_before_any_call() {
+    let app = app("arn:aws:sns:us-east-1:123456789012:unused").await;
+    for cluster in [
+        "arn:aws:ecs:us-east-1:999999999999:cluster/prod",
+        "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
+        "prod",
+    ] {
+        let work = json!({"ecsInboundGuardConfigWork": {"cluster": cluster,
+            "services": ["web"], "resultToken": "token", "time": "2025-05-02T10:00:00.000Z"}});
+        let mut context = Context::default();
+        context.invoked_function_arn =
+            "arn:aws:lambda:us-east-1:123456789012:function:checker".into();
+        let error = app
+            .handle(LambdaEvent::new(work, context))
+            .await
+            .unwrap_err();
+        let diagnostic = Diagnostic::from(error);
+        assert_eq!(diagnostic.error_type, "InvalidInput", "{cluster}");
+        assert!(
+            diagnostic.error_message.contains("account"),
+            "{cluster}: {diagnostic:?}"
+        );
+    }
 }
