@@ -79,7 +79,11 @@ impl From<CheckError> for HandlerError {
         match e {
             CheckError::Input(_) => HandlerError::InvalidInput(message),
             CheckError::Publish { .. } => HandlerError::PublishFailed(message),
+            // Config refused the report, or kept failing (a refused result token included).
             CheckError::Aws(ReadError::Failed { api, .. }) if api.starts_with("config:") => {
+                HandlerError::ConfigReportFailed(message)
+            }
+            CheckError::Aws(ReadError::Unreadable(u)) if u.api.starts_with("config:") => {
                 HandlerError::ConfigReportFailed(message)
             }
             CheckError::Aws(ReadError::OutOfTime { .. }) | CheckError::NotStarted => {
@@ -355,6 +359,14 @@ mod tests {
                 }),
                 "ConfigReportFailed",
             ),
+            (
+                CheckError::Aws(ReadError::Unreadable(crate::domain::facts::Unreadable {
+                    api: "config:PutEvaluations",
+                    reason: "InvalidResultTokenException: the token expired".into(),
+                })),
+                "ConfigReportFailed",
+            ),
+            (CheckError::NotStarted, "TimeBudgetExceeded"),
         ];
         for (error, want) in cases {
             let diagnostic = Diagnostic::from(HandlerError::from(error));

@@ -73,8 +73,12 @@ impl ResourceScope {
     ) -> Self {
         let parsed = arn.and_then(Arn::parse);
         ResourceScope {
+            // An ARN's account is kept even when it is no account id (13 digits, letters): it
+            // is then on no allow-list and no home account, so it is refused, never read with
+            // the caller's own credentials for lack of an account.
             account: parsed
-                .and_then(|a| a.account_id())
+                .map(|a| a.account)
+                .filter(|a| !a.is_empty())
                 .or(envelope_account.filter(|a| is_account_id(a)))
                 .map(str::to_string),
             region: parsed
@@ -206,6 +210,27 @@ mod tests {
         assert_eq!(s.partition, "aws");
         let s = ResourceScope::of(None, Some("not-an-account"), None);
         assert_eq!(s.account, None);
+    }
+
+    #[test]
+    fn an_arn_whose_account_is_no_account_id_is_refused_not_read_as_own() {
+        let scope = ResourceScope::of(
+            Some("arn:aws:ecs:us-east-1:1111111111111:task/prod/1"),
+            Some(""),
+            None,
+        );
+        assert_eq!(scope.account.as_deref(), Some("1111111111111"));
+        let listed = Enrollment {
+            home_account: Some("999999999999".into()),
+            member_role: Some("reader".into()),
+            allowed_accounts: vec!["222222222222".into()],
+        };
+        assert!(matches!(listed.access(&scope), Access::NotEnrolled { .. }));
+        let single = Enrollment {
+            home_account: Some("999999999999".into()),
+            ..Enrollment::default()
+        };
+        assert!(matches!(single.access(&scope), Access::NotEnrolled { .. }));
     }
 
     #[test]
