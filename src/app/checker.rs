@@ -189,3 +189,127 @@ fn no_access(refused: Refused) -> Result<NoAccess, CheckError> {
         Refused::Failed(e) => Err(CheckError::Aws(e)),
     }
 }
+
+/// Hostile identifiers through the whole use case, for every trigger (issue #23): names at AWS's
+/// length limits, other partitions, Unicode controls, line separators and bidirectional
+/// overrides. On the fake account, a capped number of cases.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::app::check::tests::checker;
+    use crate::domain::event::parse_trigger;
+    use crate::domain::rules::fixture::{self, CONTAINER_INSTANCE};
+    use crate::domain::security_hub::{export_plan, OpenRules, MAX_FINDING_ID_CHARS};
+    use crate::domain::verdict::Severity;
+    use crate::facts::fake::{FakeAws, FakeDedup, FakePublisher, FakeSource};
+    use crate::render::sns::SNS_MAX_BYTES;
+
+    fn hostile() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z0-9_-]{1,255}",
+            Just("\u{202E}gnp.exe\u{2028}[HIGH] FAKE\u{2029}@channel <!here>".to_string()),
+            "[\\u{0}-\\u{1f}\\u{2028}\\u{2029}\\u{202a}-\\u{202e}\\u{2066}-\\u{2069}a-z`*_<>&\"]{1,64}",
+            Just("é".repeat(1024)),
+        ]
+    }
+
+    fn partition() -> impl Strategy<Value = (&'static str, &'static str)> {
+        prop::sample::select(vec![
+            ("aws", "us-east-1"),
+            ("aws-cn", "cn-north-1"),
+            ("aws-us-gov", "us-gov-west-1"),
+        ])
+    }
+
+    /// One event of each kind, naming `cluster`, `service` and `reason`.
+    fn events(p: &str, region: &str, cluster: &str, service: &str, reason: &str) -> Vec<Value> {
+        let account = "123456789012";
+        let cluster_arn = format!("arn:{p}:ecs:{region}:{account}:cluster/{cluster}");
+        let task_arn = format!("arn:{p}:ecs:{region}:{account}:task/{cluster}/abc");
+        // The running task is the fake world's service (`web`), so its verdict is made and its
+        // alert names the hostile cluster; the stops carry the hostile reason.
+        let task = |status: &str, group: &str, stopped: String| {
+            json!({"taskArn": task_arn, "clusterArn": cluster_arn, "taskDefinitionArn": "arn:td",
+                "group": group, "startedBy": "ecs-svc/1", "launchType": "EC2",
+                "lastStatus": status, "desiredStatus": status, "stoppedReason": stopped,
+                "stopCode": "TaskFailedToStart", "containerInstanceArn": CONTAINER_INSTANCE,
+                "attachments": [{"type": "eni", "details": [
+                    {"name": "networkInterfaceId", "value": "eni-1"},
+                    {"name": "subnetId", "value": "subnet-task"},
+                    {"name": "privateIPv4Address", "value": "10.0.3.7"}]}]})
+        };
+        let envelope = |detail_type: &str, resource: &str, detail: Value| {
+            json!({"version": "0", "id": "e", "detail-type": detail_type, "source": "aws.ecs",
+                "account": account, "region": region, "resources": [resource], "detail": detail})
+        };
+        let service_arn = format!("arn:{p}:ecs:{region}:{account}:service/{cluster}/{service}");
+        vec![
+            envelope(
+                "ECS Task State Change",
+                &task_arn,
+                task("RUNNING", "service:web", String::new()),
+            ),
+            envelope(
+                "ECS Task State Change",
+                &task_arn,
+                task(
+                    "STOPPED",
+                    &format!("service:{service}"),
+                    format!("CannotPullContainerError: {reason}"),
+                ),
+            ),
+            envelope(
+                "ECS Task State Change",
+                &task_arn,
+                task(
+                    "STOPPED",
+                    "service:web",
+                    format!("Task failed ELB health checks in (target-group {reason})"),
+                ),
+            ),
+            envelope(
+                "ECS Deployment State Change",
+                &service_arn,
+                json!({"eventType": "ERROR", "eventName": "SERVICE_DEPLOYMENT_FAILED",
+                    "deploymentId": "ecs-svc/1", "reason": reason}),
+            ),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn hostile_identifiers_give_a_verdict_an_alert_that_fits_and_ids_within_limits(
+            cluster in hostile(), service in hostile(), reason in hostile(), (p, region) in partition()
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            for event in events(p, region, &cluster, &service, &reason) {
+                let Ok(trigger) = parse_trigger(event) else { continue };
+                let source = FakeSource::new(FakeAws::from_facts(&fixture::seed(), CONTAINER_INSTANCE, "10.0.3.7"));
+                let (publisher, dedup) = (FakePublisher::default(), FakeDedup::default());
+                let alerting = Alerting { publisher: &publisher, dedup: Some(&dedup), min_severity: Severity::Low };
+                let report = runtime.block_on(checker(&source, alerting).check(&trigger, None));
+                let Ok(report) = report else { continue };
+                for alert in publisher.published.lock().unwrap().iter() {
+                    prop_assert!(alert.message_json.len() <= SNS_MAX_BYTES);
+                    let parts: Value = serde_json::from_str(&alert.message_json).unwrap();
+                    for part in ["sqs", "lambda", "https"] {
+                        prop_assert!(parts[part].is_string(), "part {} kept", part);
+                    }
+                    let breaks = |c: char| c.is_control() || ('\u{2028}'..='\u{202E}').contains(&c);
+                    prop_assert!(!alert.subject.chars().any(breaks), "subject {:?}", alert.subject);
+                    prop_assert!(!alert.body.lines().any(|l| l.starts_with("[HIGH] FAKE")), "forged line");
+                }
+                if let Some(plan) = export_plan(&report.evaluation, Severity::Low, &OpenRules::new(), "2026-01-01T00:00:00Z") {
+                    for f in plan.findings {
+                        prop_assert!(f.id.chars().count() <= MAX_FINDING_ID_CHARS, "{}", f.id.len());
+                    }
+                }
+            }
+        }
+    }
+}
