@@ -205,10 +205,12 @@ impl ClientFactory {
         &self.enrollment
     }
 
-    /// The caller's own account: the configured one, else (organisation mode only, once)
-    /// STS GetCallerIdentity, which needs no permission.
+    /// The caller's own account: the configured one, else (once) STS GetCallerIdentity, which
+    /// needs no permission. Organisation mode asks it before assuming roles; the CLI asks it
+    /// beside a check of a resource that names an account, so that another account's event is
+    /// never answered with this account's namesakes.
     #[instrument(skip(self))]
-    async fn home_account(&self) -> Option<String> {
+    pub async fn home_account(&self) -> Option<String> {
         if let Some(home) = &self.enrollment.home_account {
             return Some(home.clone());
         }

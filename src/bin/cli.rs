@@ -17,7 +17,7 @@ use ecs_inbound_guard::adapters::securityhub::SecurityHubFindings;
 use ecs_inbound_guard::app::audit::{audit_scopes, check_task_arn, AuditScope};
 use ecs_inbound_guard::app::batch::RememberingDedup;
 use ecs_inbound_guard::app::check::{Alerting, CheckError};
-use ecs_inbound_guard::app::checker::Checker;
+use ecs_inbound_guard::app::checker::{Checker, Evaluated};
 use ecs_inbound_guard::app::export::{export_many, Exporting};
 use ecs_inbound_guard::app::settings::{
     parse_account, without_empty_environment, AlertSettings, AwsSettings, FindingSettings,
@@ -28,6 +28,7 @@ use ecs_inbound_guard::domain::audit::AuditReport;
 use ecs_inbound_guard::domain::delivery::CheckReport;
 use ecs_inbound_guard::domain::event::{parse_trigger_bytes, Trigger};
 use ecs_inbound_guard::domain::org::ResourceScope;
+use ecs_inbound_guard::domain::refusal::{verdict_without_access, NoAccess};
 use ecs_inbound_guard::facts::deadline::Budgeted;
 use ecs_inbound_guard::ports::{ReaderSource, Refused};
 use ecs_inbound_guard::render::chatbot::chatbot_notification;
@@ -274,13 +275,54 @@ async fn check_event(args: &CheckArgs) -> Outcome {
         // The CLI prints the report; it writes no metrics.
         on_checked: |_, _| {},
     };
-    match checker.check(&trigger, deadline).await {
-        Ok(report) => print_report(&report, args.format),
+    // Who we are is learnt beside the reads (no round trip added) and decided before any alert.
+    let (own_account, evaluated) = tokio::join!(
+        own_account_if_named(&trigger, &clients),
+        checker.evaluate(&trigger, deadline)
+    );
+    let evaluated = not_attributed_to_another(&trigger, own_account, evaluated?);
+    match checker.deliver(evaluated).await {
+        Ok(report) => {
+            checker.record(&report, deadline).await;
+            print_report(&report, args.format)
+        }
         Err(CheckError::Publish { report, source }) => {
             print_report(&report, args.format)?;
             Err(source.into())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The CLI's own account, when the trigger's resource names one and neither organisation
+/// mode nor `--home-account` already decides whose it is.
+async fn own_account_if_named(trigger: &Trigger, clients: &ClientFactory) -> Option<String> {
+    let named = trigger.scope().and_then(|s| s.account).is_some();
+    let decided = clients.enrollment().is_central() || clients.enrollment().home_account.is_some();
+    match named && !decided {
+        true => clients.home_account().await,
+        false => None,
+    }
+}
+
+/// A verdict made with this account's credentials on another account's resource is replaced
+/// by the refusal: a fact read in one account is never attributed to another.
+fn not_attributed_to_another(
+    trigger: &Trigger,
+    own_account: Option<String>,
+    evaluated: Evaluated,
+) -> Evaluated {
+    let named = trigger.scope().and_then(|s| s.account);
+    match (own_account, named) {
+        (Some(own), Some(named)) if own != named => Evaluated {
+            evaluation: verdict_without_access(
+                trigger,
+                &NoAccess::NotEnrolled(named),
+                time::OffsetDateTime::now_utc(),
+            ),
+            alertable: false,
+        },
+        _ => evaluated,
     }
 }
 

@@ -323,7 +323,9 @@ async fn the_seed_check_reads_only_what_its_verdict_needs() {
     assert_eq!(
         calls,
         json!({"DescribeTaskDefinition": 1, "DescribeServices": 1, "DescribeNetworkInterfaces": 1,
-               "DescribeContainerInstances": 1, "DescribeRouteTables": 1, "DescribeInstances": 1}),
+               "DescribeContainerInstances": 1, "DescribeRouteTables": 1, "DescribeInstances": 1,
+               // The CLI learns whose the event is beside the reads (no round trip added).
+               "GetCallerIdentity": 1}),
         "no NACL, security group or load-balancer reads without a load balancer"
     );
 }
@@ -438,4 +440,19 @@ async fn a_reader_that_goes_early_ends_the_command_quietly_with_its_verdicts_cod
             "{args:?}: {stderr}"
         );
     }
+}
+
+#[test]
+fn check_never_attributes_a_verdict_to_another_accounts_event() {
+    // A deployment of 111122223333's prod/web, checked from this account's profile (moto's).
+    let path = crate::harness::repo_root().join("events/deployment-failed.json");
+    let (code, stdout, stderr) =
+        run_cli(moto(), &["check", "--event", path.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{stderr}");
+    let e: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(e["compliance"], "NOT_APPLICABLE", "{e:#}");
+    assert!(
+        e["annotation"].as_str().unwrap().contains("111122223333"),
+        "{e:#}"
+    );
 }
