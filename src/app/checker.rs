@@ -190,11 +190,11 @@ fn no_access(refused: Refused) -> Result<NoAccess, CheckError> {
     }
 }
 
-/// Hostile identifiers through the whole use case, for every trigger (issue #23): names at AWS's
-/// length limits, other partitions, Unicode controls, line separators and bidirectional
-/// overrides. On the fake account, a capped number of cases.
 #[cfg(test)]
-mod properties {
+mod tests {
+    //! Hostile identifiers through the whole use case, for every trigger (issue #23): names at
+    //! AWS's length limits, other partitions, Unicode controls, line separators and
+    //! bidirectional overrides. On the fake account, a capped number of cases.
     use proptest::prelude::*;
     use serde_json::{json, Value};
 
