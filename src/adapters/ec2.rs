@@ -329,16 +329,57 @@ fn route_table_from_sdk(t: &aws_sdk_ec2::types::RouteTable) -> RouteTable {
             .map(|r| Route {
                 destination_cidr: r.destination_cidr_block().map(Into::into),
                 destination_ipv6_cidr: r.destination_ipv6_cidr_block().map(Into::into),
+                // A NAT instance's route names both the instance and its interface: the
+                // instance is what the rules recognise. `gateway_id` carries `igw-`, `vgw-`,
+                // `vpce-` (Gateway Load Balancer and Network Firewall endpoints) and `local`.
                 target: r
                     .gateway_id()
                     .or(r.egress_only_internet_gateway_id())
                     .or(r.nat_gateway_id())
                     .or(r.transit_gateway_id())
-                    .or(r.network_interface_id())
-                    .or(r.vpc_peering_connection_id())
                     .or(r.instance_id())
+                    .or(r.vpc_peering_connection_id())
+                    .or(r.network_interface_id())
+                    .or(r.local_gateway_id())
+                    .or(r.carrier_gateway_id())
+                    .or(r.core_network_arn())
                     .map(Into::into),
+                blackhole: r.state() == Some(&aws_sdk_ec2::types::RouteState::Blackhole),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ec2::types::{Route as SdkRoute, RouteState, RouteTable as SdkRouteTable};
+
+    #[test]
+    fn routes_name_the_nat_instance_and_keep_their_blackhole_state() {
+        let table = SdkRouteTable::builder()
+            .route_table_id("rtb-1")
+            .routes(
+                // A NAT instance's route names both the instance and its interface.
+                SdkRoute::builder()
+                    .destination_cidr_block("0.0.0.0/0")
+                    .instance_id("i-nat")
+                    .network_interface_id("eni-nat")
+                    .state(RouteState::Active)
+                    .build(),
+            )
+            .routes(
+                SdkRoute::builder()
+                    .destination_cidr_block("10.1.0.0/16")
+                    .gateway_id("vpce-0firewall")
+                    .state(RouteState::Blackhole)
+                    .build(),
+            )
+            .build();
+        let table = route_table_from_sdk(&table);
+        assert_eq!(table.routes[0].target.as_deref(), Some("i-nat"));
+        assert!(!table.routes[0].blackhole);
+        assert_eq!(table.routes[1].target.as_deref(), Some("vpce-0firewall"));
+        assert!(table.routes[1].blackhole);
     }
 }

@@ -338,8 +338,11 @@ pub struct Route {
     pub destination_cidr: Option<String>,
     /// IPv6 destination, e.g. `::/0`.
     pub destination_ipv6_cidr: Option<String>,
-    /// Target: `igw-...`, `eigw-...`, `nat-...`, `local`, ... (gateway or other target id).
+    /// Target: `igw-...`, `eigw-...`, `nat-...`, `i-...` (a NAT instance), `vpce-...` (a
+    /// Gateway Load Balancer or Network Firewall endpoint), `local`, ...
     pub target: Option<String>,
+    /// The target was deleted (route state `blackhole`): the route leads nowhere.
+    pub blackhole: bool,
 }
 
 /// A route table with its associations.
@@ -356,28 +359,32 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
-    /// The internet gateway of the IPv4 default route, if any.
+    /// The internet gateway of the active IPv4 default route, if any (a blackhole route to a
+    /// deleted gateway leads nowhere).
     pub fn ipv4_internet_gateway(&self) -> Option<&str> {
+        self.ipv4_default_route()
+            .filter(|r| !r.blackhole)
+            .and_then(|r| r.target.as_deref())
+            .filter(|t| t.starts_with("igw-"))
+    }
+
+    /// The IPv4 default route (`0.0.0.0/0`), active or not.
+    pub fn ipv4_default_route(&self) -> Option<&Route> {
         self.routes
             .iter()
-            .filter(|r| r.destination_cidr.as_deref() == Some("0.0.0.0/0"))
-            .filter_map(|r| r.target.as_deref())
-            .find(|t| t.starts_with("igw-"))
+            .find(|r| r.destination_cidr.as_deref() == Some("0.0.0.0/0"))
     }
 
     /// The target of the IPv4 default route (`igw-`, `nat-`, ...), if there is one.
     pub fn ipv4_default_target(&self) -> Option<&str> {
-        self.routes
-            .iter()
-            .find(|r| r.destination_cidr.as_deref() == Some("0.0.0.0/0"))
-            .and_then(|r| r.target.as_deref())
+        self.ipv4_default_route().and_then(|r| r.target.as_deref())
     }
 
-    /// The internet gateway of the IPv6 default route (`eigw-` gives no inbound), if any.
+    /// The internet gateway of the active IPv6 default route (`eigw-` gives no inbound), if any.
     pub fn ipv6_internet_gateway(&self) -> Option<&str> {
         self.routes
             .iter()
-            .filter(|r| r.destination_ipv6_cidr.as_deref() == Some("::/0"))
+            .filter(|r| r.destination_ipv6_cidr.as_deref() == Some("::/0") && !r.blackhole)
             .filter_map(|r| r.target.as_deref())
             .find(|t| t.starts_with("igw-"))
     }
@@ -650,6 +657,33 @@ impl TaskFacts {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_blackhole_route_to_a_deleted_gateway_leads_nowhere() {
+        let route = |destination: &str, v6: bool, target: &str, blackhole: bool| Route {
+            destination_cidr: (!v6).then(|| destination.to_string()),
+            destination_ipv6_cidr: v6.then(|| destination.to_string()),
+            target: Some(target.into()),
+            blackhole,
+        };
+        let mut table = RouteTable {
+            id: "rtb-1".into(),
+            main: true,
+            subnet_ids: vec![],
+            routes: vec![
+                route("0.0.0.0/0", false, "igw-1", true),
+                route("::/0", true, "igw-1", true),
+            ],
+        };
+        assert_eq!(table.ipv4_internet_gateway(), None);
+        assert_eq!(table.ipv6_internet_gateway(), None);
+        assert_eq!(table.ipv4_default_target(), Some("igw-1"), "still named");
+        for r in &mut table.routes {
+            r.blackhole = false;
+        }
+        assert_eq!(table.ipv4_internet_gateway(), Some("igw-1"));
+        assert_eq!(table.ipv6_internet_gateway(), Some("igw-1"));
+    }
+
     fn rt(id: &str, main: bool, subnets: &[&str]) -> RouteTable {
         RouteTable {
             id: id.into(),
@@ -711,6 +745,7 @@ mod tests {
             destination_cidr: cidr.map(Into::into),
             destination_ipv6_cidr: v6.map(Into::into),
             target: Some(target.into()),
+            blackhole: false,
         };
         let cases = [
             (route(Some("0.0.0.0/0"), None, "igw-1"), Some("igw-1"), None),

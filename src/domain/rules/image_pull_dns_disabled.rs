@@ -32,7 +32,7 @@ pub fn check(view: &StopView<'_>) -> RuleResult {
     }
     let through_endpoints = matches!(
         view.egress(p)?,
-        Egress::None | Egress::GatewayWithoutPublicIp(_)
+        Egress::None | Egress::Blackhole(_) | Egress::GatewayWithoutPublicIp(_)
     );
     let private_dns: Vec<&str> = view
         .endpoints(p)?

@@ -89,7 +89,7 @@ pub fn check(view: &StopView<'_>) -> RuleResult {
                 pull.who
             )))
         }
-        Egress::GatewayWithoutPublicIp(_) | Egress::None => {}
+        Egress::GatewayWithoutPublicIp(_) | Egress::Blackhole(_) | Egress::None => {}
     }
     // No internet: every service the start needs must have a usable endpoint.
     let named = match &view.stop.cause {
@@ -283,6 +283,10 @@ fn no_way_out(pull: &Pull<'_>, egress: &Egress, missing: &[String], fixes: &[Str
             "subnet {} routes 0.0.0.0/0 to {igw}, but {who} has no public IP",
             path.subnet_id
         ),
+        Egress::Blackhole(target) => format!(
+            "subnet {}'s 0.0.0.0/0 route (route table {}) is a blackhole: its target {target} was deleted",
+            path.subnet_id, table.id
+        ),
         _ => format!(
             "subnet {} has no 0.0.0.0/0 route (route table {})",
             path.subnet_id, table.id
@@ -330,7 +334,17 @@ mod tests {
         images(&mut docker_hub, "nginx:latest");
         let mut nat_sg_closed = image_pull_nat();
         group(&mut nat_sg_closed, "sg-task").egress = vec![tcp(5432, &["10.0.0.0/16"], &[])];
+        // The NAT gateway was deleted: its route is a blackhole.
+        let mut nat_deleted = image_pull_nat();
+        for route in &mut pull_route_table(&mut nat_deleted).routes {
+            route.blackhole = route.destination_cidr.as_deref() == Some("0.0.0.0/0");
+        }
         let cases = [
+            (
+                "NAT gateway deleted",
+                nat_deleted,
+                Some((Severity::High, "is a blackhole: its target nat-")),
+            ),
             (
                 "private subnet, no NAT, no endpoints",
                 image_pull_private(),

@@ -296,6 +296,11 @@ pub fn endpoints(case: &mut StopCase) -> &mut Vec<VpcEndpoint> {
     known(&mut case.facts.pull.as_mut().unwrap().endpoints)
 }
 
+/// The pull path's route table.
+pub fn pull_route_table(case: &mut StopCase) -> &mut RouteTable {
+    known(&mut case.facts.pull.as_mut().unwrap().route_table)
+}
+
 pub fn images(case: &mut StopCase, image: &str) {
     known(&mut case.facts.task_definition).start_needs.images = vec![image.into()];
 }

@@ -36,6 +36,8 @@ pub enum Egress {
     Other(String),
     /// An internet gateway route, but no public IP: no way out.
     GatewayWithoutPublicIp(String),
+    /// A default route whose target was deleted (state `blackhole`): no way out.
+    Blackhole(String),
     /// No default route.
     None,
 }
@@ -156,7 +158,15 @@ impl<'a> StopView<'a> {
     /// How the pull path reaches the internet.
     pub fn egress(&self, p: &'a PullFacts) -> Result<Egress, Unreadable> {
         let (path, table) = (self.pull_path(p)?, self.pull_route_table(p)?);
-        Ok(match table.ipv4_default_target() {
+        let route = table.ipv4_default_route();
+        if let Some(dead) = route.filter(|r| r.blackhole) {
+            let target = dead
+                .target
+                .clone()
+                .unwrap_or_else(|| "a deleted target".into());
+            return Ok(Egress::Blackhole(target));
+        }
+        Ok(match route.and_then(|r| r.target.as_deref()) {
             Some(t) if t.starts_with("igw-") && path.public_ip => Egress::PublicIp(t.into()),
             Some(t) if t.starts_with("igw-") => Egress::GatewayWithoutPublicIp(t.into()),
             Some(t) if t.starts_with("nat-") || t.starts_with("i-") => Egress::Nat(t.into()),

@@ -24,8 +24,15 @@ pub fn check(task: &TaskView<'_>) -> RuleResult {
     if table.ipv4_internet_gateway().is_some() {
         return Ok(Outcome::NotApplicable);
     }
-    let default_route = match table.ipv4_default_target() {
-        Some(target) => format!("routes 0.0.0.0/0 to {target}, not to an internet gateway"),
+    let default_route = match table.ipv4_default_route() {
+        Some(route) if route.blackhole => format!(
+            "routes 0.0.0.0/0 to {}, a blackhole (its target was deleted)",
+            route.target.as_deref().unwrap_or("a deleted target")
+        ),
+        Some(route) => format!(
+            "routes 0.0.0.0/0 to {}, not to an internet gateway",
+            route.target.as_deref().unwrap_or("an unnamed target")
+        ),
         None => "has no 0.0.0.0/0 route".to_string(),
     };
     Ok(Outcome::Fail(RULE.finding(format!(
@@ -50,7 +57,17 @@ mod tests {
         known(&mut nowhere.route_table)
             .routes
             .retain(|r| r.destination_cidr.as_deref() != Some("0.0.0.0/0"));
+        // The subnet's internet gateway was deleted: the route is a blackhole.
+        let mut dead_gateway = fargate_public_ip("0.0.0.0/0");
+        for route in &mut known(&mut dead_gateway.route_table).routes {
+            route.blackhole = route.destination_cidr.as_deref() == Some("0.0.0.0/0");
+        }
         let cases = [
+            (
+                "public IP, its gateway deleted",
+                dead_gateway,
+                Some((Severity::High, "a blackhole (its target was deleted)")),
+            ),
             (
                 "public IP behind a NAT route",
                 nat,
