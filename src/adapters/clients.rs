@@ -20,7 +20,7 @@ use tracing::{info, instrument};
 use super::errors::classify;
 use super::AwsReader;
 use crate::domain::facts::Unreadable;
-use crate::domain::org::{Access, Enrollment, ResourceScope};
+use crate::domain::org::{Access, Arn, Enrollment, ResourceScope};
 use crate::facts::cache::CachingReader;
 use crate::facts::limit::{ApiBudget, Limited};
 use crate::ports::{ReadError, ReaderSource, Refused};
@@ -347,7 +347,7 @@ impl ClientFactory {
 
     /// An SNS client in the region of `topic_arn` (`arn:aws:sns:<region>:<account>:<name>`).
     pub async fn sns_for_topic(&self, topic_arn: &str) -> aws_sdk_sns::Client {
-        let region = topic_arn.split(':').nth(3).filter(|r| !r.is_empty());
+        let region = Arn::parse(topic_arn).and_then(|arn| arn.region_name());
         aws_sdk_sns::Client::new(&self.sdk_config_in(region).await)
     }
 

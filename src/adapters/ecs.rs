@@ -11,6 +11,7 @@ use crate::domain::facts::{
     parse_port_range, AwsVpcConfiguration, Deployment, Host, LoadBalancerMapping, NetworkMode,
     PortMapping, Service, ServiceStatus, StartNeeds, TaskDefinition, Unreadable, IGNORE_TAG,
 };
+use crate::domain::org::name_of;
 use crate::domain::task::{Attachment, Container, ContainerNetworkInterface, KeyValue, TaskDetail};
 use crate::ports::{
     EcsReader, ReadError, ReadResult, TaskLister, DESCRIBE_CONTAINER_INSTANCES_BATCH,
@@ -196,7 +197,7 @@ impl EcsReader for AwsReader {
                 .await
                 .map_err(|e| classify("ecs:DescribeContainerInstances", e))?;
             // Keyed by the ARN as asked (old- and new-format ARNs end in the same id).
-            let last = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_string();
+            let last = |arn: &str| name_of(arn).to_string();
             by_instance.extend(out.container_instances().iter().filter_map(|ci| {
                 let found = last(ci.container_instance_arn()?);
                 let asked = chunk.iter().find(|a| last(a) == found)?;
@@ -317,10 +318,7 @@ impl TaskLister for AwsReader {
             .try_collect()
             .await
             .map_err(|e| classify("ecs:ListServices", e))?;
-        Ok(arns
-            .iter()
-            .map(|a| a.rsplit('/').next().unwrap_or(a).to_string())
-            .collect())
+        Ok(arns.iter().map(|a| name_of(a).to_string()).collect())
     }
 }
 

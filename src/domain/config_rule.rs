@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::evaluation::{Evaluation, MAX_ANNOTATION_CHARS};
 use super::event::InputError;
-use super::org::Arn;
+use super::org::{name_of, service_arn, Arn};
 use super::text::truncate_chars;
 use super::verdict::Status;
 
@@ -143,14 +143,8 @@ pub fn work_payload(item: &WorkItem) -> Value {
 pub fn scheduled_item(cluster_arn: &str, service: &str, time: Option<&str>) -> ServiceItem {
     ServiceItem {
         resource_type: SERVICE_RESOURCE_TYPE.into(),
-        resource_id: cluster_arn.replace(":cluster/", ":service/") + "/" + service,
-        cluster: Some(
-            cluster_arn
-                .rsplit('/')
-                .next()
-                .unwrap_or(cluster_arn)
-                .to_string(),
-        ),
+        resource_id: service_arn(cluster_arn, service),
+        cluster: Some(name_of(cluster_arn).to_string()),
         service: Some(service.to_string()),
         capture_time: time.map(str::to_string),
         status: None,

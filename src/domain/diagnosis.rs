@@ -221,7 +221,7 @@ fn service_evaluation(
             cluster: event
                 .cluster
                 .as_deref()
-                .map(|c| c.rsplit('/').next().unwrap_or(c).to_string()),
+                .map(|c| super::org::name_of(c).to_string()),
             cluster_arn: event.cluster.clone().filter(|c| c.starts_with("arn:")),
             service: Some(event.service_name.clone()),
             ..Default::default()
@@ -259,10 +259,7 @@ fn on_the_service(
                 _ => "service",
             },
             deployment_id.as_deref().unwrap_or(&event.service_name),
-            task_arn
-                .as_deref()
-                .map(|a| a.rsplit('/').next().unwrap_or(a))
-                .unwrap_or("?"),
+            task_arn.as_deref().map(super::org::name_of).unwrap_or("?"),
             d.annotation
         ),
         super::evaluation::MAX_ANNOTATION_CHARS,

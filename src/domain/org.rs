@@ -46,6 +46,21 @@ impl<'a> Arn<'a> {
     }
 }
 
+/// The name (or id) an ARN ends with — `prod` for `arn:aws:ecs:…:cluster/prod`, `abc` for a
+/// task ARN — and a bare name as it is.
+pub fn name_of(arn_or_name: &str) -> &str {
+    arn_or_name.rsplit('/').next().unwrap_or(arn_or_name)
+}
+
+/// The ARN of service `service` of the cluster `cluster_arn`
+/// (`arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/SERVICE`).
+pub fn service_arn(cluster_arn: &str, service: &str) -> String {
+    format!(
+        "{}/{service}",
+        cluster_arn.replacen(":cluster/", ":service/", 1)
+    )
+}
+
 /// Whether `s` is a 12-digit AWS account id.
 pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
@@ -210,6 +225,17 @@ mod tests {
         assert_eq!(s.partition, "aws");
         let s = ResourceScope::of(None, Some("not-an-account"), None);
         assert_eq!(s.account, None);
+    }
+
+    #[test]
+    fn names_and_service_arns_come_from_one_place() {
+        assert_eq!(name_of("arn:aws:ecs:us-east-1:1:cluster/prod"), "prod");
+        assert_eq!(name_of("arn:aws:ecs:us-east-1:1:task/prod/abc"), "abc");
+        assert_eq!(name_of("prod"), "prod");
+        assert_eq!(
+            service_arn("arn:aws-cn:ecs:cn-north-1:1:cluster/prod", "web"),
+            "arn:aws-cn:ecs:cn-north-1:1:service/prod/web"
+        );
     }
 
     #[test]

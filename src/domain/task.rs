@@ -187,9 +187,7 @@ impl TaskDetail {
 
     /// The cluster name (last part of the cluster ARN).
     pub fn cluster_name(&self) -> Option<&str> {
-        self.cluster_arn
-            .as_deref()
-            .map(|arn| arn.rsplit('/').next().unwrap_or(arn))
+        self.cluster_arn.as_deref().map(crate::domain::org::name_of)
     }
 
     /// The task's ENI attachment, if the event carries one with an ENI id.

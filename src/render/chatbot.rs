@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::domain::evaluation::Evaluation;
+use crate::domain::org::service_arn;
 use crate::domain::text::{one_line, truncate_chars};
 use crate::render::text::{headline, names};
 
@@ -59,9 +60,8 @@ pub fn chatbot_notification(evaluation: &Evaluation) -> Value {
     keywords.push(evaluation.compliance.as_str().to_string());
     let thread = match (&ctx.service, &ctx.cluster_arn, &ctx.started_by) {
         (Some(service), Some(cluster_arn), started_by) => format!(
-            "{}/{}#{}",
-            cluster_arn.replace(":cluster/", ":service/"),
-            service,
+            "{}#{}",
+            service_arn(cluster_arn, service),
             started_by.as_deref().unwrap_or("")
         ),
         _ => evaluation.resource_id.clone(),

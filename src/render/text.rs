@@ -2,6 +2,7 @@
 //! how to fix, and the IDs, one line per user-controlled value.
 
 use crate::domain::evaluation::Evaluation;
+use crate::domain::org::name_of;
 use crate::domain::text::one_line;
 use crate::domain::verdict::Status;
 
@@ -20,12 +21,7 @@ pub(crate) fn headline(evaluation: &Evaluation) -> &'static str {
 /// (what: the service or the task, cluster), as the alert names them.
 pub(crate) fn names(evaluation: &Evaluation) -> (String, String) {
     let ctx = evaluation.context.clone().unwrap_or_default();
-    let task_id = evaluation
-        .resource_id
-        .rsplit('/')
-        .next()
-        .unwrap_or(&evaluation.resource_id)
-        .to_string();
+    let task_id = name_of(&evaluation.resource_id);
     let what = ctx.service.unwrap_or_else(|| format!("task {task_id}"));
     let cluster = ctx.cluster.unwrap_or_else(|| "unknown cluster".into());
     (what, cluster)
