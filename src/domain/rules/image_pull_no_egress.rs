@@ -74,7 +74,7 @@ pub fn check(view: &StopView<'_>) -> RuleResult {
         view,
         path,
         table,
-        groups: view.groups(&path.security_group_ids)?,
+        groups: view.pull_groups(p)?,
         acl: view.network_acl()?,
         who: path.describe(),
     };
@@ -334,6 +334,11 @@ mod tests {
         images(&mut docker_hub, "nginx:latest");
         let mut nat_sg_closed = image_pull_nat();
         group(&mut nat_sg_closed, "sg-task").egress = vec![tcp(5432, &["10.0.0.0/16"], &[])];
+        // The instance's groups read back empty: unknown, not "egress blocked".
+        let mut no_groups = image_pull_nat();
+        crate::domain::rules::fixture::known(&mut no_groups.facts.pull.as_mut().unwrap().path)
+            .security_group_ids
+            .clear();
         // The NAT gateway was deleted: its route is a blackhole.
         let mut nat_deleted = image_pull_nat();
         for route in &mut pull_route_table(&mut nat_deleted).routes {
@@ -392,5 +397,9 @@ mod tests {
         for (name, stop, want) in cases {
             expect(name, &run(&stop, check), want);
         }
+        assert!(
+            matches!(run(&no_groups, check), Outcome::Incomplete(u) if u.reason.contains("read back empty")),
+            "groups read back empty are unknown, not egress blocked"
+        );
     }
 }

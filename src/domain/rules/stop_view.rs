@@ -8,8 +8,8 @@ use crate::domain::facts::{
 };
 use crate::domain::net::{Cidr, NetworkAcl, SecurityGroup};
 use crate::domain::stop::{
-    health_check_port, FailureClass, HealthCheckFacts, PullFacts, PullPath, StopCause, StopFacts,
-    StoppedTask, TaskNetworkConfig,
+    health_check_port, FailureClass, HealthCheckFacts, PullFacts, PullPath, Puller, StopCause,
+    StopFacts, StoppedTask, TaskNetworkConfig,
 };
 
 /// A stopped task with a diagnosable cause: what the stop rules evaluate.
@@ -138,6 +138,34 @@ impl<'a> StopView<'a> {
     /// The pull path.
     pub fn pull_path(&self, p: &'a PullFacts) -> Result<&'a PullPath, Unreadable> {
         known(&p.path)
+    }
+
+    /// The pulling network's security groups. None read back (no ids, or ids the VPC's groups
+    /// do not contain) is unknown, never "every way out blocked".
+    pub fn pull_groups(&self, p: &'a PullFacts) -> Result<Vec<&'a SecurityGroup>, Unreadable> {
+        let path = self.pull_path(p)?;
+        let api = match path.via {
+            Puller::Instance(_) => "ec2:DescribeInstances",
+            Puller::TaskEni => "ec2:DescribeNetworkInterfaces",
+        };
+        if path.security_group_ids.is_empty() {
+            return Err(Unreadable {
+                api,
+                reason: format!("the security groups of {} read back empty", path.describe()),
+            });
+        }
+        let groups = self.groups(&path.security_group_ids)?;
+        if groups.is_empty() {
+            return Err(Unreadable {
+                api: "ec2:DescribeSecurityGroups",
+                reason: format!(
+                    "security groups {} of {} were not found",
+                    path.security_group_ids.join(", "),
+                    path.describe()
+                ),
+            });
+        }
+        Ok(groups)
     }
 
     /// The route table of the pull path's subnet.
