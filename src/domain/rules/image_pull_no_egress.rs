@@ -6,7 +6,7 @@
 //! task ENI's on Fargate and the container instance's on EC2 and Managed Instances.
 
 use super::stop_view::{needed_endpoints, Egress, StopView};
-use crate::domain::facts::{RouteTable, TaskDefinition, VpcEndpoint};
+use crate::domain::facts::{RouteTable, TaskDefinition, Unreadable, VpcEndpoint};
 use crate::domain::net::{
     admits_public_source, rules_admit, Cidr, NaclDecision, NetworkAcl, Peer, SecurityGroup, SgRule,
 };
@@ -35,15 +35,18 @@ struct Pull<'a> {
     view: &'a StopView<'a>,
     path: &'a PullPath,
     table: &'a RouteTable,
-    groups: Vec<&'a SecurityGroup>,
+    /// The puller's groups, unknown when they read back empty: needed only on the paths that
+    /// go through them.
+    groups: Result<Vec<&'a SecurityGroup>, Unreadable>,
     acl: &'a NetworkAcl,
     /// "task ENI eni-…" or "instance i-…", as the findings name it.
     who: String,
 }
 
 impl<'a> Pull<'a> {
-    fn egress_rules(&self) -> impl Iterator<Item = &'a SgRule> + Clone + '_ {
-        self.groups.iter().flat_map(|g| &g.egress)
+    fn egress_rules(&self) -> Result<impl Iterator<Item = &'a SgRule> + Clone + '_, Unreadable> {
+        let groups = self.groups.as_ref().map_err(Clone::clone)?;
+        Ok(groups.iter().flat_map(|g| &g.egress))
     }
 
     /// Whether the ACL denies 443 out to, or the replies back from, any of `peers`.
@@ -74,15 +77,13 @@ pub fn check(view: &StopView<'_>) -> RuleResult {
         view,
         path,
         table,
-        groups: view.pull_groups(p)?,
+        groups: view.pull_groups(p),
         acl: view.network_acl()?,
         who: path.describe(),
     };
     let egress = view.egress(p)?;
     match &egress {
-        Egress::Nat(target) | Egress::PublicIp(target) => {
-            return Ok(through_internet(&pull, target))
-        }
+        Egress::Nat(target) | Egress::PublicIp(target) => return through_internet(&pull, target),
         Egress::Other(target) => {
             return Ok(Outcome::Pass(format!(
                 "{} routes 0.0.0.0/0 to {target}; what lies beyond is not evaluated",
@@ -100,7 +101,7 @@ pub fn check(view: &StopView<'_>) -> RuleResult {
     let subnet_cidrs = view.pull_subnet_cidrs(p)?;
     let (mut missing, fixes) = endpoint_gaps(&pull, td, named, endpoints, &subnet_cidrs);
     if missing.is_empty() {
-        match reach_to_endpoints(&pull, endpoints, &subnet_cidrs) {
+        match reach_to_endpoints(&pull, endpoints, &subnet_cidrs)? {
             Some(gap) => missing.push(gap),
             None => {
                 return Ok(Outcome::Pass(format!(
@@ -114,10 +115,10 @@ pub fn check(view: &StopView<'_>) -> RuleResult {
 }
 
 /// A NAT gateway or a public IP: the groups and the ACL must let 443 out (and the replies in).
-fn through_internet(pull: &Pull<'_>, target: &str) -> Outcome {
+fn through_internet(pull: &Pull<'_>, target: &str) -> RuleResult {
     let path = pull.path;
     let mut hops = Vec::new();
-    if !admits_public_source(pull.egress_rules(), "tcp", (443, 443)) {
+    if !admits_public_source(pull.egress_rules()?, "tcp", (443, 443)) {
         hops.push(format!(
             "its security groups {} allow no outbound 443/tcp to the internet",
             list(&path.security_group_ids)
@@ -131,17 +132,17 @@ fn through_internet(pull: &Pull<'_>, target: &str) -> Outcome {
         ));
     }
     if hops.is_empty() {
-        return Outcome::Pass(format!(
+        return Ok(Outcome::Pass(format!(
             "{} reaches the internet through {target}",
             pull.who
-        ));
+        )));
     }
-    Outcome::Fail(RULE.finding(format!(
+    Ok(Outcome::Fail(RULE.finding(format!(
         "The pull from {} goes out through {target}, but {}. Fix: aws ec2 authorize-security-group-egress --group-id {} --protocol tcp --port 443 --cidr 0.0.0.0/0 (and allow 443 out, 1024-65535 in on the network ACL)",
         pull.who,
         hops.join("; "),
         path.security_group_ids.first().map_or("<sg>", String::as_str)
-    )))
+    ))))
 }
 
 /// The endpoints the start needs that are missing or closed to the puller, with their fixes.
@@ -250,7 +251,7 @@ fn reach_to_endpoints(
     pull: &Pull<'_>,
     endpoints: &[VpcEndpoint],
     subnet_cidrs: &[Cidr],
-) -> Option<String> {
+) -> Result<Option<String>, Unreadable> {
     let to_endpoints = Peer {
         group_ids: endpoints
             .iter()
@@ -258,21 +259,21 @@ fn reach_to_endpoints(
             .collect(),
         cidrs: subnet_cidrs.to_vec(),
     };
-    if !rules_admit(pull.egress_rules(), "tcp", 443, &to_endpoints)
-        && !admits_public_source(pull.egress_rules(), "tcp", (443, 443))
+    if !rules_admit(pull.egress_rules()?, "tcp", 443, &to_endpoints)
+        && !admits_public_source(pull.egress_rules()?, "tcp", (443, 443))
     {
-        return Some(format!(
+        return Ok(Some(format!(
             "the security groups {} of {} allow no outbound 443/tcp to the endpoints",
             list(&pull.path.security_group_ids),
             pull.who
-        ));
+        )));
     }
-    pull.acl_blocks(subnet_cidrs).then(|| {
+    Ok(pull.acl_blocks(subnet_cidrs).then(|| {
         format!(
             "network ACL {} denies 443/tcp to the endpoints or the replies",
             pull.acl.id
         )
-    })
+    }))
 }
 
 /// The finding: no route out, and the endpoints do not cover the start.
