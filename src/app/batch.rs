@@ -37,78 +37,14 @@ pub struct BatchOutcome {
     pub failed: Vec<String>,
 }
 
-/// Checks a batch through `checker`: one alert per dedup key, then each report's export and
-/// metrics.
-pub async fn run_batch<S, P, D, I, O>(
-    messages: Vec<QueuedEvent>,
-    checker: &Checker<'_, S, P, D, I, O>,
-    deadline: Option<Instant>,
-) -> BatchOutcome
-where
-    S: ReaderSource,
-    P: AlertPublish + Sync,
-    D: AlertDedup + Sync,
-    I: FindingsImport + Sync,
-    O: OpenFindings + Sync,
-{
-    let mut outcome = BatchOutcome::default();
-    let mut groups: BTreeMap<String, Vec<(String, Trigger)>> = BTreeMap::new();
-    for message in messages {
-        match parse_trigger_bytes(message.body.as_bytes()) {
-            Ok(trigger) => groups
-                .entry(group_key(&trigger))
-                .or_default()
-                .push((message.message_id, trigger)),
-            Err(e) => {
-                // Retried, then kept by the dead-letter queue (and its alarm): never dropped.
-                error!(message_id = %message.message_id, error = %e, "not an event this function checks");
-                outcome.failed.push(message.message_id);
-            }
-        }
-    }
-    // The bulk reads keep what the alerts need, as the checks do.
-    let reads_until = deadline.map(|d| d.checked_sub(alert_reserve()).unwrap_or(d));
-    let triggers: Vec<&Trigger> = groups.values().flatten().map(|(_, t)| t).collect();
-    read_ahead(&triggers, checker.source, reads_until).await;
-    // A few groups at a time, each to its end: when the API budget cannot serve the whole
-    // batch in time (many services, each reading its own facts), the groups done are done and
-    // only the ones not started go back to the queue, so every batch makes progress.
-    let checked: Vec<_> = stream::iter(groups.into_values())
-        .map(|members| check_group_in_time(members, checker, deadline))
-        .buffer_unordered(GROUPS_AT_ONCE)
-        .collect()
-        .await;
-    let mut evaluated = Vec::new();
-    for (message_id, result) in checked.into_iter().flatten() {
-        match result {
-            Ok(e) => evaluated.push((message_id, e)),
-            Err(e) => {
-                warn!(%message_id, error = %e, "check failed: the message goes back to the queue");
-                outcome.failed.push(message_id);
-            }
-        }
-    }
-    let (delivered, failed) = deliver_once_per_key(evaluated, checker).await;
-    outcome.failed.extend(failed);
-    for (_, report) in &delivered {
-        checker.record(report, deadline).await;
-    }
-    outcome.reports = delivered;
-    outcome
-}
-
 /// Groups checked at once in a batch.
 const GROUPS_AT_ONCE: usize = 4;
 
 /// A group started with less time than this left is handed back untouched.
 const GROUP_START_MARGIN: Duration = Duration::from_secs(5);
 
-/// A group, when there is time to start it; else all its messages fail (back to the queue).
-async fn check_group_in_time<S, P, D, I, O>(
-    members: Vec<(String, Trigger)>,
-    checker: &Checker<'_, S, P, D, I, O>,
-    deadline: Option<Instant>,
-) -> Vec<(String, Result<Evaluated, CheckError>)>
+/// A batch through the check use case: the bulk reads, the groups, one alert per key.
+impl<S, P, D, I, O> Checker<'_, S, P, D, I, O>
 where
     S: ReaderSource,
     P: AlertPublish + Sync,
@@ -116,48 +52,154 @@ where
     I: FindingsImport + Sync,
     O: OpenFindings + Sync,
 {
-    let start_by = deadline.map(|d| {
-        d.checked_sub(alert_reserve() + GROUP_START_MARGIN)
-            .unwrap_or(d)
-    });
-    if start_by.is_some_and(|t| Instant::now() >= t) {
-        return members
-            .into_iter()
-            .map(|(id, _)| (id, Err(CheckError::NotStarted)))
-            .collect();
+    /// Checks a batch: one alert per dedup key, then each report's export and
+    /// metrics.
+    pub async fn run_batch(
+        &self,
+        messages: Vec<QueuedEvent>,
+        deadline: Option<Instant>,
+    ) -> BatchOutcome {
+        let mut outcome = BatchOutcome::default();
+        let mut groups: BTreeMap<String, Vec<(String, Trigger)>> = BTreeMap::new();
+        for message in messages {
+            match parse_trigger_bytes(message.body.as_bytes()) {
+                Ok(trigger) => groups
+                    .entry(group_key(&trigger))
+                    .or_default()
+                    .push((message.message_id, trigger)),
+                Err(e) => {
+                    // Retried, then kept by the dead-letter queue (and its alarm): never dropped.
+                    error!(message_id = %message.message_id, error = %e, "not an event this function checks");
+                    outcome.failed.push(message.message_id);
+                }
+            }
+        }
+        // The bulk reads keep what the alerts need, as the checks do.
+        let reads_until = deadline.map(|d| d.checked_sub(alert_reserve()).unwrap_or(d));
+        let triggers: Vec<&Trigger> = groups.values().flatten().map(|(_, t)| t).collect();
+        read_ahead(&triggers, self.source, reads_until).await;
+        // A few groups at a time, each to its end: when the API budget cannot serve the whole
+        // batch in time (many services, each reading its own facts), the groups done are done and
+        // only the ones not started go back to the queue, so every batch makes progress.
+        let checked: Vec<_> = stream::iter(groups.into_values())
+            .map(|members| self.check_group_in_time(members, deadline))
+            .buffer_unordered(GROUPS_AT_ONCE)
+            .collect()
+            .await;
+        let mut evaluated = Vec::new();
+        for (message_id, result) in checked.into_iter().flatten() {
+            match result {
+                Ok(e) => evaluated.push((message_id, e)),
+                Err(e) => {
+                    warn!(%message_id, error = %e, "check failed: the message goes back to the queue");
+                    outcome.failed.push(message_id);
+                }
+            }
+        }
+        let (delivered, failed) = self.deliver_once_per_key(evaluated).await;
+        outcome.failed.extend(failed);
+        for (_, report) in &delivered {
+            self.record(report, deadline).await;
+        }
+        outcome.reports = delivered;
+        outcome
     }
-    check_group(members, checker, deadline).await
-}
 
-/// The first member of a group is checked alone; the others then find the group's facts in
-/// the cache (each reads only its own, already primed, ENI).
-async fn check_group<S, P, D, I, O>(
-    members: Vec<(String, Trigger)>,
-    checker: &Checker<'_, S, P, D, I, O>,
-    deadline: Option<Instant>,
-) -> Vec<(String, Result<Evaluated, CheckError>)>
-where
-    S: ReaderSource,
-    P: AlertPublish + Sync,
-    D: AlertDedup + Sync,
-    I: FindingsImport + Sync,
-    O: OpenFindings + Sync,
-{
-    prime_hosts(&members, checker.source).await;
-    let mut members = members.into_iter();
-    let Some((first_id, first)) = members.next() else {
-        return Vec::new();
-    };
-    let first_result = checker.evaluate(&first, deadline).await;
-    let rest: Vec<(String, Trigger)> = members.collect();
-    let rest_results = join_all(
-        rest.iter()
-            .map(|(_, trigger)| checker.evaluate(trigger, deadline)),
-    )
-    .await;
-    std::iter::once((first_id, first_result))
-        .chain(rest.into_iter().map(|(id, _)| id).zip(rest_results))
-        .collect()
+    /// A group, when there is time to start it; else all its messages fail (back to the queue).
+    async fn check_group_in_time(
+        &self,
+        members: Vec<(String, Trigger)>,
+        deadline: Option<Instant>,
+    ) -> Vec<(String, Result<Evaluated, CheckError>)> {
+        let start_by = deadline.map(|d| {
+            d.checked_sub(alert_reserve() + GROUP_START_MARGIN)
+                .unwrap_or(d)
+        });
+        if start_by.is_some_and(|t| Instant::now() >= t) {
+            return members
+                .into_iter()
+                .map(|(id, _)| (id, Err(CheckError::NotStarted)))
+                .collect();
+        }
+        self.check_group(members, deadline).await
+    }
+
+    /// The first member of a group is checked alone; the others then find the group's facts in
+    /// the cache (each reads only its own, already primed, ENI).
+    async fn check_group(
+        &self,
+        members: Vec<(String, Trigger)>,
+        deadline: Option<Instant>,
+    ) -> Vec<(String, Result<Evaluated, CheckError>)> {
+        prime_hosts(&members, self.source).await;
+        let mut members = members.into_iter();
+        let Some((first_id, first)) = members.next() else {
+            return Vec::new();
+        };
+        let first_result = self.evaluate(&first, deadline).await;
+        let rest: Vec<(String, Trigger)> = members.collect();
+        let rest_results = join_all(
+            rest.iter()
+                .map(|(_, trigger)| self.evaluate(trigger, deadline)),
+        )
+        .await;
+        std::iter::once((first_id, first_result))
+            .chain(rest.into_iter().map(|(id, _)| id).zip(rest_results))
+            .collect()
+    }
+
+    /// Publishes one alert per dedup key: the first report of a key is delivered, the others
+    /// are marked deduplicated. A key whose alert could not be published fails all its messages.
+    async fn deliver_once_per_key(
+        &self,
+        evaluated: Vec<(String, Evaluated)>,
+    ) -> (Vec<(String, CheckReport)>, Vec<String>) {
+        let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        if let Some(alerting) = &self.alerting {
+            for (i, (_, e)) in evaluated.iter().enumerate() {
+                if e.alertable && alert_at(&e.evaluation, alerting.min_severity).is_some() {
+                    let key = dedup_key(&e.evaluation, alerting.min_severity);
+                    by_key.entry(key).or_default().push(i);
+                }
+            }
+        }
+        let delivered = join_all(
+            by_key
+                .values()
+                .map(|members| self.deliver(evaluated[members[0]].1.clone())),
+        )
+        .await;
+        let mut reports: Vec<(String, CheckReport)> = evaluated
+            .into_iter()
+            .map(|(id, e)| (id, CheckReport::unsent(e.evaluation)))
+            .collect();
+        let mut failed_at = BTreeSet::new();
+        for ((key, members), result) in by_key.iter().zip(delivered) {
+            match result {
+                Ok(report) => {
+                    let deduplicated = report.alert.deduplicated;
+                    reports[members[0]].1 = report;
+                    for &i in &members[1..] {
+                        reports[i].1.alert.dedup_key = Some(key.clone());
+                        reports[i].1.alert.deduplicated = true;
+                    }
+                    info!(dedup_key = %key, tasks = members.len(), deduplicated, "one alert for the batch's key");
+                }
+                Err(e) => {
+                    error!(dedup_key = %key, error = %e, "alert not published: its messages go back to the queue");
+                    failed_at.extend(members.iter().copied());
+                }
+            }
+        }
+        let (failed, kept): (Vec<_>, Vec<_>) = reports
+            .into_iter()
+            .enumerate()
+            .partition(|(i, _)| failed_at.contains(i));
+        (
+            kept.into_iter().map(|(_, r)| r).collect(),
+            failed.into_iter().map(|(_, (id, _))| id).collect(),
+        )
+    }
 }
 
 /// The hosts of a group's tasks, in bulk (a small cluster's all at once), when a rule needs
@@ -244,66 +286,6 @@ async fn read_ahead<S: ReaderSource>(triggers: &[&Trigger], source: &S, until: O
             all.await;
         }
     }
-}
-
-/// Publishes one alert per dedup key: the first report of a key is delivered, the others
-/// are marked deduplicated. A key whose alert could not be published fails all its messages.
-async fn deliver_once_per_key<S, P, D, I, O>(
-    evaluated: Vec<(String, Evaluated)>,
-    checker: &Checker<'_, S, P, D, I, O>,
-) -> (Vec<(String, CheckReport)>, Vec<String>)
-where
-    S: ReaderSource,
-    P: AlertPublish + Sync,
-    D: AlertDedup + Sync,
-    I: FindingsImport + Sync,
-    O: OpenFindings + Sync,
-{
-    let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    if let Some(alerting) = &checker.alerting {
-        for (i, (_, e)) in evaluated.iter().enumerate() {
-            if e.alertable && alert_at(&e.evaluation, alerting.min_severity).is_some() {
-                let key = dedup_key(&e.evaluation, alerting.min_severity);
-                by_key.entry(key).or_default().push(i);
-            }
-        }
-    }
-    let delivered = join_all(
-        by_key
-            .values()
-            .map(|members| checker.deliver(evaluated[members[0]].1.clone())),
-    )
-    .await;
-    let mut reports: Vec<(String, CheckReport)> = evaluated
-        .into_iter()
-        .map(|(id, e)| (id, CheckReport::unsent(e.evaluation)))
-        .collect();
-    let mut failed_at = BTreeSet::new();
-    for ((key, members), result) in by_key.iter().zip(delivered) {
-        match result {
-            Ok(report) => {
-                let deduplicated = report.alert.deduplicated;
-                reports[members[0]].1 = report;
-                for &i in &members[1..] {
-                    reports[i].1.alert.dedup_key = Some(key.clone());
-                    reports[i].1.alert.deduplicated = true;
-                }
-                info!(dedup_key = %key, tasks = members.len(), deduplicated, "one alert for the batch's key");
-            }
-            Err(e) => {
-                error!(dedup_key = %key, error = %e, "alert not published: its messages go back to the queue");
-                failed_at.extend(members.iter().copied());
-            }
-        }
-    }
-    let (failed, kept): (Vec<_>, Vec<_>) = reports
-        .into_iter()
-        .enumerate()
-        .partition(|(i, _)| failed_at.contains(i));
-    (
-        kept.into_iter().map(|(_, r)| r).collect(),
-        failed.into_iter().map(|(_, (id, _))| id).collect(),
-    )
 }
 
 /// How long a `Duplicate` answer is remembered: no longer than another environment's
@@ -459,7 +441,7 @@ mod tests {
             message_id: "poison".into(),
             body: "not an event".into(),
         });
-        let outcome = run_batch(messages, &checker, None).await;
+        let outcome = checker.run_batch(messages, None).await;
         assert_eq!(outcome.failed, ["poison"]);
         assert_eq!(outcome.reports.len(), 3);
         assert_eq!(
@@ -513,7 +495,7 @@ mod tests {
             .collect();
         // Less time left than the alert's reserve and the start margin.
         let deadline = Instant::now() + Duration::from_secs(1);
-        let outcome = run_batch(messages, &checker, Some(deadline)).await;
+        let outcome = checker.run_batch(messages, Some(deadline)).await;
         assert_eq!(outcome.failed, ["m1", "m2"]);
         assert!(outcome.reports.is_empty());
         let calls = source.reader.inner().calls();

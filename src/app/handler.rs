@@ -18,7 +18,7 @@ use crate::adapters::dynamodb::DynamoDedup;
 use crate::adapters::lambda::LambdaDispatch;
 use crate::adapters::securityhub::SecurityHubFindings;
 use crate::adapters::sns::SnsAlerts;
-use crate::app::batch::{run_batch, RememberingDedup};
+use crate::app::batch::RememberingDedup;
 use crate::app::check::{Alerting, CheckError};
 use crate::app::checker::{alert_reserve, Checker};
 use crate::app::config_rule::{dispatch_scan, run_config_rule, run_work_item};
@@ -263,7 +263,7 @@ impl LambdaApp {
     async fn handle_batch(&self, messages: Vec<QueuedEvent>, deadline: Option<Instant>) -> Value {
         let count = messages.len();
         let hub = SecurityHubFindings::new(&self.clients);
-        let outcome = run_batch(messages, &self.checker(&hub), deadline).await;
+        let outcome = self.checker(&hub).run_batch(messages, deadline).await;
         for (message_id, report) in &outcome.reports {
             // The batch response carries only the failures: each Evaluation is a log line.
             println!(
