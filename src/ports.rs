@@ -137,8 +137,13 @@ pub trait Ec2Reader: Sync {
         vpc_id: &str,
     ) -> impl Future<Output = Result<Vec<RouteTable>, ReadError>> + Send;
 
-    /// The network ACL of `subnet_id` (DescribeNetworkAcls); `Ok(None)` when none is associated.
-    fn network_acl(&self, subnet_id: &str) -> impl Future<Output = ReadResult<NetworkAcl>> + Send;
+    /// Network ACLs with their subnets (DescribeNetworkAcls): `Ids` are *subnet* ids (the ACLs
+    /// associated with them), `InVpc` every ACL of the VPC (the task's and its load balancers'
+    /// subnets in one read).
+    fn network_acls(
+        &self,
+        which: Selection<'_>,
+    ) -> impl Future<Output = Result<Vec<NetworkAcl>, ReadError>> + Send;
 
     /// Security groups with their rules (DescribeSecurityGroups); missing ones are left out.
     fn security_groups(

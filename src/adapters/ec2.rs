@@ -62,34 +62,21 @@ impl Ec2Reader for AwsReader {
     }
 
     #[instrument(skip(self), fields(api = "ec2:DescribeNetworkAcls"))]
-    async fn network_acl(&self, subnet_id: &str) -> ReadResult<NetworkAcl> {
-        let out = self
+    async fn network_acls(&self, which: Selection<'_>) -> Result<Vec<NetworkAcl>, ReadError> {
+        let Some(by) = selection_filter(which, "association.subnet-id") else {
+            return Ok(vec![]);
+        };
+        let acls = self
             .ec2
             .describe_network_acls()
-            .filters(filter("association.subnet-id", &[subnet_id.to_string()]))
+            .filters(by)
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .map_err(|e| classify("ec2:DescribeNetworkAcls", e))?;
-        Ok(out.network_acls().first().map(|acl| NetworkAcl {
-            id: acl.network_acl_id().unwrap_or_default().to_string(),
-            entries: acl
-                .entries()
-                .iter()
-                .map(|e| NaclEntry {
-                    rule_number: e.rule_number().unwrap_or(32767),
-                    protocol: e.protocol().unwrap_or("-1").to_string(),
-                    allow: e.rule_action().map(|a| a.as_str()) == Some("allow"),
-                    egress: e.egress().unwrap_or(false),
-                    cidr: e
-                        .cidr_block()
-                        .or(e.ipv6_cidr_block())
-                        .unwrap_or_default()
-                        .to_string(),
-                    from_port: e.port_range().and_then(|p| p.from()),
-                    to_port: e.port_range().and_then(|p| p.to()),
-                })
-                .collect(),
-        }))
+        Ok(acls.iter().map(acl_from_sdk).collect())
     }
 
     #[instrument(skip(self), fields(api = "ec2:DescribeSecurityGroups"))]
@@ -345,6 +332,35 @@ fn route_table_from_sdk(t: &aws_sdk_ec2::types::RouteTable) -> RouteTable {
                     .or(r.core_network_arn())
                     .map(Into::into),
                 blackhole: r.state() == Some(&aws_sdk_ec2::types::RouteState::Blackhole),
+            })
+            .collect(),
+    }
+}
+
+fn acl_from_sdk(acl: &aws_sdk_ec2::types::NetworkAcl) -> NetworkAcl {
+    NetworkAcl {
+        id: acl.network_acl_id().unwrap_or_default().to_string(),
+        vpc_id: acl.vpc_id().unwrap_or_default().to_string(),
+        subnet_ids: acl
+            .associations()
+            .iter()
+            .filter_map(|a| a.subnet_id().map(Into::into))
+            .collect(),
+        entries: acl
+            .entries()
+            .iter()
+            .map(|e| NaclEntry {
+                rule_number: e.rule_number().unwrap_or(32767),
+                protocol: e.protocol().unwrap_or("-1").to_string(),
+                allow: e.rule_action().map(|a| a.as_str()) == Some("allow"),
+                egress: e.egress().unwrap_or(false),
+                cidr: e
+                    .cidr_block()
+                    .or(e.ipv6_cidr_block())
+                    .unwrap_or_default()
+                    .to_string(),
+                from_port: e.port_range().and_then(|p| p.from()),
+                to_port: e.port_range().and_then(|p| p.to()),
             })
             .collect(),
     }

@@ -628,8 +628,9 @@ pub struct TaskFacts {
     pub host: Fact<Host>,
     /// All route tables of the task's VPC (for load-balancer subnets).
     pub vpc_route_tables: Fact<Vec<RouteTable>>,
-    /// The network ACL of the task's subnet.
-    pub network_acl: Fact<crate::domain::net::NetworkAcl>,
+    /// The network ACLs of the task's VPC, each with its subnets (the task's and the load
+    /// balancers' subnets are among them).
+    pub network_acls: Fact<Vec<crate::domain::net::NetworkAcl>>,
     /// Security groups of the task ENI and of its load balancers (read when needed).
     pub security_groups: Fact<Vec<crate::domain::net::SecurityGroup>>,
     /// The load-balancer path, when the service has load-balancer mappings.
@@ -646,7 +647,7 @@ impl TaskFacts {
             route_table: Fact::Unknown(not_read.clone()),
             host: Fact::Unknown(not_read.clone()),
             vpc_route_tables: Fact::Unknown(not_read.clone()),
-            network_acl: Fact::Unknown(not_read.clone()),
+            network_acls: Fact::Unknown(not_read.clone()),
             security_groups: Fact::Unknown(not_read),
             load_balancer_path: None,
         }

@@ -31,6 +31,11 @@ impl Cidr {
         matches!(self.0, IpNet::V6(_))
     }
 
+    /// Whether the block holds a public address (see [`is_public_source`]).
+    pub fn is_public(&self) -> bool {
+        is_public_source(self)
+    }
+
     /// Whether the two blocks share at least one address.
     pub fn overlaps(&self, other: &Cidr) -> bool {
         self.covers(other) || other.covers(self)
@@ -276,42 +281,221 @@ pub struct NaclEntry {
 pub struct NetworkAcl {
     /// `acl-...`
     pub id: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// The subnets associated with it (every subnet has exactly one network ACL).
+    pub subnet_ids: Vec<String>,
     /// Its entries, any order.
     pub entries: Vec<NaclEntry>,
 }
 
-/// The NACL's decision for one flow direction, protocol, port and peer block.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NaclDecision {
-    /// Allowed by this rule number.
-    Allowed(i32),
-    /// Denied by this rule number (`None` = the implicit final deny).
-    Denied(Option<i32>),
+/// The network ACL of `subnet_id` among `acls`, if one is associated with it.
+pub fn acl_of<'a>(acls: &'a [NetworkAcl], subnet_id: &str) -> Option<&'a NetworkAcl> {
+    acls.iter()
+        .find(|a| a.subnet_ids.iter().any(|s| s == subnet_id))
+}
+
+/// The ephemeral ports return traffic may use: the range a stateless hop must open (Elastic
+/// Load Balancing and the NAT gateway use all of it; Linux clients 32768-60999).
+pub const EPHEMERAL_PORTS: (i32, i32) = (1024, 65535);
+
+/// A set of flows: every port of `ports` (inclusive) to or from every address of `peer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flows {
+    /// First and last port.
+    pub ports: (i32, i32),
+    /// The other end.
+    pub peer: Cidr,
+}
+
+/// What a network ACL does to a set of flows, split into the parts each entry decided.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AclJudgement {
+    /// The flows an allow entry decided.
+    pub allowed: Vec<Flows>,
+    /// The flows a deny entry decided (`None`: no entry matched, the final `*` deny).
+    pub denied: Vec<(Flows, Option<i32>)>,
+}
+
+impl AclJudgement {
+    /// Every flow is allowed.
+    pub fn all_allowed(&self) -> bool {
+        self.denied.is_empty()
+    }
+
+    /// Some flow to or from a public address is allowed.
+    pub fn allows_public(&self) -> bool {
+        self.allowed.iter().any(|f| is_public_source(&f.peer))
+    }
+
+    /// The ports of `wanted` that no allowed flow (to a public address when `public_only`)
+    /// carries, as merged ranges: the ports a client or target would miss.
+    pub fn ports_missing(&self, wanted: (i32, i32), public_only: bool) -> Vec<(i32, i32)> {
+        let mut open: Vec<(i32, i32)> = self
+            .allowed
+            .iter()
+            .filter(|f| !public_only || is_public_source(&f.peer))
+            .map(|f| f.ports)
+            .collect();
+        open.sort();
+        let mut missing = Vec::new();
+        let mut next = wanted.0;
+        for (from, to) in open {
+            if from > next {
+                missing.push((next, (from - 1).min(wanted.1)));
+            }
+            next = next.max(to.saturating_add(1));
+            if next > wanted.1 {
+                break;
+            }
+        }
+        if next <= wanted.1 {
+            missing.push((next, wanted.1));
+        }
+        missing
+    }
+
+    /// The deny entries that decided some flow, each once (`None` = the final deny).
+    pub fn deciding_denies(&self) -> Vec<Option<i32>> {
+        let mut rules: Vec<Option<i32>> = self.denied.iter().map(|(_, r)| *r).collect();
+        rules.sort_by_key(|r| r.unwrap_or(i32::MAX));
+        rules.dedup();
+        rules
+    }
+}
+
+/// `a-b`, or `a` for one port, for each range.
+pub fn port_ranges_text(ranges: &[(i32, i32)]) -> String {
+    ranges
+        .iter()
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The blocks of `outer` left after taking out `inner` (which it covers), largest first.
+fn cidr_minus(outer: Cidr, inner: Cidr) -> Vec<Cidr> {
+    if inner.covers(&outer) {
+        return vec![];
+    }
+    if !outer.covers(&inner) {
+        return vec![outer];
+    }
+    let mut left = Vec::new();
+    let mut current = outer.0;
+    while current.prefix_len() < inner.0.prefix_len() {
+        let Ok(mut halves) = current.subnets(current.prefix_len() + 1) else {
+            break;
+        };
+        let (Some(a), Some(b)) = (halves.next(), halves.next()) else {
+            break;
+        };
+        let (keep, descend) = if a.contains(&inner.0) { (b, a) } else { (a, b) };
+        left.push(Cidr(keep));
+        current = descend;
+    }
+    left
+}
+
+impl Flows {
+    /// The part of these flows an entry with `ports` and `block` matches, if any.
+    fn hit(&self, ports: (i32, i32), block: &Cidr) -> Option<Flows> {
+        let (from, to) = (self.ports.0.max(ports.0), self.ports.1.min(ports.1));
+        if from > to || !block.overlaps(&self.peer) {
+            return None;
+        }
+        let peer = if block.covers(&self.peer) {
+            self.peer
+        } else {
+            *block
+        };
+        Some(Flows {
+            ports: (from, to),
+            peer,
+        })
+    }
+
+    /// These flows without `hit` (a part of them).
+    fn minus(&self, hit: &Flows) -> Vec<Flows> {
+        let mut rest = Vec::new();
+        if self.ports.0 < hit.ports.0 {
+            rest.push(Flows {
+                ports: (self.ports.0, hit.ports.0 - 1),
+                peer: self.peer,
+            });
+        }
+        if hit.ports.1 < self.ports.1 {
+            rest.push(Flows {
+                ports: (hit.ports.1 + 1, self.ports.1),
+                peer: self.peer,
+            });
+        }
+        rest.extend(
+            cidr_minus(self.peer, hit.peer)
+                .into_iter()
+                .map(|peer| Flows {
+                    ports: hit.ports,
+                    peer,
+                }),
+        );
+        rest
+    }
 }
 
 impl NetworkAcl {
-    /// Evaluates entries in rule-number order: the first entry whose protocol and ports match
-    /// and whose block overlaps `peer` decides, like AWS (explicit deny wins if it comes first).
-    pub fn evaluate(&self, egress: bool, protocol: &str, port: i32, peer: &Cidr) -> NaclDecision {
+    /// Judges every flow of `ports` × `peer` in one direction, as AWS does each packet: entries
+    /// in rule-number order, the first whose protocol, ports and block match decides. A wide
+    /// peer (the internet, a subnet) can come out partly allowed: an ACL used as a blocklist
+    /// denies a few blocks and allows the rest.
+    pub fn judge(
+        &self,
+        egress: bool,
+        protocol: &str,
+        ports: (i32, i32),
+        peer: &Cidr,
+    ) -> AclJudgement {
         let mut entries: Vec<&NaclEntry> =
             self.entries.iter().filter(|e| e.egress == egress).collect();
         entries.sort_by_key(|e| e.rule_number);
+        let mut judgement = AclJudgement::default();
+        let mut undecided = vec![Flows { ports, peer: *peer }];
         for e in entries {
             let Some(block) = Cidr::parse(&e.cidr) else {
                 continue;
             };
-            if protocol_matches(&e.protocol, protocol)
-                && port_in_range(e.from_port, e.to_port, port)
-                && block.overlaps(peer)
-            {
-                return if e.allow {
-                    NaclDecision::Allowed(e.rule_number)
-                } else {
-                    NaclDecision::Denied(Some(e.rule_number))
-                };
+            if !protocol_matches(&e.protocol, protocol) {
+                continue;
             }
+            let entry_ports = match (e.from_port, e.to_port) {
+                (Some(f), Some(t)) if f >= 0 && t >= 0 => (f, t),
+                _ => (0, 65535),
+            };
+            let mut rest = Vec::new();
+            for flows in undecided {
+                match flows.hit(entry_ports, &block) {
+                    None => rest.push(flows),
+                    Some(hit) => {
+                        if e.allow {
+                            judgement.allowed.push(hit);
+                        } else {
+                            judgement.denied.push((hit, Some(e.rule_number)));
+                        }
+                        rest.extend(flows.minus(&hit));
+                    }
+                }
+            }
+            undecided = rest;
         }
-        NaclDecision::Denied(None)
+        judgement
+            .denied
+            .extend(undecided.into_iter().map(|f| (f, None)));
+        judgement
     }
 }
 
@@ -477,67 +661,234 @@ mod tests {
     }
 
     #[test]
+    fn an_acl_judges_a_wide_peer_and_a_port_range_part_by_part() {
+        let acl = |entries: Vec<NaclEntry>| NetworkAcl {
+            id: "acl-1".into(),
+            entries,
+            ..Default::default()
+        };
+        let internet = c("0.0.0.0/0");
+        // (name, entries, direction egress, ports, peer, all allowed, public allowed, missing ports)
+        type Case = (
+            &'static str,
+            Vec<NaclEntry>,
+            bool,
+            (i32, i32),
+            Cidr,
+            bool,
+            bool,
+            Vec<(i32, i32)>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "allow all",
+                vec![entry(100, "-1", true, false, "0.0.0.0/0", None)],
+                false,
+                (443, 443),
+                internet,
+                true,
+                true,
+                vec![],
+            ),
+            (
+                "a blocklist in front of allow all",
+                vec![
+                    entry(10, "-1", false, false, "203.0.113.0/24", None),
+                    entry(100, "-1", true, false, "0.0.0.0/0", None),
+                ],
+                false,
+                (443, 443),
+                internet,
+                false,
+                true,
+                vec![],
+            ),
+            (
+                "only the VPC is admitted",
+                vec![entry(
+                    100,
+                    "6",
+                    true,
+                    false,
+                    "10.0.0.0/16",
+                    Some((443, 443)),
+                )],
+                false,
+                (443, 443),
+                internet,
+                false,
+                false,
+                vec![(443, 443)],
+            ),
+            (
+                "the upper ephemeral range only",
+                vec![entry(
+                    100,
+                    "6",
+                    true,
+                    true,
+                    "0.0.0.0/0",
+                    Some((32768, 65535)),
+                )],
+                true,
+                EPHEMERAL_PORTS,
+                internet,
+                false,
+                true,
+                vec![(1024, 32767)],
+            ),
+            (
+                "two ranges with a hole",
+                vec![
+                    entry(100, "6", true, true, "0.0.0.0/0", Some((1024, 2000))),
+                    entry(110, "6", true, true, "0.0.0.0/0", Some((3000, 65535))),
+                ],
+                true,
+                EPHEMERAL_PORTS,
+                internet,
+                false,
+                true,
+                vec![(2001, 2999)],
+            ),
+            (
+                "a deny of some ports before an allow of all",
+                vec![
+                    entry(90, "6", false, true, "0.0.0.0/0", Some((5000, 5001))),
+                    entry(100, "-1", true, true, "0.0.0.0/0", None),
+                ],
+                true,
+                EPHEMERAL_PORTS,
+                c("10.0.1.0/24"),
+                false,
+                false,
+                vec![(5000, 5001)],
+            ),
+            (
+                "udp only",
+                vec![entry(100, "17", true, false, "0.0.0.0/0", None)],
+                false,
+                (443, 443),
+                internet,
+                false,
+                false,
+                vec![(443, 443)],
+            ),
+            (
+                "an IPv4 entry says nothing about IPv6",
+                vec![entry(100, "-1", true, false, "0.0.0.0/0", None)],
+                false,
+                (443, 443),
+                c("::/0"),
+                false,
+                false,
+                vec![(443, 443)],
+            ),
+        ];
+        for (name, entries, egress, ports, peer, all, public, missing) in cases {
+            let judged = acl(entries).judge(egress, "tcp", ports, &peer);
+            assert_eq!(judged.all_allowed(), all, "{name}: {judged:?}");
+            assert_eq!(judged.allows_public(), public, "{name}: {judged:?}");
+            assert_eq!(
+                judged.ports_missing(ports, peer.is_public()),
+                missing,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_block_minus_a_smaller_one_leaves_the_rest_exactly() {
+        let rest = cidr_minus(c("10.0.0.0/16"), c("10.0.1.0/24"));
+        assert_eq!(rest.len(), 8);
+        assert!(rest.iter().all(|r| !r.overlaps(&c("10.0.1.0/24"))));
+        let size: u64 = rest.iter().map(|r| 1u64 << (32 - r.0.prefix_len())).sum();
+        assert_eq!(size, 65536 - 256);
+        assert_eq!(cidr_minus(c("10.0.1.0/24"), c("10.0.0.0/16")), vec![]);
+        assert_eq!(
+            cidr_minus(c("10.0.1.0/24"), c("10.0.2.0/24")),
+            vec![c("10.0.1.0/24")]
+        );
+        assert_eq!(cidr_minus(c("::/0"), c("2600::/128")).len(), 128);
+    }
+
+    #[test]
+    fn port_ranges_read_as_text() {
+        assert_eq!(
+            port_ranges_text(&[(1024, 32767), (443, 443)]),
+            "1024-32767, 443"
+        );
+    }
+
+    /// One port to or from one peer: allowed, or the deny entries that decided it.
+    fn decide(
+        acl: &NetworkAcl,
+        egress: bool,
+        port: i32,
+        peer: &Cidr,
+    ) -> Result<(), Vec<Option<i32>>> {
+        let judged = acl.judge(egress, "tcp", (port, port), peer);
+        if judged.all_allowed() {
+            Ok(())
+        } else {
+            Err(judged.deciding_denies())
+        }
+    }
+
+    #[test]
     fn nacl_rule_order_and_explicit_deny() {
         let lb = c("10.0.1.0/24");
         let default_acl = NetworkAcl {
             id: "acl-1".into(),
+            vpc_id: String::new(),
+            subnet_ids: vec![],
             entries: vec![
                 entry(100, "-1", true, false, "0.0.0.0/0", None),
                 entry(32767, "-1", false, false, "0.0.0.0/0", None),
                 entry(100, "-1", true, true, "0.0.0.0/0", None),
             ],
         };
-        assert_eq!(
-            default_acl.evaluate(false, "tcp", 3000, &lb),
-            NaclDecision::Allowed(100)
-        );
-        assert_eq!(
-            default_acl.evaluate(true, "tcp", 40000, &lb),
-            NaclDecision::Allowed(100)
-        );
+        assert_eq!(decide(&default_acl, false, 3000, &lb), Ok(()));
+        assert_eq!(decide(&default_acl, true, 40000, &lb), Ok(()));
 
         let deny_first = NetworkAcl {
             id: "acl-2".into(),
+            vpc_id: String::new(),
+            subnet_ids: vec![],
             entries: vec![
                 entry(200, "6", true, false, "0.0.0.0/0", Some((3000, 3000))),
                 entry(90, "6", false, false, "10.0.0.0/16", Some((0, 65535))),
             ],
         };
         assert_eq!(
-            deny_first.evaluate(false, "tcp", 3000, &lb),
-            NaclDecision::Denied(Some(90)),
+            decide(&deny_first, false, 3000, &lb),
+            Err(vec![Some(90)]),
             "lower number wins"
         );
 
         let allow_first = NetworkAcl {
             id: "acl-3".into(),
+            vpc_id: String::new(),
+            subnet_ids: vec![],
             entries: vec![
                 entry(50, "6", true, false, "10.0.1.0/24", Some((3000, 3000))),
                 entry(90, "6", false, false, "0.0.0.0/0", None),
             ],
         };
+        assert_eq!(decide(&allow_first, false, 3000, &lb), Ok(()));
+        assert_eq!(decide(&allow_first, false, 3001, &lb), Err(vec![Some(90)]));
         assert_eq!(
-            allow_first.evaluate(false, "tcp", 3000, &lb),
-            NaclDecision::Allowed(50)
-        );
-        assert_eq!(
-            allow_first.evaluate(false, "tcp", 3001, &lb),
-            NaclDecision::Denied(Some(90))
-        );
-        assert_eq!(
-            allow_first.evaluate(true, "tcp", 40000, &lb),
-            NaclDecision::Denied(None),
+            decide(&allow_first, true, 40000, &lb),
+            Err(vec![None]),
             "no outbound entry: implicit deny"
         );
 
         let udp_only = NetworkAcl {
             id: "acl-4".into(),
+            vpc_id: String::new(),
+            subnet_ids: vec![],
             entries: vec![entry(100, "17", true, false, "0.0.0.0/0", None)],
         };
-        assert_eq!(
-            udp_only.evaluate(false, "tcp", 3000, &lb),
-            NaclDecision::Denied(None)
-        );
+        assert_eq!(decide(&udp_only, false, 3000, &lb), Err(vec![None]));
     }
 
     #[test]

@@ -86,7 +86,7 @@ pub struct CachingReader<R> {
     listed_clusters: TtlMap<()>,
     /// Held while hosts are read after a miss.
     host_misses: tokio::sync::Mutex<()>,
-    acls: TtlMap<Option<NetworkAcl>>,
+    acls: TtlMap<Vec<NetworkAcl>>,
     groups: TtlMap<Vec<SecurityGroup>>,
     subnets: TtlMap<Vec<Subnet>>,
     prefix_lists: TtlMap<Option<Vec<String>>>,
@@ -262,9 +262,9 @@ impl<R: Ec2Reader> Ec2Reader for CachingReader<R> {
             .await
     }
 
-    async fn network_acl(&self, subnet_id: &str) -> ReadResult<NetworkAcl> {
+    async fn network_acls(&self, which: Selection<'_>) -> Result<Vec<NetworkAcl>, ReadError> {
         self.acls
-            .get_or_load(subnet_id.to_string(), self.inner.network_acl(subnet_id))
+            .get_or_load(which.key(), self.inner.network_acls(which))
             .await
     }
 

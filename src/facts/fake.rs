@@ -29,7 +29,7 @@ pub struct FakeAws {
     enis: Vec<NetworkInterface>,
     route_tables: HashMap<String, Vec<RouteTable>>,
     hosts: HashMap<String, Host>,
-    acls: HashMap<String, NetworkAcl>,
+    acls: Vec<NetworkAcl>,
     security_groups: Vec<SecurityGroup>,
     subnets: Vec<Subnet>,
     target_groups: Vec<TargetGroup>,
@@ -63,9 +63,7 @@ impl FakeAws {
             if let Some(tables) = known(&facts.vpc_route_tables) {
                 aws.route_tables.insert(eni.vpc_id.clone(), tables);
             }
-            if let Some(acl) = known(&facts.network_acl) {
-                aws.acls.insert(eni.subnet_id.clone(), acl);
-            }
+            aws.acls = known(&facts.network_acls).unwrap_or_default();
             aws.enis.push(eni);
         }
         if let Some(host) = known(&facts.host) {
@@ -107,7 +105,7 @@ impl FakeAws {
                 aws.targets.insert(tg.arn, vec![health]);
             }
             if let (Some(net), Some(acl)) = (known(&facts.task_network), acl.clone()) {
-                aws.acls.insert(net.subnet_id, acl);
+                aws.add_acl(acl, &net.subnet_id);
             }
         }
         if let Some(p) = &facts.pull {
@@ -122,7 +120,7 @@ impl FakeAws {
                     aws.dns.insert(path.vpc_id.clone(), dns);
                 }
                 if let Some(acl) = acl {
-                    aws.acls.insert(path.subnet_id.clone(), acl);
+                    aws.add_acl(acl, &path.subnet_id);
                 }
             }
         }
@@ -130,6 +128,14 @@ impl FakeAws {
             aws.hosts.insert(container_instance.to_string(), host);
         }
         aws
+    }
+
+    /// A stop fixture's ACL, associated with the subnet in question.
+    fn add_acl(&mut self, mut acl: NetworkAcl, subnet_id: &str) {
+        if !acl.subnet_ids.iter().any(|s| s == subnet_id) {
+            acl.subnet_ids.push(subnet_id.to_string());
+        }
+        self.acls.push(acl);
     }
 
     /// Adds stopped tasks (ListTasks desiredStatus=STOPPED).
@@ -280,9 +286,17 @@ impl Ec2Reader for FakeAws {
         Ok(self.route_tables.get(vpc_id).cloned().unwrap_or_default())
     }
 
-    async fn network_acl(&self, subnet_id: &str) -> ReadResult<NetworkAcl> {
+    async fn network_acls(&self, which: Selection<'_>) -> Result<Vec<NetworkAcl>, ReadError> {
         self.call("ec2:DescribeNetworkAcls").await?;
-        Ok(self.acls.get(subnet_id).cloned())
+        Ok(match which {
+            Selection::Ids(subnets) => self
+                .acls
+                .iter()
+                .filter(|a| a.subnet_ids.iter().any(|s| subnets.contains(s)))
+                .cloned()
+                .collect(),
+            Selection::InVpc(vpc) => in_vpc(&self.acls, vpc, |a| &a.vpc_id),
+        })
     }
 
     async fn security_groups(&self, which: Selection<'_>) -> Result<Vec<SecurityGroup>, ReadError> {

@@ -102,8 +102,11 @@ macro_rules! decorate_reads {
                         .await
                 }
 
-                async fn network_acl(&self, subnet_id: &str) -> ReadResult<NetworkAcl> {
-                    self.$read("ec2:DescribeNetworkAcls", self.inner.network_acl(subnet_id))
+                async fn network_acls(
+                    &self,
+                    which: Selection<'_>,
+                ) -> Result<Vec<NetworkAcl>, ReadError> {
+                    self.$read("ec2:DescribeNetworkAcls", self.inner.network_acls(which))
                         .await
                 }
 

@@ -79,6 +79,21 @@ fn task_network(
     }
 }
 
+/// The network ACL of one subnet.
+async fn read_subnet_acl<R: FactReader>(
+    subnet: &str,
+    reader: &R,
+) -> Result<Fact<NetworkAcl>, ReadError> {
+    let acls = reader
+        .network_acls(Selection::Ids(&[subnet.to_string()]))
+        .await;
+    let found = acls.map(|acls| crate::domain::net::acl_of(&acls, subnet).cloned());
+    into_fact(found, || Unreadable {
+        api: "ec2:DescribeNetworkAcls",
+        reason: format!("no network ACL is associated with {subnet}"),
+    })
+}
+
 /// Reads every fact the stop rules need for `stop`.
 pub async fn read_stop_facts<R: FactReader>(
     stop: &StoppedTask,
@@ -121,10 +136,7 @@ async fn read_group_hop<R: FactReader>(
         },
         async {
             match subnet {
-                Some(s) => into_fact(reader.network_acl(s).await, || Unreadable {
-                    api: "ec2:DescribeNetworkAcls",
-                    reason: format!("no network ACL is associated with {s}"),
-                }),
+                Some(s) => read_subnet_acl(s, reader).await,
                 None => Ok(not_read(
                     "ec2:DescribeNetworkAcls",
                     "the task subnet is unknown",
@@ -380,12 +392,7 @@ async fn read_pulling_vpc<R: FactReader>(
         },
         async { list_fact(reader.security_groups(Selection::InVpc(&p.vpc_id)).await) },
         async { list_fact(reader.subnets(Selection::InVpc(&p.vpc_id)).await) },
-        async {
-            into_fact(reader.network_acl(&p.subnet_id).await, || Unreadable {
-                api: "ec2:DescribeNetworkAcls",
-                reason: format!("no network ACL is associated with {}", p.subnet_id),
-            })
-        }
+        read_subnet_acl(&p.subnet_id, reader)
     )?;
     let route_table = match &tables {
         Fact::Known(t) => match effective_route_table(t, &p.subnet_id) {

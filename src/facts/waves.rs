@@ -97,8 +97,9 @@ pub struct TaskNetwork {
     pub route_table: Fact<RouteTable>,
     /// The service's target groups (on a load-balancer path).
     pub target_groups: Option<Fact<Vec<TargetGroup>>>,
-    /// The task subnet's network ACL.
-    pub network_acl: Fact<NetworkAcl>,
+    /// The VPC's network ACLs (on a load-balancer path: the task's and the load balancers'
+    /// subnets).
+    pub network_acls: Fact<Vec<NetworkAcl>>,
     /// Security groups read early: every one of the VPC on a load-balancer path, the ENI's
     /// for a public IP.
     pub vpc_groups: Option<Fact<Vec<SecurityGroup>>>,
@@ -178,7 +179,7 @@ pub async fn read_task_facts<R: FactReader>(
         })
         .await?;
         let mappings = lb_mappings(&named.service);
-        let network = task_network(&named, mappings, attachment, reader).await?;
+        let network = task_network(&named, mappings, reader).await?;
         let balancers = match &network.target_groups {
             Some(groups) => {
                 let ip = attachment.private_ipv4_address.as_deref();
@@ -227,7 +228,7 @@ pub async fn read_task_facts<R: FactReader>(
         route_table: network.route_table,
         host,
         vpc_route_tables: network.vpc_route_tables,
-        network_acl: network.network_acl,
+        network_acls: network.network_acls,
         security_groups: resolve_prefix_lists(boundaries.security_groups, reader).await?,
         load_balancer_path,
     })
@@ -365,7 +366,6 @@ async fn named_resources<R: FactReader>(
 async fn task_network<R: FactReader>(
     named: &NamedResources,
     mappings: Option<&[LoadBalancerMapping]>,
-    attachment: &EniAttachment,
     reader: &R,
 ) -> Result<TaskNetwork, ReadError> {
     let route_tables = async {
@@ -378,16 +378,18 @@ async fn task_network<R: FactReader>(
         list_fact(reader.route_tables(&eni.vpc_id).await)
     };
     let target_groups = read_target_groups(mappings, reader);
-    let network_acl = async {
-        if mappings.is_none() {
-            return Ok(not_read("ec2:DescribeNetworkAcls", "no load balancer"));
-        }
-        match attachment.subnet_id.as_deref() {
-            Some(subnet) => into_fact(reader.network_acl(subnet).await, || Unreadable {
-                api: "ec2:DescribeNetworkAcls",
-                reason: format!("no network ACL is associated with {subnet}"),
-            }),
-            None => Ok(missing_input("ec2:DescribeNetworkAcls", "task subnet")),
+    // The whole VPC's ACLs in one read: the load balancer's subnets are known only a wave
+    // later, and their ACLs are hops of the path too.
+    let network_acls = async {
+        match (named.eni.known(), mappings) {
+            (Some(eni), Some(_)) => {
+                list_fact(reader.network_acls(Selection::InVpc(&eni.vpc_id)).await)
+            }
+            (None, Some(_)) => Ok(not_read(
+                "ec2:DescribeNetworkAcls",
+                "the task ENI is unknown",
+            )),
+            (_, None) => Ok(not_read("ec2:DescribeNetworkAcls", "no load balancer")),
         }
     };
     // Behind a load balancer, the VPC's groups and subnets now, not in a wave of their own;
@@ -409,10 +411,10 @@ async fn task_network<R: FactReader>(
             _ => Ok(None),
         }
     };
-    let (vpc_route_tables, target_groups, network_acl, vpc_groups, vpc_subnets) = tokio::try_join!(
+    let (vpc_route_tables, target_groups, network_acls, vpc_groups, vpc_subnets) = tokio::try_join!(
         route_tables,
         target_groups,
-        network_acl,
+        network_acls,
         vpc_groups,
         vpc_subnets
     )?;
@@ -421,7 +423,7 @@ async fn task_network<R: FactReader>(
         vpc_route_tables,
         route_table,
         target_groups,
-        network_acl,
+        network_acls,
         vpc_groups,
         vpc_subnets,
     })
@@ -736,7 +738,7 @@ mod tests {
             ]
         );
         assert!(facts.load_balancer_path.is_none());
-        assert!(facts.security_groups.known().is_none() && facts.network_acl.known().is_none());
+        assert!(facts.security_groups.known().is_none() && facts.network_acls.known().is_none());
     }
 
     #[tokio::test]

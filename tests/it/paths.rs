@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::harness::{run_cli, Proxy};
 use crate::verdicts::check;
-use crate::world::{build, clients, received, LbSpec, Scenario, Subnet, Svc};
+use crate::world::{build, clients, received, LbAcl, LbSpec, Scenario, Subnet, Svc};
 
 fn behind(spec: LbSpec) -> Scenario {
     Scenario {
@@ -225,6 +225,57 @@ async fn network_acl_denies_the_port() {
         "rule 50",
     )
     .await;
+}
+
+#[tokio::test]
+async fn the_load_balancer_subnets_acl_admits_the_vpc_only() {
+    assert_broken(
+        LbSpec {
+            lb_acl: LbAcl::ClientsFromVpcOnly,
+            ..LbSpec::valid_alb()
+        },
+        "LB_NACL_BLOCKS_CLIENTS",
+        "inbound 80/tcp from the internet (0.0.0.0/0)",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_nlb_subnets_acl_admits_the_vpc_only() {
+    assert_broken(
+        LbSpec {
+            lb_acl: LbAcl::ClientsFromVpcOnly,
+            ..LbSpec::valid_nlb()
+        },
+        "LB_NACL_BLOCKS_CLIENTS",
+        "inbound 80/tcp from the internet",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_load_balancer_subnets_acl_closes_the_container_port() {
+    assert_broken(
+        LbSpec {
+            lb_acl: LbAcl::TargetPortClosed,
+            ..LbSpec::valid_alb()
+        },
+        "LB_NACL_BLOCKS_TARGETS",
+        "outbound 3000/tcp to",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_load_balancer_subnets_acl_used_as_a_blocklist_is_compliant() {
+    let (e, alerts) = evaluate(behind(LbSpec {
+        lb_acl: LbAcl::Blocklist,
+        ..LbSpec::valid_alb()
+    }))
+    .await;
+    assert_eq!(e.compliance, Status::Compliant, "{e:#?}");
+    assert!(e.findings.is_empty(), "{:?}", rules(&e));
+    assert!(alerts.is_empty());
 }
 
 #[tokio::test]

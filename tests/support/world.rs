@@ -125,7 +125,23 @@ pub struct LbSpec {
     pub lb_sg_egress: bool,
     pub task_sg_admits_lb: bool,
     pub nacl_denies_port: bool,
+    /// The network ACL of the load balancer's subnets.
+    pub lb_acl: LbAcl,
     pub register_target: bool,
+}
+
+/// The network ACL of the load balancer's subnets.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LbAcl {
+    /// The VPC's default ACL (everything allowed).
+    Default,
+    /// An ACL of their own used as a blocklist: one public block denied, the rest allowed.
+    Blocklist,
+    /// The listener port admitted from the VPC only: internet clients are blocked.
+    ClientsFromVpcOnly,
+    /// Out: the listener's replies (1024-65535) only, so the container port 3000 is blocked
+    /// toward the task.
+    TargetPortClosed,
 }
 
 impl LbSpec {
@@ -145,6 +161,7 @@ impl LbSpec {
             lb_sg_egress: true,
             task_sg_admits_lb: true,
             nacl_denies_port: false,
+            lb_acl: LbAcl::Default,
             register_target: true,
         }
     }
@@ -720,6 +737,7 @@ pub async fn create_lb_path(
             .await
             .unwrap();
     }
+    lb_subnets_acl(c, vpc_id, &lb_subnets, spec.lb_acl).await;
     let mut lb = c
         .elbv2
         .create_load_balancer()
@@ -953,4 +971,78 @@ pub async fn dedup_table() -> String {
         .await
         .unwrap();
     name
+}
+
+/// Gives the load balancer's subnets a network ACL of their own, as `acl` says.
+async fn lb_subnets_acl(c: &Clients, vpc_id: &str, subnets: &[String], acl: LbAcl) {
+    use aws_sdk_ec2::types::{PortRange, RuleAction};
+    // (rule number, egress, allow, block, ports)
+    let entries: &[(i32, bool, bool, &str, Option<(i32, i32)>)] = match acl {
+        LbAcl::Default => return,
+        LbAcl::Blocklist => &[
+            (10, false, false, "198.51.100.0/24", None),
+            (100, false, true, "0.0.0.0/0", None),
+            (100, true, true, "0.0.0.0/0", None),
+        ],
+        LbAcl::ClientsFromVpcOnly => &[
+            (100, false, true, "10.0.0.0/16", None),
+            (100, true, true, "0.0.0.0/0", None),
+        ],
+        LbAcl::TargetPortClosed => &[
+            (100, false, true, "0.0.0.0/0", None),
+            (100, true, true, "0.0.0.0/0", Some((32768, 65535))),
+        ],
+    };
+    let acl_id = c
+        .ec2
+        .create_network_acl()
+        .vpc_id(vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .network_acl()
+        .unwrap()
+        .network_acl_id()
+        .unwrap()
+        .to_string();
+    for &(n, egress, allow, cidr, ports) in entries {
+        let mut entry = c
+            .ec2
+            .create_network_acl_entry()
+            .network_acl_id(&acl_id)
+            .rule_number(n)
+            .protocol(if ports.is_some() { "6" } else { "-1" })
+            .rule_action(if allow {
+                RuleAction::Allow
+            } else {
+                RuleAction::Deny
+            })
+            .egress(egress)
+            .cidr_block(cidr);
+        if let Some((from, to)) = ports {
+            entry = entry.port_range(PortRange::builder().from(from).to(to).build());
+        }
+        entry.send().await.unwrap();
+    }
+    let acls = c
+        .ec2
+        .describe_network_acls()
+        .filters(Filter::builder().name("vpc-id").values(vpc_id).build())
+        .send()
+        .await
+        .unwrap();
+    for association in acls
+        .network_acls()
+        .iter()
+        .flat_map(|a| a.associations())
+        .filter(|a| subnets.iter().any(|s| Some(s.as_str()) == a.subnet_id()))
+    {
+        c.ec2
+            .replace_network_acl_association()
+            .association_id(association.network_acl_association_id().unwrap())
+            .network_acl_id(&acl_id)
+            .send()
+            .await
+            .unwrap();
+    }
 }

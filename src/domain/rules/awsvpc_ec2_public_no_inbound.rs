@@ -236,7 +236,7 @@ mod tests {
                 Fact::Unknown(u) => Fact::Unknown(u.clone()),
             },
             vpc_route_tables: Fact::Known(vec![]),
-            network_acl: Fact::Unknown(denied("ec2:DescribeNetworkAcls")),
+            network_acls: Fact::Unknown(denied("ec2:DescribeNetworkAcls")),
             security_groups: Fact::Known(vec![SecurityGroup {
                 id: "sg-task".into(),
                 vpc_id: "vpc-1".into(),

@@ -103,8 +103,10 @@ pub fn valid() -> TaskFacts {
             ..Default::default()
         }),
         vpc_route_tables: Fact::Known(vec![private, public]),
-        network_acl: Fact::Known(NetworkAcl {
+        network_acls: Fact::Known(vec![NetworkAcl {
             id: "acl-1".into(),
+            vpc_id: "vpc-1".into(),
+            subnet_ids: vec!["subnet-task".into(), "subnet-a".into(), "subnet-b".into()],
             entries: vec![
                 NaclEntry {
                     rule_number: 100,
@@ -125,7 +127,7 @@ pub fn valid() -> TaskFacts {
                     to_port: None,
                 },
             ],
-        }),
+        }]),
         security_groups: Fact::Known(vec![
             SecurityGroup {
                 id: "sg-task".into(),
@@ -224,6 +226,40 @@ pub fn run_as(launch_type: &str, facts: &TaskFacts, check: Check) -> Outcome {
             facts,
         },
     )
+}
+
+/// One network ACL entry for TCP (`ports` `None` = all ports).
+pub fn acl_entry(
+    n: i32,
+    allow: bool,
+    egress: bool,
+    cidr: &str,
+    ports: Option<(i32, i32)>,
+) -> NaclEntry {
+    NaclEntry {
+        rule_number: n,
+        protocol: "6".into(),
+        allow,
+        egress,
+        cidr: cidr.into(),
+        from_port: ports.map(|p| p.0),
+        to_port: ports.map(|p| p.1),
+    }
+}
+
+/// `f` with `subnets` moved to a network ACL of their own, `acl-lb`, holding `entries`.
+pub fn with_lb_acl(mut f: TaskFacts, subnets: &[&str], entries: Vec<NaclEntry>) -> TaskFacts {
+    let acls = known(&mut f.network_acls);
+    for acl in acls.iter_mut() {
+        acl.subnet_ids.retain(|s| !subnets.contains(&s.as_str()));
+    }
+    acls.push(NetworkAcl {
+        id: "acl-lb".into(),
+        vpc_id: "vpc-1".into(),
+        subnet_ids: subnets.iter().map(|s| s.to_string()).collect(),
+        entries,
+    });
+    f
 }
 
 pub fn path(f: &mut TaskFacts) -> &mut LoadBalancerPath {
@@ -345,6 +381,6 @@ pub fn seed() -> TaskFacts {
         reason: "not read: no rule needs them".into(),
     };
     f.security_groups = Fact::Unknown(not_read("ec2:DescribeSecurityGroups"));
-    f.network_acl = Fact::Unknown(not_read("ec2:DescribeNetworkAcls"));
+    f.network_acls = Fact::Unknown(not_read("ec2:DescribeNetworkAcls"));
     f
 }

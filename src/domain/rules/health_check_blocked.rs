@@ -2,10 +2,11 @@
 //! health-check port: out through the load balancer's security groups, through the task
 //! subnet's network ACL (both ways: ACLs are stateless), in through the task's security groups.
 
+use super::acl_hop::{return_ports, service_port, Peer as AclPeer};
 use super::stop_view::StopView;
 use super::view::subnet_cidrs;
 use crate::domain::facts::LoadBalancer;
-use crate::domain::net::{rules_admit, Cidr, NaclDecision, NetworkAcl, Peer, SecurityGroup};
+use crate::domain::net::{rules_admit, Cidr, NetworkAcl, Peer, SecurityGroup};
 use crate::domain::stop::TaskNetworkConfig;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
@@ -20,13 +21,6 @@ pub const RULE: Rule = Rule {
                   rule on the load balancer's security group to the task's, or network ACL entries \
                   (inbound the port from the load balancer subnets, outbound 1024-65535 to them).",
 };
-
-/// Ports representative of the ephemeral range the return traffic uses.
-const EPHEMERAL_SAMPLES: [i32; 3] = [1024, 32768, 65535];
-
-fn nacl_rule(rule: Option<i32>) -> String {
-    rule.map_or_else(|| "the final deny".into(), |n| format!("rule {n}"))
-}
 
 /// The hops that drop the health checks, and the fix of each.
 #[derive(Default)]
@@ -146,29 +140,19 @@ fn out_of_the_load_balancer(
 /// Through the task subnet's network ACL, both ways (ACLs are stateless).
 fn through_the_acl(target: &Target<'_>, lb_cidrs: &[Cidr], gaps: &mut Gaps) {
     let (port, acl) = (target.port, target.acl);
-    for cidr in lb_cidrs {
-        if let NaclDecision::Denied(rule) = acl.evaluate(false, "tcp", port, cidr) {
+    for &cidr in lb_cidrs {
+        if let Some(blocked) = service_port(acl, true, port, AclPeer::Block(cidr)) {
             gaps.add(
-                format!(
-                    "network ACL {} denies inbound {port}/tcp from {cidr} ({})",
-                    acl.id,
-                    nacl_rule(rule)
-                ),
+                format!("network ACL {} denies {}", acl.id, blocked.text),
                 format!(
                     "aws ec2 create-network-acl-entry --network-acl-id {} --ingress --rule-number <below the deny> --protocol tcp --port-range From={port},To={port} --cidr-block {cidr} --rule-action allow",
                     acl.id
                 ),
             );
         }
-        if let Some(p) = EPHEMERAL_SAMPLES
-            .into_iter()
-            .find(|p| matches!(acl.evaluate(true, "tcp", *p, cidr), NaclDecision::Denied(_)))
-        {
+        if let Some(blocked) = return_ports(acl, false, AclPeer::Block(cidr)) {
             gaps.add(
-                format!(
-                    "network ACL {} denies the outbound replies ({p}/tcp) to {cidr}",
-                    acl.id
-                ),
+                format!("network ACL {} denies the {}", acl.id, blocked.text),
                 format!(
                     "aws ec2 create-network-acl-entry --network-acl-id {} --egress --rule-number <below the deny> --protocol tcp --port-range From=1024,To=65535 --cidr-block {cidr} --rule-action allow",
                     acl.id

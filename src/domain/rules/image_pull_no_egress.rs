@@ -5,10 +5,11 @@
 //! with the security groups and network ACL letting 443 through. The pulling network is the
 //! task ENI's on Fargate and the container instance's on EC2 and Managed Instances.
 
+use super::acl_hop::{return_ports, service_port, Peer as AclPeer};
 use super::stop_view::{needed_endpoints, Egress, StopView};
 use crate::domain::facts::{RouteTable, TaskDefinition, Unreadable, VpcEndpoint};
 use crate::domain::net::{
-    admits_public_source, rules_admit, Cidr, NaclDecision, NetworkAcl, Peer, SecurityGroup, SgRule,
+    admits_public_source, rules_admit, Cidr, NetworkAcl, Peer, SecurityGroup, SgRule,
 };
 use crate::domain::stop::{is_private_ecr_image, FailureClass, PullPath, Puller, StopCause};
 use crate::domain::text::list;
@@ -49,16 +50,15 @@ impl<'a> Pull<'a> {
         Ok(groups.iter().flat_map(|g| &g.egress))
     }
 
-    /// Whether the ACL denies 443 out to, or the replies back from, any of `peers`.
-    fn acl_blocks(&self, peers: &[Cidr]) -> bool {
-        peers.iter().any(|c| {
-            matches!(
-                self.acl.evaluate(true, "tcp", 443, c),
-                NaclDecision::Denied(_)
-            ) || matches!(
-                self.acl.evaluate(false, "tcp", 1024, c),
-                NaclDecision::Denied(_)
-            )
+    /// Whether the ACL denies 443 out to, or the replies back from, any of `peers` outright
+    /// (a return range open for part of the ephemeral ports still carries a pull's replies).
+    fn acl_blocks(&self, peers: &[AclPeer]) -> bool {
+        peers.iter().any(|&peer| {
+            let out = service_port(self.acl, false, 443, peer);
+            let back = return_ports(self.acl, true, peer);
+            out.into_iter()
+                .chain(back)
+                .any(|b| b.severity == Severity::High)
         })
     }
 }
@@ -124,7 +124,10 @@ fn through_internet(pull: &Pull<'_>, target: &str) -> RuleResult {
             list(&path.security_group_ids)
         ));
     }
-    let internet = Cidr::parse(INTERNET).into_iter().collect::<Vec<_>>();
+    let internet: Vec<AclPeer> = Cidr::parse(INTERNET)
+        .map(AclPeer::Internet)
+        .into_iter()
+        .collect();
     if pull.acl_blocks(&internet) {
         hops.push(format!(
             "network ACL {} denies outbound 443/tcp or the replies (1024-65535) from the internet",
@@ -268,7 +271,8 @@ fn reach_to_endpoints(
             pull.who
         )));
     }
-    Ok(pull.acl_blocks(subnet_cidrs).then(|| {
+    let endpoint_subnets: Vec<AclPeer> = subnet_cidrs.iter().copied().map(AclPeer::Block).collect();
+    Ok(pull.acl_blocks(&endpoint_subnets).then(|| {
         format!(
             "network ACL {} denies 443/tcp to the endpoints or the replies",
             pull.acl.id
@@ -345,7 +349,31 @@ mod tests {
         for route in &mut pull_route_table(&mut nat_deleted).routes {
             route.blackhole = route.destination_cidr.as_deref() == Some("0.0.0.0/0");
         }
+        let acl_entry = crate::domain::rules::fixture::acl_entry;
+        let mut blocklist = image_pull_nat();
+        acl(&mut blocklist).entries = vec![
+            acl_entry(10, false, true, "198.51.100.0/24", None),
+            acl_entry(100, true, true, "0.0.0.0/0", None),
+            acl_entry(100, true, false, "0.0.0.0/0", None),
+        ];
+        let mut vpc_only = image_pull_nat();
+        acl(&mut vpc_only).entries = vec![
+            acl_entry(100, true, true, "10.0.0.0/16", None),
+            acl_entry(100, true, false, "0.0.0.0/0", None),
+        ];
+        let mut linux_replies = image_pull_nat();
+        acl(&mut linux_replies).entries = vec![
+            acl_entry(100, true, true, "0.0.0.0/0", Some((443, 443))),
+            acl_entry(100, true, false, "0.0.0.0/0", Some((32768, 60999))),
+        ];
         let cases = [
+            ("NAT, the ACL a blocklist", blocklist, None),
+            ("NAT, the ACL opens the Linux reply range only", linux_replies, None),
+            (
+                "NAT, the ACL lets 443 out to the VPC only",
+                vpc_only,
+                Some((Severity::High, "network ACL acl-1 denies outbound 443/tcp")),
+            ),
             (
                 "NAT gateway deleted",
                 nat_deleted,

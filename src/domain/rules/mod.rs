@@ -13,6 +13,8 @@ use super::verdict::{Outcome, Rule, RuleResult};
 pub mod stop_view;
 pub mod view;
 
+pub mod acl_hop;
+
 pub mod awsvpc_ec2_public_no_egress;
 pub mod awsvpc_ec2_public_no_inbound;
 pub mod check_incomplete;
@@ -26,6 +28,8 @@ pub mod image_pull_no_egress;
 pub mod image_pull_not_network;
 pub mod lb_container_port_not_mapped;
 pub mod lb_internal_only;
+pub mod lb_nacl_blocks_clients;
+pub mod lb_nacl_blocks_targets;
 pub mod lb_no_listener;
 pub mod lb_restricted_sources;
 pub mod lb_sg_blocks_egress;
@@ -94,12 +98,20 @@ pub const RULES: &[(Rule, Check)] = &[
         Check::LoadBalancer(lb_subnets_not_public::check),
     ),
     (
+        lb_nacl_blocks_clients::RULE,
+        Check::LoadBalancer(lb_nacl_blocks_clients::check),
+    ),
+    (
         lb_sg_blocks_listener::RULE,
         Check::LoadBalancer(lb_sg_blocks_listener::check),
     ),
     (
         lb_sg_blocks_egress::RULE,
         Check::LoadBalancer(lb_sg_blocks_egress::check),
+    ),
+    (
+        lb_nacl_blocks_targets::RULE,
+        Check::LoadBalancer(lb_nacl_blocks_targets::check),
     ),
     (
         sg_blocks_lb_traffic::RULE,
@@ -329,14 +341,14 @@ mod tests {
             api: "ec2:DescribeSecurityGroups",
             reason: "AccessDenied".into(),
         });
-        facts.network_acl = Fact::Unknown(Unreadable {
+        facts.network_acls = Fact::Unknown(Unreadable {
             api: "ec2:DescribeNetworkAcls",
             reason: "AccessDenied".into(),
         });
         let outcomes = run_engine(&facts);
         assert_eq!(
             incomplete_apis(&outcomes),
-            vec!["ec2:DescribeSecurityGroups", "ec2:DescribeNetworkAcls"]
+            vec!["ec2:DescribeNetworkAcls", "ec2:DescribeSecurityGroups"]
         );
         // The rules that need neither still give their verdicts.
         assert!(outcomes.iter().any(|o| matches!(o, Outcome::Pass(_))));

@@ -1,9 +1,9 @@
 //! NACL_BLOCKS_INBOUND: the task subnet's network ACL must allow the container port inbound
-//! from the load balancer subnets and the ephemeral return ports outbound.
+//! from the load balancer subnets (and from the clients when an NLB preserves their IPs) and
+//! the ephemeral return ports outbound to them. Partly open is MEDIUM.
 
-use super::view::subnet_cidrs;
-use super::view::LbView;
-use crate::domain::net::NaclDecision;
+use super::acl_hop::{return_ports, service_port, worst, Peer};
+use super::view::{internet_clients, subnet_cidrs, LbView};
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
@@ -17,9 +17,6 @@ pub const RULE: Rule = Rule {
                   TCP 1024-65535 to them (network ACLs are stateless).",
 };
 
-/// Ports representative of the ephemeral range the return traffic uses.
-const EPHEMERAL_SAMPLES: [i32; 3] = [1024, 32768, 65535];
-
 /// Evaluates the rule.
 pub fn check(view: &LbView<'_>) -> RuleResult {
     let (acl, subnets) = (view.task.network_acl()?, view.subnets()?);
@@ -29,43 +26,32 @@ pub fn check(view: &LbView<'_>) -> RuleResult {
             continue;
         };
         for lb in view.balancers_of(g) {
-            for cidr in subnet_cidrs(subnets, &lb.subnet_ids) {
-                if let NaclDecision::Denied(rule) = acl.evaluate(false, "tcp", port, &cidr) {
-                    blocked.push(format!(
-                        "inbound {port}/tcp from {cidr} ({})",
-                        describe(rule)
-                    ));
-                }
-                for p in EPHEMERAL_SAMPLES {
-                    if let NaclDecision::Denied(rule) = acl.evaluate(true, "tcp", p, &cidr) {
-                        blocked.push(format!(
-                            "outbound return traffic {p}/tcp to {cidr} ({})",
-                            describe(rule)
-                        ));
-                        break;
-                    }
-                }
+            let mut sources: Vec<Peer> = subnet_cidrs(subnets, &lb.subnet_ids)
+                .into_iter()
+                .map(Peer::Block)
+                .collect();
+            // An NLB that preserves client IPs hands the targets the clients' own packets.
+            if g.preserve_client_ip == Some(true) && lb.internet_facing() {
+                sources.extend(internet_clients(lb).into_iter().map(Peer::Internet));
+            }
+            for peer in sources {
+                blocked.extend(service_port(acl, true, port, peer));
+                blocked.extend(return_ports(acl, false, peer));
             }
         }
     }
-    if blocked.is_empty() {
+    let Some(severity) = worst(&blocked) else {
         return Ok(Outcome::Pass(
             "network ACL allows the load balancer traffic".into(),
         ));
-    }
-    Ok(Outcome::Fail(RULE.finding(format!(
-        "Network ACL {} denies {}. Fix: aws ec2 create-network-acl-entry --network-acl-id {} --rule-number <below the deny> --protocol tcp --ingress --port-range From=<port>,To=<port> --cidr-block <lb-subnet-cidr> --rule-action allow (and an --egress entry for 1024-65535)",
+    };
+    let texts: Vec<String> = blocked.into_iter().map(|b| b.text).collect();
+    Ok(Outcome::Fail(RULE.finding_with(severity, format!(
+        "Network ACL {} of the task subnet denies {}. Fix: aws ec2 create-network-acl-entry --network-acl-id {} --rule-number <below the deny> --protocol tcp --ingress --port-range From=<port>,To=<port> --cidr-block <lb-subnet-cidr> --rule-action allow (and an --egress entry for 1024-65535)",
         acl.id,
-        list(blocked),
+        list(texts),
         acl.id
     ))))
-}
-
-fn describe(rule: Option<i32>) -> String {
-    match rule {
-        Some(n) => format!("rule {n}"),
-        None => "no matching allow: default deny".into(),
-    }
 }
 
 #[cfg(test)]
@@ -97,7 +83,7 @@ mod tests {
     fn table() {
         let with = |entries: Vec<NaclEntry>| {
             let mut f = valid();
-            known(&mut f.network_acl).entries = entries;
+            known(&mut f.network_acls)[0].entries = entries;
             f
         };
         let good = vec![
@@ -114,6 +100,22 @@ mod tests {
             entry(100, true, false, "0.0.0.0/0", None),
             entry(100, true, true, "0.0.0.0/0", Some((32768, 65535))),
         ];
+        let one_host_denied = vec![
+            entry(40, false, false, "10.0.1.9/32", None),
+            entry(100, true, false, "0.0.0.0/0", None),
+            entry(100, true, true, "0.0.0.0/0", None),
+        ];
+        let vpc_only = vec![
+            entry(100, true, false, "10.0.0.0/16", None),
+            entry(100, true, true, "10.0.0.0/16", None),
+        ];
+        let nlb = |entries: Vec<NaclEntry>, preserve: Option<bool>| {
+            let mut f = with(entries);
+            let p = path(&mut f);
+            known(&mut p.target_groups)[0].preserve_client_ip = preserve;
+            known(&mut p.load_balancers)[0].security_group_ids.clear();
+            f
+        };
         let cases = [
             ("default ACL", valid(), None),
             ("exact allows", with(good), None),
@@ -125,12 +127,47 @@ mod tests {
             (
                 "stateless: no outbound",
                 with(no_egress),
-                Some((Severity::High, "outbound return traffic 1024/tcp")),
+                Some((
+                    Severity::High,
+                    "outbound return traffic 1024-65535/tcp to 10.0.1.0/24",
+                )),
             ),
             (
                 "outbound only upper ephemeral range",
                 with(narrow_egress),
-                Some((Severity::High, "default deny")),
+                Some((Severity::Medium, "1024-32767/tcp of the ephemeral range")),
+            ),
+            (
+                "one load-balancer host denied first",
+                with(one_host_denied),
+                Some((
+                    Severity::Medium,
+                    "inbound 3000/tcp from part of 10.0.1.0/24 (rule 40)",
+                )),
+            ),
+            (
+                "NLB without client IPs, ACL admits the VPC",
+                nlb(vpc_only.clone(), None),
+                None,
+            ),
+            (
+                "NLB preserving client IPs, ACL admits the VPC only",
+                nlb(vpc_only, Some(true)),
+                Some((
+                    Severity::High,
+                    "inbound 3000/tcp from the internet (0.0.0.0/0)",
+                )),
+            ),
+            (
+                "NLB preserving client IPs, ACL open",
+                nlb(
+                    vec![
+                        entry(100, true, false, "0.0.0.0/0", None),
+                        entry(100, true, true, "0.0.0.0/0", None),
+                    ],
+                    Some(true),
+                ),
+                None,
             ),
         ];
         for (name, facts, want) in cases {

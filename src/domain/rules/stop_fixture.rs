@@ -79,7 +79,7 @@ fn base_facts() -> StopFacts {
             source: "deployment ecs-svc/1".into(),
         }),
         security_groups: valid.security_groups.clone(),
-        network_acl: valid.network_acl.clone(),
+        network_acl: Fact::Known(valid.network_acls.known().expect("fixture ACLs")[0].clone()),
         health_check: None,
         pull: None,
     }

@@ -10,7 +10,7 @@ use crate::domain::facts::{
     LoadBalancerPath, NetworkInterface, PortMapping, RouteTable, Service, Subnet, TargetGroup,
     TaskDefinition, TaskFacts, Unreadable,
 };
-use crate::domain::net::{rules_admit_some, Cidr, NetworkAcl, Peer, SecurityGroup};
+use crate::domain::net::{acl_of, rules_admit_some, Cidr, NetworkAcl, Peer, SecurityGroup};
 use crate::domain::task::{EniAttachment, LaunchType};
 
 /// A RUNNING awsvpc task that maps at least one port: what the task rules evaluate.
@@ -63,7 +63,15 @@ impl<'a> TaskView<'a> {
 
     /// The network ACL of the task subnet.
     pub fn network_acl(&self) -> Result<&'a NetworkAcl, Unreadable> {
-        known(&self.facts.network_acl)
+        self.acl_of(&self.eni()?.subnet_id)
+    }
+
+    /// The network ACL of a subnet of the task's VPC.
+    pub fn acl_of(&self, subnet_id: &str) -> Result<&'a NetworkAcl, Unreadable> {
+        acl_of(known(&self.facts.network_acls)?, subnet_id).ok_or_else(|| Unreadable {
+            api: "ec2:DescribeNetworkAcls",
+            reason: format!("no network ACL is associated with {subnet_id}"),
+        })
     }
 
     /// The task's launch type, as far as the event tells.
@@ -200,12 +208,20 @@ impl<'a> LbView<'a> {
     /// Every listener port through which internet clients reach one of the service's target
     /// groups, with its load balancer (internet-facing, with security groups); each once.
     pub fn internet_listener_ports(&self) -> Vec<(&'a LoadBalancer, i32)> {
+        let mut ports = self.internet_listeners();
+        ports.retain(|(lb, _)| !lb.security_group_ids.is_empty());
+        ports
+    }
+
+    /// Every listener port through which internet clients reach one of the service's target
+    /// groups, with its internet-facing load balancer (an NLB without groups too); each once.
+    pub fn internet_listeners(&self) -> Vec<(&'a LoadBalancer, i32)> {
         let mut ports: Vec<(&LoadBalancer, i32)> = Vec::new();
         for (_, g) in self.mapped_groups() {
             for lb in self
                 .balancers_of(g)
                 .into_iter()
-                .filter(|l| l.internet_facing() && !l.security_group_ids.is_empty())
+                .filter(|l| l.internet_facing())
             {
                 let forwarding = self
                     .listeners
@@ -222,6 +238,12 @@ impl<'a> LbView<'a> {
         ports
     }
 
+    /// Whether a load balancer sits in the task's VPC, whose network ACLs were read (one in
+    /// another VPC is `LB_VPC_MISMATCH`'s finding).
+    pub fn in_task_vpc(&self, lb: &LoadBalancer) -> bool {
+        self.task.facts.eni.known().map(|e| e.vpc_id.as_str()) == Some(lb.vpc_id.as_str())
+    }
+
     /// The load balancers' subnets.
     pub fn subnets(&self) -> Result<&'a [Subnet], Unreadable> {
         known(&self.path.subnets).map(Vec::as_slice)
@@ -231,6 +253,19 @@ impl<'a> LbView<'a> {
     pub fn registered_in(&self) -> Result<&'a [String], Unreadable> {
         known(&self.path.registered_in).map(Vec::as_slice)
     }
+}
+
+/// The client address space of an internet-facing load balancer: `0.0.0.0/0` unless it
+/// serves IPv6 only, `::/0` when it is dual-stack.
+pub fn internet_clients(lb: &LoadBalancer) -> Vec<Cidr> {
+    let mut clients = Vec::new();
+    if lb.serves_ipv4() {
+        clients.extend(Cidr::parse("0.0.0.0/0"));
+    }
+    if lb.dual_stack() {
+        clients.extend(Cidr::parse("::/0"));
+    }
+    clients
 }
 
 /// IPv4 CIDRs of the given subnets.
