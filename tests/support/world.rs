@@ -977,7 +977,8 @@ pub async fn dedup_table() -> String {
 async fn lb_subnets_acl(c: &Clients, vpc_id: &str, subnets: &[String], acl: LbAcl) {
     use aws_sdk_ec2::types::{PortRange, RuleAction};
     // (rule number, egress, allow, block, ports)
-    let entries: &[(i32, bool, bool, &str, Option<(i32, i32)>)] = match acl {
+    type Entry = (i32, bool, bool, &'static str, Option<(i32, i32)>);
+    let entries: &[Entry] = match acl {
         LbAcl::Default => return,
         LbAcl::Blocklist => &[
             (10, false, false, "198.51.100.0/24", None),
