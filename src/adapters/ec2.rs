@@ -5,7 +5,9 @@ use tracing::instrument;
 
 use super::errors::classify;
 use super::AwsReader;
-use crate::domain::facts::{NetworkInterface, Route, RouteTable, Subnet, VpcDns, VpcEndpoint};
+use crate::domain::facts::{
+    NatGateway, NatGatewayState, NetworkInterface, Route, RouteTable, Subnet, VpcDns, VpcEndpoint,
+};
 use crate::domain::net::{NaclEntry, NetworkAcl, SecurityGroup, SgRule};
 use crate::ports::{Ec2Reader, ReadError, ReadResult, Selection};
 
@@ -77,6 +79,31 @@ impl Ec2Reader for AwsReader {
             .await
             .map_err(|e| classify("ec2:DescribeNetworkAcls", e))?;
         Ok(acls.iter().map(acl_from_sdk).collect())
+    }
+
+    #[instrument(skip(self), fields(api = "ec2:DescribeNatGateways"))]
+    async fn nat_gateways(&self, vpc_id: &str) -> Result<Vec<NatGateway>, ReadError> {
+        let gateways = self
+            .ec2
+            .describe_nat_gateways()
+            .filter(filter("vpc-id", &[vpc_id.to_string()]))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ec2:DescribeNatGateways", e))?;
+        Ok(gateways
+            .iter()
+            .map(|g| NatGateway {
+                id: g.nat_gateway_id().unwrap_or_default().to_string(),
+                vpc_id: g.vpc_id().unwrap_or_default().to_string(),
+                subnet_id: g.subnet_id().unwrap_or_default().to_string(),
+                state: NatGatewayState::from_aws(g.state().map_or("", |s| s.as_str())),
+                // Absent on gateways made before private ones existed: those are public.
+                public: g.connectivity_type().is_none_or(|c| c.as_str() == "public"),
+            })
+            .collect())
     }
 
     #[instrument(skip(self), fields(api = "ec2:DescribeSecurityGroups"))]

@@ -345,6 +345,120 @@ pub struct Route {
     pub blackhole: bool,
 }
 
+aws_enum! {
+    /// A NAT gateway's state.
+    NatGatewayState, default Available {
+        /// Being created: no traffic yet.
+        Pending = "pending",
+        /// Creation failed.
+        Failed = "failed",
+        /// Carries traffic.
+        Available = "available",
+        /// Being deleted.
+        Deleting = "deleting",
+        /// Deleted (listed for about an hour).
+        Deleted = "deleted",
+    }
+}
+
+/// A NAT gateway (DescribeNatGateways).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NatGateway {
+    /// `nat-...`
+    pub id: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// The subnet it sits in: its own route table decides where its traffic goes.
+    pub subnet_id: String,
+    /// pending, failed, available, deleting, deleted.
+    pub state: NatGatewayState,
+    /// `ConnectivityType: public` (a private one reaches other networks, never the internet).
+    pub public: bool,
+}
+
+/// Where a NAT gateway's (or NAT instance's) traffic goes next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NatReach {
+    /// Out to the internet through this internet gateway.
+    Internet(String),
+    /// Nowhere: the reason, e.g. "NAT gateway nat-1 is failed".
+    Nowhere(String),
+    /// To a target the VPC's APIs cannot see beyond (transit gateway, firewall endpoint, ...).
+    Beyond(String),
+}
+
+impl NatGateway {
+    /// Where its traffic to the internet goes: it must be `available` and public, and its own
+    /// subnet must route 0.0.0.0/0 to an internet gateway (active, so attached).
+    pub fn reach(&self, tables: &[RouteTable]) -> NatReach {
+        let id = &self.id;
+        if self.state != NatGatewayState::Available {
+            return NatReach::Nowhere(format!("NAT gateway {id} is {}", self.state));
+        }
+        let next = next_hop(tables, &self.subnet_id, &format!("NAT gateway {id}"));
+        match next {
+            NatReach::Internet(igw) if !self.public => NatReach::Nowhere(format!(
+                "NAT gateway {id} is private (ConnectivityType private): {igw} drops its traffic; only a public NAT gateway reaches the internet"
+            )),
+            other => other,
+        }
+    }
+}
+
+/// Where the IPv4 default route of `subnet_id` leads, for `what` sitting in it.
+pub fn next_hop(tables: &[RouteTable], subnet_id: &str, what: &str) -> NatReach {
+    let Some(table) = effective_route_table(tables, subnet_id) else {
+        return NatReach::Nowhere(format!("{what}'s subnet {subnet_id} has no route table"));
+    };
+    match table.ipv4_default_route() {
+        None => NatReach::Nowhere(format!(
+            "{what} sits in subnet {subnet_id}, whose route table {} has no 0.0.0.0/0 route",
+            table.id
+        )),
+        Some(route) if route.blackhole => NatReach::Nowhere(format!(
+            "{what} sits in subnet {subnet_id}, whose 0.0.0.0/0 route (route table {}) is a blackhole: its target {} was deleted or detached",
+            table.id,
+            route.target.as_deref().unwrap_or("?")
+        )),
+        Some(route) => match route.target.as_deref() {
+            Some(t) if t.starts_with("igw-") => NatReach::Internet(t.to_string()),
+            Some(t) => NatReach::Beyond(format!(
+                "{what} sits in subnet {subnet_id}, whose route table {} sends 0.0.0.0/0 to {t} ({})",
+                table.id,
+                target_kind(t)
+            )),
+            None => NatReach::Nowhere(format!(
+                "{what}'s subnet {subnet_id} routes 0.0.0.0/0 to no target"
+            )),
+        },
+    }
+}
+
+/// What a route target is, in words (for the targets past which the VPC's APIs cannot see).
+pub fn target_kind(target: &str) -> &'static str {
+    let kinds = [
+        ("igw-", "an internet gateway"),
+        ("eigw-", "an egress-only internet gateway (IPv6 only)"),
+        ("nat-", "a NAT gateway"),
+        ("i-", "a NAT instance"),
+        ("tgw-", "a transit gateway"),
+        ("pcx-", "a VPC peering connection"),
+        ("vgw-", "a virtual private gateway (VPN or Direct Connect)"),
+        (
+            "vpce-",
+            "a Gateway Load Balancer or Network Firewall endpoint",
+        ),
+        ("eni-", "a network interface (an appliance)"),
+        ("lgw-", "an Outposts local gateway"),
+        ("cagw-", "a Wavelength carrier gateway"),
+        ("arn:", "a Cloud WAN core network"),
+    ];
+    kinds
+        .iter()
+        .find(|(prefix, _)| target.starts_with(prefix))
+        .map_or("a target this version does not know", |(_, kind)| kind)
+}
+
 /// A route table with its associations.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RouteTable {

@@ -6,8 +6,8 @@ use serde::Serialize;
 
 pub use super::event::{ServiceEvent, StoppedTask};
 use super::facts::{
-    Fact, HealthCheckPort, LoadBalancer, RouteTable, Service, Subnet, TargetGroup, TargetHealth,
-    TaskDefinition, VpcDns, VpcEndpoint,
+    Fact, HealthCheckPort, LoadBalancer, NatGateway, RouteTable, Service, Subnet, TargetGroup,
+    TargetHealth, TaskDefinition, VpcDns, VpcEndpoint,
 };
 use super::net::{NetworkAcl, SecurityGroup};
 pub use super::stop_reason::*;
@@ -109,6 +109,10 @@ pub struct PullFacts {
     pub path: Fact<PullPath>,
     /// The route table in force for its subnet.
     pub route_table: Fact<RouteTable>,
+    /// Every route table of its VPC (where a NAT gateway's own subnet routes).
+    pub route_tables: Fact<Vec<RouteTable>>,
+    /// The VPC's NAT gateways.
+    pub nat_gateways: Fact<Vec<NatGateway>>,
     /// The VPC's endpoints.
     pub endpoints: Fact<Vec<VpcEndpoint>>,
     /// The VPC's DNS attributes.

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::domain::facts::{
-    Fact, Host, Listener, LoadBalancer, NetworkInterface, RouteTable, Service, Subnet, TargetGroup,
-    TargetHealth, TaskDefinition, TaskFacts, VpcDns, VpcEndpoint,
+    Fact, Host, Listener, LoadBalancer, NatGateway, NetworkInterface, RouteTable, Service, Subnet,
+    TargetGroup, TargetHealth, TaskDefinition, TaskFacts, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
 use crate::domain::security_hub::{ExportedFinding, OpenRules};
@@ -39,6 +39,7 @@ pub struct FakeAws {
     tasks: Vec<TaskDetail>,
     stopped_tasks: Vec<TaskDetail>,
     endpoints: HashMap<String, Vec<VpcEndpoint>>,
+    nat_gateways: Vec<NatGateway>,
     dns: HashMap<String, VpcDns>,
     prefix_lists: HashMap<String, Vec<String>>,
     failing: HashMap<&'static str, ReadError>,
@@ -111,9 +112,14 @@ impl FakeAws {
         if let Some(p) = &facts.pull {
             aws.subnets = known(&p.subnets).unwrap_or_default();
             if let Some(path) = known(&p.path) {
+                let mut tables = known(&p.route_tables).unwrap_or_default();
                 if let Some(table) = known(&p.route_table) {
-                    aws.route_tables.insert(path.vpc_id.clone(), vec![table]);
+                    // The table in force as the case holds it (a test may have changed it).
+                    tables.retain(|t| t.id != table.id);
+                    tables.push(table);
                 }
+                aws.route_tables.insert(path.vpc_id.clone(), tables);
+                aws.nat_gateways = known(&p.nat_gateways).unwrap_or_default();
                 aws.endpoints
                     .insert(path.vpc_id.clone(), known(&p.endpoints).unwrap_or_default());
                 if let Some(dns) = known(&p.dns) {
@@ -297,6 +303,11 @@ impl Ec2Reader for FakeAws {
                 .collect(),
             Selection::InVpc(vpc) => in_vpc(&self.acls, vpc, |a| &a.vpc_id),
         })
+    }
+
+    async fn nat_gateways(&self, vpc_id: &str) -> Result<Vec<NatGateway>, ReadError> {
+        self.call("ec2:DescribeNatGateways").await?;
+        Ok(in_vpc(&self.nat_gateways, vpc_id, |g| &g.vpc_id))
     }
 
     async fn security_groups(&self, which: Selection<'_>) -> Result<Vec<SecurityGroup>, ReadError> {

@@ -5,12 +5,12 @@
 //! | wave | health-check kill | start failure |
 //! |---|---|---|
 //! | 1 | task definition ‖ service ‖ ENI (if it still exists) ‖ target group ‖ target health ‖ task subnet NACL | task definition ‖ service ‖ container instance host (EC2, Managed Instances) or the task subnet (Fargate) (‖ ENI) |
-//! | 2 | load balancers ‖ the VPC's security groups and subnets | route tables ‖ VPC endpoints ‖ DNS attributes ‖ security groups and subnets of the VPC ‖ pulling subnet NACL |
+//! | 2 | load balancers ‖ the VPC's security groups and subnets | route tables ‖ NAT gateways ‖ VPC endpoints ‖ DNS attributes ‖ security groups and subnets of the VPC ‖ pulling subnet NACL |
 
 use crate::domain::event::TaskEvent;
 use crate::domain::facts::{
-    effective_route_table, Fact, Host, NetworkInterface, RouteTable, Service, Subnet, Unreadable,
-    VpcDns, VpcEndpoint,
+    effective_route_table, Fact, Host, NatGateway, NetworkInterface, RouteTable, Service, Subnet,
+    Unreadable, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
 use crate::domain::stop::{
@@ -298,6 +298,8 @@ async fn read_start_failure<R: FactReader>(
             pull: Some(PullFacts {
                 path,
                 route_table: Fact::Unknown(u.clone()),
+                route_tables: Fact::Unknown(u.clone()),
+                nat_gateways: Fact::Unknown(u.clone()),
                 endpoints: Fact::Unknown(u.clone()),
                 dns: Fact::Unknown(u.clone()),
                 subnets: Fact::Unknown(u.clone()),
@@ -315,6 +317,8 @@ async fn read_start_failure<R: FactReader>(
         pull: Some(PullFacts {
             path,
             route_table: vpc.route_table,
+            route_tables: vpc.route_tables,
+            nat_gateways: vpc.nat_gateways,
             endpoints: vpc.endpoints,
             dns: vpc.dns,
             subnets: vpc.subnets,
@@ -370,6 +374,8 @@ fn pull_path(
 /// Wave 2 of a pull: the pulling VPC.
 struct PullingVpc {
     route_table: Fact<RouteTable>,
+    route_tables: Fact<Vec<RouteTable>>,
+    nat_gateways: Fact<Vec<NatGateway>>,
     endpoints: Fact<Vec<VpcEndpoint>>,
     dns: Fact<VpcDns>,
     groups: Fact<Vec<SecurityGroup>>,
@@ -381,8 +387,11 @@ async fn read_pulling_vpc<R: FactReader>(
     p: &PullPath,
     reader: &R,
 ) -> Result<PullingVpc, ReadError> {
-    let (tables, endpoints, dns, groups, subnets, acl) = tokio::try_join!(
+    // The NAT gateways beside the route tables: whether the route's NAT gateway leads out is
+    // decided without a wave of its own.
+    let (tables, nat_gateways, endpoints, dns, groups, subnets, acl) = tokio::try_join!(
         async { list_fact(reader.route_tables(&p.vpc_id).await) },
+        async { list_fact(reader.nat_gateways(&p.vpc_id).await) },
         async { list_fact(reader.vpc_endpoints(&p.vpc_id).await) },
         async {
             into_fact(reader.vpc_dns(&p.vpc_id).await, || Unreadable {
@@ -406,6 +415,8 @@ async fn read_pulling_vpc<R: FactReader>(
     };
     Ok(PullingVpc {
         route_table,
+        route_tables: tables,
+        nat_gateways,
         endpoints,
         dns,
         groups,

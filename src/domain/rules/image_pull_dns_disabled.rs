@@ -1,7 +1,7 @@
 //! IMAGE_PULL_DNS_DISABLED: a pull needs the VPC's DNS: `enableDnsSupport` for any name, and
 //! `enableDnsHostnames` too for the private DNS names of interface endpoints.
 
-use super::stop_view::{Egress, StopView};
+use super::stop_view::StopView;
 use crate::domain::facts::VpcDns;
 use crate::domain::stop::FailureClass;
 use crate::domain::text::list;
@@ -30,10 +30,7 @@ pub fn check(view: &StopView<'_>) -> RuleResult {
             path.vpc_id, path.vpc_id
         ))));
     }
-    let through_endpoints = matches!(
-        view.egress(p)?,
-        Egress::None | Egress::Blackhole(_) | Egress::GatewayWithoutPublicIp(_)
-    );
+    let through_endpoints = view.egress(p)?.leads_nowhere();
     let private_dns: Vec<&str> = view
         .endpoints(p)?
         .iter()

@@ -84,13 +84,20 @@ pub fn check(view: &StopView<'_>) -> RuleResult {
     let egress = view.egress(p)?;
     match &egress {
         Egress::Nat(target) | Egress::PublicIp(target) => return through_internet(&pull, target),
-        Egress::Other(target) => {
-            return Ok(Outcome::Pass(format!(
-                "{} routes 0.0.0.0/0 to {target}; what lies beyond is not evaluated",
-                pull.who
-            )))
+        Egress::Beyond(what) => {
+            // Never a guessed pass: say where the visible path ends.
+            return Ok(Outcome::Fail(RULE.finding_with(
+                Severity::Info,
+                format!(
+                    "The pull from {}: {what}. Whether that leads to the registry is not visible here: check the network beyond it (an egress VPC's NAT gateway, the firewall's rules), or add the VPC endpoints the start needs.",
+                    pull.who
+                ),
+            )));
         }
-        Egress::GatewayWithoutPublicIp(_) | Egress::Blackhole(_) | Egress::None => {}
+        Egress::GatewayWithoutPublicIp(_)
+        | Egress::Blackhole(_)
+        | Egress::NatNowhere(_)
+        | Egress::None => {}
     }
     // No internet: every service the start needs must have a usable endpoint.
     let named = match &view.stop.cause {
@@ -292,6 +299,10 @@ fn no_way_out(pull: &Pull<'_>, egress: &Egress, missing: &[String], fixes: &[Str
             "subnet {}'s 0.0.0.0/0 route (route table {}) is a blackhole: its target {target} was deleted",
             path.subnet_id, table.id
         ),
+        Egress::NatNowhere(why) => format!(
+            "subnet {} routes 0.0.0.0/0 (route table {}) to a NAT gateway that leads nowhere: {why}",
+            path.subnet_id, table.id
+        ),
         _ => format!(
             "subnet {} has no 0.0.0.0/0 route (route table {})",
             path.subnet_id, table.id
@@ -319,6 +330,7 @@ fn no_way_out(pull: &Pull<'_>, egress: &Egress, missing: &[String], fixes: &[Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::facts::{NatGatewayState, RouteTable};
     use crate::domain::rules::fixture::tcp;
     use crate::domain::rules::stop_fixture::*;
 
@@ -366,7 +378,68 @@ mod tests {
             acl_entry(100, true, true, "0.0.0.0/0", Some((443, 443))),
             acl_entry(100, true, false, "0.0.0.0/0", Some((32768, 60999))),
         ];
+        let mut nat_failed = image_pull_nat();
+        nat_gateway(&mut nat_failed).state = NatGatewayState::Failed;
+        let mut nat_private = image_pull_nat();
+        nat_gateway(&mut nat_private).public = false;
+        let mut nat_subnet_private = image_pull_nat();
+        nat_route_table(&mut nat_subnet_private)
+            .routes
+            .retain(|r| r.destination_cidr.as_deref() != Some("0.0.0.0/0"));
+        let to_transit = |case: &mut StopCase, table: fn(&mut StopCase) -> &mut RouteTable| {
+            for route in &mut table(case).routes {
+                if route.destination_cidr.as_deref() == Some("0.0.0.0/0") {
+                    route.target = Some("tgw-1".into());
+                }
+            }
+        };
+        let mut nat_to_transit = image_pull_nat();
+        to_transit(&mut nat_to_transit, nat_route_table);
+        let mut transit = image_pull_nat();
+        to_transit(&mut transit, pull_route_table);
+        let mut nat_instance = image_pull_nat();
+        pull_route_table(&mut nat_instance).routes[1].target = Some("i-0nat".into());
+        let mut private_nat_to_transit = image_pull_nat();
+        nat_gateway(&mut private_nat_to_transit).public = false;
+        to_transit(&mut private_nat_to_transit, nat_route_table);
+        let mut nat_unlisted = image_pull_nat();
+        nat_gateway(&mut nat_unlisted).id = "nat-other".into();
         let cases = [
+            (
+                "NAT gateway failed",
+                nat_failed,
+                Some((Severity::High, "to a NAT gateway that leads nowhere: NAT gateway nat-1 is failed")),
+            ),
+            (
+                "private NAT gateway",
+                nat_private,
+                Some((Severity::High, "nat-1 is private (ConnectivityType private): igw-1 drops its traffic")),
+            ),
+            (
+                "NAT gateway in a subnet without a way out",
+                nat_subnet_private,
+                Some((Severity::High, "NAT gateway nat-1 sits in subnet subnet-nat, whose route table rtb-nat has no 0.0.0.0/0 route")),
+            ),
+            (
+                "NAT gateway routing to a transit gateway",
+                nat_to_transit,
+                Some((Severity::Info, "sends 0.0.0.0/0 to tgw-1 (a transit gateway)")),
+            ),
+            (
+                "private NAT gateway routing to a transit gateway (central egress)",
+                private_nat_to_transit,
+                Some((Severity::Info, "tgw-1 (a transit gateway)")),
+            ),
+            (
+                "the pull routes to a transit gateway",
+                transit,
+                Some((Severity::Info, "subnet subnet-task routes 0.0.0.0/0 to tgw-1 (a transit gateway)")),
+            ),
+            (
+                "the pull routes to a NAT instance",
+                nat_instance,
+                Some((Severity::Info, "i-0nat (a NAT instance)")),
+            ),
             ("NAT, the ACL a blocklist", blocklist, None),
             ("NAT, the ACL opens the Linux reply range only", linux_replies, None),
             (
@@ -429,6 +502,10 @@ mod tests {
         assert!(
             matches!(run(&no_groups, check), Outcome::Incomplete(u) if u.reason.contains("read back empty")),
             "groups read back empty are unknown, not egress blocked"
+        );
+        assert!(
+            matches!(run(&nat_unlisted, check), Outcome::Incomplete(u) if u.api == "ec2:DescribeNatGateways"),
+            "a NAT gateway that is not listed is unknown, never a way out"
         );
     }
 }

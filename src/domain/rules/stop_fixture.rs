@@ -144,8 +144,18 @@ fn pull_case(
     eps: Vec<VpcEndpoint>,
 ) -> StopCase {
     let mut facts = base_facts();
+    // The NAT gateway every `nat-1` route leads to: available, public, in a public subnet.
+    let nat_subnet = route_table("rtb-nat", false, &["subnet-nat"], true);
     facts.pull = Some(PullFacts {
         path: Fact::Known(path),
+        route_tables: Fact::Known(vec![table.clone(), nat_subnet]),
+        nat_gateways: Fact::Known(vec![NatGateway {
+            id: "nat-1".into(),
+            vpc_id: "vpc-1".into(),
+            subnet_id: "subnet-nat".into(),
+            state: NatGatewayState::Available,
+            public: true,
+        }]),
         route_table: Fact::Known(table),
         endpoints: Fact::Known(eps),
         dns: Fact::Known(VpcDns {
@@ -297,6 +307,24 @@ pub fn endpoints(case: &mut StopCase) -> &mut Vec<VpcEndpoint> {
 }
 
 /// The pull path's route table.
+/// The pull path's NAT gateway `nat-1`.
+pub fn nat_gateway(case: &mut StopCase) -> &mut NatGateway {
+    let pull = case.facts.pull.as_mut().unwrap();
+    known(&mut pull.nat_gateways)
+        .iter_mut()
+        .find(|g| g.id == "nat-1")
+        .unwrap()
+}
+
+/// The route table of the NAT gateway's subnet.
+pub fn nat_route_table(case: &mut StopCase) -> &mut RouteTable {
+    let pull = case.facts.pull.as_mut().unwrap();
+    known(&mut pull.route_tables)
+        .iter_mut()
+        .find(|t| t.id == "rtb-nat")
+        .unwrap()
+}
+
 pub fn pull_route_table(case: &mut StopCase) -> &mut RouteTable {
     known(&mut case.facts.pull.as_mut().unwrap().route_table)
 }

@@ -3,8 +3,8 @@
 //! facts come through accessors returning `Result<_, Unreadable>`.
 
 use crate::domain::facts::{
-    Fact, LoadBalancer, RouteTable, Service, Subnet, TargetGroup, TargetHealth, TaskDefinition,
-    Unreadable, VpcDns, VpcEndpoint,
+    target_kind, Fact, LoadBalancer, NatReach, RouteTable, Service, Subnet, TargetGroup,
+    TargetHealth, TaskDefinition, Unreadable, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{Cidr, NetworkAcl, SecurityGroup};
 use crate::domain::stop::{
@@ -28,18 +28,37 @@ fn known<T>(fact: &Fact<T>) -> Result<&T, Unreadable> {
 /// How a pull path reaches the internet, if it does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Egress {
-    /// A NAT gateway (or NAT instance) route.
+    /// A route to a NAT gateway that leads out (available, public, its subnet routing to an
+    /// internet gateway): `nat-1 -> igw-1`.
     Nat(String),
     /// An internet gateway route and a public IP on the pulling ENI.
     PublicIp(String),
-    /// Another default-route target (transit gateway, firewall, peering): not verifiable here.
-    Other(String),
+    /// The path leaves what the VPC's APIs show (a transit gateway, peering, a firewall
+    /// endpoint, a NAT instance, or a NAT gateway routing to one): the description.
+    Beyond(String),
+    /// A route to a NAT gateway that leads nowhere: why (failed, deleted, private, its subnet
+    /// without a way out).
+    NatNowhere(String),
     /// An internet gateway route, but no public IP: no way out.
     GatewayWithoutPublicIp(String),
     /// A default route whose target was deleted (state `blackhole`): no way out.
     Blackhole(String),
     /// No default route.
     None,
+}
+
+impl Egress {
+    /// Whether the route table shows that nothing leads to the internet (the VPC endpoints
+    /// are then the only way to AWS).
+    pub fn leads_nowhere(&self) -> bool {
+        matches!(
+            self,
+            Egress::None
+                | Egress::Blackhole(_)
+                | Egress::GatewayWithoutPublicIp(_)
+                | Egress::NatNowhere(_)
+        )
+    }
 }
 
 impl<'a> StopView<'a> {
@@ -197,9 +216,31 @@ impl<'a> StopView<'a> {
         Ok(match route.and_then(|r| r.target.as_deref()) {
             Some(t) if t.starts_with("igw-") && path.public_ip => Egress::PublicIp(t.into()),
             Some(t) if t.starts_with("igw-") => Egress::GatewayWithoutPublicIp(t.into()),
-            Some(t) if t.starts_with("nat-") || t.starts_with("i-") => Egress::Nat(t.into()),
-            Some(t) => Egress::Other(t.into()),
+            Some(t) if t.starts_with("nat-") => self.through_nat_gateway(p, t)?,
+            Some(t) => Egress::Beyond(format!(
+                "subnet {} routes 0.0.0.0/0 to {t} ({}), past which the VPC's APIs do not show the way",
+                path.subnet_id,
+                target_kind(t)
+            )),
             None => Egress::None,
+        })
+    }
+
+    /// Whether the NAT gateway of the pull's route leads out.
+    fn through_nat_gateway(&self, p: &'a PullFacts, nat: &str) -> Result<Egress, Unreadable> {
+        let gateways = known(&p.nat_gateways)?;
+        let Some(gateway) = gateways.iter().find(|g| g.id == nat) else {
+            return Err(Unreadable {
+                api: "ec2:DescribeNatGateways",
+                reason: format!(
+                    "NAT gateway {nat} of the pull's route is not among the VPC's NAT gateways"
+                ),
+            });
+        };
+        Ok(match gateway.reach(known(&p.route_tables)?) {
+            NatReach::Internet(igw) => Egress::Nat(format!("{nat} -> {igw}")),
+            NatReach::Nowhere(why) => Egress::NatNowhere(why),
+            NatReach::Beyond(what) => Egress::Beyond(what),
         })
     }
 
