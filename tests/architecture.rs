@@ -314,6 +314,95 @@ fn the_rules_reference_lists_exactly_the_rules() {
     );
 }
 
+/// The codes of the AWS page "Reachability Analyzer explanation codes" as read on 2026-12-03
+/// (https://docs.aws.amazon.com/vpc/latest/reachability/explanation-codes.html): path not
+/// reachable, configuration, search filter.
+const REACHABILITY_CODES: &str = "
+BAD_STATE BAD_STATE_ATTACHMENT BAD_STATE_ROUTE BAD_STATE_VPN CANNOT_ROUTE ELB_ACL_RESTRICTION
+ELB_INSTALLED_AZ_RESTRICTION ELB_LISTENER_PORT_RESTRICTION ELB_LISTENERS_MISMATCH ELB_NOT_CROSSZONE
+ELBV2_LISTENER_HAS_NO_TG ELBV2_LISTENER_PORT_RESTRICTION ELBV2_LISTENER_REQUIRES_TG_ACCEPT
+ELBV2_LISTENERS_MISMATCH ELBV2_NO_TARGETS_IN_AZ ELBV2_SOURCE_ADDRESS_PRESERVATION
+ENI_ADDRESS_RESTRICTION ENI_SG_RULES_MISMATCH ENI_SOURCE_DEST_CHECK_RESTRICTION
+FIREWALL_RULES_RESTRICTION GATEWAY_REJECTS_SPOOFED_TRAFFIC GWLB_DESTINATION_PORT_RESTRICTION
+GWLB_PROTOCOL_RESTRICTION HIGHER_PRIORITY_ROUTE IGW_DESTINATION_ADDRESS_IN_VPC_CIDRS
+IGW_DESTINATION_ADDRESS_NOT_IN_RFC1918_EGRESS IGW_DESTINATION_ADDRESS_NOT_IN_RFC6598_EGRESS
+IGW_NAT_REFLECTION IGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS IGW_PUBLIC_IP_ASSOCIATION_FOR_EGRESS
+IGW_SOURCE_ADDRESS_NOT_IN_RFC1918_INGRESS IGW_SOURCE_ADDRESS_NOT_IN_RFC6598_INGRESS
+INGRESS_RTB_NO_PUBLIC_IP INGRESS_RTB_TRAFFIC_REDIRECTION MORE_SPECIFIC_ROUTE
+NGW_DEST_ADDRESS_PRESERVATION NGW_REQUIRES_SOURCE_IN_VPC NGW_SOURCE_ADDRESS_REASSIGN
+NO_POSSIBLE_DESTINATION NO_ROUTE_TO_DESTINATION PCX_REQUIRES_ADDRESS_IN_VPC_CIDR
+PROTOCOL_RESTRICTION REGIONAL_NGW_ROUTE_AZ_RESTRICTION REMAP_EPHEMERAL_PORT SG_HAS_NO_RULES
+SG_REFERENCES_NOT_PRESERVED SG_REFERENCING_SUPPORT SUBNET_ACL_RESTRICTION
+TARGET_ADDRESS_RESTRICTION TARGET_PORT_RESTRICTION TGW_ATTACH_MISSING_TGW_RTB_ASSOCIATION
+TGW_ATTACH_VPC_AZ_RESTRICTION TGW_BAD_STATE_VPN TGW_ROUTE_AZ_RESTRICTION TGW_RTB_BAD_STATE_ROUTE
+TGW_RTB_CANNOT_ROUTE TGW_RTB_HIGHER_PRIORITY_ROUTE TGW_RTB_MORE_SPECIFIC_ROUTE
+TGW_RTB_NO_ROUTE_TO_TGW_ATTACHMENT TGW_RTB_ROUTES_ARE_UNKNOWN UNKNOWN_DESTINATION
+UNKNOWN_PEERED_SGS UNKNOWN_RESOURCE VGW_PRIVATE_IP_ASSOCIATION_FOR_EGRESS
+VGW_PRIVATE_IP_ASSOCIATION_FOR_INGRESS VPC_BLOCK_PUBLIC_ACCESS_ENABLED
+VPC_LOCAL_ROUTE_CIDR_RESTRICTION VPCE_GATEWAY_EGRESS_SOURCE_ADDRESS_RESTRICTION
+VPCE_GATEWAY_PROTOCOL_RESTRICTION VPCE_INTRA_VPC_TRAFFIC VPCE_SERVICE_NOT_INSTALLED_IN_AZ
+DISCONNECTED_VPCS NO_PATH NO_SOURCE_OR_DESTINATION UNASSOCIATED_COMPONENT UNSUPPORTED_COMPONENT
+COMPONENT_FILTER_RESTRICTION COMPONENT_FILTER_RESTRICTION_REMOVED_COMPONENT
+FILTER_AT_DESTINATION_DESTINATION_ADDRESS FILTER_AT_DESTINATION_DESTINATION_PORT_RANGE
+FILTER_AT_DESTINATION_PROTOCOL FILTER_AT_DESTINATION_SOURCE_ADDRESS
+FILTER_AT_DESTINATION_SOURCE_PORT_RANGE FILTER_AT_SOURCE_DESTINATION_ADDRESS
+FILTER_AT_SOURCE_DESTINATION_PORT_RANGE FILTER_AT_SOURCE_PROTOCOL FILTER_AT_SOURCE_SOURCE_ADDRESS
+FILTER_AT_SOURCE_SOURCE_PORT_RANGE IGW_EXPECTS_PUBLIC_ADDRESS
+";
+
+#[test]
+fn the_coverage_table_answers_every_reachability_analyzer_code_with_a_real_rule_or_a_reason() {
+    let doc = std::fs::read_to_string(root().join("docs/rules.md")).unwrap();
+    let section = doc
+        .split("## Coverage: Reachability Analyzer explanation codes")
+        .nth(1)
+        .expect("docs/rules.md has the coverage section");
+    let rules: BTreeSet<&str> = rule_ids().collect();
+    let mut listed = Vec::new();
+    for row in section.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (code, applies, covered) = (cells[1].trim_matches('`'), cells[2], cells[3]);
+        listed.push(code);
+        if applies == "yes" {
+            let named: Vec<&str> = covered
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .filter(|w| {
+                    w.chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                })
+                .collect();
+            assert!(
+                !named.is_empty() || covered.starts_with("not modelled: "),
+                "{code} applies: name the rule that covers it or say 'not modelled: <reason>'"
+            );
+            for rule in named {
+                assert!(
+                    rules.contains(rule),
+                    "{code} names {rule}, which is no rule"
+                );
+            }
+        } else {
+            assert!(
+                applies
+                    .strip_prefix("no: ")
+                    .is_some_and(|why| !why.is_empty()),
+                "{code}: 'yes', or 'no: <why it does not apply>', not {applies:?}"
+            );
+        }
+    }
+    let page: Vec<&str> = REACHABILITY_CODES.split_whitespace().collect();
+    let mut sorted_listed = listed.clone();
+    sorted_listed.sort_unstable();
+    let mut sorted_page = page.clone();
+    sorted_page.sort_unstable();
+    assert_eq!(
+        sorted_listed, sorted_page,
+        "the table lists every code of the page once"
+    );
+}
+
 /// The layers' imports, as `docs/ARCHITECTURE.md` draws them ("Layers"): exactly these
 /// top-level edges exist, and the document lists each.
 #[test]
