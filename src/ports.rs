@@ -9,8 +9,8 @@ use std::future::Future;
 use thiserror::Error;
 
 use crate::domain::facts::{
-    Host, Listener, LoadBalancer, NatGateway, NetworkInterface, RouteTable, Service, Subnet,
-    TargetGroup, TargetHealth, TaskDefinition, Unreadable, VpcDns, VpcEndpoint,
+    Host, Listener, LoadBalancer, NatGateway, NatInstance, NetworkInterface, RouteTable, Service,
+    Subnet, TargetGroup, TargetHealth, TaskDefinition, Unreadable, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
 use crate::domain::org::ResourceScope;
@@ -154,6 +154,10 @@ pub trait Ec2Reader: Sync {
     /// The CIDRs of a managed prefix list a security-group rule references
     /// (GetManagedPrefixListEntries).
     fn prefix_list_cidrs(&self, id: &str) -> impl Future<Output = ReadResult<Vec<String>>> + Send;
+
+    /// The EC2 instance a route sends 0.0.0.0/0 to (DescribeInstances); `Ok(None)` when it is
+    /// gone.
+    fn nat_instance(&self, id: &str) -> impl Future<Output = ReadResult<NatInstance>> + Send;
 
     /// The VPC's NAT gateways, deleted and failed ones included (DescribeNatGateways).
     fn nat_gateways(

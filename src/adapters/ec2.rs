@@ -6,7 +6,8 @@ use tracing::instrument;
 use super::errors::classify;
 use super::AwsReader;
 use crate::domain::facts::{
-    NatGateway, NatGatewayState, NetworkInterface, Route, RouteTable, Subnet, VpcDns, VpcEndpoint,
+    NatGateway, NatGatewayState, NatInstance, NetworkInterface, Route, RouteTable, Subnet, VpcDns,
+    VpcEndpoint,
 };
 use crate::domain::net::{NaclEntry, NetworkAcl, SecurityGroup, SgRule};
 use crate::ports::{Ec2Reader, ReadError, ReadResult, Selection};
@@ -79,6 +80,48 @@ impl Ec2Reader for AwsReader {
             .await
             .map_err(|e| classify("ec2:DescribeNetworkAcls", e))?;
         Ok(acls.iter().map(acl_from_sdk).collect())
+    }
+
+    #[instrument(skip(self), fields(api = "ec2:DescribeInstances"))]
+    async fn nat_instance(&self, id: &str) -> ReadResult<NatInstance> {
+        // The filter (not InstanceIds) makes a terminated-and-gone instance an empty answer.
+        let out = self
+            .ec2
+            .describe_instances()
+            .filters(filter("instance-id", &[id.to_string()]))
+            .send()
+            .await
+            .map_err(|e| classify("ec2:DescribeInstances", e))?;
+        Ok(out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .next()
+            .map(|i| NatInstance {
+                id: i.instance_id().unwrap_or(id).to_string(),
+                state: i
+                    .state()
+                    .and_then(|s| s.name())
+                    .map_or("unknown", |n| n.as_str())
+                    .to_string(),
+                subnet_id: i.subnet_id().map(Into::into),
+                public_ip: i.public_ip_address().map(Into::into),
+                source_dest_check: i.source_dest_check().unwrap_or(true),
+                // The instance's groups are its primary interface's; read them from there when
+                // the instance-level list is empty.
+                security_group_ids: if i.security_groups().is_empty() {
+                    i.network_interfaces()
+                        .iter()
+                        .flat_map(|n| n.groups())
+                        .filter_map(|g| g.group_id().map(Into::into))
+                        .collect()
+                } else {
+                    i.security_groups()
+                        .iter()
+                        .filter_map(|g| g.group_id().map(Into::into))
+                        .collect()
+                },
+            }))
     }
 
     #[instrument(skip(self), fields(api = "ec2:DescribeNatGateways"))]

@@ -407,6 +407,14 @@ pub(crate) mod tests {
                 3,
                 "EC2 pull"
             );
+            // The NAT gateways are read beside the route tables: no round trip of their own.
+            assert_eq!(round_trips(&sf::image_pull_nat()).await, 2, "through NAT");
+            // A NAT instance is known only from the routes: one more.
+            assert_eq!(
+                round_trips(&sf::image_pull_nat_instance()).await,
+                3,
+                "through a NAT instance"
+            );
         }
 
         #[tokio::test]

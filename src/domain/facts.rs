@@ -405,6 +405,48 @@ impl NatGateway {
     }
 }
 
+/// An EC2 instance a route sends 0.0.0.0/0 to: a NAT instance (DescribeInstances).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NatInstance {
+    /// `i-...`
+    pub id: String,
+    /// pending, running, stopping, stopped, ...
+    pub state: String,
+    /// Its subnet, whose own route must lead to an internet gateway.
+    pub subnet_id: Option<String>,
+    /// Its public IPv4 address: what the internet gateway translates its traffic to.
+    pub public_ip: Option<String>,
+    /// Source/destination check: on, it drops the traffic it should forward.
+    pub source_dest_check: bool,
+    /// Its security groups: they must admit the traffic it forwards.
+    pub security_group_ids: Vec<String>,
+}
+
+impl NatInstance {
+    /// Where the traffic it forwards goes: it must be running with source/destination check
+    /// off and a public IP, and its subnet must route 0.0.0.0/0 to an internet gateway.
+    pub fn reach(&self, tables: &[RouteTable]) -> NatReach {
+        let id = &self.id;
+        if !self.state.eq_ignore_ascii_case("running") {
+            return NatReach::Nowhere(format!("NAT instance {id} is {}", self.state));
+        }
+        if self.source_dest_check {
+            return NatReach::Nowhere(format!(
+                "NAT instance {id} has source/destination check on, so it drops the traffic it should forward"
+            ));
+        }
+        let Some(subnet) = &self.subnet_id else {
+            return NatReach::Nowhere(format!("NAT instance {id} has no subnet"));
+        };
+        match next_hop(tables, subnet, &format!("NAT instance {id}")) {
+            NatReach::Internet(igw) if self.public_ip.is_none() => NatReach::Nowhere(format!(
+                "NAT instance {id} has no public IP, so {igw} cannot carry its traffic"
+            )),
+            other => other,
+        }
+    }
+}
+
 /// Where the IPv4 default route of `subnet_id` leads, for `what` sitting in it.
 pub fn next_hop(tables: &[RouteTable], subnet_id: &str, what: &str) -> NatReach {
     let Some(table) = effective_route_table(tables, subnet_id) else {

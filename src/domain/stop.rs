@@ -6,8 +6,8 @@ use serde::Serialize;
 
 pub use super::event::{ServiceEvent, StoppedTask};
 use super::facts::{
-    Fact, HealthCheckPort, LoadBalancer, NatGateway, RouteTable, Service, Subnet, TargetGroup,
-    TargetHealth, TaskDefinition, VpcDns, VpcEndpoint,
+    Fact, HealthCheckPort, LoadBalancer, NatGateway, NatInstance, RouteTable, Service, Subnet,
+    TargetGroup, TargetHealth, TaskDefinition, VpcDns, VpcEndpoint,
 };
 use super::net::{NetworkAcl, SecurityGroup};
 pub use super::stop_reason::*;
@@ -113,6 +113,8 @@ pub struct PullFacts {
     pub route_tables: Fact<Vec<RouteTable>>,
     /// The VPC's NAT gateways.
     pub nat_gateways: Fact<Vec<NatGateway>>,
+    /// The NAT instance the pull's route leads to (`None` when it leads to none).
+    pub nat_instance: Option<Fact<NatInstance>>,
     /// The VPC's endpoints.
     pub endpoints: Fact<Vec<VpcEndpoint>>,
     /// The VPC's DNS attributes.

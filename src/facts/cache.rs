@@ -10,8 +10,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::domain::facts::{
-    Host, Listener, LoadBalancer, NatGateway, NetworkInterface, RouteTable, Service, Subnet,
-    TargetGroup, TargetHealth, TaskDefinition, VpcDns, VpcEndpoint,
+    Host, Listener, LoadBalancer, NatGateway, NatInstance, NetworkInterface, RouteTable, Service,
+    Subnet, TargetGroup, TargetHealth, TaskDefinition, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
 use crate::domain::task::TaskDetail;
@@ -287,6 +287,10 @@ impl<R: Ec2Reader> Ec2Reader for CachingReader<R> {
     }
 
     // A stop diagnosis is rare: its VPC facts pass through.
+    async fn nat_instance(&self, id: &str) -> ReadResult<NatInstance> {
+        self.inner.nat_instance(id).await
+    }
+
     async fn nat_gateways(&self, vpc_id: &str) -> Result<Vec<NatGateway>, ReadError> {
         self.inner.nat_gateways(vpc_id).await
     }

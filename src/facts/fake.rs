@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::domain::facts::{
-    Fact, Host, Listener, LoadBalancer, NatGateway, NetworkInterface, RouteTable, Service, Subnet,
-    TargetGroup, TargetHealth, TaskDefinition, TaskFacts, VpcDns, VpcEndpoint,
+    Fact, Host, Listener, LoadBalancer, NatGateway, NatInstance, NetworkInterface, RouteTable,
+    Service, Subnet, TargetGroup, TargetHealth, TaskDefinition, TaskFacts, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
 use crate::domain::security_hub::{ExportedFinding, OpenRules};
@@ -40,6 +40,7 @@ pub struct FakeAws {
     stopped_tasks: Vec<TaskDetail>,
     endpoints: HashMap<String, Vec<VpcEndpoint>>,
     nat_gateways: Vec<NatGateway>,
+    nat_instances: Vec<NatInstance>,
     dns: HashMap<String, VpcDns>,
     prefix_lists: HashMap<String, Vec<String>>,
     failing: HashMap<&'static str, ReadError>,
@@ -120,6 +121,8 @@ impl FakeAws {
                 }
                 aws.route_tables.insert(path.vpc_id.clone(), tables);
                 aws.nat_gateways = known(&p.nat_gateways).unwrap_or_default();
+                aws.nat_instances
+                    .extend(p.nat_instance.as_ref().and_then(known));
                 aws.endpoints
                     .insert(path.vpc_id.clone(), known(&p.endpoints).unwrap_or_default());
                 if let Some(dns) = known(&p.dns) {
@@ -303,6 +306,11 @@ impl Ec2Reader for FakeAws {
                 .collect(),
             Selection::InVpc(vpc) => in_vpc(&self.acls, vpc, |a| &a.vpc_id),
         })
+    }
+
+    async fn nat_instance(&self, id: &str) -> ReadResult<NatInstance> {
+        self.call("ec2:DescribeInstances").await?;
+        Ok(self.nat_instances.iter().find(|i| i.id == id).cloned())
     }
 
     async fn nat_gateways(&self, vpc_id: &str) -> Result<Vec<NatGateway>, ReadError> {

@@ -10,8 +10,9 @@ macro_rules! decorate_reads {
     ($decorator:ty, reads = $read:ident, listings = $list:ident) => {
         const _: () = {
             use $crate::domain::facts::{
-                Host, Listener, LoadBalancer, NatGateway, NetworkInterface, RouteTable, Service,
-                Subnet, TargetGroup, TargetHealth, TaskDefinition, VpcDns, VpcEndpoint,
+                Host, Listener, LoadBalancer, NatGateway, NatInstance, NetworkInterface,
+                RouteTable, Service, Subnet, TargetGroup, TargetHealth, TaskDefinition, VpcDns,
+                VpcEndpoint,
             };
             use $crate::domain::net::{NetworkAcl, SecurityGroup};
             use $crate::domain::task::TaskDetail;
@@ -131,6 +132,11 @@ macro_rules! decorate_reads {
 
                 async fn subnets(&self, which: Selection<'_>) -> Result<Vec<Subnet>, ReadError> {
                     self.$read("ec2:DescribeSubnets", self.inner.subnets(which))
+                        .await
+                }
+
+                async fn nat_instance(&self, id: &str) -> ReadResult<NatInstance> {
+                    self.$read("ec2:DescribeInstances", self.inner.nat_instance(id))
                         .await
                 }
 

@@ -6,11 +6,12 @@
 //! |---|---|---|
 //! | 1 | task definition ‖ service ‖ ENI (if it still exists) ‖ target group ‖ target health ‖ task subnet NACL | task definition ‖ service ‖ container instance host (EC2, Managed Instances) or the task subnet (Fargate) (‖ ENI) |
 //! | 2 | load balancers ‖ the VPC's security groups and subnets | route tables ‖ NAT gateways ‖ VPC endpoints ‖ DNS attributes ‖ security groups and subnets of the VPC ‖ pulling subnet NACL |
+//! | 3 | | the NAT instance, only when the pull's route leads to one |
 
 use crate::domain::event::TaskEvent;
 use crate::domain::facts::{
-    effective_route_table, Fact, Host, NatGateway, NetworkInterface, RouteTable, Service, Subnet,
-    Unreadable, VpcDns, VpcEndpoint,
+    effective_route_table, Fact, Host, NatGateway, NatInstance, NetworkInterface, RouteTable,
+    Service, Subnet, Unreadable, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
 use crate::domain::stop::{
@@ -295,18 +296,11 @@ async fn read_start_failure<R: FactReader>(
             security_groups: Fact::Unknown(u.clone()),
             network_acl: Fact::Unknown(u.clone()),
             health_check: None,
-            pull: Some(PullFacts {
-                path,
-                route_table: Fact::Unknown(u.clone()),
-                route_tables: Fact::Unknown(u.clone()),
-                nat_gateways: Fact::Unknown(u.clone()),
-                endpoints: Fact::Unknown(u.clone()),
-                dns: Fact::Unknown(u.clone()),
-                subnets: Fact::Unknown(u.clone()),
-            }),
+            pull: Some(unreadable_pull(path, u)),
         });
     };
     let vpc = read_pulling_vpc(&p, reader).await?;
+    let nat_instance = read_nat_instance(&vpc.route_table, reader).await?;
     Ok(StopFacts {
         task_definition: td,
         service,
@@ -319,11 +313,26 @@ async fn read_start_failure<R: FactReader>(
             route_table: vpc.route_table,
             route_tables: vpc.route_tables,
             nat_gateways: vpc.nat_gateways,
+            nat_instance,
             endpoints: vpc.endpoints,
             dns: vpc.dns,
             subnets: vpc.subnets,
         }),
     })
+}
+
+/// The pull facts when the pulling network itself is unknown: every fact names that reason.
+fn unreadable_pull(path: Fact<PullPath>, u: Unreadable) -> PullFacts {
+    PullFacts {
+        path,
+        route_table: Fact::Unknown(u.clone()),
+        route_tables: Fact::Unknown(u.clone()),
+        nat_gateways: Fact::Unknown(u.clone()),
+        nat_instance: None,
+        endpoints: Fact::Unknown(u.clone()),
+        dns: Fact::Unknown(u.clone()),
+        subnets: Fact::Unknown(u),
+    }
 }
 
 /// Whose network pulls: the container instance's on EC2, else the task ENI's (its subnet read
@@ -369,6 +378,28 @@ fn pull_path(
             (Fact::Known(_), None) => missing_input("ec2:DescribeSubnets", "task subnet"),
         },
     }
+}
+
+/// Wave 3, only when the pull's route leads to a NAT instance: the instance (its id is known
+/// only from the routes).
+async fn read_nat_instance<R: FactReader>(
+    table: &Fact<RouteTable>,
+    reader: &R,
+) -> Result<Option<Fact<NatInstance>>, ReadError> {
+    let Some(id) = table
+        .known()
+        .and_then(RouteTable::ipv4_default_route)
+        .filter(|r| !r.blackhole)
+        .and_then(|r| r.target.as_deref())
+        .filter(|t| t.starts_with("i-"))
+    else {
+        return Ok(None);
+    };
+    let instance = into_fact(reader.nat_instance(id).await, || Unreadable {
+        api: "ec2:DescribeInstances",
+        reason: format!("NAT instance {id} of the pull's route no longer exists"),
+    })?;
+    Ok(Some(instance))
 }
 
 /// Wave 2 of a pull: the pulling VPC.

@@ -552,3 +552,150 @@ async fn a_pull_through_a_nat_gateway_is_judged_by_where_the_nat_gateway_leads()
         }
     }
 }
+
+/// Sends the world's (main) route table's 0.0.0.0/0 to a NAT instance in a public subnet: a
+/// public IP, its group admitting 443 from the task's, source/destination check as given.
+async fn route_through_nat_instance(c: &Clients, built: &Built, source_dest_check: bool) -> String {
+    use aws_sdk_ec2::types::{
+        InstanceNetworkInterfaceSpecification, IpPermission, UserIdGroupPair,
+    };
+    let igw = c
+        .ec2
+        .describe_internet_gateways()
+        .filters(
+            Filter::builder()
+                .name("attachment.vpc-id")
+                .values(&built.vpc_id)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .internet_gateways()[0]
+        .internet_gateway_id()
+        .unwrap()
+        .to_string();
+    let subnet = crate::world::create_subnet(c, &built.vpc_id, "us-east-1a", "10.0.60.0/24").await;
+    let table = c
+        .ec2
+        .create_route_table()
+        .vpc_id(&built.vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .route_table()
+        .unwrap()
+        .route_table_id()
+        .unwrap()
+        .to_string();
+    c.ec2
+        .create_route()
+        .route_table_id(&table)
+        .destination_cidr_block("0.0.0.0/0")
+        .gateway_id(&igw)
+        .send()
+        .await
+        .unwrap();
+    c.ec2
+        .associate_route_table()
+        .route_table_id(&table)
+        .subnet_id(&subnet)
+        .send()
+        .await
+        .unwrap();
+    let nat_sg = c
+        .ec2
+        .create_security_group()
+        .group_name(unique("nat"))
+        .description("nat")
+        .vpc_id(&built.vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    c.ec2
+        .authorize_security_group_ingress()
+        .group_id(&nat_sg)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(443)
+                .to_port(443)
+                .user_id_group_pairs(UserIdGroupPair::builder().group_id(&built.task_sg).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let reservation = c
+        .ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .min_count(1)
+        .max_count(1)
+        .network_interfaces(
+            InstanceNetworkInterfaceSpecification::builder()
+                .device_index(0)
+                .subnet_id(&subnet)
+                .associate_public_ip_address(true)
+                .groups(&nat_sg)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let nat = reservation.instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_string();
+    c.ec2
+        .modify_instance_attribute()
+        .instance_id(&nat)
+        .source_dest_check(
+            AttributeBooleanValue::builder()
+                .value(source_dest_check)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    c.ec2
+        .create_route()
+        .route_table_id(main_route_table(c, &built.vpc_id).await)
+        .destination_cidr_block("0.0.0.0/0")
+        .instance_id(&nat)
+        .send()
+        .await
+        .unwrap();
+    nat
+}
+
+#[tokio::test]
+async fn a_pull_through_a_nat_instance_needs_its_source_destination_check_off() {
+    let c = clients().await;
+    for source_dest_check in [false, true] {
+        let built = build(&c, &fargate_private()).await;
+        let nat = route_through_nat_instance(&c, &built, source_dest_check).await;
+        let report = check(&built, stopped(&built, PULL_TIMEOUT)).await.unwrap();
+        let e = &report.evaluation;
+        if source_dest_check {
+            assert_eq!(
+                rules(&report),
+                [("IMAGE_PULL_NO_EGRESS", Severity::High)],
+                "{e:#?}"
+            );
+            let message = &e.findings[0].message;
+            assert!(
+                message.contains(&format!(
+                    "NAT instance {nat} has source/destination check on"
+                )),
+                "{message}"
+            );
+        } else {
+            assert_eq!(e.compliance, Status::Compliant, "{e:#?}");
+            assert!(rules(&report).is_empty(), "{e:#?}");
+        }
+    }
+}

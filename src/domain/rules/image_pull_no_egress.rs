@@ -300,7 +300,7 @@ fn no_way_out(pull: &Pull<'_>, egress: &Egress, missing: &[String], fixes: &[Str
             path.subnet_id, table.id
         ),
         Egress::NatNowhere(why) => format!(
-            "subnet {} routes 0.0.0.0/0 (route table {}) to a NAT gateway that leads nowhere: {why}",
+            "subnet {} routes 0.0.0.0/0 (route table {}) to a NAT that leads nowhere: {why}",
             path.subnet_id, table.id
         ),
         _ => format!(
@@ -330,7 +330,7 @@ fn no_way_out(pull: &Pull<'_>, egress: &Egress, missing: &[String], fixes: &[Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::facts::{NatGatewayState, RouteTable};
+    use crate::domain::facts::{Fact, NatGatewayState, NatInstance, RouteTable};
     use crate::domain::rules::fixture::tcp;
     use crate::domain::rules::stop_fixture::*;
 
@@ -397,8 +397,19 @@ mod tests {
         to_transit(&mut nat_to_transit, nat_route_table);
         let mut transit = image_pull_nat();
         to_transit(&mut transit, pull_route_table);
-        let mut nat_instance = image_pull_nat();
-        pull_route_table(&mut nat_instance).routes[1].target = Some("i-0nat".into());
+        let nat_instance_case = |change: fn(&mut NatInstance)| {
+            let mut case = image_pull_nat_instance();
+            change(nat_instance(&mut case));
+            case
+        };
+        let mut nat_instance_closed = image_pull_nat_instance();
+        group(&mut nat_instance_closed, "sg-nat").ingress = vec![tcp(22, &["10.0.0.0/16"], &[])];
+        let mut nat_instance_gone = image_pull_nat_instance();
+        nat_instance_gone.facts.pull.as_mut().unwrap().nat_instance =
+            Some(Fact::Unknown(Unreadable {
+                api: "ec2:DescribeInstances",
+                reason: "NAT instance i-nat of the pull's route no longer exists".into(),
+            }));
         let mut private_nat_to_transit = image_pull_nat();
         nat_gateway(&mut private_nat_to_transit).public = false;
         to_transit(&mut private_nat_to_transit, nat_route_table);
@@ -408,7 +419,7 @@ mod tests {
             (
                 "NAT gateway failed",
                 nat_failed,
-                Some((Severity::High, "to a NAT gateway that leads nowhere: NAT gateway nat-1 is failed")),
+                Some((Severity::High, "to a NAT that leads nowhere: NAT gateway nat-1 is failed")),
             ),
             (
                 "private NAT gateway",
@@ -435,10 +446,26 @@ mod tests {
                 transit,
                 Some((Severity::Info, "subnet subnet-task routes 0.0.0.0/0 to tgw-1 (a transit gateway)")),
             ),
+            ("a working NAT instance", image_pull_nat_instance(), None),
             (
-                "the pull routes to a NAT instance",
-                nat_instance,
-                Some((Severity::Info, "i-0nat (a NAT instance)")),
+                "a NAT instance with source/destination check on",
+                nat_instance_case(|i| i.source_dest_check = true),
+                Some((Severity::High, "NAT instance i-nat has source/destination check on")),
+            ),
+            (
+                "a NAT instance without a public IP",
+                nat_instance_case(|i| i.public_ip = None),
+                Some((Severity::High, "NAT instance i-nat has no public IP")),
+            ),
+            (
+                "a stopped NAT instance",
+                nat_instance_case(|i| i.state = "stopped".into()),
+                Some((Severity::High, "NAT instance i-nat is stopped")),
+            ),
+            (
+                "a NAT instance whose groups do not take the pull in",
+                nat_instance_closed,
+                Some((Severity::High, "the security groups sg-nat of NAT instance i-nat admit no 443/tcp from the task ENI")),
             ),
             ("NAT, the ACL a blocklist", blocklist, None),
             ("NAT, the ACL opens the Linux reply range only", linux_replies, None),
@@ -506,6 +533,16 @@ mod tests {
         assert!(
             matches!(run(&nat_unlisted, check), Outcome::Incomplete(u) if u.api == "ec2:DescribeNatGateways"),
             "a NAT gateway that is not listed is unknown, never a way out"
+        );
+        assert!(
+            matches!(run(&nat_instance_gone, check), Outcome::Incomplete(u) if u.api == "ec2:DescribeInstances"),
+            "an unreadable NAT instance is unknown, never a way out"
+        );
+        let mut groupless = image_pull_nat_instance();
+        nat_instance(&mut groupless).security_group_ids.clear();
+        assert!(
+            matches!(run(&groupless, check), Outcome::Incomplete(u) if u.reason.contains("read back empty")),
+            "a NAT instance whose groups read back empty is unknown, not closed"
         );
     }
 }

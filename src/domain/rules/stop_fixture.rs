@@ -156,6 +156,7 @@ fn pull_case(
             state: NatGatewayState::Available,
             public: true,
         }]),
+        nat_instance: None,
         route_table: Fact::Known(table),
         endpoints: Fact::Known(eps),
         dns: Fact::Known(VpcDns {
@@ -307,6 +308,39 @@ pub fn endpoints(case: &mut StopCase) -> &mut Vec<VpcEndpoint> {
 }
 
 /// The pull path's route table.
+/// A Fargate task in a private subnet whose route leads to NAT instance `i-nat`: running,
+/// source/destination check off, a public IP, in the NAT gateway's public subnet, its group
+/// `sg-nat` admitting 443 from the task's group.
+pub fn image_pull_nat_instance() -> StopCase {
+    let mut case = image_pull_nat();
+    for route in &mut pull_route_table(&mut case).routes {
+        if route.destination_cidr.as_deref() == Some("0.0.0.0/0") {
+            route.target = Some("i-nat".into());
+        }
+    }
+    known(&mut case.facts.security_groups).push(SecurityGroup {
+        id: "sg-nat".into(),
+        vpc_id: "vpc-1".into(),
+        ingress: vec![tcp(443, &[], &["sg-task"])],
+        egress: vec![all_out()],
+    });
+    case.facts.pull.as_mut().unwrap().nat_instance = Some(Fact::Known(NatInstance {
+        id: "i-nat".into(),
+        state: "running".into(),
+        subnet_id: Some("subnet-nat".into()),
+        public_ip: Some("198.51.100.20".into()),
+        source_dest_check: false,
+        security_group_ids: vec!["sg-nat".into()],
+    }));
+    case
+}
+
+/// The NAT instance of [`image_pull_nat_instance`].
+pub fn nat_instance(case: &mut StopCase) -> &mut NatInstance {
+    let pull = case.facts.pull.as_mut().unwrap();
+    known(pull.nat_instance.as_mut().unwrap())
+}
+
 /// The pull path's NAT gateway `nat-1`.
 pub fn nat_gateway(case: &mut StopCase) -> &mut NatGateway {
     let pull = case.facts.pull.as_mut().unwrap();

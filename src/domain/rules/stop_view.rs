@@ -6,7 +6,9 @@ use crate::domain::facts::{
     target_kind, Fact, LoadBalancer, NatReach, RouteTable, Service, Subnet, TargetGroup,
     TargetHealth, TaskDefinition, Unreadable, VpcDns, VpcEndpoint,
 };
-use crate::domain::net::{Cidr, NetworkAcl, SecurityGroup};
+use crate::domain::net::{
+    admits_public_source, rules_admit, Cidr, NetworkAcl, Peer, SecurityGroup,
+};
 use crate::domain::stop::{
     health_check_port, FailureClass, HealthCheckFacts, PullFacts, PullPath, Puller, StopCause,
     StopFacts, StoppedTask, TaskNetworkConfig,
@@ -217,12 +219,67 @@ impl<'a> StopView<'a> {
             Some(t) if t.starts_with("igw-") && path.public_ip => Egress::PublicIp(t.into()),
             Some(t) if t.starts_with("igw-") => Egress::GatewayWithoutPublicIp(t.into()),
             Some(t) if t.starts_with("nat-") => self.through_nat_gateway(p, t)?,
+            Some(t) if t.starts_with("i-") => self.through_nat_instance(p)?,
             Some(t) => Egress::Beyond(format!(
                 "subnet {} routes 0.0.0.0/0 to {t} ({}), past which the VPC's APIs do not show the way",
                 path.subnet_id,
                 target_kind(t)
             )),
             None => Egress::None,
+        })
+    }
+
+    /// Whether the NAT instance of the pull's route leads out: running, source/destination
+    /// check off, a public IP, a subnet routing to an internet gateway, and security groups
+    /// that take the pull's 443 in and let it out. Its own forwarding (the OS's NAT rules) is
+    /// beyond what the APIs show.
+    fn through_nat_instance(&self, p: &'a PullFacts) -> Result<Egress, Unreadable> {
+        let not_read = || Unreadable {
+            api: "ec2:DescribeInstances",
+            reason: "the NAT instance of the pull's route was not read".into(),
+        };
+        let nat = known(p.nat_instance.as_ref().ok_or_else(not_read)?)?;
+        let igw = match nat.reach(known(&p.route_tables)?) {
+            NatReach::Internet(igw) => igw,
+            NatReach::Nowhere(why) => return Ok(Egress::NatNowhere(why)),
+            NatReach::Beyond(what) => return Ok(Egress::Beyond(what)),
+        };
+        let path = self.pull_path(p)?;
+        let groups = self.groups(&nat.security_group_ids)?;
+        if groups.is_empty() {
+            return Err(Unreadable {
+                api: "ec2:DescribeInstances",
+                reason: format!(
+                    "the security groups of NAT instance {} read back empty",
+                    nat.id
+                ),
+            });
+        }
+        let from_puller = Peer {
+            group_ids: path.security_group_ids.clone(),
+            cidrs: self.pull_subnet_cidrs(p)?,
+        };
+        let admits_in = rules_admit(
+            groups.iter().flat_map(|g| &g.ingress),
+            "tcp",
+            443,
+            &from_puller,
+        );
+        let lets_out =
+            admits_public_source(groups.iter().flat_map(|g| &g.egress), "tcp", (443, 443));
+        Ok(match (admits_in, lets_out) {
+            (true, true) => Egress::Nat(format!("NAT instance {} -> {igw}", nat.id)),
+            (false, _) => Egress::NatNowhere(format!(
+                "the security groups {} of NAT instance {} admit no 443/tcp from {}",
+                nat.security_group_ids.join(", "),
+                nat.id,
+                path.describe()
+            )),
+            (true, false) => Egress::NatNowhere(format!(
+                "the security groups {} of NAT instance {} let no 443/tcp out to the internet",
+                nat.security_group_ids.join(", "),
+                nat.id
+            )),
         })
     }
 
