@@ -397,6 +397,12 @@ impl NatGateway {
         }
         let next = next_hop(tables, &self.subnet_id, &format!("NAT gateway {id}"));
         match next {
+            NatReach::Beyond(_) if routes_to_itself(tables, &self.subnet_id, id) => {
+                NatReach::Nowhere(format!(
+                    "NAT gateway {id} sits in subnet {}, whose own 0.0.0.0/0 route leads back to it",
+                    self.subnet_id
+                ))
+            }
             NatReach::Internet(igw) if !self.public => NatReach::Nowhere(format!(
                 "NAT gateway {id} is private (ConnectivityType private): {igw} drops its traffic; only a public NAT gateway reaches the internet"
             )),
@@ -439,12 +445,20 @@ impl NatInstance {
             return NatReach::Nowhere(format!("NAT instance {id} has no subnet"));
         };
         match next_hop(tables, subnet, &format!("NAT instance {id}")) {
+            NatReach::Beyond(_) if routes_to_itself(tables, subnet, id) => NatReach::Nowhere(
+                format!("NAT instance {id} sits in subnet {subnet}, whose own 0.0.0.0/0 route leads back to it"),
+            ),
             NatReach::Internet(igw) if self.public_ip.is_none() => NatReach::Nowhere(format!(
                 "NAT instance {id} has no public IP, so {igw} cannot carry its traffic"
             )),
             other => other,
         }
     }
+}
+
+/// Whether the IPv4 default route of `subnet_id` leads to `id` itself (a loop).
+fn routes_to_itself(tables: &[RouteTable], subnet_id: &str, id: &str) -> bool {
+    effective_route_table(tables, subnet_id).and_then(RouteTable::ipv4_default_target) == Some(id)
 }
 
 /// Where the IPv4 default route of `subnet_id` leads, for `what` sitting in it.
@@ -791,6 +805,27 @@ pub struct TaskFacts {
     pub security_groups: Fact<Vec<crate::domain::net::SecurityGroup>>,
     /// The load-balancer path, when the service has load-balancer mappings.
     pub load_balancer_path: Option<LoadBalancerPath>,
+    /// The NAT the task subnet's default route leads to; `None` when it leads to none.
+    pub nat: Option<Fact<Nat>>,
+}
+
+/// The NAT a route leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Nat {
+    /// A NAT gateway.
+    Gateway(NatGateway),
+    /// A NAT instance.
+    Instance(NatInstance),
+}
+
+impl Nat {
+    /// Where the traffic it translates goes.
+    pub fn reach(&self, tables: &[RouteTable]) -> NatReach {
+        match self {
+            Nat::Gateway(g) => g.reach(tables),
+            Nat::Instance(i) => i.reach(tables),
+        }
+    }
 }
 
 impl TaskFacts {
@@ -806,6 +841,7 @@ impl TaskFacts {
             network_acls: Fact::Unknown(not_read.clone()),
             security_groups: Fact::Unknown(not_read),
             load_balancer_path: None,
+            nat: None,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::domain::facts::{
-    Fact, Host, Listener, LoadBalancer, NatGateway, NatInstance, NetworkInterface, RouteTable,
+    Fact, Host, Listener, LoadBalancer, Nat, NatGateway, NatInstance, NetworkInterface, RouteTable,
     Service, Subnet, TargetGroup, TargetHealth, TaskDefinition, TaskFacts, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
@@ -66,6 +66,11 @@ impl FakeAws {
                 aws.route_tables.insert(eni.vpc_id.clone(), tables);
             }
             aws.acls = known(&facts.network_acls).unwrap_or_default();
+            match facts.nat.as_ref().and_then(known) {
+                Some(Nat::Gateway(g)) => aws.nat_gateways.push(g),
+                Some(Nat::Instance(i)) => aws.nat_instances.push(i),
+                None => {}
+            }
             aws.enis.push(eni);
         }
         if let Some(host) = known(&facts.host) {

@@ -11,6 +11,7 @@
 //! | 2 [`TaskNetwork`] | route tables of the ENI's VPC ‖ target groups ‖ task subnet NACL ‖ the VPC's security groups and subnets | ENI, service |
 //! | 3 [`BalancerPath`] | load balancers ‖ listeners (and rules) ‖ target health | target groups |
 //! | 4 [`Boundaries`] | only what waves 2 and 3 left out: the ENI's groups on a direct IPv6 path, the groups and subnets of a load balancer in another VPC | ENI, load balancers |
+//! | beside 3 and 4 | the NAT the task subnet's default route names (the VPC's NAT gateways, or the NAT instance), only when it names one | route tables |
 //!
 //! Behind a load balancer the security groups and subnets are read by `vpc-id` in wave 2, the
 //! wave that learns the VPC, so the load balancer's groups and subnets need no wave of their
@@ -27,8 +28,8 @@ use futures_util::future::{select, try_join_all, Either};
 use crate::domain::event::TaskEvent;
 use crate::domain::facts::{
     effective_route_table, Fact, Host, Listener, LoadBalancer, LoadBalancerMapping,
-    LoadBalancerPath, NetworkInterface, RouteTable, Service, Subnet, TargetGroup, TaskDefinition,
-    TaskFacts, Unreadable,
+    LoadBalancerPath, Nat, NetworkInterface, RouteTable, Service, Subnet, TargetGroup,
+    TaskDefinition, TaskFacts, Unreadable,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
 use crate::domain::task::EniAttachment;
@@ -180,30 +181,15 @@ pub async fn read_task_facts<R: FactReader>(
         .await?;
         let mappings = lb_mappings(&named.service);
         let network = task_network(&named, mappings, reader).await?;
-        let balancers = match &network.target_groups {
-            Some(groups) => {
-                let ip = attachment.private_ipv4_address.as_deref();
-                Some(balancer_path(groups, mappings.unwrap_or_default(), ip, reader).await?)
-            }
-            None => None,
-        };
-        let paths = InboundPaths {
-            load_balancer: mappings.is_some(),
-            public_ipv4: named.eni.known().is_some_and(|e| e.public_ip.is_some()),
-            ipv6_direct: named
-                .eni
-                .known()
-                .is_some_and(|e| !e.ipv6_addresses.is_empty())
-                && network
-                    .route_table
-                    .known()
-                    .is_some_and(|t| t.ipv6_internet_gateway().is_some()),
-        };
-        let boundaries =
-            boundaries(&named.eni, &network, balancers.as_ref(), paths, reader).await?;
-        Ok::<_, ReadError>((named, network, balancers, boundaries))
+        let beyond = balancers_and_boundaries(&named, &network, mappings, attachment, reader);
+        // The NAT the route leads to, beside waves 3 and 4: no round trip for a task behind a
+        // load balancer.
+        let vpc = named.eni.known().map(|e| e.vpc_id.as_str());
+        let ((balancers, boundaries), nat) =
+            tokio::try_join!(beyond, read_route_nat(&network.route_table, vpc, reader))?;
+        Ok::<_, ReadError>((named, network, balancers, boundaries, nat))
     };
-    let ((named, network, balancers, boundaries), host) = tokio::try_join!(
+    let ((named, network, balancers, boundaries, nat), host) = tokio::try_join!(
         biased;
         waves,
         host_if_needed(event, reader, host_decision)
@@ -231,7 +217,84 @@ pub async fn read_task_facts<R: FactReader>(
         network_acls: network.network_acls,
         security_groups: resolve_prefix_lists(boundaries.security_groups, reader).await?,
         load_balancer_path,
+        nat,
     })
+}
+
+/// The NAT the route table's default route leads to (a NAT gateway among the VPC's, or a
+/// NAT instance), read only when it leads to one.
+pub(crate) async fn read_route_nat<R: FactReader>(
+    table: &Fact<RouteTable>,
+    vpc: Option<&str>,
+    reader: &R,
+) -> Result<Option<Fact<Nat>>, ReadError> {
+    let Some(target) = table
+        .known()
+        .and_then(RouteTable::ipv4_default_route)
+        .filter(|r| !r.blackhole)
+        .and_then(|r| r.target.as_deref())
+    else {
+        return Ok(None);
+    };
+    let nat = match (target, vpc) {
+        (id, Some(vpc)) if id.starts_with("nat-") => {
+            match list_fact(reader.nat_gateways(vpc).await)? {
+                Fact::Known(all) => match all.into_iter().find(|g| g.id == id) {
+                    Some(g) => Fact::Known(Nat::Gateway(g)),
+                    None => Fact::Unknown(Unreadable {
+                        api: "ec2:DescribeNatGateways",
+                        reason: format!(
+                            "NAT gateway {id} of the task's route is not among VPC {vpc}'s"
+                        ),
+                    }),
+                },
+                Fact::Unknown(u) => Fact::Unknown(u),
+            }
+        }
+        (id, _) if id.starts_with("i-") => {
+            let instance = into_fact(reader.nat_instance(id).await, || Unreadable {
+                api: "ec2:DescribeInstances",
+                reason: format!("NAT instance {id} of the task's route no longer exists"),
+            })?;
+            match instance {
+                Fact::Known(i) => Fact::Known(Nat::Instance(i)),
+                Fact::Unknown(u) => Fact::Unknown(u),
+            }
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(nat))
+}
+
+/// Waves 3 and 4: the load-balancer path behind the target groups, then the filters on it.
+async fn balancers_and_boundaries<R: FactReader>(
+    named: &NamedResources,
+    network: &TaskNetwork,
+    mappings: Option<&[LoadBalancerMapping]>,
+    attachment: &EniAttachment,
+    reader: &R,
+) -> Result<(Option<BalancerPath>, Boundaries), ReadError> {
+    let balancers = match &network.target_groups {
+        Some(groups) => {
+            let ip = attachment.private_ipv4_address.as_deref();
+            Some(balancer_path(groups, mappings.unwrap_or_default(), ip, reader).await?)
+        }
+        None => None,
+    };
+    let paths = InboundPaths {
+        load_balancer: mappings.is_some(),
+        public_ipv4: named.eni.known().is_some_and(|e| e.public_ip.is_some()),
+        ipv6_direct: named
+            .eni
+            .known()
+            .is_some_and(|e| !e.ipv6_addresses.is_empty())
+            && network
+                .route_table
+                .known()
+                .is_some_and(|t| t.ipv6_internet_gateway().is_some()),
+    };
+    let boundaries = boundaries(&named.eni, network, balancers.as_ref(), paths, reader).await?;
+    Ok((balancers, boundaries))
 }
 
 /// The path behind target groups that could not be read: every part names the same reason.
@@ -756,6 +819,7 @@ mod tests {
         assert_eq!(
             sorted(aws.calls()),
             [
+                "ec2:DescribeNatGateways",
                 "ec2:DescribeNetworkAcls",
                 "ec2:DescribeNetworkInterfaces",
                 "ec2:DescribeRouteTables",
@@ -880,6 +944,14 @@ mod tests {
             4,
             "LB groups outside the VPC"
         );
+        // A private worker without a load balancer: the NAT its route names is known only
+        // from the routes, so it costs a third round trip (behind an ALB it rides wave 3).
+        let mut worker = fixture::valid();
+        if let Some(Fact::Known(service)) = worker.service.as_mut() {
+            service.load_balancers.clear();
+        }
+        worker.load_balancer_path = None;
+        assert_eq!(round_trips(&worker).await, 3, "private worker behind NAT");
     }
 
     #[tokio::test(start_paused = true)]

@@ -6,7 +6,9 @@ use serde_json::{json, Value};
 
 use crate::harness::{run_cli, Proxy};
 use crate::verdicts::check;
-use crate::world::{build, clients, received, LbAcl, LbSpec, Scenario, Subnet, Svc};
+use crate::world::{
+    build, clients, received, route_through_nat, LbAcl, LbSpec, Nat, Scenario, Subnet, Svc,
+};
 
 fn behind(spec: LbSpec) -> Scenario {
     Scenario {
@@ -364,4 +366,38 @@ async fn alb_check_makes_few_calls_in_few_waves() {
         "{}",
         stats["by_action"]
     );
+}
+
+#[tokio::test]
+async fn a_task_behind_an_alb_whose_nat_leads_nowhere_gets_the_advisory() {
+    let c = clients().await;
+    for (nat, want) in [
+        (Nat::Working, None),
+        (Nat::InAPrivateSubnet, Some("whose route table")),
+        (Nat::Deleted, Some("is deleted")),
+    ] {
+        let built = build(&c, &behind(LbSpec::valid_alb())).await;
+        let nat_id = route_through_nat(&c, &built, nat).await;
+        let e = check(&built, built.event.clone())
+            .await
+            .expect("evaluation")
+            .evaluation;
+        assert_eq!(e.compliance, Status::Compliant, "{nat:?}: {e:#?}");
+        match want {
+            None => assert!(e.findings.is_empty(), "{nat:?}: {:?}", rules(&e)),
+            Some(text) => {
+                assert_eq!(
+                    rules(&e),
+                    [("TASK_NAT_LEADS_NOWHERE", Severity::Medium)],
+                    "{nat:?}"
+                );
+                let message = &e.findings[0].message;
+                assert!(
+                    message.contains(&format!("to {nat_id}, which leads nowhere"))
+                        && message.contains(text),
+                    "{nat:?}: {message}"
+                );
+            }
+        }
+    }
 }

@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 
 use crate::verdicts::check;
 use crate::world::{
-    build, clients, received, unique, Built, Clients, LbSpec, Scenario, Subnet, Svc,
+    build, clients, main_route_table, received, route_through_nat, unique, Built, Clients, LbSpec,
+    Nat, Scenario, Subnet, Svc,
 };
 
 const PULL_TIMEOUT: &str = "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref: dial tcp 10.0.1.9:443: i/o timeout";
@@ -72,23 +73,6 @@ async fn with_image(c: &Clients, event: &mut Value, image: &str) {
         .unwrap();
     event["detail"]["taskDefinitionArn"] =
         json!(td.task_definition().unwrap().task_definition_arn().unwrap());
-}
-
-async fn main_route_table(c: &Clients, vpc: &str) -> String {
-    let out = c
-        .ec2
-        .describe_route_tables()
-        .filters(Filter::builder().name("vpc-id").values(vpc).build())
-        .filters(
-            Filter::builder()
-                .name("association.main")
-                .values("true")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    out.route_tables()[0].route_table_id().unwrap().to_string()
 }
 
 /// ecr.api, ecr.dkr (interface, private DNS, a group admitting 443 from the task's) and the S3
@@ -417,105 +401,6 @@ async fn the_lambda_diagnoses_a_stop_and_alerts_once_per_deployment() {
     assert_eq!(e["alert"]["deduplicated"], true, "{e:#}");
     let got = received(&c, &built.queue_url, 2).await;
     assert_eq!(got.len(), 1, "one alert per deployment");
-}
-
-/// The NAT gateway a pull's route leads to, in the shapes real accounts have.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Nat {
-    /// Public, available, in a subnet routing 0.0.0.0/0 to the internet gateway: the way out.
-    Working,
-    /// Public, but its own subnet has no route to the internet gateway.
-    InAPrivateSubnet,
-    /// `ConnectivityType: private` in a public subnet: the internet gateway drops its traffic.
-    Private,
-    /// Deleted after the route was made (moto keeps the route active; AWS would mark it
-    /// blackhole, which the fake-reader tests cover).
-    Deleted,
-}
-
-/// Sends the world's (main) route table's 0.0.0.0/0 to a NAT gateway shaped as `nat` says.
-async fn route_through_nat(c: &Clients, built: &Built, nat: Nat) -> String {
-    use aws_sdk_ec2::types::ConnectivityType;
-    let igw = c
-        .ec2
-        .describe_internet_gateways()
-        .filters(
-            Filter::builder()
-                .name("attachment.vpc-id")
-                .values(&built.vpc_id)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .internet_gateways()[0]
-        .internet_gateway_id()
-        .unwrap()
-        .to_string();
-    let subnet = crate::world::create_subnet(c, &built.vpc_id, "us-east-1a", "10.0.50.0/24").await;
-    let table = c
-        .ec2
-        .create_route_table()
-        .vpc_id(&built.vpc_id)
-        .send()
-        .await
-        .unwrap()
-        .route_table()
-        .unwrap()
-        .route_table_id()
-        .unwrap()
-        .to_string();
-    if nat != Nat::InAPrivateSubnet {
-        c.ec2
-            .create_route()
-            .route_table_id(&table)
-            .destination_cidr_block("0.0.0.0/0")
-            .gateway_id(&igw)
-            .send()
-            .await
-            .unwrap();
-    }
-    c.ec2
-        .associate_route_table()
-        .route_table_id(&table)
-        .subnet_id(&subnet)
-        .send()
-        .await
-        .unwrap();
-    let nat_id = c
-        .ec2
-        .create_nat_gateway()
-        .subnet_id(&subnet)
-        .connectivity_type(if nat == Nat::Private {
-            ConnectivityType::Private
-        } else {
-            ConnectivityType::Public
-        })
-        .send()
-        .await
-        .unwrap()
-        .nat_gateway()
-        .unwrap()
-        .nat_gateway_id()
-        .unwrap()
-        .to_string();
-    c.ec2
-        .create_route()
-        .route_table_id(main_route_table(c, &built.vpc_id).await)
-        .destination_cidr_block("0.0.0.0/0")
-        .nat_gateway_id(&nat_id)
-        .send()
-        .await
-        .unwrap();
-    if nat == Nat::Deleted {
-        c.ec2
-            .delete_nat_gateway()
-            .nat_gateway_id(&nat_id)
-            .send()
-            .await
-            .unwrap();
-    }
-    nat_id
 }
 
 #[tokio::test]

@@ -236,6 +236,7 @@ mod tests {
                 Fact::Unknown(u) => Fact::Unknown(u.clone()),
             },
             vpc_route_tables: Fact::Known(vec![]),
+            nat: None,
             network_acls: Fact::Unknown(denied("ec2:DescribeNetworkAcls")),
             security_groups: Fact::Known(vec![SecurityGroup {
                 id: "sg-task".into(),

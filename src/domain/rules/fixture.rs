@@ -185,6 +185,13 @@ pub fn valid() -> TaskFacts {
             ]),
             registered_in: Fact::Known(vec![TG.into()]),
         }),
+        nat: Some(Fact::Known(Nat::Gateway(NatGateway {
+            id: "nat-1".into(),
+            vpc_id: "vpc-1".into(),
+            subnet_id: "subnet-a".into(),
+            state: NatGatewayState::Available,
+            public: true,
+        }))),
     }
 }
 
@@ -382,5 +389,6 @@ pub fn seed() -> TaskFacts {
     };
     f.security_groups = Fact::Unknown(not_read("ec2:DescribeSecurityGroups"));
     f.network_acls = Fact::Unknown(not_read("ec2:DescribeNetworkAcls"));
+    f.nat = None;
     f
 }

@@ -41,6 +41,7 @@ pub mod nacl_blocks_inbound;
 pub mod port_not_behind_lb;
 pub mod sg_blocks_lb_traffic;
 pub mod target_not_registered;
+pub mod task_nat_leads_nowhere;
 pub mod task_public_ip_no_igw_route;
 pub mod task_public_ip_sg_closed;
 
@@ -124,6 +125,10 @@ pub const RULES: &[(Rule, Check)] = &[
     (
         awsvpc_ec2_public_no_egress::RULE,
         Check::Task(awsvpc_ec2_public_no_egress::check),
+    ),
+    (
+        task_nat_leads_nowhere::RULE,
+        Check::Task(task_nat_leads_nowhere::check),
     ),
     (
         task_public_ip_sg_closed::RULE,
