@@ -22,8 +22,7 @@ pub const RULE: Rule = Rule {
 
 /// Evaluates the rule.
 pub fn check(view: &LbView<'_>) -> RuleResult {
-    let eni = view.task.eni()?;
-    let (task_groups, subnets) = (view.task.groups(&eni.security_group_ids)?, view.subnets()?);
+    let ((eni, task_groups), subnets) = (view.task.eni_groups()?, view.subnets()?);
     let ingress = task_groups.iter().flat_map(|g| &g.ingress);
     let mut blocked = Vec::new();
     let mut fixes = Vec::new();
@@ -136,6 +135,23 @@ mod tests {
         ];
         for (name, facts, want) in cases {
             expect(name, &run(&facts, Check::LoadBalancer(check)), want);
+        }
+    }
+
+    #[test]
+    fn groups_that_read_back_empty_or_missing_are_unknown_not_closed() {
+        let mut no_ids = valid();
+        known(&mut no_ids.eni).security_group_ids.clear();
+        let mut missing = valid();
+        known(&mut missing.eni).security_group_ids = vec!["sg-gone".into()];
+        for (name, facts, api) in [
+            ("no ids", no_ids, "ec2:DescribeNetworkInterfaces"),
+            ("ids not found", missing, "ec2:DescribeSecurityGroups"),
+        ] {
+            match run(&facts, Check::LoadBalancer(check)) {
+                crate::domain::verdict::Outcome::Incomplete(u) => assert_eq!(u.api, api, "{name}"),
+                other => panic!("{name}: {other:?}"),
+            }
         }
     }
 }

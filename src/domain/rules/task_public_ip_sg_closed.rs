@@ -26,7 +26,7 @@ pub fn check(task: &TaskView<'_>) -> RuleResult {
     let Some(igw) = task.route_table()?.ipv4_internet_gateway() else {
         return Ok(Outcome::NotApplicable);
     };
-    let groups = task.groups(&eni.security_group_ids)?;
+    let (_, groups) = task.eni_groups()?;
     let ingress = groups.iter().flat_map(|g| &g.ingress);
     let open: Vec<String> = task
         .ports()

@@ -99,7 +99,7 @@ impl<'a> TaskView<'a> {
         let Some(igw) = self.route_table()?.ipv6_internet_gateway() else {
             return Ok(None);
         };
-        let groups = self.groups(&eni.security_group_ids)?;
+        let (_, groups) = self.eni_groups()?;
         let internet6 = Peer::cidrs(Cidr::parse("::/0"));
         let open: Vec<String> = self
             .ports()
@@ -139,10 +139,31 @@ impl<'a> TaskView<'a> {
         Ok(eni.public_ip.as_deref().map(|ip| (eni, ip)))
     }
 
-    /// The security groups with these ids (those that were read).
+    /// The security groups with these ids (those that were read). Ids of which none was read
+    /// are unknown, never "a group without rules".
     pub fn groups(&self, ids: &[String]) -> Result<Vec<&'a SecurityGroup>, Unreadable> {
         let all = known(&self.facts.security_groups)?;
-        Ok(all.iter().filter(|g| ids.contains(&g.id)).collect())
+        let found: Vec<&SecurityGroup> = all.iter().filter(|g| ids.contains(&g.id)).collect();
+        if found.is_empty() && !ids.is_empty() {
+            return Err(Unreadable {
+                api: "ec2:DescribeSecurityGroups",
+                reason: format!("security groups {} were not found", ids.join(", ")),
+            });
+        }
+        Ok(found)
+    }
+
+    /// The task ENI with its security groups. An ENI always has one; none read back is
+    /// unknown, never "everything blocked".
+    pub fn eni_groups(&self) -> Result<(&'a NetworkInterface, Vec<&'a SecurityGroup>), Unreadable> {
+        let eni = self.eni()?;
+        if eni.security_group_ids.is_empty() {
+            return Err(Unreadable {
+                api: "ec2:DescribeNetworkInterfaces",
+                reason: format!("the security groups of ENI {} read back empty", eni.id),
+            });
+        }
+        Ok((eni, self.groups(&eni.security_group_ids)?))
     }
 }
 
