@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use harness::{http_request, moto, Proxy};
 use runtime_api::{spawn_lambda, spawn_lambda_with, Outcome, RuntimeApi};
 use serde_json::{json, Value};
-use world::{build, clients, dedup_table, second_task, LbSpec, Scenario, Subnet, Svc};
+use world::{
+    build, clients, dedup_table, route_through_nat, second_task, LbSpec, Nat, Scenario, Subnet, Svc,
+};
 
 const LATENCY_MS: u64 = 100;
 const REPEAT: usize = 5;
@@ -212,6 +214,19 @@ async fn main() {
     ));
     rows.push((
         "task behind an ALB (cold): sequential round trips".into(),
+        format!("{trips:.1}"),
+    ));
+
+    // The production shape: a private subnet whose 0.0.0.0/0 leads to a NAT gateway.
+    let nat_alb = build(&c, &alb_scenario).await;
+    route_through_nat(&c, &nat_alb, Nat::Working).await;
+    let (calls, trips) = calls_and_round_trips(&proxy, &nat_alb.event, &nat_alb.topic_arn);
+    rows.push((
+        "task behind an ALB, subnet routed to a NAT gateway (cold): AWS calls".into(),
+        calls.to_string(),
+    ));
+    rows.push((
+        "task behind an ALB, subnet routed to a NAT gateway (cold): sequential round trips".into(),
         format!("{trips:.1}"),
     ));
 
