@@ -311,8 +311,9 @@ pub(crate) mod tests {
     }
 
     /// The Evaluation JSON of the seed and of a task behind a valid ALB, pinned: the files were
-    /// written by the code before the rule-engine redesign, from the same facts. One field was
-    /// added since, on purpose: `context.targetGroups` (the Security Hub export names them).
+    /// written by the code before the rule-engine redesign, from the same facts. Fields added
+    /// since, on purpose: `context.targetGroups` (the Security Hub export names them) and
+    /// `path` (the hops, #25). `BLESS_GOLDEN=1` rewrites the files after a deliberate change.
     #[tokio::test]
     async fn golden_evaluation_json_is_unchanged() {
         for (name, facts) in [("seed", fixture::seed()), ("alb", fixture::valid())] {
@@ -321,6 +322,10 @@ pub(crate) mod tests {
             let mut json = serde_json::to_value(CheckReport::unsent(evaluation)).unwrap();
             json["evaluatedAt"] = "2026-01-02T03:04:05Z".into();
             let path = format!("{}/tests/golden/{name}.json", env!("CARGO_MANIFEST_DIR"));
+            if std::env::var_os("BLESS_GOLDEN").is_some() {
+                let text = serde_json::to_string_pretty(&json).unwrap() + "\n";
+                std::fs::write(&path, text).unwrap();
+            }
             let golden: serde_json::Value =
                 serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             assert_eq!(json, golden, "{name}");

@@ -34,6 +34,7 @@ use ecs_inbound_guard::ports::{ReaderSource, Refused};
 use ecs_inbound_guard::render::chatbot::chatbot_notification;
 use ecs_inbound_guard::render::table::write_table;
 use ecs_inbound_guard::render::text::text_body;
+use ecs_inbound_guard::render::{html, markdown};
 
 /// Exit code for usage errors, unreadable input, AWS failures and failed publishes.
 const EXIT_ERROR: u8 = 2;
@@ -84,7 +85,8 @@ struct CheckArgs {
     timeout: Option<u64>,
     #[command(flatten)]
     aws: AwsSettings,
-    /// Output: the Evaluation JSON, the alert's e-mail text, or the AWS Chatbot notification.
+    /// Output: the Evaluation JSON, the alert's e-mail text, the AWS Chatbot notification, or
+    /// the path drawn (Markdown with Mermaid, or a self-contained HTML page).
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
 }
@@ -119,7 +121,8 @@ struct AuditArgs {
     profile: Option<String>,
     #[command(flatten)]
     org: OrgSettings,
-    /// `table` for humans (coloured on a terminal), `json` for machines.
+    /// `table` for humans (coloured on a terminal), `json` for machines, `markdown` or `html`
+    /// with each service's path drawn.
     #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
     format: AuditFormat,
     /// Exit 1 on INSUFFICIENT_DATA too (a stricter CI gate).
@@ -140,6 +143,10 @@ enum Format {
     Text,
     /// The AWS Chatbot custom notification.
     Chatbot,
+    /// Markdown with the path as a Mermaid chart (GitHub job summaries, pull requests).
+    Markdown,
+    /// One self-contained HTML page with the path drawn (works offline, as an attachment).
+    Html,
 }
 
 /// Output formats of `audit`.
@@ -149,6 +156,10 @@ enum AuditFormat {
     Table,
     /// `{"evaluations", "services", "summary"}`.
     Json,
+    /// Markdown: the summary table, then each service's path as a Mermaid chart.
+    Markdown,
+    /// One self-contained HTML page: the summary table and each service's path drawn.
+    Html,
 }
 
 /// Why a command could not give a verdict: one line on standard error, exit 2.
@@ -375,6 +386,8 @@ async fn audit(args: AuditArgs) -> Outcome {
             out.push(b'\n');
         }
         AuditFormat::Table => write_table(&report, &mut out, std::io::stdout().is_terminal())?,
+        AuditFormat::Markdown => out.extend(markdown::audit(&report).into_bytes()),
+        AuditFormat::Html => out.extend(html::audit_page(&report).into_bytes()),
     }
     emit(&out, verdict)
 }
@@ -448,6 +461,8 @@ fn print_report(report: &CheckReport, format: Format) -> Outcome {
         Format::Json => serde_json::to_string_pretty(report)?,
         Format::Text => text_body(&report.evaluation),
         Format::Chatbot => serde_json::to_string_pretty(&chatbot_notification(&report.evaluation))?,
+        Format::Markdown => markdown::evaluation(&report.evaluation),
+        Format::Html => html::evaluation_page(&report.evaluation),
     };
     emit(
         format!("{}\n", text.trim_end()).as_bytes(),

@@ -115,6 +115,21 @@ impl AuditReport {
         }
     }
 
+    /// The task of `service` whose verdict is the service's (its worst): the one to draw.
+    pub fn worst_of(&self, service: &ServiceSummary) -> Option<&Evaluation> {
+        self.evaluations
+            .iter()
+            .map(|r| &r.evaluation)
+            .filter(|e| {
+                let ctx = e.context.clone().unwrap_or_default();
+                ctx.account == service.account
+                    && ctx.region == service.region
+                    && ctx.cluster.as_deref().unwrap_or("-") == service.cluster
+                    && ctx.service.as_deref().unwrap_or("-") == service.service
+            })
+            .find(|e| e.compliance == service.compliance)
+    }
+
     /// Exit code like linters: 0 nothing NON_COMPLIANT, 1 something NON_COMPLIANT (with
     /// `strict`, INSUFFICIENT_DATA counts too).
     pub fn exit_code(&self, strict: bool) -> u8 {
@@ -151,6 +166,7 @@ pub(crate) mod tests {
                 ..Default::default()
             }),
             stop: None,
+            path: vec![],
         }
     }
 

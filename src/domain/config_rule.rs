@@ -440,6 +440,7 @@ mod tests {
             suppressed: None,
             context: None,
             stop: None,
+            path: vec![],
         }
     }
 

@@ -94,8 +94,12 @@ pub fn evaluate_stop(stop: &StoppedTask, facts: &StopFacts, at: OffsetDateTime) 
     let event = &stop.event;
     let service = facts.service.as_ref().and_then(|s| s.known());
     let deployment = deployment_of(&event.task, service);
-    let outcomes = rules::run_stop(&StopView { stop, facts });
-    let mut e = combine(event, at, outcomes);
+    let view = StopView { stop, facts };
+    let each = rules::run_stop_each(&view);
+    let mut e = combine(event, at, rules::run_stop(&view));
+    if !each.is_empty() {
+        e.path = crate::domain::path::stop_path(stop, facts, &each);
+    }
     if let (Some(ctx), Some(td)) = (e.context.as_mut(), facts.task_definition.known()) {
         ctx.network_mode = Some(td.effective_network_mode().as_str().to_string());
         ctx.ports = td.port_mappings.iter().map(ToString::to_string).collect();
@@ -234,6 +238,7 @@ fn service_evaluation(
             deployment_id,
             event_reason: event.reason.clone(),
         }),
+        path: vec![],
     }
 }
 

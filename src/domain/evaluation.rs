@@ -89,6 +89,9 @@ pub struct Evaluation {
     /// For a stop diagnosis: what happened (kind, reason, deployment, stopped task).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop: Option<crate::domain::stop::StopContext>,
+    /// The path judged, hop by hop, in order (absent when no path was judged).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<crate::domain::path::PathHop>,
 }
 
 /// A Config-ready annotation: at most 256 characters, ending in "..." when cut.
@@ -110,6 +113,7 @@ impl Evaluation {
             suppressed: None,
             context: None,
             stop: None,
+            path: vec![],
         }
     }
 
@@ -131,6 +135,7 @@ impl Evaluation {
             suppressed: None,
             context: Some(base_context(event)),
             stop: None,
+            path: vec![],
         }
     }
 
@@ -333,7 +338,11 @@ fn decide(
         task_definition,
         facts,
     };
-    combine(event, at, rules::run_all(&task))
+    let outcomes = rules::run_each(&task);
+    let path = crate::domain::path::running_path(&task, &outcomes);
+    let mut evaluation = combine(event, at, rules::once_per_action(outcomes));
+    evaluation.path = path;
+    evaluation
 }
 
 /// Combines rule outcomes: the worst status wins; the annotation explains the worst outcome.

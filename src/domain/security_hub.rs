@@ -295,6 +295,7 @@ pub mod tests_support {
                 ..Default::default()
             }),
             stop: None,
+            path: vec![],
         }
     }
 }
@@ -378,6 +379,7 @@ mod tests {
                 ..Default::default()
             }),
             stop: None,
+            path: vec![],
         }
     }
 

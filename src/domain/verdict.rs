@@ -55,6 +55,8 @@ pub struct Rule {
     pub id: &'static str,
     /// Severity of its findings.
     pub severity: Severity,
+    /// The hop of the path it judges.
+    pub hop: super::hop::Hop,
     /// One-line title.
     pub title: &'static str,
     /// How to fix what it finds.

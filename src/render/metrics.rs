@@ -91,6 +91,7 @@ mod tests {
             suppressed: None,
             context: None,
             stop: None,
+            path: vec![],
         };
         let lines = emf_lines(&e, 1_700_000_000_000);
         assert_eq!(lines.len(), 2);

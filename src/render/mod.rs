@@ -3,6 +3,8 @@
 //! from the verdict, as a linter keeps its reporters apart from its rules.
 
 pub mod chatbot;
+pub mod html;
+pub mod markdown;
 pub mod metrics;
 pub mod sns;
 pub mod table;
@@ -26,6 +28,7 @@ pub(crate) fn sample_evaluation(
         event_id: Some("ev".into()),
         findings: vec![RULE.finding("curl fails".into())],
         suppressed: None,
+        path: vec![],
         context: Some(TaskContext {
             cluster: Some(cluster.into()),
             service: service.map(Into::into),

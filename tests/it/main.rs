@@ -17,6 +17,7 @@ mod handler;
 mod lambda;
 mod org;
 mod paths;
+mod picture;
 mod security_hub;
 mod stops;
 mod template;

@@ -3,6 +3,7 @@
 //! healthy and ECS replaces it.
 
 use super::stop_view::StopView;
+use crate::domain::hop::Hop;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
@@ -10,6 +11,7 @@ use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 pub const RULE: Rule = Rule {
     id: "HEALTH_CHECK_AZ_NOT_ENABLED",
     severity: Severity::High,
+    hop: Hop::TargetGroup,
     title: "The task's Availability Zone is not enabled on the load balancer",
     remediation: "Enable the task subnet's Availability Zone on the load balancer (aws elbv2 \
                   set-subnets --load-balancer-arn <lb> --subnets <one public subnet per AZ>), or \

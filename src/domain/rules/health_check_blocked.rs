@@ -6,6 +6,7 @@ use super::acl_hop::{return_ports, service_port, Peer as AclPeer};
 use super::stop_view::StopView;
 use super::view::subnet_cidrs;
 use crate::domain::facts::LoadBalancer;
+use crate::domain::hop::Hop;
 use crate::domain::net::{rules_admit, Cidr, NetworkAcl, Peer, SecurityGroup};
 use crate::domain::stop::TaskNetworkConfig;
 use crate::domain::text::list;
@@ -15,6 +16,7 @@ use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 pub const RULE: Rule = Rule {
     id: "HEALTH_CHECK_BLOCKED",
     severity: Severity::High,
+    hop: Hop::TaskSecurityGroups,
     title: "The load balancer's health checks cannot reach the task",
     remediation: "Open the hop the finding names for the health-check port: an inbound rule on \
                   the task's security group from the load balancer's security group, an outbound \

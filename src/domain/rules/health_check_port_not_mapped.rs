@@ -2,6 +2,7 @@
 //! task's containers map; a fixed health-check port nobody listens on fails every check.
 
 use super::stop_view::StopView;
+use crate::domain::hop::Hop;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
@@ -9,6 +10,7 @@ use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 pub const RULE: Rule = Rule {
     id: "HEALTH_CHECK_PORT_NOT_MAPPED",
     severity: Severity::High,
+    hop: Hop::TaskEni,
     title: "The health check connects to a port the task does not map",
     remediation: "Point the health check at the traffic port (aws elbv2 modify-target-group \
                   --target-group-arn <tg> --health-check-port traffic-port) or at a port a \

@@ -3,6 +3,7 @@
 
 use super::stop_view::StopView;
 use crate::domain::facts::VpcDns;
+use crate::domain::hop::Hop;
 use crate::domain::stop::FailureClass;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
@@ -11,6 +12,7 @@ use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 pub const RULE: Rule = Rule {
     id: "IMAGE_PULL_DNS_DISABLED",
     severity: Severity::High,
+    hop: Hop::Dns,
     title: "The VPC's DNS attributes stop the image pull",
     remediation: "Turn the VPC's DNS on: aws ec2 modify-vpc-attribute --vpc-id <vpc> \
                   --enable-dns-support '{\"Value\":true}' and --enable-dns-hostnames \

@@ -8,6 +8,7 @@
 use super::acl_hop::{return_ports, service_port, Peer as AclPeer};
 use super::stop_view::{needed_endpoints, Egress, StopView};
 use crate::domain::facts::{RouteTable, TaskDefinition, Unreadable, VpcEndpoint};
+use crate::domain::hop::Hop;
 use crate::domain::net::{
     admits_public_source, rules_admit, Cidr, NetworkAcl, Peer, SecurityGroup, SgRule,
 };
@@ -19,6 +20,7 @@ use crate::domain::verdict::{Finding, Outcome, Rule, RuleResult, Severity};
 pub const RULE: Rule = Rule {
     id: "IMAGE_PULL_NO_EGRESS",
     severity: Severity::High,
+    hop: Hop::WayOut,
     title: "The pulling network has no way to the registry",
     remediation: "Give the pulling subnet a way out: a 0.0.0.0/0 route to a NAT gateway, or (in \
                   a public subnet) a public IP on the pulling ENI (Fargate: assignPublicIp \

@@ -2,6 +2,7 @@
 //! the network: said plainly, so nobody hunts for a route that is not missing.
 
 use super::stop_view::StopView;
+use crate::domain::hop::Hop;
 use crate::domain::stop::FailureClass;
 use crate::domain::text::truncate_chars;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
@@ -10,6 +11,7 @@ use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 pub const RULE: Rule = Rule {
     id: "IMAGE_PULL_NOT_NETWORK",
     severity: Severity::Info,
+    hop: Hop::Registry,
     title: "The task failed to start for a reason that is not the network",
     remediation: "For a permission: give the task execution role ecr:GetAuthorizationToken, \
                   ecr:BatchGetImage, ecr:GetDownloadUrlForLayer (and secretsmanager:GetSecretValue, \

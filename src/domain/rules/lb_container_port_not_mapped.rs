@@ -2,6 +2,7 @@
 //! the task definition maps.
 
 use super::view::LbView;
+use crate::domain::hop::Hop;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
@@ -9,6 +10,7 @@ use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 pub const RULE: Rule = Rule {
     id: "LB_CONTAINER_PORT_NOT_MAPPED",
     severity: Severity::High,
+    hop: Hop::TargetGroup,
     title: "Load balancer mapping names a container port the task definition does not map",
     remediation: "Make the service's loadBalancers entry name a container and containerPort that \
                   the task definition's portMappings declare (or add the port mapping to the \

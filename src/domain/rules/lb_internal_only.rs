@@ -1,6 +1,7 @@
 //! LB_INTERNAL_ONLY (INFO): the service is behind internal load balancers only.
 
 use super::view::LbView;
+use crate::domain::hop::Hop;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
@@ -8,6 +9,7 @@ use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 pub const RULE: Rule = Rule {
     id: "LB_INTERNAL_ONLY",
     severity: Severity::Info,
+    hop: Hop::InternetGateway,
     title: "Only internal load balancers: reachable inside the VPC only",
     remediation:
         "Nothing to fix if the service is meant to be private. To serve the internet, add \

@@ -6,6 +6,7 @@
 use super::acl_hop::{return_ports, service_port, worst, Blocked, Peer};
 use super::view::LbView;
 use crate::domain::facts::{LoadBalancer, Unreadable};
+use crate::domain::hop::Hop;
 use crate::domain::net::Cidr;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
@@ -14,6 +15,7 @@ use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 pub const RULE: Rule = Rule {
     id: "LB_NACL_BLOCKS_TARGETS",
     severity: Severity::High,
+    hop: Hop::LbSubnetAclToTask,
     title: "The network ACL of the load balancer's subnets blocks the traffic to the task",
     remediation: "Add entries to the network ACL of the load balancer's subnets, numbered before \
                   any deny: outbound TCP <container-port> to the task subnet's CIDR, and inbound \

@@ -1,6 +1,7 @@
 //! LB_NO_LISTENER: some listener (default action or rule) must forward to the target group.
 
 use super::view::LbView;
+use crate::domain::hop::Hop;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
@@ -8,6 +9,7 @@ use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 pub const RULE: Rule = Rule {
     id: "LB_NO_LISTENER",
     severity: Severity::High,
+    hop: Hop::Listener,
     title: "No listener forwards to the service's target group",
     remediation: "Create a listener on the load balancer (e.g. HTTP 80 / HTTPS 443) whose default \
                   action forwards to the target group, or add a listener rule that forwards to it \

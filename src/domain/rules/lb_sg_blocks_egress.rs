@@ -1,6 +1,7 @@
 //! LB_SG_BLOCKS_EGRESS: the load balancer's security groups must let traffic out to the task.
 
 use super::view::LbView;
+use crate::domain::hop::Hop;
 use crate::domain::net::{rules_admit, Cidr, Peer};
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
@@ -9,6 +10,7 @@ use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 pub const RULE: Rule = Rule {
     id: "LB_SG_BLOCKS_EGRESS",
     severity: Severity::High,
+    hop: Hop::LbSecurityGroups,
     title: "Load balancer security groups do not allow egress to the task port",
     remediation: "Add an outbound rule to the load balancer's security group for the container \
                   port towards the task's security group (or the VPC CIDR), e.g. \

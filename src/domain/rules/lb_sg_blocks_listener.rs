@@ -2,6 +2,7 @@
 //! from its clients (0.0.0.0/0 and ::/0 for an internet-facing one).
 
 use super::view::LbView;
+use crate::domain::hop::Hop;
 use crate::domain::net::{public_sources, rules_admit, Cidr, Peer};
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
@@ -10,6 +11,7 @@ use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 pub const RULE: Rule = Rule {
     id: "LB_SG_BLOCKS_LISTENER",
     severity: Severity::High,
+    hop: Hop::LbSecurityGroups,
     title: "Load balancer security groups do not admit the listener port from clients",
     remediation: "Add an inbound rule to the load balancer's security group for the listener \
                   port from the clients (0.0.0.0/0 for an internet-facing load balancer), e.g. \

@@ -2,6 +2,7 @@
 
 use super::view::public_gateway;
 use super::view::LbView;
+use crate::domain::hop::Hop;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
@@ -9,6 +10,7 @@ use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 pub const RULE: Rule = Rule {
     id: "LB_SUBNETS_NOT_PUBLIC",
     severity: Severity::High,
+    hop: Hop::InternetGateway,
     title: "Internet-facing load balancer sits in subnets without an internet gateway route",
     remediation: "Place the internet-facing load balancer in public subnets (route table with \
                   0.0.0.0/0 -> igw-...), one per Availability Zone, or add that route to the \

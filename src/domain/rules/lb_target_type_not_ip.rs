@@ -3,6 +3,7 @@
 use super::view::LbView;
 use crate::domain::facts::TargetType;
 use crate::domain::facts::Unreadable;
+use crate::domain::hop::Hop;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
@@ -10,6 +11,7 @@ use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 pub const RULE: Rule = Rule {
     id: "LB_TARGET_TYPE_NOT_IP",
     severity: Severity::High,
+    hop: Hop::TargetGroup,
     title: "Target group of an awsvpc service is not of target type ip",
     remediation:
         "Create a target group with target type `ip` in the task's VPC (same protocol and \

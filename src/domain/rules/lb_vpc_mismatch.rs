@@ -1,6 +1,7 @@
 //! LB_VPC_MISMATCH: target group and load balancer must be in the task ENI's VPC.
 
 use super::view::LbView;
+use crate::domain::hop::Hop;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
@@ -8,6 +9,7 @@ use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 pub const RULE: Rule = Rule {
     id: "LB_VPC_MISMATCH",
     severity: Severity::High,
+    hop: Hop::TargetGroup,
     title: "Target group or load balancer is in another VPC than the task",
     remediation: "Use a load balancer and an `ip` target group in the task's own VPC, or run the \
                   service's tasks in subnets of the load balancer's VPC (awsvpcConfiguration).",

@@ -209,14 +209,19 @@ pub fn run_stop(view: &StopView<'_>) -> Vec<Outcome> {
             })];
         }
     }
-    let mut incomplete_apis = HashSet::new();
+    once_per_action(run_stop_each(view))
+}
+
+/// Every stop rule's outcome with its rule (none on a deleted service's stop).
+pub fn run_stop_each(view: &StopView<'_>) -> Vec<(Rule, Outcome)> {
+    if let Some(crate::domain::facts::Fact::Known(service)) = &view.facts.service {
+        if service.status == crate::domain::facts::ServiceStatus::Inactive {
+            return vec![];
+        }
+    }
     STOP_RULES
         .iter()
-        .map(|(_, check)| check(view).unwrap_or_else(Outcome::Incomplete))
-        .filter(|outcome| match outcome {
-            Outcome::Incomplete(u) => incomplete_apis.insert(u.api),
-            _ => true,
-        })
+        .map(|(rule, check)| (*rule, check(view).unwrap_or_else(Outcome::Incomplete)))
         .collect()
 }
 
@@ -242,11 +247,25 @@ fn apply(
 /// Runs every rule on an in-scope task, in hop order. An unreadable fact is reported once per
 /// IAM action: the first rule that needed it keeps the `Incomplete`, the others are dropped.
 pub fn run_all(task: &TaskView<'_>) -> Vec<Outcome> {
+    once_per_action(run_each(task))
+}
+
+/// Every rule's outcome on an in-scope task, with its rule, in hop order (what the path model
+/// reads: each rule names its hop).
+pub fn run_each(task: &TaskView<'_>) -> Vec<(Rule, Outcome)> {
     let lb = LbView::resolve(task);
-    let mut incomplete_apis = HashSet::new();
     RULES
         .iter()
-        .map(|(_, check)| apply(*check, task, &lb))
+        .map(|(rule, check)| (*rule, apply(*check, task, &lb)))
+        .collect()
+}
+
+/// The outcomes with each unreadable IAM action reported once (the first rule keeps it).
+pub fn once_per_action(outcomes: Vec<(Rule, Outcome)>) -> Vec<Outcome> {
+    let mut incomplete_apis = HashSet::new();
+    outcomes
+        .into_iter()
+        .map(|(_, outcome)| outcome)
         .filter(|outcome| match outcome {
             Outcome::Incomplete(u) => incomplete_apis.insert(u.api),
             _ => true,

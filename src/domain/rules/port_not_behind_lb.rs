@@ -1,6 +1,7 @@
 //! PORT_NOT_BEHIND_LB (INFO): mapped ports that no load balancer mapping routes to.
 
 use super::view::LbView;
+use crate::domain::hop::Hop;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
@@ -8,6 +9,7 @@ use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 pub const RULE: Rule = Rule {
     id: "PORT_NOT_BEHIND_LB",
     severity: Severity::Info,
+    hop: Hop::TargetGroup,
     title: "Mapped ports that no load balancer routes to",
     remediation:
         "These ports are reachable only from inside the VPC on the task's private IP. Add \

@@ -3,6 +3,7 @@
 //! inside the VPC only (COMPLIANT; may be intended).
 
 use super::view::TaskView;
+use crate::domain::hop::Hop;
 use crate::domain::net::admits_public_source;
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
@@ -11,6 +12,7 @@ use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 pub const RULE: Rule = Rule {
     id: "TASK_PUBLIC_IP_SG_CLOSED",
     severity: Severity::Info,
+    hop: Hop::TaskSecurityGroups,
     title: "Task has a public IP but its security groups admit no public source",
     remediation: "If clients on the internet must reach the task, add an inbound rule for the \
                   port from their ranges (aws ec2 authorize-security-group-ingress --group-id \
