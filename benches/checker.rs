@@ -427,6 +427,23 @@ async fn main() {
         "audit of that cluster: wall time".into(),
         format!("{:.1} s", elapsed.as_secs_f64()),
     ));
+    // The same audit drawn: one HTML page (the reads are the same; the difference in wall
+    // time is the rendering).
+    let start = Instant::now();
+    let (code, page, stderr) = harness::run_cli(
+        &proxy.endpoint,
+        &["audit", "--cluster", &audited.cluster, "--format", "html"],
+        None,
+    );
+    let html_elapsed = start.elapsed();
+    assert!(code <= 1, "{stderr}");
+    rows.push((
+        format!(
+            "audit of that cluster as --format html: page size / wall time (json: {:.1} s)",
+            elapsed.as_secs_f64()
+        ),
+        format!("{} bytes / {:.1} s", page.len(), html_elapsed.as_secs_f64()),
+    ));
 
     // 6. A Config scan worker: one work item of 25 services (2 running tasks each, every
     //    service in the same cluster), through the Lambda with 100 ms added to every AWS call.

@@ -51,10 +51,12 @@ svg text{font:12px system-ui,sans-serif}
 .hop.unknown rect{fill:#fff8e1;stroke:#8d6e00;stroke-dasharray:6 4}
 .hop.na rect{fill:#f5f5f5;stroke:#9e9e9e;stroke-dasharray:2 3}
 .hop .state{font-weight:bold}
+svg text.rule{font-size:10px}
 .arrow{stroke:#555;stroke-width:1.5;fill:none}
+.path svg{max-width:100%;height:auto}
 ";
 
-const BOX_W: usize = 150;
+const BOX_W: usize = 204;
 const BOX_H: usize = 84;
 const GAP: usize = 34;
 
@@ -89,8 +91,8 @@ fn hop_svg(out: &mut String, i: usize, hop: &PathHop) {
         label.push_str(" (out)");
     }
     let lines = [
-        Some((escape(&clip(&label, 22)), "")),
-        hop.component.as_ref().map(|c| (escape(&clip(c, 22)), "")),
+        Some((escape(&clip(&label, 28)), "")),
+        hop.component.as_ref().map(|c| (escape(&clip(c, 28)), "")),
         Some((
             format!(
                 "{}{}",
@@ -103,7 +105,7 @@ fn hop_svg(out: &mut String, i: usize, hop: &PathHop) {
             ),
             " class=\"state\"",
         )),
-        hop.finding.map(|r| (escape(&clip(r, 22)), "")),
+        hop.finding.map(|r| (escape(&clip(r, 32)), " class=\"rule\"")),
     ];
     for (n, (text, attr)) in lines.into_iter().flatten().enumerate() {
         let _ = write!(

@@ -23,6 +23,11 @@ async fn main() -> ExitCode {
         std::fs::write(&args[i + 1], out.to_string()).unwrap();
         return ExitCode::SUCCESS;
     }
+    // `--picture FILE`: the seed world's verdict as the HTML page, screenshotted in headless
+    // Chromium to FILE (scripts/picture.sh makes the README's picture this way).
+    if let Some(i) = args.iter().position(|a| a == "--picture") {
+        return picture(endpoint, &c, &args[i + 1]).await;
+    }
     println!("== moto (AWS emulator) at {endpoint}");
     let built = build(&c, &Scenario::seed()).await;
     let host = built.host_ip.clone().unwrap_or_default();
@@ -101,6 +106,39 @@ async fn main() -> ExitCode {
         }
     );
     if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Builds the seed world, writes its `check --format html` page under `target/picture/` and
+/// screenshots it with `scripts/browser-check.py` to `shot`.
+async fn picture(endpoint: &str, c: &world::Clients, shot: &str) -> ExitCode {
+    let built = build(c, &Scenario::seed()).await;
+    let event = built.event.to_string();
+    let (code, page, stderr) = harness::run_cli(
+        endpoint,
+        &["check", "--event", "-", "--format", "html"],
+        Some(&event),
+    );
+    if code != 0 {
+        eprintln!("the checker failed (exit {code}): {stderr}");
+        return ExitCode::FAILURE;
+    }
+    let root = harness::repo_root();
+    let dir = root.join("target/picture");
+    std::fs::create_dir_all(&dir).unwrap();
+    let html = dir.join("demo.html");
+    std::fs::write(&html, page).unwrap();
+    let status = std::process::Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("scripts/browser-check.py"))
+        .arg(&html)
+        .arg(root.join(shot))
+        .status()
+        .expect("run scripts/browser-check.py");
+    if status.success() {
+        println!("== wrote {shot} from {}", html.display());
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
