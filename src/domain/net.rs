@@ -796,6 +796,72 @@ mod tests {
         }
     }
 
+    mod judge_properties {
+        use super::*;
+        use proptest::prelude::*;
+        use std::net::Ipv4Addr;
+
+        /// A random entry over 10.0.0.0/22 and ports 0-99, so that packets often hit it.
+        fn entry_strategy() -> impl Strategy<Value = NaclEntry> {
+            (
+                1..40i32,
+                any::<bool>(),
+                prop_oneof![Just("6"), Just("-1"), Just("17")],
+                0u32..1024,
+                22u8..=32,
+                proptest::option::of((0..100i32, 0..100i32)),
+            )
+                .prop_map(|(n, allow, protocol, host, prefix, ports)| {
+                    let address = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 0, 0, 0)) + host);
+                    NaclEntry {
+                        rule_number: n,
+                        protocol: protocol.into(),
+                        allow,
+                        egress: false,
+                        cidr: format!("{address}/{prefix}"),
+                        from_port: ports.map(|(a, b)| a.min(b)),
+                        to_port: ports.map(|(a, b)| a.max(b)),
+                    }
+                })
+        }
+
+        /// How AWS decides one packet: the lowest-numbered matching entry, else deny.
+        fn packet_allowed(entries: &[NaclEntry], address: Ipv4Addr, port: i32) -> bool {
+            let mut sorted: Vec<&NaclEntry> = entries.iter().collect();
+            sorted.sort_by_key(|e| e.rule_number);
+            let packet = Cidr::parse(&address.to_string()).unwrap();
+            sorted
+                .into_iter()
+                .find(|e| {
+                    protocol_matches(&e.protocol, "tcp")
+                        && port_in_range(e.from_port, e.to_port, port)
+                        && Cidr::parse(&e.cidr).is_some_and(|b| b.covers(&packet))
+                })
+                .is_some_and(|e| e.allow)
+        }
+
+        proptest! {
+            #[test]
+            fn every_packet_lands_in_exactly_one_part_and_is_judged_as_aws_would(
+                entries in proptest::collection::vec(entry_strategy(), 0..8),
+                packets in proptest::collection::vec((0u32..1024, 0..100i32), 1..40),
+            ) {
+                let acl = NetworkAcl { id: "acl".into(), entries: entries.clone(), ..Default::default() };
+                let peer = Cidr::parse("10.0.0.0/22").unwrap();
+                let judged = acl.judge(false, "tcp", (0, 99), &peer);
+                for (host, port) in packets {
+                    let address = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 0, 0, 0)) + host);
+                    let packet = Cidr::parse(&address.to_string()).unwrap();
+                    let holds = |f: &Flows| f.ports.0 <= port && port <= f.ports.1 && f.peer.covers(&packet);
+                    let allowed = judged.allowed.iter().filter(|f| holds(f)).count();
+                    let denied = judged.denied.iter().filter(|(f, _)| holds(f)).count();
+                    prop_assert_eq!(allowed + denied, 1, "{}:{} in {:?}", address, port, judged);
+                    prop_assert_eq!(allowed == 1, packet_allowed(&entries, address, port));
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_block_minus_a_smaller_one_leaves_the_rest_exactly() {
         let rest = cidr_minus(c("10.0.0.0/16"), c("10.0.1.0/24"));

@@ -105,7 +105,8 @@ fn hop_svg(out: &mut String, i: usize, hop: &PathHop) {
             ),
             " class=\"state\"",
         )),
-        hop.finding.map(|r| (escape(&clip(r, 32)), " class=\"rule\"")),
+        hop.finding
+            .map(|r| (escape(&clip(r, 32)), " class=\"rule\"")),
     ];
     for (n, (text, attr)) in lines.into_iter().flatten().enumerate() {
         let _ = write!(
