@@ -123,6 +123,13 @@ impl EcsReader for AwsReader {
                 })
                 .collect(),
             health_check_grace_period: s.health_check_grace_period_seconds(),
+            task_definition: owned(s.task_definition()),
+            launch_type: s.launch_type().map(|l| l.as_str().to_string()),
+            capacity_providers: s
+                .capacity_provider_strategy()
+                .iter()
+                .map(|c| c.capacity_provider().to_string())
+                .collect(),
         }))
     }
 

@@ -19,6 +19,7 @@ use ecs_inbound_guard::app::batch::RememberingDedup;
 use ecs_inbound_guard::app::check::{Alerting, CheckError};
 use ecs_inbound_guard::app::checker::{Checker, Evaluated};
 use ecs_inbound_guard::app::export::{export_many, Exporting};
+use ecs_inbound_guard::app::preflight::{existing_plan, preflight};
 use ecs_inbound_guard::app::settings::{
     parse_account, without_empty_environment, AlertSettings, AwsSettings, FindingSettings,
     OrgSettings,
@@ -28,7 +29,9 @@ use ecs_inbound_guard::domain::audit::AuditReport;
 use ecs_inbound_guard::domain::delivery::CheckReport;
 use ecs_inbound_guard::domain::event::{parse_trigger_bytes, Trigger};
 use ecs_inbound_guard::domain::org::ResourceScope;
+use ecs_inbound_guard::domain::plan::{parse_service, parse_task_definition};
 use ecs_inbound_guard::domain::refusal::{verdict_without_access, NoAccess};
+use ecs_inbound_guard::domain::verdict::Status;
 use ecs_inbound_guard::facts::deadline::Budgeted;
 use ecs_inbound_guard::ports::{ReaderSource, Refused};
 use ecs_inbound_guard::render::chatbot::chatbot_notification;
@@ -56,6 +59,57 @@ enum Command {
     Check(CheckArgs),
     /// Evaluate every RUNNING task of one or more clusters, in one or many accounts and regions.
     Audit(AuditArgs),
+    /// Judge a service before it deploys: an existing service (--cluster --service) or a
+    /// create-service input (--service-definition), with its task definition or another one.
+    Preflight(PreflightArgs),
+}
+
+#[derive(Debug, Args)]
+struct PreflightArgs {
+    /// The service's cluster (with --service).
+    #[arg(long, value_name = "NAME", requires = "service")]
+    cluster: Option<String>,
+    /// An existing service to judge as it would deploy (DescribeServices).
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "cluster",
+        required_unless_present = "service_definition"
+    )]
+    service: Option<String>,
+    /// What `aws ecs create-service --cli-input-json` takes.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["cluster", "service"])]
+    service_definition: Option<PathBuf>,
+    /// Judge with this registered task definition (ARN or family:revision) instead.
+    #[arg(
+        long,
+        value_name = "ARN|FAMILY:REV",
+        conflicts_with = "task_definition_file"
+    )]
+    task_definition: Option<String>,
+    /// Judge with this task definition (what `aws ecs register-task-definition --cli-input-json`
+    /// takes) instead.
+    #[arg(long, value_name = "FILE")]
+    task_definition_file: Option<PathBuf>,
+    /// `json` (the Evaluation), `text`, or `markdown` (the path as a Mermaid chart).
+    #[arg(long, value_enum, default_value_t = PreflightFormat::Json)]
+    format: PreflightFormat,
+    /// Exit 1 on INSUFFICIENT_DATA too.
+    #[arg(long)]
+    strict: bool,
+    #[command(flatten)]
+    aws: AwsSettings,
+}
+
+/// Output formats of `preflight`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PreflightFormat {
+    /// The Evaluation JSON.
+    Json,
+    /// The human text.
+    Text,
+    /// Markdown with the path as a Mermaid chart.
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -211,7 +265,73 @@ async fn run(cli: Cli) -> Outcome {
             _ => check_event(&args).await,
         },
         Command::Audit(args) => audit(args).await,
+        Command::Preflight(args) => preflight_command(&args).await,
     }
+}
+
+/// `preflight`: the plan (files are read and checked before any AWS configuration is loaded),
+/// its facts, one verdict; exit 0 nothing NON_COMPLIANT, 1 NON_COMPLIANT (`--strict`: or
+/// INSUFFICIENT_DATA), 2 bad input or an AWS error.
+async fn preflight_command(args: &PreflightArgs) -> Outcome {
+    let json = |path: &PathBuf| -> Result<serde_json::Value, Failure> {
+        let bytes = read_input(path)?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| format!("{} is not JSON: {e}", path.display()).into())
+    };
+    let file_plan = match &args.service_definition {
+        Some(path) => {
+            Some(parse_service(&json(path)?).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+        None => None,
+    };
+    let file_td = match &args.task_definition_file {
+        Some(path) => Some(
+            parse_task_definition(&json(path)?).map_err(|e| format!("{}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    let clients = args.aws.client_factory();
+    let region = args.aws.region.as_deref();
+    let reader = match clients
+        .reader_for(&ResourceScope::of(None, None, region))
+        .await
+    {
+        Ok(reader) => reader,
+        Err(Refused::NotEnrolled(account)) => {
+            return Err(format!("account {account} is not in --member-accounts").into())
+        }
+        Err(Refused::Denied(u)) => return Err(u.into()),
+        Err(Refused::Failed(e)) => return Err(e.into()),
+    };
+    let mut plan = match (file_plan, &args.cluster, &args.service) {
+        (Some(plan), _, _) => plan,
+        (None, Some(cluster), Some(service)) => {
+            match existing_plan(reader.as_ref(), cluster, service).await? {
+                Some(plan) => plan,
+                None => {
+                    return Err(
+                        format!("service {service} does not exist in cluster {cluster}").into(),
+                    )
+                }
+            }
+        }
+        _ => return Err("--service-definition, or --cluster with --service, is required".into()),
+    };
+    if let Some(td) = &args.task_definition {
+        plan.task_definition = Some(td.clone());
+    }
+    let evaluation = preflight(&plan, file_td, region, reader.as_ref()).await?;
+    let failing = evaluation.compliance == Status::NonCompliant
+        || (args.strict && evaluation.compliance == Status::InsufficientData);
+    let text = match args.format {
+        PreflightFormat::Json => serde_json::to_string_pretty(&evaluation)?,
+        PreflightFormat::Text => text_body(&evaluation),
+        PreflightFormat::Markdown => markdown::evaluation(&evaluation),
+    };
+    emit(
+        format!("{}\n", text.trim_end()).as_bytes(),
+        ExitCode::from(u8::from(failing)),
+    )
 }
 
 /// `check --task ARN --cluster NAME`: the running task, as DescribeTasks gives it.

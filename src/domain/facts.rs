@@ -288,6 +288,12 @@ pub struct Service {
     pub deployments: Vec<Deployment>,
     /// `healthCheckGracePeriodSeconds`.
     pub health_check_grace_period: Option<i32>,
+    /// Its task definition (the PRIMARY deployment's).
+    pub task_definition: Option<String>,
+    /// Its launch type, when it has one.
+    pub launch_type: Option<String>,
+    /// Its capacity provider strategy's providers, when it has one.
+    pub capacity_providers: Vec<String>,
 }
 
 impl Service {

@@ -12,6 +12,7 @@ pub mod hop;
 pub mod net;
 pub mod org;
 pub mod path;
+pub mod plan;
 pub mod queue;
 pub mod refusal;
 pub mod rules;

@@ -152,6 +152,12 @@ impl FakeAws {
         self.acls.push(acl);
     }
 
+    /// Adds a subnet (DescribeSubnets).
+    pub fn with_subnet(mut self, subnet: Subnet) -> Self {
+        self.subnets.push(subnet);
+        self
+    }
+
     /// Adds stopped tasks (ListTasks desiredStatus=STOPPED).
     pub fn with_stopped_tasks(mut self, tasks: Vec<TaskDetail>) -> Self {
         self.stopped_tasks = tasks;

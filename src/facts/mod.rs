@@ -235,6 +235,7 @@ macro_rules! decorate_reads {
 pub mod cache;
 pub mod deadline;
 pub mod limit;
+pub mod planned;
 pub mod stopped;
 pub mod waves;
 

@@ -109,7 +109,7 @@ pub struct TaskNetwork {
 }
 
 /// Wave 3: what sits behind the target groups.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct BalancerPath {
     /// The target groups' load balancers.
     pub load_balancers: Fact<Vec<LoadBalancer>>,
@@ -298,7 +298,7 @@ async fn balancers_and_boundaries<R: FactReader>(
 }
 
 /// The path behind target groups that could not be read: every part names the same reason.
-fn unreachable_path(target_groups: &Fact<Vec<TargetGroup>>) -> BalancerPath {
+pub(crate) fn unreachable_path(target_groups: &Fact<Vec<TargetGroup>>) -> BalancerPath {
     let u = match target_groups {
         Fact::Unknown(u) => u.clone(),
         Fact::Known(_) => Unreadable {
@@ -493,7 +493,7 @@ async fn task_network<R: FactReader>(
 }
 
 /// The route table in force for the ENI's subnet (its own, else the VPC's main one).
-fn route_table_in_force(
+pub(crate) fn route_table_in_force(
     tables: &Fact<Vec<RouteTable>>,
     eni: Option<&NetworkInterface>,
 ) -> Fact<RouteTable> {
@@ -514,7 +514,7 @@ fn route_table_in_force(
 }
 
 /// The service's target groups, on a load-balancer path (`None` without one).
-async fn read_target_groups<R: FactReader>(
+pub(crate) async fn read_target_groups<R: FactReader>(
     mappings: Option<&[LoadBalancerMapping]>,
     reader: &R,
 ) -> Result<Option<Fact<Vec<TargetGroup>>>, ReadError> {
@@ -534,7 +534,7 @@ async fn read_target_groups<R: FactReader>(
 }
 
 /// Wave 3: load balancers ‖ listeners ‖ target health, for readable target groups.
-async fn balancer_path<R: FactReader>(
+pub(crate) async fn balancer_path<R: FactReader>(
     target_groups: &Fact<Vec<TargetGroup>>,
     mappings: &[LoadBalancerMapping],
     task_ip: Option<&str>,

@@ -18,6 +18,7 @@ mod lambda;
 mod org;
 mod paths;
 mod picture;
+mod preflight;
 mod security_hub;
 mod stops;
 mod template;

@@ -435,6 +435,24 @@ pub async fn build(c: &Clients, s: &Scenario) -> Built {
                 .service_name(&name)
                 .task_definition(&td_arn)
                 .desired_count(1);
+            // moto knows EC2 and FARGATE services only.
+            if matches!(s.launch_type, "EC2" | "FARGATE") {
+                req = req.launch_type(LaunchType::from(s.launch_type));
+            }
+            if s.network_mode == Some("awsvpc") {
+                // As an awsvpc service is created: its tasks' subnets and groups.
+                req = req.network_configuration(
+                    NetworkConfiguration::builder()
+                        .awsvpc_configuration(
+                            AwsVpcConfiguration::builder()
+                                .subnets(&subnet_id)
+                                .security_groups(&sg)
+                                .build()
+                                .unwrap(),
+                        )
+                        .build(),
+                );
+            }
             if let Svc::Lb(spec) = s.service {
                 let tg =
                     create_lb_path(c, &vpc_id, &igw, &sg, &subnet_id, &private_ip, &spec).await;

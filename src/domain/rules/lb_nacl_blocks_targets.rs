@@ -25,7 +25,7 @@ pub const RULE: Rule = Rule {
 /// Evaluates the rule.
 pub fn check(view: &LbView<'_>) -> RuleResult {
     let eni = view.task.eni()?;
-    let Some(task_ip) = eni.private_ip.as_deref().and_then(Cidr::parse) else {
+    let Some(task_ip) = view.task_address()? else {
         return Err(Unreadable {
             api: "ec2:DescribeNetworkInterfaces",
             reason: format!("ENI {} has no private IPv4 address", eni.id),

@@ -2,7 +2,7 @@
 
 use super::view::LbView;
 use crate::domain::hop::Hop;
-use crate::domain::net::{rules_admit, Cidr, Peer};
+use crate::domain::net::{rules_admit, Peer};
 use crate::domain::text::list;
 use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
 
@@ -23,12 +23,7 @@ pub fn check(view: &LbView<'_>) -> RuleResult {
     let eni = view.task.eni()?;
     let task_peer = Peer {
         group_ids: eni.security_group_ids.clone(),
-        cidrs: eni
-            .private_ip
-            .as_deref()
-            .and_then(Cidr::parse)
-            .into_iter()
-            .collect(),
+        cidrs: view.task_address()?.into_iter().collect(),
     };
     let mut blocked = Vec::new();
     let mut fixes = Vec::new();

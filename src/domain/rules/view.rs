@@ -265,6 +265,20 @@ impl<'a> LbView<'a> {
         self.task.facts.eni.known().map(|e| e.vpc_id.as_str()) == Some(lb.vpc_id.as_str())
     }
 
+    /// The task's address as the load balancer sends to it: its private IP, or, before the task
+    /// exists (preflight), the block of the subnet it will start in.
+    pub fn task_address(&self) -> Result<Option<Cidr>, Unreadable> {
+        let eni = self.task.eni()?;
+        if let Some(ip) = eni.private_ip.as_deref().and_then(Cidr::parse) {
+            return Ok(Some(ip));
+        }
+        Ok(
+            subnet_cidrs(self.subnets()?, std::slice::from_ref(&eni.subnet_id))
+                .into_iter()
+                .next(),
+        )
+    }
+
     /// The load balancers' subnets.
     pub fn subnets(&self) -> Result<&'a [Subnet], Unreadable> {
         known(&self.path.subnets).map(Vec::as_slice)

@@ -1,0 +1,322 @@
+//! Preflight: the rules of a running task, judged on a service before it deploys. The plan (an
+//! existing service, a `create-service` input, a task definition from a file) is read into
+//! planned facts, one task per subnet (`facts::planned`), each judged as a RUNNING task of the
+//! plan would be; the verdict is the service's: the worst subnet's, and when the subnets differ,
+//! each finding says which subnet it is about.
+
+use time::OffsetDateTime;
+
+use crate::domain::evaluation::{evaluate_task, Evaluation};
+use crate::domain::event::TaskEvent;
+use crate::domain::facts::{Fact, Service, TaskDefinition, Unreadable};
+use crate::domain::plan::{PlannedLaunch, ServicePlan};
+use crate::domain::task::{EniAttachment, TaskDetail};
+use crate::domain::verdict::{Finding, Status};
+use crate::facts::planned::{read_planned_facts, PlannedSubnet};
+use crate::facts::waves::into_fact;
+use crate::ports::{FactReader, ReadError};
+
+/// The resource type of a preflight verdict.
+pub const SERVICE_RESOURCE_TYPE: &str = "AWS::ECS::Service";
+
+/// The plan of a service that already exists (`preflight --cluster --service`).
+pub fn plan_of(cluster: &str, service: &Service) -> ServicePlan {
+    let launch = match (&service.launch_type, service.capacity_providers.is_empty()) {
+        (Some(t), _) => PlannedLaunch::LaunchType(t.clone()),
+        (None, false) => PlannedLaunch::CapacityProviders(service.capacity_providers.clone()),
+        (None, true) => PlannedLaunch::ClusterDefault,
+    };
+    ServicePlan {
+        cluster: cluster.to_string(),
+        service_name: service.name.clone(),
+        task_definition: service
+            .deployment_of(None)
+            .and_then(|d| d.task_definition.clone())
+            .or_else(|| service.task_definition.clone()),
+        launch,
+        network: service.network.clone(),
+        load_balancers: service.load_balancers.clone(),
+    }
+}
+
+/// The task definition of the plan: the given one (a file), else the registered one it names.
+async fn task_definition_of<R: FactReader>(
+    plan: &ServicePlan,
+    given: Option<TaskDefinition>,
+    reader: &R,
+) -> Result<Fact<TaskDefinition>, ReadError> {
+    if let Some(td) = given {
+        return Ok(Fact::Known(td));
+    }
+    let Some(name) = plan.task_definition.as_deref() else {
+        return Ok(Fact::Unknown(Unreadable {
+            api: "ecs:DescribeTaskDefinition",
+            reason: "the plan names no task definition (give --task-definition or --task-definition-file)".into(),
+        }));
+    };
+    into_fact(reader.task_definition(name).await, || Unreadable {
+        api: "ecs:DescribeTaskDefinition",
+        reason: format!("task definition {name} does not exist"),
+    })
+}
+
+/// The RUNNING task event a task of the plan would send, in `subnet`.
+fn planned_event(plan: &ServicePlan, region: Option<&str>, subnet: &str) -> TaskEvent {
+    TaskEvent {
+        account: None,
+        event_id: None,
+        region: region.map(Into::into),
+        task: TaskDetail {
+            task_arn: format!(
+                "{}/{} (planned task in {subnet})",
+                plan.cluster, plan.service_name
+            ),
+            cluster_arn: Some(plan.cluster.clone()),
+            group: Some(format!("service:{}", plan.service_name)),
+            launch_type: plan.launch.launch_type(),
+            last_status: Some("RUNNING".into()),
+            ..TaskDetail::default()
+        },
+    }
+}
+
+/// The plan of the existing service `name` of `cluster` (`None` when it does not exist).
+pub async fn existing_plan<R: FactReader>(
+    reader: &R,
+    cluster: &str,
+    name: &str,
+) -> Result<Option<ServicePlan>, ReadError> {
+    Ok(reader
+        .service(cluster, name)
+        .await?
+        .map(|service| plan_of(cluster, &service)))
+}
+
+/// Judges the plan now: one verdict for the service.
+pub async fn preflight<R: FactReader>(
+    plan: &ServicePlan,
+    task_definition: Option<TaskDefinition>,
+    region: Option<&str>,
+    reader: &R,
+) -> Result<Evaluation, ReadError> {
+    judge(
+        plan,
+        task_definition,
+        region,
+        reader,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+}
+
+/// Judges the plan at `at`: one verdict for the service.
+pub async fn judge<R: FactReader>(
+    plan: &ServicePlan,
+    task_definition: Option<TaskDefinition>,
+    region: Option<&str>,
+    reader: &R,
+    at: OffsetDateTime,
+) -> Result<Evaluation, ReadError> {
+    let td = task_definition_of(plan, task_definition, reader);
+    let subnets = read_planned_facts(plan, td, reader).await?;
+    let per_subnet: Vec<(String, Evaluation)> = subnets
+        .into_iter()
+        .map(|PlannedSubnet { subnet_id, facts }| {
+            let event = planned_event(plan, region, &subnet_id);
+            let attachment = EniAttachment {
+                network_interface_id: facts.eni.known().map(|e| e.id.clone()).unwrap_or_default(),
+                subnet_id: Some(subnet_id.clone()),
+                private_ipv4_address: None,
+            };
+            let evaluation = evaluate_task(&event, Some(&attachment), &facts, at);
+            (subnet_id, evaluation)
+        })
+        .collect();
+    Ok(service_verdict(plan, per_subnet, at))
+}
+
+/// The service's verdict from its subnets': the worst one's, its findings naming their subnet
+/// when the subnets differ.
+fn service_verdict(
+    plan: &ServicePlan,
+    per_subnet: Vec<(String, Evaluation)>,
+    at: OffsetDateTime,
+) -> Evaluation {
+    let resource_id = format!("{}/{}", plan.cluster, plan.service_name);
+    let status = per_subnet
+        .iter()
+        .fold(Status::NotApplicable, |acc, (_, e)| acc.and(e.compliance));
+    let Some(worst) = per_subnet
+        .iter()
+        .find(|(_, e)| e.compliance == status)
+        .map(|(_, e)| e.clone())
+    else {
+        let mut e = Evaluation::out_of_scope(
+            &crate::domain::event::OutOfScope {
+                resource_type: SERVICE_RESOURCE_TYPE,
+                resource_id,
+                event_id: None,
+                reason: "the service has no awsvpc network configuration (subnets): the rules judge awsvpc tasks".into(),
+            },
+            at,
+        );
+        e.resource_type = SERVICE_RESOURCE_TYPE;
+        return e;
+    };
+    let same = per_subnet
+        .iter()
+        .all(|(_, e)| rules_of(e) == rules_of(&worst));
+    let findings: Vec<Finding> = if same {
+        worst.findings.clone()
+    } else {
+        per_subnet
+            .iter()
+            .flat_map(|(subnet, e)| {
+                e.findings.iter().map(move |f| Finding {
+                    message: format!("[{subnet}] {}", f.message),
+                    ..f.clone()
+                })
+            })
+            .collect()
+    };
+    let mut e = worst;
+    e.resource_type = SERVICE_RESOURCE_TYPE;
+    e.resource_id = resource_id;
+    e.findings = findings;
+    e.findings.sort_by_key(|f| f.severity);
+    if !same {
+        e.annotation = crate::domain::text::ellipsize(
+            &format!("subnets differ: {}", e.annotation),
+            crate::domain::evaluation::MAX_ANNOTATION_CHARS,
+        );
+    }
+    e
+}
+
+fn rules_of(e: &Evaluation) -> Vec<&'static str> {
+    e.findings.iter().map(|f| f.rule).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::facts::{AwsVpcConfiguration, Subnet};
+    use crate::domain::rules::fixture::{self, CONTAINER_INSTANCE};
+    use crate::facts::fake::FakeAws;
+
+    fn plan(load_balancers: Vec<crate::domain::facts::LoadBalancerMapping>) -> ServicePlan {
+        ServicePlan {
+            cluster: "arn:cluster/prod".into(),
+            service_name: "web".into(),
+            task_definition: Some("arn:td".into()),
+            launch: PlannedLaunch::LaunchType("EC2".into()),
+            network: Some(AwsVpcConfiguration {
+                subnets: vec!["subnet-task".into()],
+                security_groups: vec!["sg-task".into()],
+                assign_public_ip: false,
+            }),
+            load_balancers,
+        }
+    }
+
+    fn world(facts: &crate::domain::facts::TaskFacts) -> FakeAws {
+        FakeAws::from_facts(facts, CONTAINER_INSTANCE, "10.0.3.7")
+            .with_subnet(Subnet {
+                id: "subnet-task".into(),
+                vpc_id: "vpc-1".into(),
+                cidr: Some("10.0.3.0/24".into()),
+                ..Default::default()
+            })
+            .with_latency(std::time::Duration::from_millis(100))
+    }
+
+    fn at() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_767_323_045).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_seed_and_an_alb_service_are_judged_in_three_read_round_trips() {
+        let mappings = |f: &crate::domain::facts::TaskFacts| {
+            f.service
+                .as_ref()
+                .and_then(|s| s.known())
+                .map(|s| s.load_balancers.clone())
+                .unwrap_or_default()
+        };
+        for (name, facts, want) in [
+            (
+                "seed",
+                fixture::seed(),
+                Some("AWSVPC_EC2_PUBLIC_NO_INBOUND"),
+            ),
+            ("alb", fixture::valid(), None),
+        ] {
+            let aws = world(&facts);
+            let start = tokio::time::Instant::now();
+            let e = judge(&plan(mappings(&facts)), None, None, &aws, at())
+                .await
+                .unwrap();
+            let trips = start.elapsed().as_millis() / 100;
+            assert!(trips <= 3, "{name}: {trips} round trips");
+            assert_eq!(e.resource_type, SERVICE_RESOURCE_TYPE);
+            assert_eq!(e.resource_id, "arn:cluster/prod/web");
+            let rules: Vec<&str> = e.findings.iter().map(|f| f.rule).collect();
+            match want {
+                Some(rule) => assert_eq!(rules.first(), Some(&rule), "{name}: {e:#?}"),
+                None => {
+                    assert_eq!(e.compliance, Status::Compliant, "{name}: {e:#?}");
+                    assert!(rules.is_empty(), "{name}: {rules:?}");
+                }
+            }
+            eprintln!(
+                "preflight {name}: {} calls, {trips} read round trips",
+                aws.calls().len()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn subnets_that_differ_are_named_in_their_findings() {
+        let mut facts = fixture::seed();
+        // subnet-task is public (the seed); subnet-a is private to the fixture's main table.
+        let aws = FakeAws::from_facts(&facts, CONTAINER_INSTANCE, "10.0.3.7")
+            .with_subnet(Subnet {
+                id: "subnet-task".into(),
+                vpc_id: "vpc-1".into(),
+                cidr: Some("10.0.3.0/24".into()),
+                ..Default::default()
+            })
+            .with_subnet(Subnet {
+                id: "subnet-private".into(),
+                vpc_id: "vpc-1".into(),
+                cidr: Some("10.0.4.0/24".into()),
+                ..Default::default()
+            });
+        facts.host = crate::domain::facts::Fact::Known(crate::domain::facts::Host::default());
+        let mut p = plan(vec![]);
+        p.network.as_mut().unwrap().subnets = vec!["subnet-task".into(), "subnet-private".into()];
+        let e = judge(&p, None, None, &aws, at()).await.unwrap();
+        assert_eq!(e.compliance, Status::NonCompliant, "{e:#?}");
+        assert!(
+            e.annotation.starts_with("subnets differ"),
+            "{}",
+            e.annotation
+        );
+        assert!(
+            e.findings
+                .iter()
+                .any(|f| f.message.starts_with("[subnet-task] ")),
+            "{:#?}",
+            e.findings
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_subnet_is_an_error_naming_it() {
+        let aws = world(&fixture::seed());
+        let mut p = plan(vec![]);
+        p.network.as_mut().unwrap().subnets = vec!["subnet-gone".into()];
+        let err = judge(&p, None, None, &aws, at()).await.unwrap_err();
+        assert!(err.to_string().contains("subnet-gone"), "{err}");
+    }
+}

@@ -1,0 +1,270 @@
+//! Reading a planned service's facts (preflight): no task exists yet, so each of the service's
+//! subnets and its security groups stand in for the task ENI, and on EC2 the cluster's container
+//! instances stand in for the host. Read in waves, as a running task's are:
+//!
+//! | wave | reads (concurrently) | needs |
+//! |---|---|---|
+//! | 1 | the task definition (unless from a file) ‖ the service's subnets ‖ its target groups | the plan |
+//! | 2 | the VPC's route tables, security groups, ACLs and subnets ‖ load balancers ‖ listeners | the VPC, the target groups |
+//! | 3 | the NAT a subnet's default route names, only when it names one | route tables |
+//! | beside 1-3 | on EC2 the cluster's hosts (three calls in a row) | the plan |
+
+use crate::domain::facts::{
+    Fact, Host, LoadBalancerPath, NetworkInterface, Service, ServiceStatus, Subnet, TaskDefinition,
+    TaskFacts, Unreadable,
+};
+use crate::domain::plan::ServicePlan;
+use crate::facts::waves::{
+    balancer_path, list_fact, not_read, read_route_nat, read_target_groups, resolve_prefix_lists,
+    route_table_in_force, unreachable_path, BalancerPath,
+};
+use crate::ports::{FactReader, ReadError, Selection};
+
+/// The facts of one planned subnet: what the rules see for a task that will start there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedSubnet {
+    /// The subnet.
+    pub subnet_id: String,
+    /// The facts, as a running task's would be.
+    pub facts: TaskFacts,
+}
+
+/// The ENI a task of the plan will get in `subnet`: its subnet, VPC and groups (the address is
+/// assigned at start; Fargate's public IP when `assignPublicIp` is ENABLED).
+fn planned_eni(plan: &ServicePlan, subnet: &Subnet, fargate: bool) -> NetworkInterface {
+    let network = plan.network.clone().unwrap_or_default();
+    NetworkInterface {
+        id: format!("(planned ENI in {})", subnet.id),
+        subnet_id: subnet.id.clone(),
+        vpc_id: subnet.vpc_id.clone(),
+        private_ip: None,
+        public_ip: (fargate && network.assign_public_ip).then(|| "(assigned at start)".into()),
+        ipv6_addresses: vec![],
+        security_group_ids: network.security_groups,
+    }
+}
+
+/// On EC2 the cluster's container instances stand in for the host: one with a public IP if
+/// any has one (a task there looks public), else the first.
+async fn planned_host<R: FactReader>(
+    plan: &ServicePlan,
+    ec2: bool,
+    reader: &R,
+) -> Result<Fact<Host>, ReadError> {
+    if !ec2 {
+        return Ok(not_read(
+            "ecs:DescribeContainerInstances",
+            "a Fargate task has no host",
+        ));
+    }
+    let arns = match reader.cluster_container_instances(&plan.cluster).await {
+        Ok(Some(arns)) => arns,
+        Ok(None) => {
+            return Ok(Fact::Unknown(Unreadable {
+                api: "ecs:ListContainerInstances",
+                reason: "the cluster has more container instances than one page".into(),
+            }))
+        }
+        Err(ReadError::Unreadable(u)) => return Ok(Fact::Unknown(u)),
+        Err(e) => return Err(e),
+    };
+    let hosts = match reader.container_hosts(&plan.cluster, &arns).await {
+        Ok(hosts) => hosts,
+        Err(ReadError::Unreadable(u)) => return Ok(Fact::Unknown(u)),
+        Err(e) => return Err(e),
+    };
+    let public = hosts.iter().find(|(_, h)| h.public_ip.is_some());
+    Ok(match public.or(hosts.first()) {
+        Some((_, host)) => Fact::Known(host.clone()),
+        None => Fact::Unknown(Unreadable {
+            api: "ecs:ListContainerInstances",
+            reason: format!("cluster {} has no container instance yet", plan.cluster),
+        }),
+    })
+}
+
+/// Wave 2: the VPC-wide reads and the load balancers behind the target groups.
+struct PlannedVpc {
+    tables: Fact<Vec<crate::domain::facts::RouteTable>>,
+    acls: Fact<Vec<crate::domain::net::NetworkAcl>>,
+    groups: Fact<Vec<crate::domain::net::SecurityGroup>>,
+    subnets: Fact<Vec<Subnet>>,
+    balancers: Option<BalancerPath>,
+}
+
+async fn read_vpc<R: FactReader>(
+    vpc: &str,
+    target_groups: &Option<Fact<Vec<crate::domain::facts::TargetGroup>>>,
+    mappings: Option<&[crate::domain::facts::LoadBalancerMapping]>,
+    reader: &R,
+) -> Result<PlannedVpc, ReadError> {
+    let (tables, acls, groups, subnets, balancers) = tokio::try_join!(
+        async { list_fact(reader.route_tables(vpc).await) },
+        async { list_fact(reader.network_acls(Selection::InVpc(vpc)).await) },
+        async { list_fact(reader.security_groups(Selection::InVpc(vpc)).await) },
+        async { list_fact(reader.subnets(Selection::InVpc(vpc)).await) },
+        async {
+            match target_groups {
+                Some(groups) => Ok(Some(
+                    balancer_path(groups, mappings.unwrap_or_default(), None, reader).await?,
+                )),
+                None => Ok(None),
+            }
+        },
+    )?;
+    Ok(PlannedVpc {
+        tables,
+        acls,
+        groups: resolve_prefix_lists(groups, reader).await?,
+        subnets,
+        balancers,
+    })
+}
+
+/// The load-balancer path a task of the plan will have: ECS registers it in its target groups.
+fn planned_path(
+    target_groups: Fact<Vec<crate::domain::facts::TargetGroup>>,
+    vpc: &PlannedVpc,
+) -> LoadBalancerPath {
+    let b = vpc
+        .balancers
+        .clone()
+        .unwrap_or_else(|| unreachable_path(&target_groups));
+    let registered = target_groups
+        .known()
+        .map(|g| g.iter().map(|t| t.arn.clone()).collect())
+        .map_or_else(|| b.registered_in.clone(), Fact::Known);
+    LoadBalancerPath {
+        subnets: vpc.subnets.clone(),
+        target_groups,
+        load_balancers: b.load_balancers,
+        listeners: b.listeners,
+        registered_in: registered,
+    }
+}
+
+/// The service's subnets, all of them found (a missing one is bad input, named).
+fn found_subnets(subnets: Fact<Vec<Subnet>>, wanted: &[String]) -> Result<Vec<Subnet>, ReadError> {
+    let subnets = match subnets {
+        Fact::Known(s) => s,
+        Fact::Unknown(u) => return Err(ReadError::Unreadable(u)),
+    };
+    wanted
+        .iter()
+        .map(|id| {
+            subnets
+                .iter()
+                .find(|s| &s.id == id)
+                .cloned()
+                .ok_or_else(|| {
+                    ReadError::Unreadable(Unreadable {
+                        api: "ec2:DescribeSubnets",
+                        reason: format!("subnet {id} of the service does not exist"),
+                    })
+                })
+        })
+        .collect()
+}
+
+/// One planned subnet's own network: its stand-in ENI, its route table and the NAT it leads to.
+struct SubnetNetwork {
+    eni: NetworkInterface,
+    route_table: Fact<crate::domain::facts::RouteTable>,
+    nat: Option<Fact<crate::domain::facts::Nat>>,
+}
+
+/// Waves 1 to 3 without the host: the task definition, the subnets and the VPC.
+struct PlannedNetwork {
+    task_definition: Fact<TaskDefinition>,
+    target_groups: Option<Fact<Vec<crate::domain::facts::TargetGroup>>>,
+    vpc: Option<PlannedVpc>,
+    subnets: Vec<SubnetNetwork>,
+}
+
+async fn read_network<R: FactReader>(
+    plan: &ServicePlan,
+    task_definition: impl std::future::Future<Output = Result<Fact<TaskDefinition>, ReadError>>,
+    fargate: bool,
+    reader: &R,
+) -> Result<PlannedNetwork, ReadError> {
+    let network = plan.network.clone().unwrap_or_default();
+    let mappings = (!plan.load_balancers.is_empty()).then_some(plan.load_balancers.as_slice());
+    let (task_definition, subnets, target_groups) = tokio::try_join!(
+        task_definition,
+        async { list_fact(reader.subnets(Selection::Ids(&network.subnets)).await) },
+        read_target_groups(mappings, reader),
+    )?;
+    let subnets = found_subnets(subnets, &network.subnets)?;
+    let Some(vpc_id) = subnets.first().map(|s| s.vpc_id.clone()) else {
+        return Ok(PlannedNetwork {
+            task_definition,
+            target_groups,
+            vpc: None,
+            subnets: vec![],
+        });
+    };
+    let vpc = read_vpc(&vpc_id, &target_groups, mappings, reader).await?;
+    let mut own = Vec::new();
+    for subnet in &subnets {
+        let eni = planned_eni(plan, subnet, fargate);
+        let route_table = route_table_in_force(&vpc.tables, Some(&eni));
+        // Wave 3 (per subnet; the cache reads the VPC's NAT gateways once).
+        let nat = read_route_nat(&route_table, Some(&vpc_id), reader).await?;
+        own.push(SubnetNetwork {
+            eni,
+            route_table,
+            nat,
+        });
+    }
+    Ok(PlannedNetwork {
+        task_definition,
+        target_groups,
+        vpc: Some(vpc),
+        subnets: own,
+    })
+}
+
+/// Reads every planned subnet's facts: the network in waves, the hosts (on EC2) beside them.
+pub async fn read_planned_facts<R: FactReader>(
+    plan: &ServicePlan,
+    task_definition: impl std::future::Future<Output = Result<Fact<TaskDefinition>, ReadError>>,
+    reader: &R,
+) -> Result<Vec<PlannedSubnet>, ReadError> {
+    let launch = plan.launch.launch_type();
+    let fargate = launch.as_deref() == Some("FARGATE");
+    let ec2 = matches!(launch.as_deref(), Some("EC2" | "MANAGED_INSTANCES"));
+    let (network, host) = tokio::try_join!(
+        read_network(plan, task_definition, fargate, reader),
+        planned_host(plan, ec2, reader),
+    )?;
+    let Some(vpc) = network.vpc else {
+        return Ok(vec![]);
+    };
+    let service = Service {
+        arn: plan.service_name.clone(),
+        name: plan.service_name.clone(),
+        status: ServiceStatus::Active,
+        load_balancers: plan.load_balancers.clone(),
+        network: plan.network.clone(),
+        ..Service::default()
+    };
+    Ok(network
+        .subnets
+        .into_iter()
+        .map(|own| PlannedSubnet {
+            subnet_id: own.eni.subnet_id.clone(),
+            facts: TaskFacts {
+                task_definition: network.task_definition.clone(),
+                service: Some(Fact::Known(service.clone())),
+                eni: Fact::Known(own.eni),
+                route_table: own.route_table,
+                host: host.clone(),
+                vpc_route_tables: vpc.tables.clone(),
+                network_acls: vpc.acls.clone(),
+                security_groups: vpc.groups.clone(),
+                load_balancer_path: network.target_groups.clone().map(|g| planned_path(g, &vpc)),
+                nat: own.nat,
+            },
+        })
+        .collect())
+}

@@ -1,0 +1,207 @@
+//! `preflight` against moto (#24): the rules judged on a service before it deploys — an
+//! existing service (its subnets and groups stand in for the task ENI) or a create-service input,
+//! with its task definition or a what-if one from a file.
+
+use serde_json::{json, Value};
+
+use crate::harness::{moto, run_cli};
+use crate::world::{build, clients, Built, LbSpec, Scenario, Subnet, Svc};
+
+/// A JSON file, deleted when dropped.
+struct JsonFile(tempfile::NamedTempFile);
+
+impl JsonFile {
+    fn new(value: &Value) -> Self {
+        let mut file = tempfile::Builder::new().suffix(".json").tempfile().unwrap();
+        std::io::Write::write_all(&mut file, value.to_string().as_bytes()).unwrap();
+        JsonFile(file)
+    }
+
+    fn arg(&self) -> &str {
+        self.0.path().to_str().unwrap()
+    }
+}
+
+fn preflight_existing(built: &Built, extra: &[&str]) -> (i32, Value, String) {
+    let service = built.service.as_deref().unwrap();
+    let mut args = vec![
+        "preflight",
+        "--cluster",
+        &built.cluster,
+        "--service",
+        service,
+    ];
+    args.extend_from_slice(extra);
+    let (code, out, stderr) = run_cli(moto(), &args, None);
+    let evaluation = serde_json::from_str(&out).unwrap_or(Value::Null);
+    (code, evaluation, stderr)
+}
+
+fn rules(e: &Value) -> Vec<String> {
+    e["findings"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .map(|f| f["rule"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn alb(spec: LbSpec) -> Scenario {
+    Scenario {
+        service: Svc::Lb(spec),
+        subnet: Subnet::Private,
+        host_public_ip: false,
+        ..Scenario::seed()
+    }
+}
+
+#[tokio::test]
+async fn the_seed_trap_is_caught_before_the_deploy() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let (code, e, stderr) = preflight_existing(&built, &[]);
+    assert_eq!(code, 1, "NON_COMPLIANT exits 1: {stderr}");
+    assert_eq!(e["resourceType"], "AWS::ECS::Service");
+    assert_eq!(e["compliance"], "NON_COMPLIANT", "{e:#}");
+    assert_eq!(rules(&e)[0], "AWSVPC_EC2_PUBLIC_NO_INBOUND", "{e:#}");
+    let path: Vec<&str> = e["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["status"] == "blocked")
+        .map(|h| h["hop"].as_str().unwrap())
+        .collect();
+    assert!(path.contains(&"publicIp"), "{path:?}");
+}
+
+#[tokio::test]
+async fn an_alb_service_is_judged_hop_by_hop_open_and_closed() {
+    let c = clients().await;
+    let open = build(&c, &alb(LbSpec::valid_alb())).await;
+    let (code, e, stderr) = preflight_existing(&open, &[]);
+    assert_eq!(code, 0, "{stderr} {e:#}");
+    assert_eq!(e["compliance"], "COMPLIANT", "{e:#}");
+    assert!(rules(&e).is_empty(), "{e:#}");
+
+    let closed = build(
+        &c,
+        &alb(LbSpec {
+            task_sg_admits_lb: false,
+            ..LbSpec::valid_alb()
+        }),
+    )
+    .await;
+    let (code, e, _) = preflight_existing(&closed, &["--format", "json"]);
+    assert_eq!(code, 1);
+    assert_eq!(rules(&e), ["SG_BLOCKS_LB_TRAFFIC"], "{e:#}");
+
+    // A what-if task definition whose port no longer matches the load balancer's mapping.
+    let td = JsonFile::new(&json!({
+        "family": "web",
+        "networkMode": "awsvpc",
+        "containerDefinitions": [{"name": "web", "image": "web:2", "portMappings": [{"containerPort": "8080"}]}]
+    }));
+    let (code, e, stderr) = preflight_existing(&open, &["--task-definition-file", td.arg()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        rules(&e).contains(&"LB_CONTAINER_PORT_NOT_MAPPED".to_string()),
+        "{e:#}"
+    );
+}
+
+#[tokio::test]
+async fn a_service_definition_file_is_judged_per_subnet() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let task_definition = built.event["detail"]["taskDefinitionArn"].as_str().unwrap();
+    let definition = |launch: &str, public_ip: &str| {
+        JsonFile::new(&json!({
+            "cluster": built.cluster,
+            "serviceName": "web-next",
+            "taskDefinition": task_definition,
+            "launchType": launch,
+            "networkConfiguration": {"awsvpcConfiguration": {
+                "subnets": [built.subnet_id], "securityGroups": [built.task_sg], "assignPublicIp": public_ip}}
+        }))
+    };
+    // Fargate in the public subnet without a public IP: unreachable, and says so before it runs.
+    let file = definition("FARGATE", "DISABLED");
+    let (code, out, stderr) = run_cli(
+        moto(),
+        &["preflight", "--service-definition", file.arg()],
+        None,
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let e: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rules(&e)[0], "FARGATE_PUBLIC_SUBNET_NO_PUBLIC_IP", "{e:#}");
+    // The same with a public IP: its group admits nothing from the internet, COMPLIANT.
+    let file = definition("FARGATE", "ENABLED");
+    let (code, out, stderr) = run_cli(
+        moto(),
+        &[
+            "preflight",
+            "--service-definition",
+            file.arg(),
+            "--format",
+            "markdown",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        out.contains("COMPLIANT") && out.contains("```mermaid"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_exits_2_with_one_line_and_no_panic() {
+    let not_json = {
+        let mut file = tempfile::Builder::new().suffix(".json").tempfile().unwrap();
+        std::io::Write::write_all(&mut file, b"{ not json").unwrap();
+        file
+    };
+    let no_name = JsonFile::new(&json!({"cluster": "prod"}));
+    let bad_port = JsonFile::new(
+        &json!({"containerDefinitions": [{"name": "w", "portMappings": [{"containerPort": "http"}]}]}),
+    );
+    let service = JsonFile::new(&json!({"serviceName": "web"}));
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "preflight",
+                "--service-definition",
+                not_json.path().to_str().unwrap(),
+            ],
+            "is not JSON",
+        ),
+        (
+            vec!["preflight", "--service-definition", no_name.arg()],
+            "serviceName is required",
+        ),
+        (
+            vec![
+                "preflight",
+                "--service-definition",
+                service.arg(),
+                "--task-definition-file",
+                bad_port.arg(),
+            ],
+            "containerPort must be an integer",
+        ),
+        (
+            vec!["preflight", "--service-definition", "/no/such/file.json"],
+            "cannot read",
+        ),
+        (vec!["preflight", "--cluster", "prod"], "--service"),
+    ];
+    for (args, want) in cases {
+        let (code, out, stderr) = run_cli(moto(), &args, None);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+        assert!(stderr.contains(want), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
