@@ -236,11 +236,20 @@ impl EcsReader for AwsReader {
                         public_ip: i.public_ip_address().map(Into::into),
                         subnet_id: owned(i.subnet_id()),
                         vpc_id: owned(i.vpc_id()),
-                        security_group_ids: i
-                            .security_groups()
-                            .iter()
-                            .filter_map(|g| owned(g.group_id()))
-                            .collect(),
+                        // The instance's groups are its primary interface's: read them from
+                        // there when the instance-level list is empty.
+                        security_group_ids: if i.security_groups().is_empty() {
+                            i.network_interfaces()
+                                .iter()
+                                .flat_map(|n| n.groups())
+                                .filter_map(|g| owned(g.group_id()))
+                                .collect()
+                        } else {
+                            i.security_groups()
+                                .iter()
+                                .filter_map(|g| owned(g.group_id()))
+                                .collect()
+                        },
                     },
                 ));
             }

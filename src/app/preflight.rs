@@ -7,11 +7,15 @@
 use time::OffsetDateTime;
 
 use crate::domain::evaluation::{evaluate_task, Evaluation};
+use crate::domain::event::StoppedTask;
 use crate::domain::event::TaskEvent;
 use crate::domain::facts::{Fact, Service, TaskDefinition, Unreadable};
 use crate::domain::plan::{PlannedLaunch, ServicePlan};
+use crate::domain::rules::{self, check_incomplete, StopView};
+use crate::domain::stop::StopFacts;
+use crate::domain::stop_reason::{FailureClass, StopCause};
 use crate::domain::task::{EniAttachment, TaskDetail};
-use crate::domain::verdict::{Finding, Status};
+use crate::domain::verdict::{Finding, Outcome, Rule, Status};
 use crate::facts::planned::{read_planned_facts, PlannedSubnet};
 use crate::facts::waves::into_fact;
 use crate::ports::{FactReader, ReadError};
@@ -121,18 +125,79 @@ pub async fn judge<R: FactReader>(
     let subnets = read_planned_facts(plan, td, reader).await?;
     let per_subnet: Vec<(String, Evaluation)> = subnets
         .into_iter()
-        .map(|PlannedSubnet { subnet_id, facts }| {
-            let event = planned_event(plan, region, &subnet_id);
-            let attachment = EniAttachment {
-                network_interface_id: facts.eni.known().map(|e| e.id.clone()).unwrap_or_default(),
-                subnet_id: Some(subnet_id.clone()),
-                private_ipv4_address: None,
-            };
-            let evaluation = evaluate_task(&event, Some(&attachment), &facts, at);
-            (subnet_id, evaluation)
-        })
+        .map(
+            |PlannedSubnet {
+                 subnet_id,
+                 facts,
+                 start,
+             }| {
+                let event = planned_event(plan, region, &subnet_id);
+                let attachment = EniAttachment {
+                    network_interface_id: facts
+                        .eni
+                        .known()
+                        .map(|e| e.id.clone())
+                        .unwrap_or_default(),
+                    subnet_id: Some(subnet_id.clone()),
+                    private_ipv4_address: None,
+                };
+                let evaluation = evaluate_task(&event, Some(&attachment), &facts, at);
+                let will_start = would_start(event, &start);
+                (subnet_id, with_start(evaluation, will_start))
+            },
+        )
         .collect();
     Ok(service_verdict(plan, per_subnet, at))
+}
+
+/// The start rules' outcomes for a task of the plan: its image pull judged as if it had failed
+/// on the network (the rules then say whether the network is the cause, i.e. whether it will).
+fn would_start(event: TaskEvent, start: &StopFacts) -> Vec<(Rule, Outcome)> {
+    let stop = StoppedTask {
+        event,
+        stopped_reason: "(preflight: would the task start?)".into(),
+        stop_code: None,
+        cause: StopCause::StartFailure {
+            class: FailureClass::Network,
+            services: vec![],
+        },
+    };
+    rules::run_stop_each(&StopView {
+        stop: &stop,
+        facts: start,
+    })
+}
+
+/// The evaluation with the start rules' findings added: a task that would not start makes the
+/// plan NON_COMPLIANT; an unreadable start fact, INSUFFICIENT_DATA.
+fn with_start(mut e: Evaluation, outcomes: Vec<(Rule, Outcome)>) -> Evaluation {
+    for outcome in rules::once_per_action(outcomes) {
+        let finding = match &outcome {
+            Outcome::Fail(f) => Finding {
+                message: format!("A task of this plan would not start: {}", f.message),
+                ..f.clone()
+            },
+            Outcome::Incomplete(u) => check_incomplete::finding(u),
+            Outcome::Pass(_) | Outcome::NotApplicable => continue,
+        };
+        let status = outcome.status();
+        if e.compliance.and(status) != e.compliance {
+            e.annotation = crate::domain::text::ellipsize(
+                &format!("{}: {}", finding.rule, finding.message),
+                crate::domain::evaluation::MAX_ANNOTATION_CHARS,
+            );
+        }
+        e.compliance = e.compliance.and(status);
+        if !e
+            .findings
+            .iter()
+            .any(|f| f.rule == finding.rule && f.message == finding.message)
+        {
+            e.findings.push(finding);
+        }
+    }
+    e.findings.sort_by_key(|f| f.severity);
+    e
 }
 
 /// The service's verdict from its subnets': the worst one's, its findings naming their subnet
@@ -219,8 +284,34 @@ mod tests {
         }
     }
 
+    /// The fixture's world, with the host in the task's subnet (it pulls through it) and the
+    /// VPC's DNS on.
     fn world(facts: &crate::domain::facts::TaskFacts) -> FakeAws {
-        FakeAws::from_facts(facts, CONTAINER_INSTANCE, "10.0.3.7")
+        let mut facts = facts.clone();
+        if let crate::domain::facts::Fact::Known(host) = &mut facts.host {
+            host.subnet_id = Some("subnet-task".into());
+            host.vpc_id = Some("vpc-1".into());
+            host.security_group_ids = vec!["sg-task".into()];
+        }
+        if let crate::domain::facts::Fact::Known(groups) = &mut facts.security_groups {
+            groups.retain(|g| g.id != "sg-task");
+        }
+        let mut groups = facts.security_groups.known().cloned().unwrap_or_default();
+        groups.push(crate::domain::net::SecurityGroup {
+            id: "sg-task".into(),
+            vpc_id: "vpc-1".into(),
+            ingress: vec![fixture::tcp(3000, &[], &["sg-lb"])],
+            egress: vec![fixture::all_out()],
+        });
+        facts.security_groups = crate::domain::facts::Fact::Known(groups);
+        FakeAws::from_facts(&facts, CONTAINER_INSTANCE, "10.0.3.7")
+            .with_vpc_dns(
+                "vpc-1",
+                crate::domain::facts::VpcDns {
+                    support: true,
+                    hostnames: true,
+                },
+            )
             .with_subnet(Subnet {
                 id: "subnet-task".into(),
                 vpc_id: "vpc-1".into(),

@@ -152,6 +152,12 @@ impl FakeAws {
         self.acls.push(acl);
     }
 
+    /// Sets a VPC's DNS attributes (DescribeVpcAttribute).
+    pub fn with_vpc_dns(mut self, vpc: &str, dns: VpcDns) -> Self {
+        self.dns.insert(vpc.to_string(), dns);
+        self
+    }
+
     /// Adds a subnet (DescribeSubnets).
     pub fn with_subnet(mut self, subnet: Subnet) -> Self {
         self.subnets.push(subnet);

@@ -10,10 +10,12 @@
 //! | beside 1-3 | on EC2 the cluster's hosts (three calls in a row) | the plan |
 
 use crate::domain::facts::{
-    Fact, Host, LoadBalancerPath, NetworkInterface, Service, ServiceStatus, Subnet, TaskDefinition,
-    TaskFacts, Unreadable,
+    effective_route_table, Fact, Host, LoadBalancerPath, Nat, NetworkInterface, Service,
+    ServiceStatus, Subnet, TaskDefinition, TaskFacts, Unreadable,
 };
+use crate::domain::net::acl_of;
 use crate::domain::plan::ServicePlan;
+use crate::domain::stop::{PullFacts, PullPath, Puller, StopFacts, TaskNetworkConfig};
 use crate::facts::waves::{
     balancer_path, list_fact, not_read, read_route_nat, read_target_groups, resolve_prefix_lists,
     route_table_in_force, unreachable_path, BalancerPath,
@@ -27,6 +29,98 @@ pub struct PlannedSubnet {
     pub subnet_id: String,
     /// The facts, as a running task's would be.
     pub facts: TaskFacts,
+    /// The facts its start needs (the pulling network's way to the registry), as a stop
+    /// diagnosis reads them.
+    pub start: StopFacts,
+}
+
+/// The facts a planned task's start needs: the network that pulls (the task ENI's on Fargate,
+/// the host's on EC2) and its way to the registry.
+fn start_facts(
+    plan: &ServicePlan,
+    facts: &TaskFacts,
+    vpc: &PlannedVpc,
+    fargate: bool,
+) -> StopFacts {
+    let network = plan.network.clone().unwrap_or_default();
+    let eni = facts.eni.known();
+    let path = match (&facts.host, eni) {
+        (_, Some(eni)) if fargate => Fact::Known(PullPath {
+            via: Puller::TaskEni,
+            subnet_id: eni.subnet_id.clone(),
+            vpc_id: eni.vpc_id.clone(),
+            public_ip: eni.public_ip.is_some(),
+            security_group_ids: eni.security_group_ids.clone(),
+        }),
+        (Fact::Known(host), _) => match (&host.subnet_id, &host.vpc_id) {
+            (Some(subnet_id), Some(vpc_id)) => Fact::Known(PullPath {
+                via: Puller::Instance(host.instance_id.clone()),
+                subnet_id: subnet_id.clone(),
+                vpc_id: vpc_id.clone(),
+                public_ip: host.public_ip.is_some(),
+                security_group_ids: host.security_group_ids.clone(),
+            }),
+            _ => not_read("ec2:DescribeInstances", "the host has no subnet"),
+        },
+        (Fact::Unknown(u), _) => Fact::Unknown(u.clone()),
+    };
+    let pull_subnet = path
+        .known()
+        .map(|p| p.subnet_id.clone())
+        .unwrap_or_default();
+    let route_table = match (&vpc.tables, path.known()) {
+        (Fact::Known(tables), Some(p)) => match effective_route_table(tables, &p.subnet_id) {
+            Some(t) => Fact::Known(t.clone()),
+            None => not_read(
+                "ec2:DescribeRouteTables",
+                "no route table for the pulling subnet",
+            ),
+        },
+        (Fact::Unknown(u), _) => Fact::Unknown(u.clone()),
+        _ => not_read("ec2:DescribeRouteTables", "the pulling subnet is unknown"),
+    };
+    let nat_instance = match &facts.nat {
+        Some(Fact::Known(Nat::Instance(i))) => Some(Fact::Known(i.clone())),
+        _ => None,
+    };
+    StopFacts {
+        task_definition: facts.task_definition.clone(),
+        service: facts.service.clone(),
+        task_network: eni.map_or_else(
+            || not_read("ec2:DescribeSubnets", "the planned subnet is unknown"),
+            |e| {
+                Fact::Known(TaskNetworkConfig {
+                    subnet_id: e.subnet_id.clone(),
+                    private_ip: None,
+                    security_group_ids: network.security_groups.clone(),
+                    public_ip: e.public_ip.is_some(),
+                    source: format!("service {}", plan.service_name),
+                })
+            },
+        ),
+        security_groups: vpc.groups.clone(),
+        network_acl: match &vpc.acls {
+            Fact::Known(acls) => match acl_of(acls, &pull_subnet) {
+                Some(a) => Fact::Known(a.clone()),
+                None => not_read(
+                    "ec2:DescribeNetworkAcls",
+                    "no network ACL for the pulling subnet",
+                ),
+            },
+            Fact::Unknown(u) => Fact::Unknown(u.clone()),
+        },
+        health_check: None,
+        pull: Some(PullFacts {
+            path,
+            route_table,
+            route_tables: vpc.tables.clone(),
+            nat_gateways: vpc.nat_gateways.clone(),
+            nat_instance,
+            endpoints: vpc.endpoints.clone(),
+            dns: vpc.dns.clone(),
+            subnets: vpc.subnets.clone(),
+        }),
+    }
 }
 
 /// The ENI a task of the plan will get in `subnet`: its subnet, VPC and groups (the address is
@@ -90,6 +184,10 @@ struct PlannedVpc {
     groups: Fact<Vec<crate::domain::net::SecurityGroup>>,
     subnets: Fact<Vec<Subnet>>,
     balancers: Option<BalancerPath>,
+    /// What a start needs: the NAT gateways, the endpoints, the DNS attributes.
+    nat_gateways: Fact<Vec<crate::domain::facts::NatGateway>>,
+    endpoints: Fact<Vec<crate::domain::facts::VpcEndpoint>>,
+    dns: Fact<crate::domain::facts::VpcDns>,
 }
 
 async fn read_vpc<R: FactReader>(
@@ -98,7 +196,7 @@ async fn read_vpc<R: FactReader>(
     mappings: Option<&[crate::domain::facts::LoadBalancerMapping]>,
     reader: &R,
 ) -> Result<PlannedVpc, ReadError> {
-    let (tables, acls, groups, subnets, balancers) = tokio::try_join!(
+    let (tables, acls, groups, subnets, balancers, nat_gateways, endpoints, dns) = tokio::try_join!(
         async { list_fact(reader.route_tables(vpc).await) },
         async { list_fact(reader.network_acls(Selection::InVpc(vpc)).await) },
         async { list_fact(reader.security_groups(Selection::InVpc(vpc)).await) },
@@ -111,6 +209,14 @@ async fn read_vpc<R: FactReader>(
                 None => Ok(None),
             }
         },
+        async { list_fact(reader.nat_gateways(vpc).await) },
+        async { list_fact(reader.vpc_endpoints(vpc).await) },
+        async {
+            crate::facts::waves::into_fact(reader.vpc_dns(vpc).await, || Unreadable {
+                api: "ec2:DescribeVpcAttribute",
+                reason: format!("VPC {vpc} does not exist"),
+            })
+        },
     )?;
     Ok(PlannedVpc {
         tables,
@@ -118,6 +224,9 @@ async fn read_vpc<R: FactReader>(
         groups: resolve_prefix_lists(groups, reader).await?,
         subnets,
         balancers,
+        nat_gateways,
+        endpoints,
+        dns,
     })
 }
 
@@ -251,9 +360,8 @@ pub async fn read_planned_facts<R: FactReader>(
     Ok(network
         .subnets
         .into_iter()
-        .map(|own| PlannedSubnet {
-            subnet_id: own.eni.subnet_id.clone(),
-            facts: TaskFacts {
+        .map(|own| {
+            let facts = TaskFacts {
                 task_definition: network.task_definition.clone(),
                 service: Some(Fact::Known(service.clone())),
                 eni: Fact::Known(own.eni),
@@ -264,7 +372,20 @@ pub async fn read_planned_facts<R: FactReader>(
                 security_groups: vpc.groups.clone(),
                 load_balancer_path: network.target_groups.clone().map(|g| planned_path(g, &vpc)),
                 nat: own.nat,
-            },
+            };
+            PlannedSubnet {
+                subnet_id: own_subnet(&facts),
+                start: start_facts(plan, &facts, &vpc, fargate),
+                facts,
+            }
         })
         .collect())
+}
+
+fn own_subnet(facts: &TaskFacts) -> String {
+    facts
+        .eni
+        .known()
+        .map(|e| e.subnet_id.clone())
+        .unwrap_or_default()
 }

@@ -5,7 +5,9 @@
 use serde_json::{json, Value};
 
 use crate::harness::{moto, run_cli};
-use crate::world::{build, clients, Built, LbSpec, Scenario, Subnet, Svc};
+use crate::world::{
+    build, clients, create_subnet, route_through_nat, Built, LbSpec, Nat, Scenario, Subnet, Svc,
+};
 
 /// A JSON file, deleted when dropped.
 struct JsonFile(tempfile::NamedTempFile);
@@ -80,6 +82,9 @@ async fn the_seed_trap_is_caught_before_the_deploy() {
 async fn an_alb_service_is_judged_hop_by_hop_open_and_closed() {
     let c = clients().await;
     let open = build(&c, &alb(LbSpec::valid_alb())).await;
+    // Its container instances pull images through a NAT gateway (the world's private subnets
+    // have no way out otherwise, and preflight would say a task cannot start).
+    route_through_nat(&c, &open, Nat::Working).await;
     let (code, e, stderr) = preflight_existing(&open, &[]);
     assert_eq!(code, 0, "{stderr} {e:#}");
     assert_eq!(e["compliance"], "COMPLIANT", "{e:#}");
@@ -93,6 +98,7 @@ async fn an_alb_service_is_judged_hop_by_hop_open_and_closed() {
         }),
     )
     .await;
+    route_through_nat(&c, &closed, Nat::Working).await;
     let (code, e, _) = preflight_existing(&closed, &["--format", "json"]);
     assert_eq!(code, 1);
     assert_eq!(rules(&e), ["SG_BLOCKS_LB_TRAFFIC"], "{e:#}");
@@ -154,6 +160,44 @@ async fn a_service_definition_file_is_judged_per_subnet() {
         out.contains("COMPLIANT") && out.contains("```mermaid"),
         "{out}"
     );
+}
+
+#[tokio::test]
+async fn a_fargate_service_in_a_private_subnet_without_a_way_out_would_never_start() {
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let private = create_subnet(&c, &built.vpc_id, "us-east-1a", "10.0.70.0/24").await;
+    let task_definition = built.event["detail"]["taskDefinitionArn"].as_str().unwrap();
+    let file = JsonFile::new(&json!({
+        "cluster": built.cluster,
+        "serviceName": "worker",
+        "taskDefinition": task_definition,
+        "launchType": "FARGATE",
+        "networkConfiguration": {"awsvpcConfiguration": {
+            "subnets": [private], "securityGroups": [built.task_sg], "assignPublicIp": "DISABLED"}}
+    }));
+    let (code, out, stderr) = run_cli(
+        moto(),
+        &["preflight", "--service-definition", file.arg()],
+        None,
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let e: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(e["compliance"], "NON_COMPLIANT", "{e:#}");
+    assert_eq!(rules(&e), ["IMAGE_PULL_NO_EGRESS"], "{e:#}");
+    let message = e["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("A task of this plan would not start") && message.contains(&private),
+        "{message}"
+    );
+    // With a NAT gateway that leads out, it starts.
+    route_through_nat(&c, &built, Nat::Working).await;
+    let (code, out, stderr) = run_cli(
+        moto(),
+        &["preflight", "--service-definition", file.arg()],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr} {out}");
 }
 
 #[tokio::test]

@@ -343,6 +343,7 @@ pub async fn build(c: &Clients, s: &Scenario) -> Built {
             InstanceNetworkInterfaceSpecification::builder()
                 .device_index(0)
                 .subnet_id(&other_subnet_id)
+                .groups(&sg)
                 .associate_public_ip_address(s.host_public_ip)
                 .build(),
         )
