@@ -421,19 +421,12 @@ fn start_needs(containers: &[aws_sdk_ecs::types::ContainerDefinition]) -> StartN
                 .flat_map(|l| l.secret_options().iter().map(|s| s.value_from())),
         )
         .collect();
-    StartNeeds {
-        images: containers.iter().filter_map(|c| owned(c.image())).collect(),
-        awslogs: containers.iter().any(|c| {
+    StartNeeds::from_parts(
+        containers.iter().filter_map(|c| owned(c.image())).collect(),
+        containers.iter().any(|c| {
             c.log_configuration()
                 .is_some_and(|l| l.log_driver().as_str() == "awslogs")
         }),
-        // Secrets Manager ARNs name `secretsmanager`; anything else (a parameter name or
-        // an `ssm` ARN) is Parameter Store.
-        secrets_manager: secret_sources
-            .iter()
-            .any(|v| v.contains(":secretsmanager:")),
-        ssm_parameters: secret_sources
-            .iter()
-            .any(|v| !v.contains(":secretsmanager:")),
-    }
+        &secret_sources,
+    )
 }

@@ -224,6 +224,25 @@ pub struct StartNeeds {
     pub ssm_parameters: bool,
 }
 
+impl StartNeeds {
+    /// What a start fetches, from the containers' images, whether a log driver is `awslogs`,
+    /// and every secret's `valueFrom`: Secrets Manager ARNs name `secretsmanager`; anything
+    /// else (a parameter name or an `ssm` ARN) is Parameter Store.
+    pub fn from_parts<S: AsRef<str>>(
+        images: Vec<String>,
+        awslogs: bool,
+        secret_sources: &[S],
+    ) -> Self {
+        let secrets_manager = |v: &S| v.as_ref().contains(":secretsmanager:");
+        StartNeeds {
+            images,
+            awslogs,
+            secrets_manager: secret_sources.iter().any(secrets_manager),
+            ssm_parameters: secret_sources.iter().any(|v| !secrets_manager(v)),
+        }
+    }
+}
+
 impl TaskDefinition {
     /// The effective network mode on EC2 (`bridge` when unset).
     pub fn effective_network_mode(&self) -> NetworkMode {

@@ -232,16 +232,7 @@ pub fn parse_task_definition(input: &Value) -> Result<TaskDefinition, PlanError>
         network_mode: text(td, "networkMode")?.map(|m| NetworkMode::from_aws(&m)),
         port_mappings,
         ignore_tag: None,
-        start_needs: StartNeeds {
-            images,
-            awslogs,
-            secrets_manager: secret_sources
-                .iter()
-                .any(|v| v.contains(":secretsmanager:")),
-            ssm_parameters: secret_sources
-                .iter()
-                .any(|v| !v.contains(":secretsmanager:")),
-        },
+        start_needs: StartNeeds::from_parts(images, awslogs, &secret_sources),
     })
 }
 

@@ -4,14 +4,14 @@
 //! codes, target-health reasons or deployment network configurations: the fake-reader tests
 //! (`app::check::tests::stops`) cover those.
 
-use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, VpcEndpointType};
+use aws_sdk_ec2::types::{AttributeBooleanValue, VpcEndpointType};
 use ecs_inbound_guard::domain::verdict::{Severity, Status};
 use serde_json::{json, Value};
 
 use crate::verdicts::check;
 use crate::world::{
-    build, clients, main_route_table, received, route_through_nat, unique, Built, Clients, LbSpec,
-    Nat, Scenario, Subnet, Svc,
+    build, clients, main_route_table, received, route_through_nat, subnet_with_own_table, unique,
+    Built, Clients, LbSpec, Nat, Scenario, Subnet, Svc,
 };
 
 const PULL_TIMEOUT: &str = "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref: dial tcp 10.0.1.9:443: i/o timeout";
@@ -444,50 +444,7 @@ async fn route_through_nat_instance(c: &Clients, built: &Built, source_dest_chec
     use aws_sdk_ec2::types::{
         InstanceNetworkInterfaceSpecification, IpPermission, UserIdGroupPair,
     };
-    let igw = c
-        .ec2
-        .describe_internet_gateways()
-        .filters(
-            Filter::builder()
-                .name("attachment.vpc-id")
-                .values(&built.vpc_id)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .internet_gateways()[0]
-        .internet_gateway_id()
-        .unwrap()
-        .to_string();
-    let subnet = crate::world::create_subnet(c, &built.vpc_id, "us-east-1a", "10.0.60.0/24").await;
-    let table = c
-        .ec2
-        .create_route_table()
-        .vpc_id(&built.vpc_id)
-        .send()
-        .await
-        .unwrap()
-        .route_table()
-        .unwrap()
-        .route_table_id()
-        .unwrap()
-        .to_string();
-    c.ec2
-        .create_route()
-        .route_table_id(&table)
-        .destination_cidr_block("0.0.0.0/0")
-        .gateway_id(&igw)
-        .send()
-        .await
-        .unwrap();
-    c.ec2
-        .associate_route_table()
-        .route_table_id(&table)
-        .subnet_id(&subnet)
-        .send()
-        .await
-        .unwrap();
+    let subnet = subnet_with_own_table(c, &built.vpc_id, "10.0.60.0/24", true).await;
     let nat_sg = c
         .ec2
         .create_security_group()

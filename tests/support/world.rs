@@ -1102,52 +1102,13 @@ pub enum Nat {
 /// Sends the world's (main) route table's 0.0.0.0/0 to a NAT gateway shaped as `nat` says.
 pub async fn route_through_nat(c: &Clients, built: &Built, nat: Nat) -> String {
     use aws_sdk_ec2::types::ConnectivityType;
-    let igw = c
-        .ec2
-        .describe_internet_gateways()
-        .filters(
-            Filter::builder()
-                .name("attachment.vpc-id")
-                .values(&built.vpc_id)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .internet_gateways()[0]
-        .internet_gateway_id()
-        .unwrap()
-        .to_string();
-    let subnet = create_subnet(c, &built.vpc_id, "us-east-1a", "10.0.50.0/24").await;
-    let table = c
-        .ec2
-        .create_route_table()
-        .vpc_id(&built.vpc_id)
-        .send()
-        .await
-        .unwrap()
-        .route_table()
-        .unwrap()
-        .route_table_id()
-        .unwrap()
-        .to_string();
-    if nat != Nat::InAPrivateSubnet {
-        c.ec2
-            .create_route()
-            .route_table_id(&table)
-            .destination_cidr_block("0.0.0.0/0")
-            .gateway_id(&igw)
-            .send()
-            .await
-            .unwrap();
-    }
-    c.ec2
-        .associate_route_table()
-        .route_table_id(&table)
-        .subnet_id(&subnet)
-        .send()
-        .await
-        .unwrap();
+    let subnet = subnet_with_own_table(
+        c,
+        &built.vpc_id,
+        "10.0.50.0/24",
+        nat != Nat::InAPrivateSubnet,
+    )
+    .await;
     let nat_id = c
         .ec2
         .create_nat_gateway()
@@ -1182,4 +1143,59 @@ pub async fn route_through_nat(c: &Clients, built: &Built, nat: Nat) -> String {
             .unwrap();
     }
     nat_id
+}
+
+/// The VPC's internet gateway.
+pub async fn internet_gateway(c: &Clients, vpc_id: &str) -> String {
+    c.ec2
+        .describe_internet_gateways()
+        .filters(
+            Filter::builder()
+                .name("attachment.vpc-id")
+                .values(vpc_id)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .internet_gateways()[0]
+        .internet_gateway_id()
+        .unwrap()
+        .to_string()
+}
+
+/// A new subnet with a route table of its own: 0.0.0.0/0 to the VPC's internet gateway when
+/// `public`, only the local route otherwise.
+pub async fn subnet_with_own_table(c: &Clients, vpc_id: &str, cidr: &str, public: bool) -> String {
+    let subnet = create_subnet(c, vpc_id, "us-east-1a", cidr).await;
+    let table = c
+        .ec2
+        .create_route_table()
+        .vpc_id(vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .route_table()
+        .unwrap()
+        .route_table_id()
+        .unwrap()
+        .to_string();
+    if public {
+        c.ec2
+            .create_route()
+            .route_table_id(&table)
+            .destination_cidr_block("0.0.0.0/0")
+            .gateway_id(internet_gateway(c, vpc_id).await)
+            .send()
+            .await
+            .unwrap();
+    }
+    c.ec2
+        .associate_route_table()
+        .route_table_id(&table)
+        .subnet_id(&subnet)
+        .send()
+        .await
+        .unwrap();
+    subnet
 }

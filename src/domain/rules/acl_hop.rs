@@ -114,6 +114,57 @@ pub fn return_ports(acl: &NetworkAcl, inbound: bool, peer: Peer) -> Option<Block
     })
 }
 
+/// What a load balancer's subnets block, judged subnet by subnet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AcrossSubnets {
+    /// Every blocked hop, named by its ACL and subnet.
+    pub blocked: Vec<Blocked>,
+    /// The ACLs that block something, each once.
+    pub acls: Vec<String>,
+    /// Every subnet blocks the main traffic outright: no node of the load balancer passes.
+    pub everywhere: bool,
+}
+
+impl AcrossSubnets {
+    /// HIGH when every node is cut off, MEDIUM when some are (DNS still hands out the others).
+    pub fn severity(&self) -> Severity {
+        if self.everywhere {
+            Severity::High
+        } else {
+            Severity::Medium
+        }
+    }
+}
+
+/// Judges each of `subnets` with `judge`, which gives what that subnet's ACL blocks and whether
+/// it blocks the main traffic outright; an ACL that cannot be found is unknown.
+pub fn across_subnets<'a>(
+    subnets: &[String],
+    acl_of: impl Fn(&str) -> Result<&'a NetworkAcl, crate::domain::facts::Unreadable>,
+    judge: impl Fn(&NetworkAcl) -> (Vec<Blocked>, bool),
+) -> Result<AcrossSubnets, crate::domain::facts::Unreadable> {
+    let mut result = AcrossSubnets {
+        everywhere: true,
+        ..Default::default()
+    };
+    for subnet in subnets {
+        let acl = acl_of(subnet)?;
+        let (mut here, outright) = judge(acl);
+        result.everywhere &= outright;
+        if here.is_empty() {
+            continue;
+        }
+        if !result.acls.contains(&acl.id) {
+            result.acls.push(acl.id.clone());
+        }
+        for b in &mut here {
+            b.text = format!("{} of {subnet}: {}", acl.id, b.text);
+        }
+        result.blocked.extend(here);
+    }
+    Ok(result)
+}
+
 /// The worst severity among `blocked` (`None` when nothing is blocked).
 pub fn worst(blocked: &[Blocked]) -> Option<Severity> {
     blocked.iter().map(|b| b.severity).min()
@@ -135,6 +186,17 @@ mod tests {
                 .map(|&(n, allow, egress, cidr, ports)| acl_entry(n, allow, egress, cidr, ports))
                 .collect(),
             ..Default::default()
+        }
+    }
+
+    fn expect_blocked(name: &str, got: Option<Blocked>, want: Option<(Severity, &str)>) {
+        match (got, want) {
+            (None, None) => {}
+            (Some(b), Some((severity, text))) => {
+                assert_eq!(b.severity, severity, "{name}: {b:?}");
+                assert!(b.text.contains(text), "{name}: {}", b.text);
+            }
+            (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
         }
     }
 
@@ -189,14 +251,7 @@ mod tests {
         ];
         for (name, acl, peer, want) in cases {
             let got = service_port(&acl, true, 3000, peer);
-            match (got, want) {
-                (None, None) => {}
-                (Some(b), Some((severity, text))) => {
-                    assert_eq!(b.severity, severity, "{name}: {b:?}");
-                    assert!(b.text.contains(text), "{name}: {}", b.text);
-                }
-                (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
-            }
+            expect_blocked(name, got, want);
         }
     }
 
@@ -244,14 +299,7 @@ mod tests {
         ];
         for (name, acl, peer, want) in cases {
             let got = return_ports(&acl, false, peer);
-            match (got, want) {
-                (None, None) => {}
-                (Some(b), Some((severity, text))) => {
-                    assert_eq!(b.severity, severity, "{name}: {b:?}");
-                    assert!(b.text.contains(text), "{name}: {}", b.text);
-                }
-                (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
-            }
+            expect_blocked(name, got, want);
         }
     }
 }

@@ -3,7 +3,7 @@
 //! ACLs are stateless). Every subnet blocked is HIGH (for IPv4, or the only family); some
 //! subnets, IPv6 alone, or part of the return range is MEDIUM.
 
-use super::acl_hop::{return_ports, service_port, worst, Blocked, Peer};
+use super::acl_hop::{across_subnets, return_ports, service_port, worst, Blocked, Peer};
 use super::view::{internet_clients, LbView};
 use crate::domain::facts::LoadBalancer;
 use crate::domain::hop::Hop;
@@ -55,51 +55,38 @@ fn judge_balancer(
     lb: &LoadBalancer,
     ports: &[i32],
 ) -> Result<Option<(Severity, String)>, crate::domain::facts::Unreadable> {
-    let mut blocked: Vec<Blocked> = Vec::new();
-    let mut acls: Vec<String> = Vec::new();
-    // The clients' main family (IPv4, or IPv6 on an IPv6-only load balancer) blocked in every
-    // subnet: no node is reachable.
-    let mut primary_blocked_everywhere = true;
-    for subnet in &lb.subnet_ids {
-        let acl = view.task.acl_of(subnet)?;
-        let mut here = Vec::new();
-        for client in internet_clients(lb) {
-            let peer = Peer::Internet(client);
-            let mut family: Vec<Blocked> = ports
-                .iter()
-                .filter_map(|&p| service_port(acl, true, p, peer))
-                .collect();
-            family.extend(return_ports(acl, false, peer));
-            if client.is_ipv6() && lb.serves_ipv4() {
-                // Only IPv6 clients of a dual-stack load balancer miss it.
-                family
-                    .iter_mut()
-                    .for_each(|b| b.severity = Severity::Medium);
-            } else if worst(&family) != Some(Severity::High) {
-                primary_blocked_everywhere = false;
+    let judged = across_subnets(
+        &lb.subnet_ids,
+        |s| view.task.acl_of(s),
+        |acl| {
+            let mut here = Vec::new();
+            // The clients' main family (IPv4, or IPv6 on an IPv6-only load balancer) blocked
+            // outright: no client reaches this node.
+            let mut outright = true;
+            for client in internet_clients(lb) {
+                let peer = Peer::Internet(client);
+                let mut family: Vec<Blocked> = ports
+                    .iter()
+                    .filter_map(|&p| service_port(acl, true, p, peer))
+                    .collect();
+                family.extend(return_ports(acl, false, peer));
+                if client.is_ipv6() && lb.serves_ipv4() {
+                    // Only IPv6 clients of a dual-stack load balancer miss it.
+                    family
+                        .iter_mut()
+                        .for_each(|b| b.severity = Severity::Medium);
+                } else if worst(&family) != Some(Severity::High) {
+                    outright = false;
+                }
+                here.extend(family);
             }
-            here.extend(family);
-        }
-        if here.is_empty() {
-            continue;
-        }
-        if !acls.contains(&acl.id) {
-            acls.push(acl.id.clone());
-        }
-        for b in &mut here {
-            b.text = format!("{} of {subnet}: {}", acl.id, b.text);
-        }
-        blocked.extend(here);
-    }
-    if blocked.is_empty() {
+            (here, outright)
+        },
+    )?;
+    if judged.blocked.is_empty() {
         return Ok(None);
     }
-    // Every node unreachable is HIGH; some nodes (DNS still hands out their IPs) MEDIUM.
-    let severity = if primary_blocked_everywhere {
-        Severity::High
-    } else {
-        Severity::Medium
-    };
+    let (severity, acls) = (judged.severity(), &judged.acls);
     let fix: Vec<String> = acls
         .iter()
         .map(|acl| {
@@ -109,7 +96,7 @@ fn judge_balancer(
             )
         })
         .collect();
-    let texts: Vec<String> = blocked.into_iter().map(|b| b.text).collect();
+    let texts: Vec<String> = judged.blocked.into_iter().map(|b| b.text).collect();
     Ok(Some((
         severity,
         format!(

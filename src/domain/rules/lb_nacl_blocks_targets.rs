@@ -3,7 +3,7 @@
 //! in (network ACLs are stateless). Every subnet blocked is HIGH; some subnets, or part of the
 //! return range, MEDIUM.
 
-use super::acl_hop::{return_ports, service_port, worst, Blocked, Peer};
+use super::acl_hop::{across_subnets, return_ports, service_port, worst, Blocked, Peer};
 use super::view::LbView;
 use crate::domain::facts::{LoadBalancer, Unreadable};
 use crate::domain::hop::Hop;
@@ -60,36 +60,21 @@ fn judge_balancer(
     port: i32,
     task_ip: Cidr,
 ) -> Result<Option<(Severity, String)>, Unreadable> {
-    let mut blocked: Vec<Blocked> = Vec::new();
-    let mut acls: Vec<String> = Vec::new();
-    let mut blocked_everywhere = true;
-    for subnet in &lb.subnet_ids {
-        let acl = view.task.acl_of(subnet)?;
-        let peer = Peer::Block(task_ip);
-        let mut here: Vec<Blocked> = service_port(acl, false, port, peer).into_iter().collect();
-        here.extend(return_ports(acl, true, peer));
-        if worst(&here) != Some(Severity::High) {
-            blocked_everywhere = false;
-        }
-        if here.is_empty() {
-            continue;
-        }
-        if !acls.contains(&acl.id) {
-            acls.push(acl.id.clone());
-        }
-        for b in &mut here {
-            b.text = format!("{} of {subnet}: {}", acl.id, b.text);
-        }
-        blocked.extend(here);
-    }
-    if blocked.is_empty() {
+    let judged = across_subnets(
+        &lb.subnet_ids,
+        |s| view.task.acl_of(s),
+        |acl| {
+            let peer = Peer::Block(task_ip);
+            let mut here: Vec<Blocked> = service_port(acl, false, port, peer).into_iter().collect();
+            here.extend(return_ports(acl, true, peer));
+            let outright = worst(&here) == Some(Severity::High);
+            (here, outright)
+        },
+    )?;
+    if judged.blocked.is_empty() {
         return Ok(None);
     }
-    let severity = if blocked_everywhere {
-        Severity::High
-    } else {
-        Severity::Medium
-    };
+    let (severity, acls) = (judged.severity(), &judged.acls);
     let fix: Vec<String> = acls
         .iter()
         .map(|acl| {
@@ -98,7 +83,7 @@ fn judge_balancer(
             )
         })
         .collect();
-    let texts: Vec<String> = blocked.into_iter().map(|b| b.text).collect();
+    let texts: Vec<String> = judged.blocked.into_iter().map(|b| b.text).collect();
     Ok(Some((
         severity,
         format!(

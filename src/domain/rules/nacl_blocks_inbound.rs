@@ -63,24 +63,6 @@ mod tests {
     use crate::domain::rules::fixture::*;
     use crate::domain::rules::Check;
 
-    fn entry(
-        n: i32,
-        allow: bool,
-        egress: bool,
-        cidr: &str,
-        ports: Option<(i32, i32)>,
-    ) -> NaclEntry {
-        NaclEntry {
-            rule_number: n,
-            protocol: "6".into(),
-            allow,
-            egress,
-            cidr: cidr.into(),
-            from_port: ports.map(|p| p.0),
-            to_port: ports.map(|p| p.1),
-        }
-    }
-
     #[test]
     fn table() {
         let with = |entries: Vec<NaclEntry>| {
@@ -89,27 +71,27 @@ mod tests {
             f
         };
         let good = vec![
-            entry(100, true, false, "10.0.0.0/16", Some((3000, 3000))),
-            entry(100, true, true, "10.0.0.0/16", Some((1024, 65535))),
+            acl_entry(100, true, false, "10.0.0.0/16", Some((3000, 3000))),
+            acl_entry(100, true, true, "10.0.0.0/16", Some((1024, 65535))),
         ];
         let deny_first = vec![
-            entry(50, false, false, "10.0.1.0/24", None),
-            entry(100, true, false, "0.0.0.0/0", None),
-            entry(100, true, true, "0.0.0.0/0", None),
+            acl_entry(50, false, false, "10.0.1.0/24", None),
+            acl_entry(100, true, false, "0.0.0.0/0", None),
+            acl_entry(100, true, true, "0.0.0.0/0", None),
         ];
-        let no_egress = vec![entry(100, true, false, "0.0.0.0/0", None)];
+        let no_egress = vec![acl_entry(100, true, false, "0.0.0.0/0", None)];
         let narrow_egress = vec![
-            entry(100, true, false, "0.0.0.0/0", None),
-            entry(100, true, true, "0.0.0.0/0", Some((32768, 65535))),
+            acl_entry(100, true, false, "0.0.0.0/0", None),
+            acl_entry(100, true, true, "0.0.0.0/0", Some((32768, 65535))),
         ];
         let one_host_denied = vec![
-            entry(40, false, false, "10.0.1.9/32", None),
-            entry(100, true, false, "0.0.0.0/0", None),
-            entry(100, true, true, "0.0.0.0/0", None),
+            acl_entry(40, false, false, "10.0.1.9/32", None),
+            acl_entry(100, true, false, "0.0.0.0/0", None),
+            acl_entry(100, true, true, "0.0.0.0/0", None),
         ];
         let vpc_only = vec![
-            entry(100, true, false, "10.0.0.0/16", None),
-            entry(100, true, true, "10.0.0.0/16", None),
+            acl_entry(100, true, false, "10.0.0.0/16", None),
+            acl_entry(100, true, true, "10.0.0.0/16", None),
         ];
         let nlb = |entries: Vec<NaclEntry>, preserve: Option<bool>| {
             let mut f = with(entries);
@@ -164,8 +146,8 @@ mod tests {
                 "NLB preserving client IPs, ACL open",
                 nlb(
                     vec![
-                        entry(100, true, false, "0.0.0.0/0", None),
-                        entry(100, true, true, "0.0.0.0/0", None),
+                        acl_entry(100, true, false, "0.0.0.0/0", None),
+                        acl_entry(100, true, true, "0.0.0.0/0", None),
                     ],
                     Some(true),
                 ),
