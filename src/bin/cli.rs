@@ -91,7 +91,7 @@ struct PreflightArgs {
     /// takes) instead.
     #[arg(long, value_name = "FILE")]
     task_definition_file: Option<PathBuf>,
-    /// `json` (the Evaluation), `text`, or `markdown` (the path as a Mermaid chart).
+    /// `json` (the Evaluation), `text`, `markdown` (the path as a Mermaid chart) or `html`.
     #[arg(long, value_enum, default_value_t = PreflightFormat::Json)]
     format: PreflightFormat,
     /// Exit 1 on INSUFFICIENT_DATA too.
@@ -110,6 +110,8 @@ enum PreflightFormat {
     Text,
     /// Markdown with the path as a Mermaid chart.
     Markdown,
+    /// One self-contained HTML page with the path drawn.
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -327,6 +329,7 @@ async fn preflight_command(args: &PreflightArgs) -> Outcome {
         PreflightFormat::Json => serde_json::to_string_pretty(&evaluation)?,
         PreflightFormat::Text => text_body(&evaluation),
         PreflightFormat::Markdown => markdown::evaluation(&evaluation),
+        PreflightFormat::Html => html::evaluation_page(&evaluation),
     };
     emit(
         format!("{}\n", text.trim_end()).as_bytes(),

@@ -160,6 +160,22 @@ async fn a_service_definition_file_is_judged_per_subnet() {
         out.contains("COMPLIANT") && out.contains("```mermaid"),
         "{out}"
     );
+    let (code, page, _) = run_cli(
+        moto(),
+        &[
+            "preflight",
+            "--service-definition",
+            file.arg(),
+            "--format",
+            "html",
+        ],
+        None,
+    );
+    assert_eq!(code, 0);
+    assert!(
+        page.starts_with("<!DOCTYPE html>") && page.contains("data-status"),
+        "{page}"
+    );
 }
 
 #[tokio::test]
