@@ -121,6 +121,17 @@ pub async fn judge<R: FactReader>(
     reader: &R,
     at: OffsetDateTime,
 ) -> Result<Evaluation, ReadError> {
+    if plan.launch.launch_type().is_none() {
+        // Which rules apply (EC2's or Fargate's) depends on where the tasks run.
+        let unknown = Unreadable {
+            api: "ecs:DescribeClusters",
+            reason: "the service names no launch type, or a capacity provider strategy that mixes Fargate and EC2 providers: the cluster's strategy places each task (give launchType or capacityProviderStrategy)".into(),
+        };
+        let mut e = Evaluation::task_incomplete(&planned_event(plan, region, "-"), at, &unknown);
+        e.resource_type = SERVICE_RESOURCE_TYPE;
+        e.resource_id = format!("{}/{}", plan.cluster, plan.service_name);
+        return Ok(e);
+    }
     let td = task_definition_of(plan, task_definition, reader);
     let subnets = read_planned_facts(plan, td, reader).await?;
     let per_subnet: Vec<(String, Evaluation)> = subnets
@@ -400,6 +411,76 @@ mod tests {
             "{:#?}",
             e.findings
         );
+    }
+
+    #[tokio::test]
+    async fn each_group_of_the_clusters_hosts_is_judged_and_named_when_they_differ() {
+        // The seed's public host, and a second one in a subnet without a way out: a task
+        // placed there would not start.
+        let mut facts = fixture::seed();
+        if let crate::domain::facts::Fact::Known(tables) = &mut facts.vpc_route_tables {
+            for t in tables.iter_mut().filter(|t| t.main) {
+                t.routes
+                    .retain(|r| r.destination_cidr.as_deref() != Some("0.0.0.0/0"));
+            }
+        }
+        facts.network_acls = fixture::valid().network_acls;
+        if let crate::domain::facts::Fact::Known(acls) = &mut facts.network_acls {
+            acls[0].subnet_ids.push("subnet-private".into());
+        }
+        let aws = world(&facts).with_host(
+            "arn:container-instance/prod/2",
+            crate::domain::facts::Host {
+                instance_id: "i-2".into(),
+                public_ip: None,
+                subnet_id: Some("subnet-private".into()),
+                vpc_id: Some("vpc-1".into()),
+                security_group_ids: vec!["sg-task".into()],
+            },
+        );
+        let mut td = facts.task_definition.known().unwrap().clone();
+        td.start_needs.images = vec!["nginx:latest".into()];
+        let e = judge(&plan(vec![]), Some(td), None, &aws, at())
+            .await
+            .unwrap();
+        assert_eq!(e.compliance, Status::NonCompliant, "{e:#?}");
+        assert!(
+            e.annotation.starts_with("subnets differ"),
+            "{}",
+            e.annotation
+        );
+        assert!(
+            e.findings.iter().any(|f| f.rule == "IMAGE_PULL_NO_EGRESS"
+                && f.message.starts_with("[subnet-task on i-2 (no public IP in subnet-private)] A task of this plan would not start")),
+            "{:#?}",
+            e.findings
+        );
+        assert!(
+            !e.findings
+                .iter()
+                .any(|f| f.rule == "IMAGE_PULL_NO_EGRESS" && f.message.contains("on i-1 ")),
+            "the public host pulls through its public IP: {:#?}",
+            e.findings
+        );
+    }
+
+    #[tokio::test]
+    async fn a_plan_that_does_not_say_where_its_tasks_run_is_insufficient_data() {
+        let aws = world(&fixture::seed());
+        for launch in [
+            PlannedLaunch::ClusterDefault,
+            PlannedLaunch::CapacityProviders(vec!["FARGATE".into(), "my-asg-provider".into()]),
+        ] {
+            let mut p = plan(vec![]);
+            p.launch = launch;
+            let e = judge(&p, None, None, &aws, at()).await.unwrap();
+            assert_eq!(e.compliance, Status::InsufficientData, "{e:#?}");
+            assert!(
+                e.findings[0].message.contains("ecs:DescribeClusters"),
+                "{e:#?}"
+            );
+        }
+        assert!(aws.calls().is_empty(), "nothing is read for it");
     }
 
     #[tokio::test]

@@ -25,7 +25,7 @@ use crate::ports::{FactReader, ReadError, Selection};
 /// The facts of one planned subnet: what the rules see for a task that will start there.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedSubnet {
-    /// The subnet.
+    /// The subnet (and, when the cluster's hosts differ, the host group) in words.
     pub subnet_id: String,
     /// The facts, as a running task's would be.
     pub facts: TaskFacts,
@@ -138,13 +138,42 @@ fn planned_eni(plan: &ServicePlan, subnet: &Subnet, fargate: bool) -> NetworkInt
     }
 }
 
-/// On EC2 the cluster's container instances stand in for the host: one with a public IP if
-/// any has one (a task there looks public), else the first.
-async fn planned_host<R: FactReader>(
+/// On EC2 the cluster's container instances stand in for the host: one of each distinct
+/// (subnet, public IP or not) group, since a task may land on any of them (one looks public,
+/// another pulls through a private subnet).
+async fn planned_hosts<R: FactReader>(
     plan: &ServicePlan,
     ec2: bool,
     reader: &R,
-) -> Result<Fact<Host>, ReadError> {
+) -> Result<Vec<Fact<Host>>, ReadError> {
+    Ok(match read_hosts(plan, ec2, reader).await? {
+        Fact::Known(hosts) if !hosts.is_empty() => {
+            let mut groups: Vec<Host> = Vec::new();
+            for host in hosts {
+                let same = |g: &Host| {
+                    g.subnet_id == host.subnet_id
+                        && g.public_ip.is_some() == host.public_ip.is_some()
+                };
+                if !groups.iter().any(same) {
+                    groups.push(host);
+                }
+            }
+            groups.into_iter().map(Fact::Known).collect()
+        }
+        Fact::Known(_) => vec![Fact::Unknown(Unreadable {
+            api: "ecs:ListContainerInstances",
+            reason: format!("cluster {} has no container instance yet", plan.cluster),
+        })],
+        Fact::Unknown(u) => vec![Fact::Unknown(u)],
+    })
+}
+
+/// The cluster's container hosts (on EC2), or why they are unknown.
+async fn read_hosts<R: FactReader>(
+    plan: &ServicePlan,
+    ec2: bool,
+    reader: &R,
+) -> Result<Fact<Vec<Host>>, ReadError> {
     if !ec2 {
         return Ok(not_read(
             "ecs:DescribeContainerInstances",
@@ -167,14 +196,9 @@ async fn planned_host<R: FactReader>(
         Err(ReadError::Unreadable(u)) => return Ok(Fact::Unknown(u)),
         Err(e) => return Err(e),
     };
-    let public = hosts.iter().find(|(_, h)| h.public_ip.is_some());
-    Ok(match public.or(hosts.first()) {
-        Some((_, host)) => Fact::Known(host.clone()),
-        None => Fact::Unknown(Unreadable {
-            api: "ecs:ListContainerInstances",
-            reason: format!("cluster {} has no container instance yet", plan.cluster),
-        }),
-    })
+    Ok(Fact::Known(
+        hosts.into_iter().map(|(_, host)| host).collect(),
+    ))
 }
 
 /// Wave 2: the VPC-wide reads and the load balancers behind the target groups.
@@ -342,9 +366,9 @@ pub async fn read_planned_facts<R: FactReader>(
     let launch = plan.launch.launch_type();
     let fargate = launch.as_deref() == Some("FARGATE");
     let ec2 = matches!(launch.as_deref(), Some("EC2" | "MANAGED_INSTANCES"));
-    let (network, host) = tokio::try_join!(
+    let (network, hosts) = tokio::try_join!(
         read_network(plan, task_definition, fargate, reader),
-        planned_host(plan, ec2, reader),
+        planned_hosts(plan, ec2, reader),
     )?;
     let Some(vpc) = network.vpc else {
         return Ok(vec![]);
@@ -357,24 +381,26 @@ pub async fn read_planned_facts<R: FactReader>(
         network: plan.network.clone(),
         ..Service::default()
     };
+    let several_hosts = hosts.len() > 1;
     Ok(network
         .subnets
-        .into_iter()
-        .map(|own| {
+        .iter()
+        .flat_map(|own| hosts.iter().map(move |host| (own, host)))
+        .map(|(own, host)| {
             let facts = TaskFacts {
                 task_definition: network.task_definition.clone(),
                 service: Some(Fact::Known(service.clone())),
-                eni: Fact::Known(own.eni),
-                route_table: own.route_table,
+                eni: Fact::Known(own.eni.clone()),
+                route_table: own.route_table.clone(),
                 host: host.clone(),
                 vpc_route_tables: vpc.tables.clone(),
                 network_acls: vpc.acls.clone(),
                 security_groups: vpc.groups.clone(),
                 load_balancer_path: network.target_groups.clone().map(|g| planned_path(g, &vpc)),
-                nat: own.nat,
+                nat: own.nat.clone(),
             };
             PlannedSubnet {
-                subnet_id: own_subnet(&facts),
+                subnet_id: placement(&own.eni.subnet_id, host, several_hosts),
                 start: start_facts(plan, &facts, &vpc, fargate),
                 facts,
             }
@@ -382,10 +408,20 @@ pub async fn read_planned_facts<R: FactReader>(
         .collect())
 }
 
-fn own_subnet(facts: &TaskFacts) -> String {
-    facts
-        .eni
-        .known()
-        .map(|e| e.subnet_id.clone())
-        .unwrap_or_default()
+/// Where a planned task lands, in words: its subnet, and its host's group when the cluster has
+/// several.
+fn placement(subnet: &str, host: &Fact<Host>, several_hosts: bool) -> String {
+    match host.known() {
+        Some(h) if several_hosts => format!(
+            "{subnet} on {} ({} in {})",
+            h.instance_id,
+            if h.public_ip.is_some() {
+                "a public IP"
+            } else {
+                "no public IP"
+            },
+            h.subnet_id.as_deref().unwrap_or("?")
+        ),
+        _ => subnet.to_string(),
+    }
 }
