@@ -360,6 +360,12 @@ mod tests {
                 .unwrap();
             let trips = start.elapsed().as_millis() / 100;
             assert!(trips <= 3, "{name}: {trips} round trips");
+            let nat_reads = aws
+                .calls()
+                .iter()
+                .filter(|c| **c == "ec2:DescribeNatGateways")
+                .count();
+            assert_eq!(nat_reads, 1, "{name}: the VPC's NAT gateways are read once");
             assert_eq!(e.resource_type, SERVICE_RESOURCE_TYPE);
             assert_eq!(e.resource_id, "arn:cluster/prod/web");
             let rules: Vec<&str> = e.findings.iter().map(|f| f.rule).collect();

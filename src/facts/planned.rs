@@ -337,18 +337,23 @@ async fn read_network<R: FactReader>(
         });
     };
     let vpc = read_vpc(&vpc_id, &target_groups, mappings, reader).await?;
-    let mut own = Vec::new();
-    for subnet in &subnets {
+    // Wave 3, the subnets at once: a NAT gateway comes from wave 2's list; only a NAT
+    // instance is read.
+    let own = futures_util::future::try_join_all(subnets.iter().map(|subnet| {
         let eni = planned_eni(plan, subnet, fargate);
         let route_table = route_table_in_force(&vpc.tables, Some(&eni));
-        // Wave 3 (per subnet; the cache reads the VPC's NAT gateways once).
-        let nat = read_route_nat(&route_table, Some(&vpc_id), reader).await?;
-        own.push(SubnetNetwork {
-            eni,
-            route_table,
-            nat,
-        });
-    }
+        let (vpc, vpc_id) = (&vpc, &vpc_id);
+        async move {
+            let nat =
+                read_route_nat(&route_table, Some(vpc_id), Some(&vpc.nat_gateways), reader).await?;
+            Ok::<_, ReadError>(SubnetNetwork {
+                eni,
+                route_table,
+                nat,
+            })
+        }
+    }))
+    .await?;
     Ok(PlannedNetwork {
         task_definition,
         target_groups,

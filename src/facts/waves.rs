@@ -28,7 +28,7 @@ use futures_util::future::{select, try_join_all, Either};
 use crate::domain::event::TaskEvent;
 use crate::domain::facts::{
     effective_route_table, Fact, Host, Listener, LoadBalancer, LoadBalancerMapping,
-    LoadBalancerPath, Nat, NetworkInterface, RouteTable, Service, Subnet, TargetGroup,
+    LoadBalancerPath, Nat, NatGateway, NetworkInterface, RouteTable, Service, Subnet, TargetGroup,
     TaskDefinition, TaskFacts, Unreadable,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
@@ -185,8 +185,10 @@ pub async fn read_task_facts<R: FactReader>(
         // The NAT the route leads to, beside waves 3 and 4: no round trip for a task behind a
         // load balancer.
         let vpc = named.eni.known().map(|e| e.vpc_id.as_str());
-        let ((balancers, boundaries), nat) =
-            tokio::try_join!(beyond, read_route_nat(&network.route_table, vpc, reader))?;
+        let ((balancers, boundaries), nat) = tokio::try_join!(
+            beyond,
+            read_route_nat(&network.route_table, vpc, None, reader)
+        )?;
         Ok::<_, ReadError>((named, network, balancers, boundaries, nat))
     };
     let ((named, network, balancers, boundaries, nat), host) = tokio::try_join!(
@@ -222,10 +224,12 @@ pub async fn read_task_facts<R: FactReader>(
 }
 
 /// The NAT the route table's default route leads to (a NAT gateway among the VPC's, or a
-/// NAT instance), read only when it leads to one.
+/// NAT instance), read only when it leads to one. `gateways`, when a wave already read the
+/// VPC's NAT gateways, is used instead of reading them again.
 pub(crate) async fn read_route_nat<R: FactReader>(
     table: &Fact<RouteTable>,
     vpc: Option<&str>,
+    gateways: Option<&Fact<Vec<NatGateway>>>,
     reader: &R,
 ) -> Result<Option<Fact<Nat>>, ReadError> {
     let Some(target) = table
@@ -238,7 +242,11 @@ pub(crate) async fn read_route_nat<R: FactReader>(
     };
     let nat = match (target, vpc) {
         (id, Some(vpc)) if id.starts_with("nat-") => {
-            match list_fact(reader.nat_gateways(vpc).await)? {
+            let read = match gateways {
+                Some(gateways) => gateways.clone(),
+                None => list_fact(reader.nat_gateways(vpc).await)?,
+            };
+            match read {
                 Fact::Known(all) => match all.into_iter().find(|g| g.id == id) {
                     Some(g) => Fact::Known(Nat::Gateway(g)),
                     None => Fact::Unknown(Unreadable {
