@@ -81,6 +81,7 @@ pub struct CachingReader<R> {
     task_definitions: TtlMap<TaskDefinition>,
     services: TtlMap<Option<Service>>,
     route_tables: TtlMap<Vec<RouteTable>>,
+    nat_gateways: TtlMap<Vec<NatGateway>>,
     hosts: TtlMap<Option<Host>>,
     /// Clusters whose container instances were listed: their hosts are all cached.
     listed_clusters: TtlMap<()>,
@@ -107,6 +108,7 @@ impl<R> CachingReader<R> {
             task_definitions: TtlMap::new(None),
             services: TtlMap::new(t),
             route_tables: TtlMap::new(t),
+            nat_gateways: TtlMap::new(t),
             hosts: TtlMap::new(t),
             listed_clusters: TtlMap::new(t),
             host_misses: tokio::sync::Mutex::new(()),
@@ -291,8 +293,12 @@ impl<R: Ec2Reader> Ec2Reader for CachingReader<R> {
         self.inner.nat_instance(id).await
     }
 
+    // Every running task routed to a NAT asks for its VPC's NAT gateways: a deploy reads
+    // them once, like the route tables.
     async fn nat_gateways(&self, vpc_id: &str) -> Result<Vec<NatGateway>, ReadError> {
-        self.inner.nat_gateways(vpc_id).await
+        self.nat_gateways
+            .get_or_load(vpc_id.to_string(), self.inner.nat_gateways(vpc_id))
+            .await
     }
 
     async fn vpc_endpoints(&self, vpc_id: &str) -> Result<Vec<VpcEndpoint>, ReadError> {

@@ -1004,6 +1004,12 @@ mod tests {
             "{:?}",
             &calls[before..]
         );
+        assert_eq!(
+            count(&calls[before..], "ec2:DescribeNatGateways"),
+            0,
+            "the NAT the route names comes from the cache: {:?}",
+            &calls[before..]
+        );
     }
 
     #[tokio::test(start_paused = true)]
