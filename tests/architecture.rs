@@ -314,6 +314,32 @@ fn the_rules_reference_lists_exactly_the_rules() {
     );
 }
 
+/// Each rule's documented cause (what the CloudFormation hook does with its findings) is the
+/// one its metadata declares.
+#[test]
+fn the_rules_reference_states_each_rules_cause() {
+    use ecs_inbound_guard::domain::verdict::Cause;
+    let doc = std::fs::read_to_string(root().join("docs/rules.md")).unwrap();
+    for section in doc.split("\n## `").skip(1) {
+        let id = section.split('`').next().unwrap();
+        let Some(rule) = ecs_inbound_guard::domain::rules::rule(id) else {
+            continue; // the coverage section, or an unknown rule (the test above names it)
+        };
+        let stated = section
+            .lines()
+            .find_map(|l| l.strip_prefix("- **Cause**: "))
+            .unwrap_or_else(|| panic!("docs/rules.md: {id} states no cause"));
+        let want = match rule.cause {
+            Cause::Missing => "missing — ",
+            Cause::Conflict => "conflict — ",
+        };
+        assert!(
+            stated.starts_with(want),
+            "docs/rules.md: {id} is {want:?}, not {stated:?}"
+        );
+    }
+}
+
 /// The codes of the AWS page "Reachability Analyzer explanation codes" as read on 2026-12-03
 /// (https://docs.aws.amazon.com/vpc/latest/reachability/explanation-codes.html): path not
 /// reachable, configuration, search filter.

@@ -48,6 +48,20 @@ impl Severity {
     }
 }
 
+/// What a rule's findings come from. A check before the deploy (the CloudFormation hook) runs
+/// while the stack may still be creating the service's neighbours in parallel: a finding that
+/// something is *missing* may be "not there yet", one that something existing *conflicts* is
+/// final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// Something is absent that another resource adds: a route, a security-group or ACL rule,
+    /// a listener, a VPC endpoint (or a fact that could not be read).
+    Missing,
+    /// Something that exists contradicts the path: a subnet, a launch type, a port mapping, a
+    /// target type, a scheme, a VPC attribute. Adding resources does not fix it.
+    Conflict,
+}
+
 /// A rule's static description: the data half of a rule (the other half is its check).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
@@ -57,6 +71,8 @@ pub struct Rule {
     pub severity: Severity,
     /// The hop of the path it judges.
     pub hop: super::hop::Hop,
+    /// Whether its findings say something is missing or something conflicts.
+    pub cause: Cause,
     /// One-line title.
     pub title: &'static str,
     /// How to fix what it finds.

@@ -3,12 +3,13 @@
 
 use super::view::TaskView;
 use crate::domain::hop::Hop;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "AWSVPC_EC2_PUBLIC_NO_EGRESS",
     severity: Severity::Medium,
+    cause: Cause::Conflict,
     hop: Hop::WayOut,
     title: "awsvpc task on EC2 in a public subnet has no internet egress",
     remediation: "Run awsvpc tasks on EC2 in private subnets whose route table sends 0.0.0.0/0 to \

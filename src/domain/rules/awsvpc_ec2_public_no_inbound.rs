@@ -5,12 +5,13 @@
 use super::view::TaskView;
 use crate::domain::facts::{NetworkInterface, ServiceStatus, Unreadable};
 use crate::domain::hop::Hop;
-use crate::domain::verdict::{Finding, Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Finding, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "AWSVPC_EC2_PUBLIC_NO_INBOUND",
     severity: Severity::High,
+    cause: Cause::Conflict,
     hop: Hop::PublicIp,
     title: "awsvpc task on EC2 looks public but has no inbound path",
     remediation: "Pick one: (1) put an ALB or NLB in the same VPC in front of the service, with a \

@@ -2,13 +2,14 @@
 
 use crate::domain::facts::Unreadable;
 use crate::domain::hop::Hop;
-use crate::domain::verdict::{Finding, Rule, Severity};
+use crate::domain::verdict::{Cause, Finding, Rule, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "CHECK_INCOMPLETE",
     severity: Severity::Info,
     hop: Hop::Whole,
+    cause: Cause::Missing,
     title: "The inbound-path check could not read everything it needs",
     remediation: "Grant the checker's role the named read permission (docs/operations.md lists every permission) \
                   and check that the resource still exists; the task is evaluated again on its \

@@ -6,13 +6,14 @@ use super::view::TaskView;
 use crate::domain::hop::Hop;
 use crate::domain::task::LaunchType;
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "FARGATE_PUBLIC_SUBNET_NO_PUBLIC_IP",
     severity: Severity::High,
     hop: Hop::PublicIp,
+    cause: Cause::Conflict,
     title: "Fargate task in a public subnet without a public IP or a load balancer",
     remediation: "Put an ALB or NLB in front of the service with a target group of target type \
                   `ip` (preferred: a public IP on a task is itself flagged by Security Hub \

@@ -5,13 +5,14 @@
 use super::stop_view::StopView;
 use super::{health_check_az_not_enabled, health_check_blocked, health_check_port_not_mapped};
 use crate::domain::hop::Hop;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "HEALTH_CHECK_APP_FAILED",
     severity: Severity::Medium,
     hop: Hop::Application,
+    cause: Cause::Conflict,
     title: "The network lets the health checks through: the application failed them",
     remediation: "Make the application answer the health-check path with a code the matcher \
                   accepts within the timeout (check the container's logs), or align the check \

@@ -5,13 +5,14 @@
 use super::stop_view::StopView;
 use crate::domain::hop::Hop;
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "HEALTH_CHECK_AZ_NOT_ENABLED",
     severity: Severity::High,
     hop: Hop::TargetGroup,
+    cause: Cause::Conflict,
     title: "The task's Availability Zone is not enabled on the load balancer",
     remediation: "Enable the task subnet's Availability Zone on the load balancer (aws elbv2 \
                   set-subnets --load-balancer-arn <lb> --subnets <one public subnet per AZ>), or \

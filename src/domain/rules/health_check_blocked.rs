@@ -10,13 +10,14 @@ use crate::domain::hop::Hop;
 use crate::domain::net::{rules_admit, Cidr, NetworkAcl, Peer, SecurityGroup};
 use crate::domain::stop::TaskNetworkConfig;
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "HEALTH_CHECK_BLOCKED",
     severity: Severity::High,
     hop: Hop::TaskSecurityGroups,
+    cause: Cause::Missing,
     title: "The load balancer's health checks cannot reach the task",
     remediation: "Open the hop the finding names for the health-check port: an inbound rule on \
                   the task's security group from the load balancer's security group, an outbound \

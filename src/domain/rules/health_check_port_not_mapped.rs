@@ -4,13 +4,14 @@
 use super::stop_view::StopView;
 use crate::domain::hop::Hop;
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "HEALTH_CHECK_PORT_NOT_MAPPED",
     severity: Severity::High,
     hop: Hop::TaskEni,
+    cause: Cause::Conflict,
     title: "The health check connects to a port the task does not map",
     remediation: "Point the health check at the traffic port (aws elbv2 modify-target-group \
                   --target-group-arn <tg> --health-check-port traffic-port) or at a port a \

@@ -6,13 +6,14 @@ use crate::domain::facts::VpcDns;
 use crate::domain::hop::Hop;
 use crate::domain::stop::FailureClass;
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "IMAGE_PULL_DNS_DISABLED",
     severity: Severity::High,
     hop: Hop::Dns,
+    cause: Cause::Conflict,
     title: "The VPC's DNS attributes stop the image pull",
     remediation: "Turn the VPC's DNS on: aws ec2 modify-vpc-attribute --vpc-id <vpc> \
                   --enable-dns-support '{\"Value\":true}' and --enable-dns-hostnames \

@@ -14,13 +14,14 @@ use crate::domain::net::{
 };
 use crate::domain::stop::{is_private_ecr_image, FailureClass, PullPath, Puller, StopCause};
 use crate::domain::text::list;
-use crate::domain::verdict::{Finding, Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Finding, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "IMAGE_PULL_NO_EGRESS",
     severity: Severity::High,
     hop: Hop::WayOut,
+    cause: Cause::Missing,
     title: "The pulling network has no way to the registry",
     remediation: "Give the pulling subnet a way out: a 0.0.0.0/0 route to a NAT gateway, or (in \
                   a public subnet) a public IP on the pulling ENI (Fargate: assignPublicIp \

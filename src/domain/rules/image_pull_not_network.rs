@@ -5,13 +5,14 @@ use super::stop_view::StopView;
 use crate::domain::hop::Hop;
 use crate::domain::stop::FailureClass;
 use crate::domain::text::truncate_chars;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "IMAGE_PULL_NOT_NETWORK",
     severity: Severity::Info,
     hop: Hop::Registry,
+    cause: Cause::Conflict,
     title: "The task failed to start for a reason that is not the network",
     remediation: "For a permission: give the task execution role ecr:GetAuthorizationToken, \
                   ecr:BatchGetImage, ecr:GetDownloadUrlForLayer (and secretsmanager:GetSecretValue, \

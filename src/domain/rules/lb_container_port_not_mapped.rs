@@ -4,13 +4,14 @@
 use super::view::LbView;
 use crate::domain::hop::Hop;
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "LB_CONTAINER_PORT_NOT_MAPPED",
     severity: Severity::High,
     hop: Hop::TargetGroup,
+    cause: Cause::Conflict,
     title: "Load balancer mapping names a container port the task definition does not map",
     remediation: "Make the service's loadBalancers entry name a container and containerPort that \
                   the task definition's portMappings declare (or add the port mapping to the \

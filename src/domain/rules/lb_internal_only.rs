@@ -3,13 +3,14 @@
 use super::view::LbView;
 use crate::domain::hop::Hop;
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "LB_INTERNAL_ONLY",
     severity: Severity::Info,
     hop: Hop::InternetGateway,
+    cause: Cause::Conflict,
     title: "Only internal load balancers: reachable inside the VPC only",
     remediation:
         "Nothing to fix if the service is meant to be private. To serve the internet, add \

@@ -8,13 +8,14 @@ use super::view::{internet_clients, LbView};
 use crate::domain::facts::LoadBalancer;
 use crate::domain::hop::Hop;
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "LB_NACL_BLOCKS_CLIENTS",
     severity: Severity::High,
     hop: Hop::LbSubnetAcl,
+    cause: Cause::Missing,
     title: "The network ACL of the load balancer's subnets blocks its internet clients",
     remediation: "Add entries to the network ACL of the load balancer's subnets, numbered before \
                   any deny: inbound TCP <listener-port> from 0.0.0.0/0 (and ::/0 when \

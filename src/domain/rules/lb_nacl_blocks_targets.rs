@@ -9,13 +9,14 @@ use crate::domain::facts::{LoadBalancer, Unreadable};
 use crate::domain::hop::Hop;
 use crate::domain::net::Cidr;
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "LB_NACL_BLOCKS_TARGETS",
     severity: Severity::High,
     hop: Hop::LbSubnetAclToTask,
+    cause: Cause::Missing,
     title: "The network ACL of the load balancer's subnets blocks the traffic to the task",
     remediation: "Add entries to the network ACL of the load balancer's subnets, numbered before \
                   any deny: outbound TCP <container-port> to the task subnet's CIDR, and inbound \

@@ -3,13 +3,14 @@
 use super::view::LbView;
 use crate::domain::hop::Hop;
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "LB_NO_LISTENER",
     severity: Severity::High,
     hop: Hop::Listener,
+    cause: Cause::Missing,
     title: "No listener forwards to the service's target group",
     remediation: "Create a listener on the load balancer (e.g. HTTP 80 / HTTPS 443) whose default \
                   action forwards to the target group, or add a listener rule that forwards to it \

@@ -6,13 +6,14 @@ use super::view::LbView;
 use crate::domain::hop::Hop;
 use crate::domain::net::{public_sources, rules_admit, Cidr, Peer};
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "LB_RESTRICTED_SOURCES",
     severity: Severity::Info,
     hop: Hop::LbSecurityGroups,
+    cause: Cause::Missing,
     title: "The load balancer admits its listener port from some public ranges only",
     remediation: "Nothing, if only those clients should connect; otherwise admit the listener \
                   port from 0.0.0.0/0 (and ::/0) on the load balancer's security group.",

@@ -4,13 +4,14 @@ use super::view::LbView;
 use crate::domain::hop::Hop;
 use crate::domain::net::{rules_admit, Peer};
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "LB_SG_BLOCKS_EGRESS",
     severity: Severity::High,
     hop: Hop::LbSecurityGroups,
+    cause: Cause::Missing,
     title: "Load balancer security groups do not allow egress to the task port",
     remediation: "Add an outbound rule to the load balancer's security group for the container \
                   port towards the task's security group (or the VPC CIDR), e.g. \

@@ -5,13 +5,14 @@ use super::view::LbView;
 use crate::domain::hop::Hop;
 use crate::domain::net::{public_sources, rules_admit, Cidr, Peer};
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "LB_SG_BLOCKS_LISTENER",
     severity: Severity::High,
     hop: Hop::LbSecurityGroups,
+    cause: Cause::Missing,
     title: "Load balancer security groups do not admit the listener port from clients",
     remediation: "Add an inbound rule to the load balancer's security group for the listener \
                   port from the clients (0.0.0.0/0 for an internet-facing load balancer), e.g. \

@@ -4,13 +4,14 @@ use super::view::public_gateway;
 use super::view::LbView;
 use crate::domain::hop::Hop;
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "LB_SUBNETS_NOT_PUBLIC",
     severity: Severity::High,
     hop: Hop::InternetGateway,
+    cause: Cause::Missing,
     title: "Internet-facing load balancer sits in subnets without an internet gateway route",
     remediation: "Place the internet-facing load balancer in public subnets (route table with \
                   0.0.0.0/0 -> igw-...), one per Availability Zone, or add that route to the \

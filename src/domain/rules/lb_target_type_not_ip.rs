@@ -5,13 +5,14 @@ use crate::domain::facts::TargetType;
 use crate::domain::facts::Unreadable;
 use crate::domain::hop::Hop;
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "LB_TARGET_TYPE_NOT_IP",
     severity: Severity::High,
     hop: Hop::TargetGroup,
+    cause: Cause::Conflict,
     title: "Target group of an awsvpc service is not of target type ip",
     remediation:
         "Create a target group with target type `ip` in the task's VPC (same protocol and \

@@ -3,13 +3,14 @@
 use super::view::LbView;
 use crate::domain::hop::Hop;
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "LB_VPC_MISMATCH",
     severity: Severity::High,
     hop: Hop::TargetGroup,
+    cause: Cause::Conflict,
     title: "Target group or load balancer is in another VPC than the task",
     remediation: "Use a load balancer and an `ip` target group in the task's own VPC, or run the \
                   service's tasks in subnets of the load balancer's VPC (awsvpcConfiguration).",

@@ -6,13 +6,14 @@ use super::acl_hop::{return_ports, service_port, worst, Peer};
 use super::view::{internet_clients, subnet_cidrs, LbView};
 use crate::domain::hop::Hop;
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "NACL_BLOCKS_INBOUND",
     severity: Severity::High,
     hop: Hop::TaskSubnetAcl,
+    cause: Cause::Missing,
     title: "The task subnet's network ACL blocks the load balancer traffic",
     remediation: "Add network ACL entries to the task subnet's ACL, numbered before any deny: \
                   inbound TCP <container-port> from the load balancer subnets' CIDRs, and outbound \

@@ -3,13 +3,14 @@
 use super::view::LbView;
 use crate::domain::hop::Hop;
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "PORT_NOT_BEHIND_LB",
     severity: Severity::Info,
     hop: Hop::TargetGroup,
+    cause: Cause::Conflict,
     title: "Mapped ports that no load balancer routes to",
     remediation:
         "These ports are reachable only from inside the VPC on the task's private IP. Add \

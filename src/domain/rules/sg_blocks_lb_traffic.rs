@@ -7,13 +7,14 @@ use super::view::LbView;
 use crate::domain::hop::Hop;
 use crate::domain::net::{rules_admit, Cidr, Peer};
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "SG_BLOCKS_LB_TRAFFIC",
     severity: Severity::High,
     hop: Hop::TaskSecurityGroups,
+    cause: Cause::Missing,
     title: "Task security groups do not admit the container port from the load balancer",
     remediation: "Add an inbound rule to the task's security group for the container port from \
                   the load balancer's security group, e.g. aws ec2 authorize-security-group-ingress \

@@ -4,13 +4,14 @@ use super::view::LbView;
 use crate::domain::facts::TargetType;
 use crate::domain::hop::Hop;
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "TARGET_NOT_REGISTERED",
     severity: Severity::Info,
     hop: Hop::TargetGroup,
+    cause: Cause::Missing,
     title: "The task's IP is not (yet) registered in the target group",
     remediation: "Registration can lag the RUNNING state by seconds; if it persists, check the \
                   service events (aws ecs describe-services) for registration errors.",

@@ -6,13 +6,14 @@
 use super::view::TaskView;
 use crate::domain::facts::{Nat, NatReach};
 use crate::domain::hop::Hop;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "TASK_NAT_LEADS_NOWHERE",
     severity: Severity::Medium,
     hop: Hop::WayOut,
+    cause: Cause::Missing,
     title: "The task subnet's NAT leads nowhere",
     remediation: "Give the task subnet a NAT that reaches the internet: a public NAT gateway in \
                   a subnet whose route table sends 0.0.0.0/0 to an internet gateway (aws ec2 \

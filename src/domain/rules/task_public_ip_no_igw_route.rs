@@ -4,13 +4,14 @@
 
 use super::view::TaskView;
 use crate::domain::hop::Hop;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "TASK_PUBLIC_IP_NO_IGW_ROUTE",
     severity: Severity::High,
     hop: Hop::InternetGateway,
+    cause: Cause::Missing,
     title: "Task has a public IP but its subnet has no route to an internet gateway",
     remediation: "Run the task in a public subnet (a route table with 0.0.0.0/0 to an internet \
                   gateway), or reach it through a load balancer and drop the public IP \

@@ -6,13 +6,14 @@ use super::view::TaskView;
 use crate::domain::hop::Hop;
 use crate::domain::net::admits_public_source;
 use crate::domain::text::list;
-use crate::domain::verdict::{Outcome, Rule, RuleResult, Severity};
+use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
 pub const RULE: Rule = Rule {
     id: "TASK_PUBLIC_IP_SG_CLOSED",
     severity: Severity::Info,
     hop: Hop::TaskSecurityGroups,
+    cause: Cause::Missing,
     title: "Task has a public IP but its security groups admit no public source",
     remediation: "If clients on the internet must reach the task, add an inbound rule for the \
                   port from their ranges (aws ec2 authorize-security-group-ingress --group-id \
