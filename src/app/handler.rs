@@ -1,5 +1,6 @@
-//! The Lambda handler, in the library so that it is tested in-process: an EventBridge ECS
-//! event or an AWS Config rule invocation in, the printed document out. A failed invocation
+//! The Lambda handler, in the library so that it is tested in-process: a batch of queued ECS
+//! events, an EventBridge ECS event, an AWS Config rule invocation or a CloudFormation Lambda
+//! Hook invocation in, the printed document out. A failed invocation
 //! carries a meaningful `errorType` (Lambda retries it, then keeps the event on the failure
 //! destination: nothing is lost silently).
 
@@ -23,6 +24,7 @@ use crate::app::check::{Alerting, CheckError};
 use crate::app::checker::{alert_reserve, Checker};
 use crate::app::config_rule::{dispatch_scan, run_config_rule, run_work_item};
 use crate::app::export::{ExportReport, Exporting};
+use crate::app::hook::answer_hook;
 use crate::app::settings::LambdaSettings;
 use crate::app::AwsChecker;
 use crate::domain::config_rule::{
@@ -30,6 +32,7 @@ use crate::domain::config_rule::{
 };
 use crate::domain::delivery::CheckReport;
 use crate::domain::event::parse_trigger;
+use crate::domain::hook::is_hook_invocation;
 use crate::domain::queue::{queued_events, QueuedEvent};
 use crate::domain::verdict::Severity;
 use crate::facts::deadline::Budgeted;
@@ -205,7 +208,10 @@ impl LambdaApp {
         let deadline = invocation_deadline(&event.context);
         // The deployed shape first: a batch from the queue (its bodies are only ever read as
         // EventBridge events, never as work items or Config invocations).
-        let result = if let Some(messages) = queued_events(&event.payload) {
+        let result = if is_hook_invocation(&event.payload) {
+            // Never an invocation error: a failed hook invocation would block the stack.
+            Ok(self.handle_hook(&event.payload, deadline).await)
+        } else if let Some(messages) = queued_events(&event.payload) {
             // Boxed, like the other branches' large futures: the handler's own future stays small.
             Ok(Box::pin(self.handle_batch(messages, deadline)).await)
         } else if let Some(item) = work_item(&event.payload) {
@@ -282,6 +288,20 @@ impl LambdaApp {
             .map(|id| serde_json::json!({ "itemIdentifier": id }))
             .collect();
         serde_json::json!({ "batchItemFailures": failures })
+    }
+
+    /// A CloudFormation Lambda Hook invocation: the service operation judged before it runs.
+    async fn handle_hook(&self, payload: &Value, deadline: Option<Instant>) -> Value {
+        let reader = self.clients.reader(&Scope::default()).await;
+        let region = self.clients.sdk_config().await.region().map(|r| r.to_string());
+        answer_hook(
+            payload,
+            reader.as_ref(),
+            region.as_deref(),
+            deadline,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
     }
 
     /// AWS Config custom-rule invocation: evaluate the services and PutEvaluations.

@@ -9,6 +9,7 @@ pub mod checker;
 pub mod config_rule;
 pub mod export;
 pub mod handler;
+pub mod hook;
 pub mod preflight;
 pub mod settings;
 

@@ -182,6 +182,8 @@ fn would_start(event: TaskEvent, start: &StopFacts) -> Vec<(Rule, Outcome)> {
 /// The evaluation with the start rules' findings added: a task that would not start makes the
 /// plan NON_COMPLIANT; an unreadable start fact, INSUFFICIENT_DATA.
 fn with_start(mut e: Evaluation, outcomes: Vec<(Rule, Outcome)>) -> Evaluation {
+    e.passed
+        .extend(crate::domain::evaluation::passed(&outcomes));
     for outcome in rules::once_per_action(outcomes) {
         let finding = match &outcome {
             Outcome::Fail(f) => Finding {
@@ -255,7 +257,20 @@ fn service_verdict(
             })
             .collect()
     };
+    // A rule held for the service when it held in every subnet.
+    let passed = worst
+        .passed
+        .iter()
+        .filter(|(rule, _)| {
+            per_subnet
+                .iter()
+                .all(|(_, e)| e.passed.iter().any(|(r, _)| r == rule))
+                && !findings.iter().any(|f| f.rule == *rule)
+        })
+        .cloned()
+        .collect();
     let mut e = worst;
+    e.passed = passed;
     e.resource_type = SERVICE_RESOURCE_TYPE;
     e.resource_id = resource_id;
     e.findings = findings;

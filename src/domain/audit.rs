@@ -167,6 +167,7 @@ pub(crate) mod tests {
             }),
             stop: None,
             path: vec![],
+            passed: vec![],
         }
     }
 

@@ -441,6 +441,7 @@ mod tests {
             context: None,
             stop: None,
             path: vec![],
+            passed: vec![],
         }
     }
 

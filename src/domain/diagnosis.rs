@@ -239,6 +239,7 @@ fn service_evaluation(
             event_reason: event.reason.clone(),
         }),
         path: vec![],
+        passed: vec![],
     }
 }
 

@@ -9,7 +9,7 @@ use super::facts::{Fact, NetworkMode, TaskFacts, Unreadable};
 use super::rules::{self, check_incomplete, TaskView};
 use super::task::{EniAttachment, LaunchType};
 use super::text::{ellipsize, rfc3339};
-use super::verdict::{Finding, Outcome, Severity, Status};
+use super::verdict::{Finding, Outcome, Rule, Severity, Status};
 
 /// AWS Config's limit for an annotation.
 pub const MAX_ANNOTATION_CHARS: usize = 256;
@@ -92,6 +92,10 @@ pub struct Evaluation {
     /// The path judged, hop by hop, in order (absent when no path was judged).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub path: Vec<crate::domain::path::PathHop>,
+    /// The rules that held, each with why (the CloudFormation hook's PASSED annotations); not
+    /// part of the Evaluation JSON, whose findings list only what fired.
+    #[serde(skip)]
+    pub passed: Vec<(&'static str, String)>,
 }
 
 /// A Config-ready annotation: at most 256 characters, ending in "..." when cut.
@@ -114,6 +118,7 @@ impl Evaluation {
             context: None,
             stop: None,
             path: vec![],
+            passed: vec![],
         }
     }
 
@@ -136,6 +141,7 @@ impl Evaluation {
             context: Some(base_context(event)),
             stop: None,
             path: vec![],
+            passed: vec![],
         }
     }
 
@@ -340,9 +346,22 @@ fn decide(
     };
     let outcomes = rules::run_each(&task);
     let path = crate::domain::path::running_path(&task, &outcomes);
+    let passed = passed(&outcomes);
     let mut evaluation = combine(event, at, rules::once_per_action(outcomes));
     evaluation.path = path;
+    evaluation.passed = passed;
     evaluation
+}
+
+/// The rules that held, with their reasons.
+pub(crate) fn passed(outcomes: &[(Rule, Outcome)]) -> Vec<(&'static str, String)> {
+    outcomes
+        .iter()
+        .filter_map(|(rule, o)| match o {
+            Outcome::Pass(reason) => Some((rule.id, reason.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Combines rule outcomes: the worst status wins; the annotation explains the worst outcome.

@@ -8,6 +8,7 @@ pub mod diagnosis;
 pub mod evaluation;
 pub mod event;
 pub mod facts;
+pub mod hook;
 pub mod hop;
 pub mod net;
 pub mod org;

@@ -85,6 +85,7 @@ pub fn account_verdict(
             ..Default::default()
         }),
         stop: None,
+        passed: vec![],
         path: vec![],
     }
 }

@@ -296,6 +296,7 @@ pub mod tests_support {
             }),
             stop: None,
             path: vec![],
+            passed: vec![],
         }
     }
 }
@@ -380,6 +381,7 @@ mod tests {
             }),
             stop: None,
             path: vec![],
+            passed: vec![],
         }
     }
 

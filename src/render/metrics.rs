@@ -91,6 +91,7 @@ mod tests {
             suppressed: None,
             context: None,
             stop: None,
+            passed: vec![],
             path: vec![],
         };
         let lines = emf_lines(&e, 1_700_000_000_000);

@@ -3,6 +3,7 @@
 //! from the verdict, as a linter keeps its reporters apart from its rules.
 
 pub mod chatbot;
+pub mod hook;
 pub mod html;
 pub mod markdown;
 pub mod metrics;
@@ -36,5 +37,6 @@ pub(crate) fn sample_evaluation(
             ..Default::default()
         }),
         stop: None,
+        passed: vec![],
     }
 }
