@@ -293,7 +293,12 @@ impl LambdaApp {
     /// A CloudFormation Lambda Hook invocation: the service operation judged before it runs.
     async fn handle_hook(&self, payload: &Value, deadline: Option<Instant>) -> Value {
         let reader = self.clients.reader(&Scope::default()).await;
-        let region = self.clients.sdk_config().await.region().map(|r| r.to_string());
+        let region = self
+            .clients
+            .sdk_config()
+            .await
+            .region()
+            .map(|r| r.to_string());
         answer_hook(
             payload,
             reader.as_ref(),

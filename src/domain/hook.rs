@@ -501,8 +501,7 @@ mod tests {
         for (findings, fails, statuses) in cases {
             let v = verdict(&evaluation(findings, vec![]));
             assert_eq!(v.failed, fails, "{v:#?}");
-            let got: Statuses =
-                v.annotations.iter().map(|a| (a.rule, a.status)).collect();
+            let got: Statuses = v.annotations.iter().map(|a| (a.rule, a.status)).collect();
             assert_eq!(got, statuses);
             if fails {
                 assert!(

@@ -433,3 +433,94 @@ fn the_roles_sqs_permissions_are_the_pollers_and_the_failure_destinations() {
         "the code calls no SQS API: {adapters:?}"
     );
 }
+
+/// The preflight hook (#24): off by default; on, a Lambda Hook on AWS::ECS::Service creates and
+/// updates before provisioning, invoking this function through a role that may do nothing else,
+/// with room kept in the function's reserved concurrency for its synchronous invocations.
+#[test]
+fn the_preflight_hook_is_opt_in_and_its_role_may_only_invoke_the_checker() {
+    use crate::cfn::{Template, ACCOUNT};
+    let template = Template::load();
+    let function = format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:guard-checker");
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/guard-hook");
+    let resources = [
+        ("CheckerFunction.Arn", function.as_str()),
+        ("CheckerRole.Arn", "arn:aws:iam::1:role/checker"),
+        ("CheckerLogGroup", "/aws/lambda/guard"),
+        ("AlertTopic", "arn:topic"),
+        ("DedupTable", "table"),
+        ("PreflightHookRole.Arn", role.as_str()),
+    ];
+    let off = template.stack(&[], &resources);
+    assert!(!off.has_resource("PreflightHook") && !off.has_resource("PreflightHookRole"));
+    let on = template.stack(
+        &[
+            ("EnablePreflightHook", "true"),
+            ("PreflightFailureMode", "FAIL"),
+        ],
+        &resources,
+    );
+    assert_eq!(
+        on.property("PreflightHook", "LambdaFunction"),
+        function.as_str()
+    );
+    assert_eq!(on.property("PreflightHook", "ExecutionRole"), role.as_str());
+    assert_eq!(on.property("PreflightHook", "FailureMode"), "FAIL");
+    assert_eq!(on.property("PreflightHook", "HookStatus"), "ENABLED");
+    assert_eq!(
+        on.property("PreflightHook", "Alias"),
+        "Private::EcsInboundGuard::Preflight"
+    );
+    assert_eq!(
+        on.property("PreflightHook", "TargetOperations"),
+        serde_json::json!(["RESOURCE"])
+    );
+    let mut targets: Vec<String> = on.property("PreflightHook", "TargetFilters")["Targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {} {}",
+                t["TargetName"], t["Action"], t["InvocationPoint"]
+            )
+        })
+        .collect();
+    targets.sort();
+    assert_eq!(
+        targets,
+        [
+            r#""AWS::ECS::Service" "CREATE" "PRE_PROVISION""#,
+            r#""AWS::ECS::Service" "UPDATE" "PRE_PROVISION""#
+        ]
+    );
+    // Trusted by the hooks service of this account only; allowed to invoke this function only.
+    let trust = on.property("PreflightHookRole", "AssumeRolePolicyDocument");
+    assert_eq!(trust["Statement"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        trust["Statement"][0]["Principal"]["Service"],
+        "hooks.cloudformation.amazonaws.com"
+    );
+    assert_eq!(
+        trust["Statement"][0]["Condition"]["StringEquals"]["aws:SourceAccount"],
+        ACCOUNT
+    );
+    let policies = on.property("PreflightHookRole", "Policies");
+    let statements: Vec<&serde_json::Value> = policies
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap())
+        .collect();
+    assert_eq!(statements.len(), 1, "{statements:?}");
+    assert_eq!(statements[0]["Action"], "lambda:InvokeFunction");
+    assert_eq!(statements[0]["Resource"], function.as_str());
+    // The hook's invocations get their own room beside the queue's pollers and Config's.
+    let reserved = |stack: &crate::cfn::Stack<'_>| {
+        stack
+            .property("CheckerFunction", "ReservedConcurrentExecutions")
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(reserved(&on) - reserved(&off), 2);
+}
