@@ -210,7 +210,8 @@ impl LambdaApp {
         // EventBridge events, never as work items or Config invocations).
         let result = if is_hook_invocation(&event.payload) {
             // Never an invocation error: a failed hook invocation would block the stack.
-            Ok(self.handle_hook(&event.payload, deadline).await)
+            // Boxed like the other branches: the judgement's future is large.
+            Ok(Box::pin(self.handle_hook(&event.payload, deadline)).await)
         } else if let Some(messages) = queued_events(&event.payload) {
             // Boxed, like the other branches' large futures: the handler's own future stays small.
             Ok(Box::pin(self.handle_batch(messages, deadline)).await)

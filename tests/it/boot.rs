@@ -9,7 +9,7 @@ use crate::runtime_api::{spawn_lambda_with, Outcome, RuntimeApi};
 use crate::world::{build, clients, dedup_table, Scenario};
 
 /// The template's features, each switched on by its parameters.
-const VARIANTS: [(&str, &[(&str, &str)]); 5] = [
+const VARIANTS: [(&str, &[(&str, &str)]); 6] = [
     ("default parameters", &[]),
     (
         "organisation mode",
@@ -22,11 +22,19 @@ const VARIANTS: [(&str, &[(&str, &str)]); 5] = [
     ("Security Hub export", &[("SecurityHubExport", "true")]),
     ("Config rule", &[("EnableConfigRule", "true")]),
     (
+        "preflight hook",
+        &[
+            ("EnablePreflightHook", "true"),
+            ("PreflightFailureMode", "FAIL"),
+        ],
+    ),
+    (
         "every option",
         &[
             ("MemberRoleName", "ecs-inbound-guard-reader"),
             ("SecurityHubExport", "true"),
             ("EnableConfigRule", "true"),
+            ("EnablePreflightHook", "true"),
             ("MinSeverity", "INFO"),
             ("LogLevel", "debug"),
             ("SeparateOperationsTopic", "false"),

@@ -14,6 +14,7 @@ mod dedup;
 mod docs;
 mod fargate;
 mod handler;
+mod hook;
 mod lambda;
 mod org;
 mod paths;
