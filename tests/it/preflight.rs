@@ -265,3 +265,32 @@ async fn bad_input_exits_2_with_one_line_and_no_panic() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[tokio::test]
+async fn an_ec2_service_in_a_private_subnet_without_a_load_balancer_is_compliant_by_design() {
+    let c = clients().await;
+    let private = build(
+        &c,
+        &Scenario {
+            subnet: Subnet::Private,
+            host_public_ip: false,
+            ..Scenario::seed()
+        },
+    )
+    .await;
+    // Its hosts pull through a NAT gateway; without one a task would not start.
+    let (code, e, _) = preflight_existing(&private, &[]);
+    assert_eq!(code, 1, "{e:#}");
+    assert_eq!(rules(&e), ["IMAGE_PULL_NO_EGRESS"], "{e:#}");
+    route_through_nat(&c, &private, Nat::Working).await;
+    let (code, e, stderr) = preflight_existing(&private, &[]);
+    assert_eq!(code, 0, "{stderr} {e:#}");
+    assert_eq!(e["compliance"], "COMPLIANT", "{e:#}");
+    assert!(
+        e["annotation"]
+            .as_str()
+            .unwrap()
+            .contains("reachable from inside the VPC by design"),
+        "{e:#}"
+    );
+}
