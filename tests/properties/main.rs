@@ -103,6 +103,38 @@ proptest! {
         let _ = parse_trigger(value);
     }
 
+    /// A hook request whose service properties are anything, under the names CloudFormation
+    /// uses: a plan, or an error that says what is wrong — never a panic (the hook turns it
+    /// into a SKIPPED annotation).
+    #[test]
+    fn hook_requests_give_a_plan_or_a_clear_error(
+        properties in prop::collection::hash_map(
+            prop_oneof![
+                Just("Cluster"), Just("ServiceName"), Just("TaskDefinition"), Just("LaunchType"),
+                Just("CapacityProviderStrategy"), Just("LoadBalancers"), Just("NetworkConfiguration"),
+            ],
+            any_json(),
+            0..7,
+        ),
+        nested in any_json(),
+        point in prop_oneof![Just("CREATE_PRE_PROVISION".to_string()), Just("UPDATE_PRE_PROVISION".to_string()), Just("DELETE_PRE_PROVISION".to_string()), ".{0,20}"],
+    ) {
+        use ecs_inbound_guard::domain::hook::parse_hook_request;
+        let mut properties: serde_json::Map<String, Value> =
+            properties.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        properties
+            .entry("NetworkConfiguration")
+            .or_insert_with(|| json!({"AwsvpcConfiguration": nested}));
+        let payload = json!({
+            "clientRequestToken": "t",
+            "actionInvocationPoint": point,
+            "requestData": {"targetName": "AWS::ECS::Service", "targetModel": {"resourceProperties": properties}},
+        });
+        if let Err(e) = parse_hook_request(&payload).and_then(|r| r.subject()) {
+            prop_assert!(!e.0.is_empty());
+        }
+    }
+
     #[test]
     fn task_shaped_events_give_a_verdict_or_a_clear_error(
         event in task_event_like(), public in any::<bool>(), host in prop::option::of("[ -~]{0,30}")
