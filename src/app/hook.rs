@@ -121,9 +121,10 @@ mod tests {
         OffsetDateTime::from_unix_timestamp(1_767_323_045).unwrap()
     }
 
-    #[tokio::test]
-    async fn the_seed_trap_fails_the_operation_with_its_fix() {
-        let aws = world(&fixture::seed());
+    #[tokio::test(start_paused = true)]
+    async fn the_seed_trap_fails_the_operation_with_its_fix_in_three_read_round_trips() {
+        let aws = world(&fixture::seed()).with_latency(Duration::from_millis(100));
+        let start = tokio::time::Instant::now();
         let r = answer_hook(
             &request("CREATE_PRE_PROVISION", json!([])),
             &aws,
@@ -132,6 +133,12 @@ mod tests {
             at(),
         )
         .await;
+        let trips = start.elapsed().as_millis() / 100;
+        eprintln!(
+            "hook, seed service: {} calls, {trips} read round trips",
+            aws.calls().len()
+        );
+        assert!(trips <= 3, "{trips} round trips");
         assert_eq!(r["hookStatus"], "FAILED", "{r:#}");
         assert_eq!(r["errorCode"], "NonCompliant");
         assert_eq!(r["clientRequestToken"], "token-7");
