@@ -459,3 +459,65 @@ fn the_layers_import_exactly_the_documented_edges() {
         "top-level imports vs the document's layer edges"
     );
 }
+
+/// Each AWS action is declared once, in `src/domain/api.rs`: no other source file spells an
+/// IAM action as a string literal, and every action declared as called is called by an
+/// adapter (so the least-privilege tests, which read the declarations, see every call).
+#[test]
+fn iam_actions_are_declared_once_and_declared_ones_are_called() {
+    use ecs_inbound_guard::domain::api::{Caller, ACTIONS};
+    let services = [
+        "ecs",
+        "ec2",
+        "elasticloadbalancing",
+        "sns",
+        "dynamodb",
+        "config",
+        "sts",
+        "organizations",
+        "securityhub",
+        "lambda",
+        "iam",
+        "logs",
+        "sqs",
+    ];
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    let mut adapters = String::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        if file.ends_with("src/domain/api.rs") {
+            continue;
+        }
+        if file.starts_with(root().join("src/adapters")) {
+            adapters.push_str(&text);
+        }
+        for literal in text.split('"').skip(1).step_by(2) {
+            let is_action = literal.split_once(':').is_some_and(|(service, action)| {
+                services.contains(&service)
+                    && action.starts_with(|c: char| c.is_ascii_uppercase())
+                    && action.chars().all(|c| c.is_ascii_alphanumeric())
+            });
+            assert!(
+                !is_action,
+                "{}: the IAM action {literal:?} is spelled out; use its constant in src/domain/api.rs",
+                file.display()
+            );
+        }
+    }
+    let source = std::fs::read_to_string(root().join("src/domain/api.rs")).unwrap();
+    for (caller, action) in ACTIONS {
+        if *caller == Caller::NeverCalled {
+            continue;
+        }
+        let constant = source
+            .lines()
+            .find(|l| l.trim_end().ends_with(&format!("= \"{action}\";")))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or_else(|| panic!("{action} has no constant"));
+        assert!(
+            adapters.contains(&format!("api::{constant}")),
+            "{action} is declared as called but no adapter calls it"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 //! here. In organisation mode a member account is read through its role: one AssumeRole per
 //! account, its credentials cached (across regions) until shortly before they expire.
 
+use crate::domain::api;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -110,10 +111,10 @@ impl MemberCredentials {
             .role_session_name(SESSION_NAME)
             .send()
             .await
-            .map_err(|e| classify("sts:AssumeRole", e))?;
+            .map_err(|e| classify(api::STS_ASSUME_ROLE, e))?;
         let Some(c) = out.credentials() else {
             return Err(ReadError::Failed {
-                api: "sts:AssumeRole",
+                api: api::STS_ASSUME_ROLE,
                 message: format!("AssumeRole of {} returned no credentials", self.role_arn),
             });
         };
@@ -221,7 +222,7 @@ impl ClientFactory {
                     .get_caller_identity()
                     .send()
                     .await
-                    .map_err(|e| classify("sts:GetCallerIdentity", e));
+                    .map_err(|e| classify(api::STS_GET_CALLER_IDENTITY, e));
                 out.ok().and_then(|o| o.account().map(str::to_string))
             })
             .await
@@ -297,7 +298,7 @@ impl ClientFactory {
             Ok(_) => {}
             Err(ReadError::Unreadable(u)) => {
                 return Err(Refused::Denied(Unreadable {
-                    api: "sts:AssumeRole",
+                    api: api::STS_ASSUME_ROLE,
                     reason: format!("cannot assume {role_arn}: {}", u.reason),
                 }))
             }

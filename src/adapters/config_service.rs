@@ -1,5 +1,6 @@
 //! AWS Config (the service) adapter: PutEvaluations.
 
+use crate::domain::api;
 use aws_sdk_config::primitives::DateTime;
 use aws_sdk_config::types::{ComplianceType, Evaluation};
 use tracing::instrument;
@@ -41,13 +42,13 @@ fn to_sdk(e: &ConfigEvaluation) -> Result<Evaluation, ReadError> {
         .ordering_timestamp(at)
         .build()
         .map_err(|err| ReadError::Failed {
-            api: "config:PutEvaluations",
+            api: api::CONFIG_PUT_EVALUATIONS,
             message: err.to_string(),
         })
 }
 
 impl EvaluationsPut for ConfigEvaluations {
-    #[instrument(skip(self, result_token, batch), fields(api = "config:PutEvaluations", count = batch.len()))]
+    #[instrument(skip(self, result_token, batch), fields(api = api::CONFIG_PUT_EVALUATIONS, count = batch.len()))]
     async fn put_evaluations(
         &self,
         result_token: &str,
@@ -61,7 +62,7 @@ impl EvaluationsPut for ConfigEvaluations {
             .set_evaluations(Some(evaluations))
             .send()
             .await
-            .map_err(|e| classify("config:PutEvaluations", e))?;
+            .map_err(|e| classify(api::CONFIG_PUT_EVALUATIONS, e))?;
         Ok(out.failed_evaluations().len())
     }
 }

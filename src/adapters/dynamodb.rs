@@ -4,6 +4,7 @@
 //! Security Hub export: `id` = `open#{account}/{region}/{resource}`, `rules` a JSON object
 //! rule → first seen.
 
+use crate::domain::api;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
@@ -64,7 +65,7 @@ where
 }
 
 impl AlertDedup for DynamoDedup {
-    #[instrument(skip(self), fields(api = "dynamodb:PutItem"))]
+    #[instrument(skip(self), fields(api = api::DYNAMODB_PUT_ITEM))]
     async fn claim(&self, key: &str) -> Result<Claim, DedupError> {
         let result = self
             .client
@@ -84,11 +85,11 @@ impl AlertDedup for DynamoDedup {
         match result {
             Ok(_) => Ok(Claim::Acquired),
             Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(Claim::Duplicate),
-            Err(e) => Err(error("dynamodb:PutItem", e)),
+            Err(e) => Err(error(api::DYNAMODB_PUT_ITEM, e)),
         }
     }
 
-    #[instrument(skip(self), fields(api = "dynamodb:UpdateItem"))]
+    #[instrument(skip(self), fields(api = api::DYNAMODB_UPDATE_ITEM))]
     async fn complete(&self, key: &str) -> Result<(), DedupError> {
         self.client
             .update_item()
@@ -101,10 +102,10 @@ impl AlertDedup for DynamoDedup {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| error("dynamodb:UpdateItem", e))
+            .map_err(|e| error(api::DYNAMODB_UPDATE_ITEM, e))
     }
 
-    #[instrument(skip(self), fields(api = "dynamodb:DeleteItem"))]
+    #[instrument(skip(self), fields(api = api::DYNAMODB_DELETE_ITEM))]
     async fn release(&self, key: &str) -> Result<(), DedupError> {
         self.client
             .delete_item()
@@ -113,12 +114,12 @@ impl AlertDedup for DynamoDedup {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| error("dynamodb:DeleteItem", e))
+            .map_err(|e| error(api::DYNAMODB_DELETE_ITEM, e))
     }
 }
 
 impl OpenFindings for DynamoDedup {
-    #[instrument(skip(self), fields(api = "dynamodb:GetItem"))]
+    #[instrument(skip(self), fields(api = api::DYNAMODB_GET_ITEM))]
     async fn open_rules(&self, resource: &str) -> Result<OpenRules, DedupError> {
         let out = self
             .client
@@ -128,7 +129,7 @@ impl OpenFindings for DynamoDedup {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| error("dynamodb:GetItem", e))?;
+            .map_err(|e| error(api::DYNAMODB_GET_ITEM, e))?;
         let Some(AttributeValue::S(json)) = out.item().and_then(|i| i.get("rules")) else {
             return Ok(OpenRules::new());
         };
@@ -136,7 +137,7 @@ impl OpenFindings for DynamoDedup {
             .map_err(|e| DedupError(format!("open findings of {resource} unreadable: {e}")))
     }
 
-    #[instrument(skip(self, open), fields(api = "dynamodb:PutItem"))]
+    #[instrument(skip(self, open), fields(api = api::DYNAMODB_PUT_ITEM))]
     async fn save_open_rules(&self, resource: &str, open: &OpenRules) -> Result<(), DedupError> {
         if open.is_empty() {
             return self.release(&open_key(resource)).await;
@@ -154,7 +155,7 @@ impl OpenFindings for DynamoDedup {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| error("dynamodb:PutItem", e))
+            .map_err(|e| error(api::DYNAMODB_PUT_ITEM, e))
     }
 }
 

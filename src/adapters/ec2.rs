@@ -1,5 +1,6 @@
 //! EC2 reads: the task ENI, route tables, network ACLs, security groups, subnets.
 
+use crate::domain::api;
 use aws_sdk_ec2::types::Filter;
 use tracing::instrument;
 
@@ -13,9 +14,9 @@ use crate::domain::net::{NaclEntry, NetworkAcl, SecurityGroup, SgRule};
 use crate::ports::{Ec2Reader, ReadError, ReadResult, Selection};
 
 impl Ec2Reader for AwsReader {
-    #[instrument(skip(self), fields(api = "ec2:DescribeNetworkInterfaces"))]
+    #[instrument(skip(self), fields(api = api::EC2_DESCRIBE_NETWORK_INTERFACES))]
     async fn network_interface(&self, id: &str) -> ReadResult<NetworkInterface> {
-        let api = "ec2:DescribeNetworkInterfaces";
+        let api = api::EC2_DESCRIBE_NETWORK_INTERFACES;
         // The filter (not NetworkInterfaceIds) makes a deleted ENI an empty answer, not an error.
         let out = self
             .ec2
@@ -30,7 +31,7 @@ impl Ec2Reader for AwsReader {
             .map(|n| eni_from_sdk(n, id)))
     }
 
-    #[instrument(skip(self, ids), fields(api = "ec2:DescribeNetworkInterfaces", count = ids.len()))]
+    #[instrument(skip(self, ids), fields(api = api::EC2_DESCRIBE_NETWORK_INTERFACES, count = ids.len()))]
     async fn network_interfaces(&self, ids: &[String]) -> Result<Vec<NetworkInterface>, ReadError> {
         if ids.is_empty() {
             return Ok(vec![]);
@@ -41,7 +42,7 @@ impl Ec2Reader for AwsReader {
             .filters(filter("network-interface-id", ids))
             .send()
             .await
-            .map_err(|e| classify("ec2:DescribeNetworkInterfaces", e))?;
+            .map_err(|e| classify(api::EC2_DESCRIBE_NETWORK_INTERFACES, e))?;
         Ok(out
             .network_interfaces()
             .iter()
@@ -49,7 +50,7 @@ impl Ec2Reader for AwsReader {
             .collect())
     }
 
-    #[instrument(skip(self), fields(api = "ec2:DescribeRouteTables"))]
+    #[instrument(skip(self), fields(api = api::EC2_DESCRIBE_ROUTE_TABLES))]
     async fn route_tables(&self, vpc_id: &str) -> Result<Vec<RouteTable>, ReadError> {
         let tables = self
             .ec2
@@ -60,11 +61,11 @@ impl Ec2Reader for AwsReader {
             .send()
             .try_collect()
             .await
-            .map_err(|e| classify("ec2:DescribeRouteTables", e))?;
+            .map_err(|e| classify(api::EC2_DESCRIBE_ROUTE_TABLES, e))?;
         Ok(tables.iter().map(route_table_from_sdk).collect())
     }
 
-    #[instrument(skip(self), fields(api = "ec2:DescribeNetworkAcls"))]
+    #[instrument(skip(self), fields(api = api::EC2_DESCRIBE_NETWORK_ACLS))]
     async fn network_acls(&self, which: Selection<'_>) -> Result<Vec<NetworkAcl>, ReadError> {
         let Some(by) = selection_filter(which, "association.subnet-id") else {
             return Ok(vec![]);
@@ -78,11 +79,11 @@ impl Ec2Reader for AwsReader {
             .send()
             .try_collect()
             .await
-            .map_err(|e| classify("ec2:DescribeNetworkAcls", e))?;
+            .map_err(|e| classify(api::EC2_DESCRIBE_NETWORK_ACLS, e))?;
         Ok(acls.iter().map(acl_from_sdk).collect())
     }
 
-    #[instrument(skip(self), fields(api = "ec2:DescribeInstances"))]
+    #[instrument(skip(self), fields(api = api::EC2_DESCRIBE_INSTANCES))]
     async fn nat_instance(&self, id: &str) -> ReadResult<NatInstance> {
         // The filter (not InstanceIds) makes a terminated-and-gone instance an empty answer.
         let out = self
@@ -91,7 +92,7 @@ impl Ec2Reader for AwsReader {
             .filters(filter("instance-id", &[id.to_string()]))
             .send()
             .await
-            .map_err(|e| classify("ec2:DescribeInstances", e))?;
+            .map_err(|e| classify(api::EC2_DESCRIBE_INSTANCES, e))?;
         Ok(out
             .reservations()
             .iter()
@@ -124,7 +125,7 @@ impl Ec2Reader for AwsReader {
             }))
     }
 
-    #[instrument(skip(self), fields(api = "ec2:DescribeNatGateways"))]
+    #[instrument(skip(self), fields(api = api::EC2_DESCRIBE_NAT_GATEWAYS))]
     async fn nat_gateways(&self, vpc_id: &str) -> Result<Vec<NatGateway>, ReadError> {
         let gateways = self
             .ec2
@@ -135,7 +136,7 @@ impl Ec2Reader for AwsReader {
             .send()
             .try_collect()
             .await
-            .map_err(|e| classify("ec2:DescribeNatGateways", e))?;
+            .map_err(|e| classify(api::EC2_DESCRIBE_NAT_GATEWAYS, e))?;
         Ok(gateways
             .iter()
             .map(|g| NatGateway {
@@ -149,7 +150,7 @@ impl Ec2Reader for AwsReader {
             .collect())
     }
 
-    #[instrument(skip(self), fields(api = "ec2:DescribeSecurityGroups"))]
+    #[instrument(skip(self), fields(api = api::EC2_DESCRIBE_SECURITY_GROUPS))]
     async fn security_groups(&self, which: Selection<'_>) -> Result<Vec<SecurityGroup>, ReadError> {
         let Some(by) = selection_filter(which, "group-id") else {
             return Ok(vec![]);
@@ -163,7 +164,7 @@ impl Ec2Reader for AwsReader {
             .send()
             .try_collect()
             .await
-            .map_err(|e| classify("ec2:DescribeSecurityGroups", e))?;
+            .map_err(|e| classify(api::EC2_DESCRIBE_SECURITY_GROUPS, e))?;
         Ok(groups
             .iter()
             .map(|g| SecurityGroup {
@@ -175,7 +176,7 @@ impl Ec2Reader for AwsReader {
             .collect())
     }
 
-    #[instrument(skip(self), fields(api = "ec2:GetManagedPrefixListEntries"))]
+    #[instrument(skip(self), fields(api = api::EC2_GET_MANAGED_PREFIX_LIST_ENTRIES))]
     async fn prefix_list_cidrs(&self, id: &str) -> ReadResult<Vec<String>> {
         let entries = self
             .ec2
@@ -186,7 +187,7 @@ impl Ec2Reader for AwsReader {
             .send()
             .try_collect()
             .await
-            .map_err(|e| classify("ec2:GetManagedPrefixListEntries", e))?;
+            .map_err(|e| classify(api::EC2_GET_MANAGED_PREFIX_LIST_ENTRIES, e))?;
         Ok(Some(
             entries
                 .iter()
@@ -195,7 +196,7 @@ impl Ec2Reader for AwsReader {
         ))
     }
 
-    #[instrument(skip(self), fields(api = "ec2:DescribeSubnets"))]
+    #[instrument(skip(self), fields(api = api::EC2_DESCRIBE_SUBNETS))]
     async fn subnets(&self, which: Selection<'_>) -> Result<Vec<Subnet>, ReadError> {
         let Some(by) = selection_filter(which, "subnet-id") else {
             return Ok(vec![]);
@@ -209,7 +210,7 @@ impl Ec2Reader for AwsReader {
             .send()
             .try_collect()
             .await
-            .map_err(|e| classify("ec2:DescribeSubnets", e))?;
+            .map_err(|e| classify(api::EC2_DESCRIBE_SUBNETS, e))?;
         Ok(subnets
             .iter()
             .map(|s| Subnet {
@@ -221,7 +222,7 @@ impl Ec2Reader for AwsReader {
             .collect())
     }
 
-    #[instrument(skip(self), fields(api = "ec2:DescribeVpcEndpoints"))]
+    #[instrument(skip(self), fields(api = api::EC2_DESCRIBE_VPC_ENDPOINTS))]
     async fn vpc_endpoints(&self, vpc_id: &str) -> Result<Vec<VpcEndpoint>, ReadError> {
         let endpoints = self
             .ec2
@@ -232,7 +233,7 @@ impl Ec2Reader for AwsReader {
             .send()
             .try_collect()
             .await
-            .map_err(|e| classify("ec2:DescribeVpcEndpoints", e))?;
+            .map_err(|e| classify(api::EC2_DESCRIBE_VPC_ENDPOINTS, e))?;
         Ok(endpoints
             .iter()
             .map(|e| VpcEndpoint {
@@ -255,7 +256,7 @@ impl Ec2Reader for AwsReader {
             .collect())
     }
 
-    #[instrument(skip(self), fields(api = "ec2:DescribeVpcAttribute"))]
+    #[instrument(skip(self), fields(api = api::EC2_DESCRIBE_VPC_ATTRIBUTE))]
     async fn vpc_dns(&self, vpc_id: &str) -> ReadResult<VpcDns> {
         use aws_sdk_ec2::types::VpcAttributeName;
         let read = |attribute: VpcAttributeName| {
@@ -270,7 +271,7 @@ impl Ec2Reader for AwsReader {
             read(VpcAttributeName::EnableDnsSupport),
             read(VpcAttributeName::EnableDnsHostnames)
         )
-        .map_err(|e| classify("ec2:DescribeVpcAttribute", e))?;
+        .map_err(|e| classify(api::EC2_DESCRIBE_VPC_ATTRIBUTE, e))?;
         Ok(Some(VpcDns {
             support: support
                 .enable_dns_support()
@@ -285,13 +286,13 @@ impl Ec2Reader for AwsReader {
 }
 
 /// The regions enabled for the caller's account (DescribeRegions; CLI `audit --all-regions`).
-#[instrument(skip(client), fields(api = "ec2:DescribeRegions"))]
+#[instrument(skip(client), fields(api = api::EC2_DESCRIBE_REGIONS))]
 pub async fn enabled_regions(client: &aws_sdk_ec2::Client) -> Result<Vec<String>, ReadError> {
     let out = client
         .describe_regions()
         .send()
         .await
-        .map_err(|e| classify("ec2:DescribeRegions", e))?;
+        .map_err(|e| classify(api::EC2_DESCRIBE_REGIONS, e))?;
     let mut regions: Vec<String> = out
         .regions()
         .iter()

@@ -1,6 +1,7 @@
 //! ECS reads: task definitions, services, a container instance's host (with EC2
 //! DescribeInstances), and the task listing of the audit and the Config mode.
 
+use crate::domain::api;
 use aws_sdk_ecs::types::{DesiredStatus, Task};
 use tracing::{info_span, instrument, Instrument};
 
@@ -19,9 +20,9 @@ use crate::ports::{
 };
 
 impl EcsReader for AwsReader {
-    #[instrument(skip(self), fields(api = "ecs:DescribeTaskDefinition"))]
+    #[instrument(skip(self), fields(api = api::ECS_DESCRIBE_TASK_DEFINITION))]
     async fn task_definition(&self, arn: &str) -> ReadResult<TaskDefinition> {
-        let api = "ecs:DescribeTaskDefinition";
+        let api = api::ECS_DESCRIBE_TASK_DEFINITION;
         let out = self
             .ecs
             .describe_task_definition()
@@ -66,9 +67,9 @@ impl EcsReader for AwsReader {
         }))
     }
 
-    #[instrument(skip(self), fields(api = "ecs:DescribeServices"))]
+    #[instrument(skip(self), fields(api = api::ECS_DESCRIBE_SERVICES))]
     async fn service(&self, cluster: &str, name: &str) -> ReadResult<Service> {
-        let api = "ecs:DescribeServices";
+        let api = api::ECS_DESCRIBE_SERVICES;
         let out = self
             .ecs
             .describe_services()
@@ -133,7 +134,7 @@ impl EcsReader for AwsReader {
         }))
     }
 
-    #[instrument(skip(self), fields(api = "ecs:ListTasks"))]
+    #[instrument(skip(self), fields(api = api::ECS_LIST_TASKS))]
     async fn recent_stopped_tasks(
         &self,
         cluster: &str,
@@ -149,7 +150,7 @@ impl EcsReader for AwsReader {
             .max_results(DESCRIBE_TASKS_BATCH as i32)
             .send()
             .await
-            .map_err(|e| classify("ecs:ListTasks", e))?;
+            .map_err(|e| classify(api::ECS_LIST_TASKS, e))?;
         if out.task_arns().is_empty() {
             return Ok(vec![]);
         }
@@ -159,9 +160,9 @@ impl EcsReader for AwsReader {
             .cluster(cluster)
             .set_tasks(Some(out.task_arns().to_vec()))
             .send()
-            .instrument(info_span!("aws_call", api = "ecs:DescribeTasks"))
+            .instrument(info_span!("aws_call", api = api::ECS_DESCRIBE_TASKS))
             .await
-            .map_err(|e| classify("ecs:DescribeTasks", e))?;
+            .map_err(|e| classify(api::ECS_DESCRIBE_TASKS, e))?;
         // ListTasks' serviceName filter is the service's; the group check keeps a reader that
         // ignores it (moto) honest.
         let group = format!("service:{service}");
@@ -173,7 +174,7 @@ impl EcsReader for AwsReader {
             .collect())
     }
 
-    #[instrument(skip(self), fields(api = "ecs:DescribeContainerInstances"))]
+    #[instrument(skip(self), fields(api = api::ECS_DESCRIBE_CONTAINER_INSTANCES))]
     async fn container_host(
         &self,
         cluster: &str,
@@ -199,10 +200,10 @@ impl EcsReader for AwsReader {
                 .send()
                 .instrument(info_span!(
                     "aws_call",
-                    api = "ecs:DescribeContainerInstances"
+                    api = api::ECS_DESCRIBE_CONTAINER_INSTANCES
                 ))
                 .await
-                .map_err(|e| classify("ecs:DescribeContainerInstances", e))?;
+                .map_err(|e| classify(api::ECS_DESCRIBE_CONTAINER_INSTANCES, e))?;
             // Keyed by the ARN as asked (old- and new-format ARNs end in the same id).
             let last = |arn: &str| name_of(arn).to_string();
             by_instance.extend(out.container_instances().iter().filter_map(|ci| {
@@ -219,9 +220,9 @@ impl EcsReader for AwsReader {
                 .describe_instances()
                 .filters(filter("instance-id", chunk))
                 .send()
-                .instrument(info_span!("aws_call", api = "ec2:DescribeInstances"))
+                .instrument(info_span!("aws_call", api = api::EC2_DESCRIBE_INSTANCES))
                 .await
-                .map_err(|e| classify("ec2:DescribeInstances", e))?;
+                .map_err(|e| classify(api::EC2_DESCRIBE_INSTANCES, e))?;
             for i in out.reservations().iter().flat_map(|r| r.instances()) {
                 let Some(instance_id) = i.instance_id() else {
                     continue;
@@ -257,7 +258,7 @@ impl EcsReader for AwsReader {
         Ok(hosts)
     }
 
-    #[instrument(skip(self), fields(api = "ecs:ListContainerInstances"))]
+    #[instrument(skip(self), fields(api = api::ECS_LIST_CONTAINER_INSTANCES))]
     async fn cluster_container_instances(
         &self,
         cluster: &str,
@@ -270,7 +271,7 @@ impl EcsReader for AwsReader {
             .max_results(page_size)
             .send()
             .await
-            .map_err(|e| classify("ecs:ListContainerInstances", e))?;
+            .map_err(|e| classify(api::ECS_LIST_CONTAINER_INSTANCES, e))?;
         Ok(out
             .next_token()
             .is_none()
@@ -279,7 +280,7 @@ impl EcsReader for AwsReader {
 }
 
 impl TaskLister for AwsReader {
-    #[instrument(skip(self), fields(api = "ecs:ListClusters"))]
+    #[instrument(skip(self), fields(api = api::ECS_LIST_CLUSTERS))]
     async fn cluster_arns(&self) -> Result<Vec<String>, ReadError> {
         self.ecs
             .list_clusters()
@@ -288,10 +289,10 @@ impl TaskLister for AwsReader {
             .send()
             .try_collect()
             .await
-            .map_err(|e| classify("ecs:ListClusters", e))
+            .map_err(|e| classify(api::ECS_LIST_CLUSTERS, e))
     }
 
-    #[instrument(skip(self), fields(api = "ecs:ListTasks"))]
+    #[instrument(skip(self), fields(api = api::ECS_LIST_TASKS))]
     async fn running_task_arns(&self, cluster: &str) -> Result<Vec<String>, ReadError> {
         self.ecs
             .list_tasks()
@@ -302,10 +303,10 @@ impl TaskLister for AwsReader {
             .send()
             .try_collect()
             .await
-            .map_err(|e| classify("ecs:ListTasks", e))
+            .map_err(|e| classify(api::ECS_LIST_TASKS, e))
     }
 
-    #[instrument(skip(self, arns), fields(api = "ecs:DescribeTasks", count = arns.len()))]
+    #[instrument(skip(self, arns), fields(api = api::ECS_DESCRIBE_TASKS, count = arns.len()))]
     async fn describe_tasks(
         &self,
         cluster: &str,
@@ -318,11 +319,11 @@ impl TaskLister for AwsReader {
             .set_tasks(Some(arns.to_vec()))
             .send()
             .await
-            .map_err(|e| classify("ecs:DescribeTasks", e))?;
+            .map_err(|e| classify(api::ECS_DESCRIBE_TASKS, e))?;
         Ok(out.tasks().iter().map(task_detail).collect())
     }
 
-    #[instrument(skip(self), fields(api = "ecs:ListServices"))]
+    #[instrument(skip(self), fields(api = api::ECS_LIST_SERVICES))]
     async fn service_names(&self, cluster: &str) -> Result<Vec<String>, ReadError> {
         let arns: Vec<String> = self
             .ecs
@@ -333,7 +334,7 @@ impl TaskLister for AwsReader {
             .send()
             .try_collect()
             .await
-            .map_err(|e| classify("ecs:ListServices", e))?;
+            .map_err(|e| classify(api::ECS_LIST_SERVICES, e))?;
         Ok(arns.iter().map(|a| name_of(a).to_string()).collect())
     }
 }

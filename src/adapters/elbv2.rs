@@ -1,6 +1,7 @@
 //! Elastic Load Balancing (v2) reads: target groups, load balancers, listeners and rules,
 //! target health.
 
+use crate::domain::api;
 use futures_util::future::try_join_all;
 use tracing::{info_span, instrument, Instrument};
 
@@ -15,7 +16,7 @@ use crate::ports::{ElbReader, ReadError};
 const NLB_PROTOCOLS: &[&str] = &["TCP", "TLS", "UDP", "TCP_UDP"];
 
 impl ElbReader for AwsReader {
-    #[instrument(skip(self), fields(api = "elasticloadbalancing:DescribeTargetGroups"))]
+    #[instrument(skip(self), fields(api = api::ELB_DESCRIBE_TARGET_GROUPS))]
     async fn target_groups(&self, arns: &[String]) -> Result<Vec<TargetGroup>, ReadError> {
         let out = self
             .elbv2
@@ -23,7 +24,7 @@ impl ElbReader for AwsReader {
             .set_target_group_arns(Some(arns.to_vec()))
             .send()
             .await
-            .map_err(|e| classify("elasticloadbalancing:DescribeTargetGroups", e))?;
+            .map_err(|e| classify(api::ELB_DESCRIBE_TARGET_GROUPS, e))?;
         let mut groups: Vec<TargetGroup> = out
             .target_groups()
             .iter()
@@ -73,10 +74,10 @@ impl ElbReader for AwsReader {
                 .send()
                 .instrument(info_span!(
                     "aws_call",
-                    api = "elasticloadbalancing:DescribeTargetGroupAttributes"
+                    api = api::ELB_DESCRIBE_TARGET_GROUP_ATTRIBUTES
                 ))
                 .await
-                .map_err(|e| classify("elasticloadbalancing:DescribeTargetGroupAttributes", e))?;
+                .map_err(|e| classify(api::ELB_DESCRIBE_TARGET_GROUP_ATTRIBUTES, e))?;
             Ok::<_, ReadError>(
                 out.attributes()
                     .iter()
@@ -92,7 +93,7 @@ impl ElbReader for AwsReader {
         Ok(groups)
     }
 
-    #[instrument(skip(self), fields(api = "elasticloadbalancing:DescribeLoadBalancers"))]
+    #[instrument(skip(self), fields(api = api::ELB_DESCRIBE_LOAD_BALANCERS))]
     async fn load_balancers(&self, arns: &[String]) -> Result<Vec<LoadBalancer>, ReadError> {
         if arns.is_empty() {
             return Ok(vec![]);
@@ -103,7 +104,7 @@ impl ElbReader for AwsReader {
             .set_load_balancer_arns(Some(arns.to_vec()))
             .send()
             .await
-            .map_err(|e| classify("elasticloadbalancing:DescribeLoadBalancers", e))?;
+            .map_err(|e| classify(api::ELB_DESCRIBE_LOAD_BALANCERS, e))?;
         Ok(out
             .load_balancers()
             .iter()
@@ -127,7 +128,7 @@ impl ElbReader for AwsReader {
 
     #[instrument(
         skip(self, target_group_arns),
-        fields(api = "elasticloadbalancing:DescribeListeners")
+        fields(api = api::ELB_DESCRIBE_LISTENERS)
     )]
     async fn listeners(
         &self,
@@ -140,7 +141,7 @@ impl ElbReader for AwsReader {
             .load_balancer_arn(load_balancer_arn)
             .send()
             .await
-            .map_err(|e| classify("elasticloadbalancing:DescribeListeners", e))?;
+            .map_err(|e| classify(api::ELB_DESCRIBE_LISTENERS, e))?;
         let mut listeners: Vec<Listener> = out
             .listeners()
             .iter()
@@ -167,12 +168,9 @@ impl ElbReader for AwsReader {
                 .describe_rules()
                 .listener_arn(&l.arn)
                 .send()
-                .instrument(info_span!(
-                    "aws_call",
-                    api = "elasticloadbalancing:DescribeRules"
-                ))
+                .instrument(info_span!("aws_call", api = api::ELB_DESCRIBE_RULES))
                 .await
-                .map_err(|e| classify("elasticloadbalancing:DescribeRules", e))?;
+                .map_err(|e| classify(api::ELB_DESCRIBE_RULES, e))?;
             Ok::<_, ReadError>(
                 out.rules()
                     .iter()
@@ -189,7 +187,7 @@ impl ElbReader for AwsReader {
         Ok(listeners)
     }
 
-    #[instrument(skip(self), fields(api = "elasticloadbalancing:DescribeTargetHealth"))]
+    #[instrument(skip(self), fields(api = api::ELB_DESCRIBE_TARGET_HEALTH))]
     async fn target_health(&self, target_group_arn: &str) -> Result<Vec<TargetHealth>, ReadError> {
         let out = self
             .elbv2
@@ -197,7 +195,7 @@ impl ElbReader for AwsReader {
             .target_group_arn(target_group_arn)
             .send()
             .await
-            .map_err(|e| classify("elasticloadbalancing:DescribeTargetHealth", e))?;
+            .map_err(|e| classify(api::ELB_DESCRIBE_TARGET_HEALTH, e))?;
         Ok(out
             .target_health_descriptions()
             .iter()

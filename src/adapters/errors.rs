@@ -86,7 +86,7 @@ mod tests {
             ErrorMetadata::builder().code(code).message("m").build(),
         );
         classify(
-            "ec2:DescribeNetworkInterfaces",
+            crate::domain::api::EC2_DESCRIBE_NETWORK_INTERFACES,
             SdkError::service_error(error, ()),
         )
     }
@@ -121,7 +121,7 @@ mod tests {
         ] {
             match service_error(code) {
                 ReadError::Unreadable(u) => {
-                    assert_eq!(u.api, "ec2:DescribeNetworkInterfaces");
+                    assert_eq!(u.api, crate::domain::api::EC2_DESCRIBE_NETWORK_INTERFACES);
                     assert_eq!(u.reason, format!("{code}: m"));
                 }
                 other => panic!("{code}: {other:?}"),
@@ -149,7 +149,7 @@ mod tests {
                 .build(),
         );
         let ReadError::Failed { message, .. } = classify(
-            "ec2:DescribeNetworkInterfaces",
+            crate::domain::api::EC2_DESCRIBE_NETWORK_INTERFACES,
             SdkError::service_error(long, ()),
         ) else {
             panic!()

@@ -1,6 +1,7 @@
 //! AWS Lambda: the Config scan's fan-out, one asynchronous invocation of the function itself
 //! per work item (its failures land in the function's on-failure queue like any event's).
 
+use crate::domain::api;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use tracing::instrument;
@@ -27,10 +28,10 @@ impl LambdaDispatch {
 }
 
 impl WorkDispatch for LambdaDispatch {
-    #[instrument(skip(self), fields(api = "lambda:InvokeFunction"))]
+    #[instrument(skip(self), fields(api = api::LAMBDA_INVOKE_FUNCTION))]
     async fn dispatch(&self, item: &WorkItem) -> Result<(), ReadError> {
         let payload = serde_json::to_vec(&work_payload(item)).map_err(|e| ReadError::Failed {
-            api: "lambda:InvokeFunction",
+            api: api::LAMBDA_INVOKE_FUNCTION,
             message: e.to_string(),
         })?;
         self.client
@@ -41,6 +42,6 @@ impl WorkDispatch for LambdaDispatch {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| classify("lambda:InvokeFunction", e))
+            .map_err(|e| classify(api::LAMBDA_INVOKE_FUNCTION, e))
     }
 }

@@ -1,5 +1,6 @@
 //! AWS Organizations (CLI only): the organisation's active accounts for `audit --organization`.
 
+use crate::domain::api;
 use tracing::instrument;
 
 use super::errors::classify;
@@ -7,7 +8,7 @@ use crate::ports::ReadError;
 
 /// Every ACTIVE account of the organisation (ListAccounts, paginated). Works only from the
 /// management account or a delegated administrator: the error says so.
-#[instrument(skip(client), fields(api = "organizations:ListAccounts"))]
+#[instrument(skip(client), fields(api = api::ORGANIZATIONS_LIST_ACCOUNTS))]
 pub async fn active_accounts(
     client: &aws_sdk_organizations::Client,
 ) -> Result<Vec<String>, ReadError> {
@@ -17,7 +18,7 @@ pub async fn active_accounts(
         .send()
         .try_collect()
         .await
-        .map_err(|e| match classify("organizations:ListAccounts", e) {
+        .map_err(|e| match classify(api::ORGANIZATIONS_LIST_ACCOUNTS, e) {
             ReadError::Unreadable(u) => ReadError::Failed {
                 api: u.api,
                 message: format!(

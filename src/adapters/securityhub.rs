@@ -1,6 +1,7 @@
 //! Security Hub: findings imported (BatchImportFindings) into the account that owns the
 //! resource, with that account's credentials (the member role in organisation mode).
 
+use crate::domain::api;
 use aws_sdk_securityhub::types::{
     AwsSecurityFinding, Compliance, ComplianceStatus, FindingProviderFields,
     FindingProviderSeverity, Recommendation, RecordState, Remediation, Resource, Severity,
@@ -30,7 +31,7 @@ impl<'a> SecurityHubFindings<'a> {
 
 fn invalid(message: String) -> ReadError {
     ReadError::Failed {
-        api: "securityhub:BatchImportFindings",
+        api: api::SECURITYHUB_BATCH_IMPORT_FINDINGS,
         message,
     }
 }
@@ -88,7 +89,7 @@ fn to_sdk(f: &ExportedFinding) -> Result<AwsSecurityFinding, ReadError> {
 }
 
 impl FindingsImport for SecurityHubFindings<'_> {
-    #[instrument(skip(self, batch), fields(api = "securityhub:BatchImportFindings", count = batch.len()))]
+    #[instrument(skip(self, batch), fields(api = api::SECURITYHUB_BATCH_IMPORT_FINDINGS, count = batch.len()))]
     async fn import(
         &self,
         account: &str,
@@ -117,7 +118,7 @@ impl FindingsImport for SecurityHubFindings<'_> {
             .set_findings(Some(findings))
             .send()
             .await
-            .map_err(|e| classify("securityhub:BatchImportFindings", e))?;
+            .map_err(|e| classify(api::SECURITYHUB_BATCH_IMPORT_FINDINGS, e))?;
         Ok(out
             .failed_findings()
             .iter()

@@ -1,5 +1,6 @@
 //! SNS adapter: publishes alerts to the topic.
 
+use crate::domain::api;
 use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::MessageAttributeValue;
 use tracing::instrument;
@@ -26,7 +27,7 @@ impl SnsAlerts {
 }
 
 impl AlertPublish for SnsAlerts {
-    #[instrument(skip_all, fields(api = "sns:Publish", topic = %self.topic_arn))]
+    #[instrument(skip_all, fields(api = api::SNS_PUBLISH, topic = %self.topic_arn))]
     async fn publish(&self, alert: &Alert) -> Result<String, PublishError> {
         let mut request = self
             .client

@@ -2,6 +2,7 @@
 //! evaluated by the same core as events. Reads are batched (DescribeTasks 100 ARNs, ENIs 200 a
 //! call) and cached, so each task definition, service and VPC is read once per audit.
 
+use crate::domain::api;
 use time::OffsetDateTime;
 use tracing::{instrument, warn};
 
@@ -55,7 +56,7 @@ pub async fn check_task_arn<R: FactReader + TaskLister>(
         .map_err(CheckError::Aws)?;
     if tasks.is_empty() {
         return Err(CheckError::Aws(ReadError::Failed {
-            api: "ecs:DescribeTasks",
+            api: api::ECS_DESCRIBE_TASKS,
             message: format!("task {task_arn} not found in cluster {cluster}"),
         }));
     }
@@ -243,9 +244,9 @@ mod tests {
         let calls = reader.inner().calls();
         let count = |api: &str| calls.iter().filter(|c| **c == api).count();
         // One bulk ENI read answers the task's ENI; the stopped task reads nothing.
-        assert_eq!(count("ec2:DescribeNetworkInterfaces"), 1, "{calls:?}");
-        assert_eq!(count("ecs:ListTasks"), 1);
-        assert_eq!(count("ecs:DescribeTasks"), 1);
-        assert_eq!(count("ecs:DescribeTaskDefinition"), 1);
+        assert_eq!(count(api::EC2_DESCRIBE_NETWORK_INTERFACES), 1, "{calls:?}");
+        assert_eq!(count(api::ECS_LIST_TASKS), 1);
+        assert_eq!(count(api::ECS_DESCRIBE_TASKS), 1);
+        assert_eq!(count(api::ECS_DESCRIBE_TASK_DEFINITION), 1);
     }
 }

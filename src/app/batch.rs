@@ -462,8 +462,16 @@ mod tests {
         );
         let calls = source.reader.inner().calls();
         let count = |api: &str| calls.iter().filter(|c| **c == api).count();
-        assert_eq!(count("ecs:DescribeServices"), 1, "{calls:?}");
-        assert_eq!(count("ecs:DescribeTaskDefinition"), 1, "{calls:?}");
+        assert_eq!(
+            count(crate::domain::api::ECS_DESCRIBE_SERVICES),
+            1,
+            "{calls:?}"
+        );
+        assert_eq!(
+            count(crate::domain::api::ECS_DESCRIBE_TASK_DEFINITION),
+            1,
+            "{calls:?}"
+        );
     }
 
     #[tokio::test]
@@ -502,7 +510,7 @@ mod tests {
         assert!(
             calls
                 .iter()
-                .all(|c| c.starts_with("ec2:DescribeNetworkInterfaces")),
+                .all(|c| c.starts_with(crate::domain::api::EC2_DESCRIBE_NETWORK_INTERFACES)),
             "no check started: {calls:?}"
         );
     }

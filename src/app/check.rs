@@ -292,11 +292,11 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn a_denied_describe_target_groups_is_one_check_incomplete() {
         let denied = ReadError::Unreadable(Unreadable {
-            api: "elasticloadbalancing:DescribeTargetGroups",
+            api: crate::domain::api::ELB_DESCRIBE_TARGET_GROUPS,
             reason: "AccessDenied: not authorized".into(),
         });
         let aws = FakeAws::from_facts(&fixture::valid(), CONTAINER_INSTANCE, "10.0.3.7")
-            .failing("elasticloadbalancing:DescribeTargetGroups", denied);
+            .failing(crate::domain::api::ELB_DESCRIBE_TARGET_GROUPS, denied);
         let evaluation = check_trigger(&seed_trigger(), &aws).await.unwrap();
         assert_eq!(evaluation.compliance, Status::InsufficientData);
         let incomplete: Vec<_> = evaluation
@@ -307,7 +307,7 @@ pub(crate) mod tests {
         assert_eq!(incomplete.len(), 1, "{:#?}", evaluation.findings);
         assert!(incomplete[0]
             .message
-            .contains("elasticloadbalancing:DescribeTargetGroups"));
+            .contains(crate::domain::api::ELB_DESCRIBE_TARGET_GROUPS));
     }
 
     /// The Evaluation JSON of the seed and of a task behind a valid ALB, pinned: the files were
@@ -373,12 +373,12 @@ pub(crate) mod tests {
                 .contains("Target.ResponseCodeMismatch"));
             // Each fact once; the ENI only as the fallback for the task's groups.
             for api in [
-                "ec2:DescribeNetworkInterfaces",
-                "elasticloadbalancing:DescribeTargetGroups",
-                "elasticloadbalancing:DescribeTargetHealth",
-                "elasticloadbalancing:DescribeLoadBalancers",
-                "ec2:DescribeSecurityGroups",
-                "ec2:DescribeNetworkAcls",
+                crate::domain::api::EC2_DESCRIBE_NETWORK_INTERFACES,
+                crate::domain::api::ELB_DESCRIBE_TARGET_GROUPS,
+                crate::domain::api::ELB_DESCRIBE_TARGET_HEALTH,
+                crate::domain::api::ELB_DESCRIBE_LOAD_BALANCERS,
+                crate::domain::api::EC2_DESCRIBE_SECURITY_GROUPS,
+                crate::domain::api::EC2_DESCRIBE_NETWORK_ACLS,
             ] {
                 assert_eq!(
                     calls.iter().filter(|c| **c == api).count(),
@@ -464,7 +464,10 @@ pub(crate) mod tests {
                     e.findings.iter().all(|f| f.message.contains(text)),
                     "{e:#?}"
                 );
-                assert!(calls.contains(&"ec2:DescribeVpcEndpoints"), "{calls:?}");
+                assert!(
+                    calls.contains(&crate::domain::api::EC2_DESCRIBE_VPC_ENDPOINTS),
+                    "{calls:?}"
+                );
             }
         }
 
@@ -472,16 +475,18 @@ pub(crate) mod tests {
         async fn a_denied_endpoint_read_is_insufficient_data_naming_the_action() {
             let case = sf::image_pull_private();
             let aws = world(&case).failing(
-                "ec2:DescribeVpcEndpoints",
+                crate::domain::api::EC2_DESCRIBE_VPC_ENDPOINTS,
                 ReadError::Unreadable(Unreadable {
-                    api: "ec2:DescribeVpcEndpoints",
+                    api: crate::domain::api::EC2_DESCRIBE_VPC_ENDPOINTS,
                     reason: "UnauthorizedOperation".into(),
                 }),
             );
             let trigger = Trigger::StoppedTask(Box::new(case.stop.clone()));
             let e = check_trigger(&trigger, &aws).await.unwrap();
             assert_eq!(e.compliance, Status::InsufficientData);
-            assert!(e.annotation.contains("ec2:DescribeVpcEndpoints"));
+            assert!(e
+                .annotation
+                .contains(crate::domain::api::EC2_DESCRIBE_VPC_ENDPOINTS));
         }
 
         fn stopped_tasks(n: usize, reason: &str) -> Vec<crate::domain::task::TaskDetail> {

@@ -1,6 +1,7 @@
 //! AWS Config custom-rule mode: evaluate `AWS::ECS::Service` resources from their running
 //! tasks (the same core as the event path) and report with PutEvaluations in batches of 100.
 
+use crate::domain::api;
 use time::OffsetDateTime;
 use tracing::{info, instrument};
 
@@ -127,7 +128,7 @@ async fn report<C: EvaluationsPut>(
             .map_err(CheckError::Aws)?;
         if failed > 0 {
             return Err(CheckError::Aws(ReadError::Failed {
-                api: "config:PutEvaluations",
+                api: api::CONFIG_PUT_EVALUATIONS,
                 message: format!("Config rejected {failed} evaluations"),
             }));
         }
@@ -303,9 +304,9 @@ mod tests {
     #[tokio::test]
     async fn a_cluster_that_no_longer_exists_is_not_applicable_not_an_error() {
         let aws = world().failing(
-            "ecs:ListTasks",
+            api::ECS_LIST_TASKS,
             ReadError::Unreadable(Unreadable {
-                api: "ecs:ListTasks",
+                api: api::ECS_LIST_TASKS,
                 reason: "ClusterNotFoundException: Cluster not found.".into(),
             }),
         );
@@ -321,9 +322,9 @@ mod tests {
         );
         // Any other unreadable listing is still an error, never a guessed verdict.
         let denied = world().failing(
-            "ecs:ListTasks",
+            api::ECS_LIST_TASKS,
             ReadError::Unreadable(Unreadable {
-                api: "ecs:ListTasks",
+                api: api::ECS_LIST_TASKS,
                 reason: "AccessDeniedException: no".into(),
             }),
         );
@@ -369,7 +370,7 @@ mod tests {
         assert_eq!(dispatched.0.lock().unwrap().len(), 1);
         assert_eq!(items[0].result_token, "token");
         // The dispatcher evaluates nothing itself.
-        assert!(!aws.calls().contains(&"ecs:DescribeTaskDefinition"));
+        assert!(!aws.calls().contains(&api::ECS_DESCRIBE_TASK_DEFINITION));
 
         let worker = WorkItem {
             services: vec!["web".into(), "api".into()],
@@ -386,10 +387,10 @@ mod tests {
         let calls = aws.calls();
         let count = |api: &str| calls.iter().filter(|c| **c == api).count();
         assert_eq!(
-            count("ecs:ListTasks"),
+            count(api::ECS_LIST_TASKS),
             1,
             "the cluster is listed once: {calls:?}"
         );
-        assert_eq!(count("ecs:DescribeTasks"), 1);
+        assert_eq!(count(api::ECS_DESCRIBE_TASKS), 1);
     }
 }

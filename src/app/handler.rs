@@ -373,21 +373,21 @@ mod tests {
             ),
             (
                 CheckError::Aws(ReadError::Failed {
-                    api: "ec2:DescribeNetworkInterfaces",
+                    api: crate::domain::api::EC2_DESCRIBE_NETWORK_INTERFACES,
                     message: "503".into(),
                 }),
                 "AwsReadFailed",
             ),
             (
                 CheckError::Aws(ReadError::Failed {
-                    api: "config:PutEvaluations",
+                    api: crate::domain::api::CONFIG_PUT_EVALUATIONS,
                     message: "rejected".into(),
                 }),
                 "ConfigReportFailed",
             ),
             (
                 CheckError::Aws(ReadError::Unreadable(crate::domain::facts::Unreadable {
-                    api: "config:PutEvaluations",
+                    api: crate::domain::api::CONFIG_PUT_EVALUATIONS,
                     reason: "InvalidResultTokenException: the token expired".into(),
                 })),
                 "ConfigReportFailed",

@@ -168,9 +168,9 @@ mod tests {
     #[tokio::test]
     async fn an_unreadable_fact_lets_the_operation_proceed_and_says_what() {
         let aws = world(&fixture::seed()).failing(
-            "ec2:DescribeSubnets",
+            crate::domain::api::EC2_DESCRIBE_SUBNETS,
             crate::ports::ReadError::Failed {
-                api: "ec2:DescribeSubnets",
+                api: crate::domain::api::EC2_DESCRIBE_SUBNETS,
                 message: "Throttling: Rate exceeded".into(),
             },
         );
@@ -189,7 +189,7 @@ mod tests {
             skipped["statusMessage"]
                 .as_str()
                 .unwrap()
-                .contains("ec2:DescribeSubnets"),
+                .contains(crate::domain::api::EC2_DESCRIBE_SUBNETS),
             "{r:#}"
         );
     }

@@ -4,6 +4,7 @@
 //! plan would be; the verdict is the service's: the worst subnet's, and when the subnets differ,
 //! each finding says which subnet it is about.
 
+use crate::domain::api;
 use time::OffsetDateTime;
 
 use crate::domain::evaluation::{evaluate_task, Evaluation};
@@ -54,12 +55,12 @@ async fn task_definition_of<R: FactReader>(
     }
     let Some(name) = plan.task_definition.as_deref() else {
         return Ok(Fact::Unknown(Unreadable {
-            api: "ecs:DescribeTaskDefinition",
+            api: api::ECS_DESCRIBE_TASK_DEFINITION,
             reason: "the plan names no task definition (give --task-definition or --task-definition-file)".into(),
         }));
     };
     into_fact(reader.task_definition(name).await, || Unreadable {
-        api: "ecs:DescribeTaskDefinition",
+        api: api::ECS_DESCRIBE_TASK_DEFINITION,
         reason: format!("task definition {name} does not exist"),
     })
 }
@@ -124,7 +125,7 @@ pub async fn judge<R: FactReader>(
     if plan.launch.launch_type().is_none() {
         // Which rules apply (EC2's or Fargate's) depends on where the tasks run.
         let unknown = Unreadable {
-            api: "ecs:DescribeClusters",
+            api: api::ECS_DESCRIBE_CLUSTERS,
             reason: "the service names no launch type, or a capacity provider strategy that mixes Fargate and EC2 providers: the cluster's strategy places each task (give launchType or capacityProviderStrategy)".into(),
         };
         let mut e = Evaluation::task_incomplete(&planned_event(plan, region, "-"), at, &unknown);
@@ -378,7 +379,7 @@ mod tests {
             let nat_reads = aws
                 .calls()
                 .iter()
-                .filter(|c| **c == "ec2:DescribeNatGateways")
+                .filter(|c| **c == api::EC2_DESCRIBE_NAT_GATEWAYS)
                 .count();
             assert_eq!(nat_reads, 1, "{name}: the VPC's NAT gateways are read once");
             assert_eq!(e.resource_type, SERVICE_RESOURCE_TYPE);
@@ -497,7 +498,7 @@ mod tests {
             let e = judge(&p, None, None, &aws, at()).await.unwrap();
             assert_eq!(e.compliance, Status::InsufficientData, "{e:#?}");
             assert!(
-                e.findings[0].message.contains("ecs:DescribeClusters"),
+                e.findings[0].message.contains(api::ECS_DESCRIBE_CLUSTERS),
                 "{e:#?}"
             );
         }

@@ -3,6 +3,7 @@
 //! A HIGH finding makes it NON_COMPLIANT; otherwise COMPLIANT with the advisory findings;
 //! facts that can't be read make it INSUFFICIENT_DATA, as everywhere else.
 
+use crate::domain::api;
 use time::OffsetDateTime;
 
 use super::evaluation::{combine, Evaluation};
@@ -78,7 +79,7 @@ pub fn stop_verdict_before_reading(stop: &StoppedTask, at: OffsetDateTime) -> Op
                 event,
                 at,
                 &Unreadable {
-                    api: "ecs:TaskStateChange",
+                    api: api::ECS_TASK_STATE_CHANGE,
                     reason: "the event names neither a launch type nor a container instance: whose network pulled is unknown".into(),
                 },
             ),
@@ -188,7 +189,7 @@ fn undiagnosed(
         ),
         None => {
             let u = Unreadable {
-                api: "ecs:ListTasks",
+                api: api::ECS_LIST_TASKS,
                 reason: format!(
                     "no stopped task of service {} is visible (ECS keeps stopped tasks about an hour)",
                     event.service_name
@@ -338,13 +339,15 @@ mod tests {
         let mut case = image_pull_private();
         case.facts.pull.as_mut().unwrap().endpoints =
             crate::domain::facts::Fact::Unknown(Unreadable {
-                api: "ec2:DescribeVpcEndpoints",
+                api: api::EC2_DESCRIBE_VPC_ENDPOINTS,
                 reason: "AccessDenied".into(),
             });
         let e = evaluate_stop(&case.stop, &case.facts, at());
         assert_eq!(e.compliance, Status::InsufficientData);
         assert_eq!(e.findings[0].rule, "CHECK_INCOMPLETE");
-        assert!(e.findings[0].message.contains("ec2:DescribeVpcEndpoints"));
+        assert!(e.findings[0]
+            .message
+            .contains(api::EC2_DESCRIBE_VPC_ENDPOINTS));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The Evaluation: the stable JSON verdict printed by the CLI and returned by the Lambda.
 
+use crate::domain::api;
 use serde::Serialize;
 
 use time::OffsetDateTime;
@@ -281,7 +282,7 @@ pub fn verdict_before_reading(event: &TaskEvent, at: OffsetDateTime) -> Option<E
             event,
             at,
             &Unreadable {
-                api: "ecs:TaskStateChange",
+                api: api::ECS_TASK_STATE_CHANGE,
                 reason: "the event names neither a launch type nor a container instance".into(),
             },
         )),
@@ -333,7 +334,7 @@ fn decide(
             event,
             at,
             &Unreadable {
-                api: "ecs:TaskStateChange",
+                api: api::ECS_TASK_STATE_CHANGE,
                 reason: "the RUNNING awsvpc task's event carries no ENI attachment".into(),
             },
         );
@@ -492,14 +493,16 @@ mod tests {
     fn unreadable_task_definition_is_insufficient_data_with_check_incomplete() {
         let mut f = facts(Some("awsvpc"), 1);
         f.task_definition = Fact::Unknown(Unreadable {
-            api: "ecs:DescribeTaskDefinition",
+            api: api::ECS_DESCRIBE_TASK_DEFINITION,
             reason: "AccessDeniedException".into(),
         });
         let e = evaluate_task(&event(), None, &f, at());
         assert_eq!(e.compliance, Status::InsufficientData);
         assert_eq!(e.findings.len(), 1);
         assert_eq!(e.findings[0].rule, "CHECK_INCOMPLETE");
-        assert!(e.findings[0].message.contains("ecs:DescribeTaskDefinition"));
+        assert!(e.findings[0]
+            .message
+            .contains(api::ECS_DESCRIBE_TASK_DEFINITION));
     }
 
     #[test]

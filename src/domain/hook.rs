@@ -490,7 +490,7 @@ mod tests {
             (
                 vec![check_incomplete::finding(
                     &crate::domain::facts::Unreadable {
-                        api: "ec2:DescribeSubnets",
+                        api: crate::domain::api::EC2_DESCRIBE_SUBNETS,
                         reason: "AccessDenied".into(),
                     },
                 )],

@@ -1,6 +1,7 @@
 //! The pure core: trigger parsing, facts, rules and evaluations. No AWS SDK types, no clock, no
 //! I/O live here (a test in `tests/architecture.rs` keeps it so).
 
+pub mod api;
 pub mod audit;
 pub mod config_rule;
 pub mod delivery;

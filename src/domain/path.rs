@@ -403,7 +403,7 @@ mod tests {
     fn an_unreadable_fact_makes_its_hops_unknown_never_open() {
         let mut facts = fixture::valid();
         facts.security_groups = Fact::Unknown(Unreadable {
-            api: "ec2:DescribeSecurityGroups",
+            api: crate::domain::api::EC2_DESCRIBE_SECURITY_GROUPS,
             reason: "AccessDenied".into(),
         });
         let path = running(&facts);

@@ -105,7 +105,7 @@ mod tests {
             .annotation
             .contains("account 111111111111 is not enrolled"));
         let denied = Unreadable {
-            api: "sts:AssumeRole",
+            api: crate::domain::api::STS_ASSUME_ROLE,
             reason: "cannot assume arn:aws:iam::111111111111:role/reader: AccessDenied: no".into(),
         };
         let e = verdict_without_access(&trigger, &NoAccess::Denied(denied), at);

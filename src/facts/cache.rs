@@ -436,9 +436,9 @@ mod tests {
         assert_eq!(
             reader.inner().calls(),
             [
-                "ecs:ListContainerInstances",
-                "ecs:DescribeContainerInstances",
-                "ec2:DescribeInstances"
+                crate::domain::api::ECS_LIST_CONTAINER_INSTANCES,
+                crate::domain::api::ECS_DESCRIBE_CONTAINER_INSTANCES,
+                crate::domain::api::EC2_DESCRIBE_INSTANCES
             ],
             "three calls for the cluster's 25 hosts, then none"
         );
@@ -453,7 +453,7 @@ mod tests {
         assert_eq!(
             calls
                 .iter()
-                .filter(|c| **c == "ecs:ListContainerInstances")
+                .filter(|c| **c == crate::domain::api::ECS_LIST_CONTAINER_INSTANCES)
                 .count(),
             1,
             "a large cluster is listed once per TTL, not on every miss"
@@ -462,9 +462,9 @@ mod tests {
 
         let refused = CachingReader::new(
             cluster_of(3).failing(
-                "ecs:ListContainerInstances",
+                crate::domain::api::ECS_LIST_CONTAINER_INSTANCES,
                 ReadError::Unreadable(crate::domain::facts::Unreadable {
-                    api: "ecs:ListContainerInstances",
+                    api: crate::domain::api::ECS_LIST_CONTAINER_INSTANCES,
                     reason: "AccessDenied".into(),
                 }),
             ),

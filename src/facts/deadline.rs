@@ -69,7 +69,7 @@ mod tests {
         assert!(matches!(
             read,
             Err(ReadError::OutOfTime {
-                api: "ec2:DescribeRouteTables"
+                api: crate::domain::api::EC2_DESCRIBE_ROUTE_TABLES
             })
         ));
         assert!(aws.calls().is_empty(), "the read was not started");
@@ -94,7 +94,9 @@ mod tests {
             Ok(())
         };
         let start = Instant::now();
-        let result = budgeted.run("ec2:DescribeSubnets", slow).await;
+        let result = budgeted
+            .run(crate::domain::api::EC2_DESCRIBE_SUBNETS, slow)
+            .await;
         assert!(matches!(result, Err(ReadError::OutOfTime { .. })));
         assert!(start.elapsed() < Duration::from_secs(1));
     }

@@ -3,6 +3,7 @@
 //! publisher and dedup store. Millisecond tests of the wave/skip logic and of the claim →
 //! publish → complete/release path; moto stays for the wiring.
 
+use crate::domain::api;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -236,19 +237,19 @@ fn by_ids<T: Clone>(items: &[T], ids: &[String], id: impl Fn(&T) -> &str) -> Vec
 
 impl EcsReader for FakeAws {
     async fn task_definition(&self, arn: &str) -> ReadResult<TaskDefinition> {
-        self.call("ecs:DescribeTaskDefinition").await?;
+        self.call(api::ECS_DESCRIBE_TASK_DEFINITION).await?;
         Ok(self.task_definitions.iter().find(|t| t.arn == arn).cloned())
     }
 
     async fn service(&self, _cluster: &str, name: &str) -> ReadResult<Service> {
-        self.call("ecs:DescribeServices").await?;
+        self.call(api::ECS_DESCRIBE_SERVICES).await?;
         Ok(self.services.iter().find(|s| s.name == name).cloned())
     }
 
     async fn container_host(&self, _cluster: &str, arn: &str) -> ReadResult<Host> {
         // Two calls in AWS: the container instance, then its EC2 instance.
-        self.call("ecs:DescribeContainerInstances").await?;
-        self.call("ec2:DescribeInstances").await?;
+        self.call(api::ECS_DESCRIBE_CONTAINER_INSTANCES).await?;
+        self.call(api::EC2_DESCRIBE_INSTANCES).await?;
         Ok(self.hosts.get(arn).cloned())
     }
 
@@ -258,8 +259,8 @@ impl EcsReader for FakeAws {
         arns: &[String],
     ) -> Result<Vec<(String, Host)>, ReadError> {
         // One call of each API for up to 100 container instances.
-        self.call("ecs:DescribeContainerInstances").await?;
-        self.call("ec2:DescribeInstances").await?;
+        self.call(api::ECS_DESCRIBE_CONTAINER_INSTANCES).await?;
+        self.call(api::EC2_DESCRIBE_INSTANCES).await?;
         Ok(arns
             .iter()
             .filter_map(|arn| Some((arn.clone(), self.hosts.get(arn)?.clone())))
@@ -270,7 +271,7 @@ impl EcsReader for FakeAws {
         &self,
         _cluster: &str,
     ) -> Result<Option<Vec<String>>, ReadError> {
-        self.call("ecs:ListContainerInstances").await?;
+        self.call(api::ECS_LIST_CONTAINER_INSTANCES).await?;
         let mut arns: Vec<String> = self.hosts.keys().cloned().collect();
         arns.sort();
         Ok((arns.len() <= DESCRIBE_CONTAINER_INSTANCES_BATCH).then_some(arns))
@@ -281,11 +282,11 @@ impl EcsReader for FakeAws {
         _cluster: &str,
         service: &str,
     ) -> Result<Vec<TaskDetail>, ReadError> {
-        self.call("ecs:ListTasks").await?;
+        self.call(api::ECS_LIST_TASKS).await?;
         if self.stopped_tasks.is_empty() {
             return Ok(vec![]);
         }
-        self.call("ecs:DescribeTasks").await?;
+        self.call(api::ECS_DESCRIBE_TASKS).await?;
         let group = format!("service:{service}");
         Ok(self
             .stopped_tasks
@@ -298,22 +299,22 @@ impl EcsReader for FakeAws {
 
 impl Ec2Reader for FakeAws {
     async fn network_interface(&self, id: &str) -> ReadResult<NetworkInterface> {
-        self.call("ec2:DescribeNetworkInterfaces").await?;
+        self.call(api::EC2_DESCRIBE_NETWORK_INTERFACES).await?;
         Ok(self.enis.iter().find(|e| e.id == id).cloned())
     }
 
     async fn network_interfaces(&self, ids: &[String]) -> Result<Vec<NetworkInterface>, ReadError> {
-        self.call("ec2:DescribeNetworkInterfaces").await?;
+        self.call(api::EC2_DESCRIBE_NETWORK_INTERFACES).await?;
         Ok(by_ids(&self.enis, ids, |e| &e.id))
     }
 
     async fn route_tables(&self, vpc_id: &str) -> Result<Vec<RouteTable>, ReadError> {
-        self.call("ec2:DescribeRouteTables").await?;
+        self.call(api::EC2_DESCRIBE_ROUTE_TABLES).await?;
         Ok(self.route_tables.get(vpc_id).cloned().unwrap_or_default())
     }
 
     async fn network_acls(&self, which: Selection<'_>) -> Result<Vec<NetworkAcl>, ReadError> {
-        self.call("ec2:DescribeNetworkAcls").await?;
+        self.call(api::EC2_DESCRIBE_NETWORK_ACLS).await?;
         Ok(match which {
             Selection::Ids(subnets) => self
                 .acls
@@ -326,17 +327,17 @@ impl Ec2Reader for FakeAws {
     }
 
     async fn nat_instance(&self, id: &str) -> ReadResult<NatInstance> {
-        self.call("ec2:DescribeInstances").await?;
+        self.call(api::EC2_DESCRIBE_INSTANCES).await?;
         Ok(self.nat_instances.iter().find(|i| i.id == id).cloned())
     }
 
     async fn nat_gateways(&self, vpc_id: &str) -> Result<Vec<NatGateway>, ReadError> {
-        self.call("ec2:DescribeNatGateways").await?;
+        self.call(api::EC2_DESCRIBE_NAT_GATEWAYS).await?;
         Ok(in_vpc(&self.nat_gateways, vpc_id, |g| &g.vpc_id))
     }
 
     async fn security_groups(&self, which: Selection<'_>) -> Result<Vec<SecurityGroup>, ReadError> {
-        self.call("ec2:DescribeSecurityGroups").await?;
+        self.call(api::EC2_DESCRIBE_SECURITY_GROUPS).await?;
         Ok(match which {
             Selection::Ids(ids) => by_ids(&self.security_groups, ids, |g| &g.id),
             Selection::InVpc(vpc) => in_vpc(&self.security_groups, vpc, |g| &g.vpc_id),
@@ -344,12 +345,12 @@ impl Ec2Reader for FakeAws {
     }
 
     async fn prefix_list_cidrs(&self, id: &str) -> ReadResult<Vec<String>> {
-        self.call("ec2:GetManagedPrefixListEntries").await?;
+        self.call(api::EC2_GET_MANAGED_PREFIX_LIST_ENTRIES).await?;
         Ok(self.prefix_lists.get(id).cloned())
     }
 
     async fn subnets(&self, which: Selection<'_>) -> Result<Vec<Subnet>, ReadError> {
-        self.call("ec2:DescribeSubnets").await?;
+        self.call(api::EC2_DESCRIBE_SUBNETS).await?;
         Ok(match which {
             Selection::Ids(ids) => by_ids(&self.subnets, ids, |s| &s.id),
             Selection::InVpc(vpc) => in_vpc(&self.subnets, vpc, |s| &s.vpc_id),
@@ -357,33 +358,34 @@ impl Ec2Reader for FakeAws {
     }
 
     async fn vpc_endpoints(&self, vpc_id: &str) -> Result<Vec<VpcEndpoint>, ReadError> {
-        self.call("ec2:DescribeVpcEndpoints").await?;
+        self.call(api::EC2_DESCRIBE_VPC_ENDPOINTS).await?;
         Ok(self.endpoints.get(vpc_id).cloned().unwrap_or_default())
     }
 
     async fn vpc_dns(&self, vpc_id: &str) -> ReadResult<VpcDns> {
         // Two concurrent calls in AWS, one per attribute: two calls, one round trip.
-        self.calls.lock().unwrap().push("ec2:DescribeVpcAttribute");
-        self.call("ec2:DescribeVpcAttribute").await?;
+        self.calls
+            .lock()
+            .unwrap()
+            .push(api::EC2_DESCRIBE_VPC_ATTRIBUTE);
+        self.call(api::EC2_DESCRIBE_VPC_ATTRIBUTE).await?;
         Ok(self.dns.get(vpc_id).copied())
     }
 }
 
 impl ElbReader for FakeAws {
     async fn target_groups(&self, arns: &[String]) -> Result<Vec<TargetGroup>, ReadError> {
-        self.call("elasticloadbalancing:DescribeTargetGroups")
-            .await?;
+        self.call(api::ELB_DESCRIBE_TARGET_GROUPS).await?;
         Ok(by_ids(&self.target_groups, arns, |g| &g.arn))
     }
 
     async fn load_balancers(&self, arns: &[String]) -> Result<Vec<LoadBalancer>, ReadError> {
-        self.call("elasticloadbalancing:DescribeLoadBalancers")
-            .await?;
+        self.call(api::ELB_DESCRIBE_LOAD_BALANCERS).await?;
         Ok(by_ids(&self.load_balancers, arns, |l| &l.arn))
     }
 
     async fn listeners(&self, lb: &str, _tgs: &[String]) -> Result<Vec<Listener>, ReadError> {
-        self.call("elasticloadbalancing:DescribeListeners").await?;
+        self.call(api::ELB_DESCRIBE_LISTENERS).await?;
         Ok(self
             .listeners
             .iter()
@@ -393,15 +395,14 @@ impl ElbReader for FakeAws {
     }
 
     async fn target_health(&self, tg: &str) -> Result<Vec<TargetHealth>, ReadError> {
-        self.call("elasticloadbalancing:DescribeTargetHealth")
-            .await?;
+        self.call(api::ELB_DESCRIBE_TARGET_HEALTH).await?;
         Ok(self.targets.get(tg).cloned().unwrap_or_default())
     }
 }
 
 impl TaskLister for FakeAws {
     async fn cluster_arns(&self) -> Result<Vec<String>, ReadError> {
-        self.call("ecs:ListClusters").await?;
+        self.call(api::ECS_LIST_CLUSTERS).await?;
         let mut arns: Vec<String> = self
             .tasks
             .iter()
@@ -412,7 +413,7 @@ impl TaskLister for FakeAws {
     }
 
     async fn running_task_arns(&self, _cluster: &str) -> Result<Vec<String>, ReadError> {
-        self.call("ecs:ListTasks").await?;
+        self.call(api::ECS_LIST_TASKS).await?;
         Ok(self.tasks.iter().map(|t| t.task_arn.clone()).collect())
     }
 
@@ -421,12 +422,12 @@ impl TaskLister for FakeAws {
         _cluster: &str,
         arns: &[String],
     ) -> Result<Vec<TaskDetail>, ReadError> {
-        self.call("ecs:DescribeTasks").await?;
+        self.call(api::ECS_DESCRIBE_TASKS).await?;
         Ok(by_ids(&self.tasks, arns, |t| &t.task_arn))
     }
 
     async fn service_names(&self, _cluster: &str) -> Result<Vec<String>, ReadError> {
-        self.call("ecs:ListServices").await?;
+        self.call(api::ECS_LIST_SERVICES).await?;
         Ok(self.services.iter().map(|s| s.name.clone()).collect())
     }
 }

@@ -23,20 +23,23 @@ macro_rules! decorate_reads {
             impl<R: EcsReader> EcsReader for $decorator {
                 async fn task_definition(&self, arn: &str) -> ReadResult<TaskDefinition> {
                     self.$read(
-                        "ecs:DescribeTaskDefinition",
+                        $crate::domain::api::ECS_DESCRIBE_TASK_DEFINITION,
                         self.inner.task_definition(arn),
                     )
                     .await
                 }
 
                 async fn service(&self, cluster: &str, name: &str) -> ReadResult<Service> {
-                    self.$read("ecs:DescribeServices", self.inner.service(cluster, name))
-                        .await
+                    self.$read(
+                        $crate::domain::api::ECS_DESCRIBE_SERVICES,
+                        self.inner.service(cluster, name),
+                    )
+                    .await
                 }
 
                 async fn container_host(&self, cluster: &str, arn: &str) -> ReadResult<Host> {
                     self.$read(
-                        "ecs:DescribeContainerInstances",
+                        $crate::domain::api::ECS_DESCRIBE_CONTAINER_INSTANCES,
                         self.inner.container_host(cluster, arn),
                     )
                     .await
@@ -48,7 +51,7 @@ macro_rules! decorate_reads {
                     arns: &[String],
                 ) -> Result<Vec<(String, Host)>, ReadError> {
                     self.$read(
-                        "ecs:DescribeContainerInstances",
+                        $crate::domain::api::ECS_DESCRIBE_CONTAINER_INSTANCES,
                         self.inner.container_hosts(cluster, arns),
                     )
                     .await
@@ -59,7 +62,7 @@ macro_rules! decorate_reads {
                     cluster: &str,
                 ) -> Result<Option<Vec<String>>, ReadError> {
                     self.$read(
-                        "ecs:ListContainerInstances",
+                        $crate::domain::api::ECS_LIST_CONTAINER_INSTANCES,
                         self.inner.cluster_container_instances(cluster),
                     )
                     .await
@@ -71,7 +74,7 @@ macro_rules! decorate_reads {
                     service: &str,
                 ) -> Result<Vec<TaskDetail>, ReadError> {
                     self.$read(
-                        "ecs:ListTasks",
+                        $crate::domain::api::ECS_LIST_TASKS,
                         self.inner.recent_stopped_tasks(cluster, service),
                     )
                     .await
@@ -81,7 +84,7 @@ macro_rules! decorate_reads {
             impl<R: Ec2Reader> Ec2Reader for $decorator {
                 async fn network_interface(&self, id: &str) -> ReadResult<NetworkInterface> {
                     self.$read(
-                        "ec2:DescribeNetworkInterfaces",
+                        $crate::domain::api::EC2_DESCRIBE_NETWORK_INTERFACES,
                         self.inner.network_interface(id),
                     )
                     .await
@@ -92,23 +95,29 @@ macro_rules! decorate_reads {
                     ids: &[String],
                 ) -> Result<Vec<NetworkInterface>, ReadError> {
                     self.$read(
-                        "ec2:DescribeNetworkInterfaces",
+                        $crate::domain::api::EC2_DESCRIBE_NETWORK_INTERFACES,
                         self.inner.network_interfaces(ids),
                     )
                     .await
                 }
 
                 async fn route_tables(&self, vpc_id: &str) -> Result<Vec<RouteTable>, ReadError> {
-                    self.$read("ec2:DescribeRouteTables", self.inner.route_tables(vpc_id))
-                        .await
+                    self.$read(
+                        $crate::domain::api::EC2_DESCRIBE_ROUTE_TABLES,
+                        self.inner.route_tables(vpc_id),
+                    )
+                    .await
                 }
 
                 async fn network_acls(
                     &self,
                     which: Selection<'_>,
                 ) -> Result<Vec<NetworkAcl>, ReadError> {
-                    self.$read("ec2:DescribeNetworkAcls", self.inner.network_acls(which))
-                        .await
+                    self.$read(
+                        $crate::domain::api::EC2_DESCRIBE_NETWORK_ACLS,
+                        self.inner.network_acls(which),
+                    )
+                    .await
                 }
 
                 async fn security_groups(
@@ -116,7 +125,7 @@ macro_rules! decorate_reads {
                     which: Selection<'_>,
                 ) -> Result<Vec<SecurityGroup>, ReadError> {
                     self.$read(
-                        "ec2:DescribeSecurityGroups",
+                        $crate::domain::api::EC2_DESCRIBE_SECURITY_GROUPS,
                         self.inner.security_groups(which),
                     )
                     .await
@@ -124,35 +133,50 @@ macro_rules! decorate_reads {
 
                 async fn prefix_list_cidrs(&self, id: &str) -> ReadResult<Vec<String>> {
                     self.$read(
-                        "ec2:GetManagedPrefixListEntries",
+                        $crate::domain::api::EC2_GET_MANAGED_PREFIX_LIST_ENTRIES,
                         self.inner.prefix_list_cidrs(id),
                     )
                     .await
                 }
 
                 async fn subnets(&self, which: Selection<'_>) -> Result<Vec<Subnet>, ReadError> {
-                    self.$read("ec2:DescribeSubnets", self.inner.subnets(which))
-                        .await
+                    self.$read(
+                        $crate::domain::api::EC2_DESCRIBE_SUBNETS,
+                        self.inner.subnets(which),
+                    )
+                    .await
                 }
 
                 async fn nat_instance(&self, id: &str) -> ReadResult<NatInstance> {
-                    self.$read("ec2:DescribeInstances", self.inner.nat_instance(id))
-                        .await
+                    self.$read(
+                        $crate::domain::api::EC2_DESCRIBE_INSTANCES,
+                        self.inner.nat_instance(id),
+                    )
+                    .await
                 }
 
                 async fn nat_gateways(&self, vpc_id: &str) -> Result<Vec<NatGateway>, ReadError> {
-                    self.$read("ec2:DescribeNatGateways", self.inner.nat_gateways(vpc_id))
-                        .await
+                    self.$read(
+                        $crate::domain::api::EC2_DESCRIBE_NAT_GATEWAYS,
+                        self.inner.nat_gateways(vpc_id),
+                    )
+                    .await
                 }
 
                 async fn vpc_endpoints(&self, vpc_id: &str) -> Result<Vec<VpcEndpoint>, ReadError> {
-                    self.$read("ec2:DescribeVpcEndpoints", self.inner.vpc_endpoints(vpc_id))
-                        .await
+                    self.$read(
+                        $crate::domain::api::EC2_DESCRIBE_VPC_ENDPOINTS,
+                        self.inner.vpc_endpoints(vpc_id),
+                    )
+                    .await
                 }
 
                 async fn vpc_dns(&self, vpc_id: &str) -> ReadResult<VpcDns> {
-                    self.$read("ec2:DescribeVpcAttribute", self.inner.vpc_dns(vpc_id))
-                        .await
+                    self.$read(
+                        $crate::domain::api::EC2_DESCRIBE_VPC_ATTRIBUTE,
+                        self.inner.vpc_dns(vpc_id),
+                    )
+                    .await
                 }
             }
 
@@ -162,7 +186,7 @@ macro_rules! decorate_reads {
                     arns: &[String],
                 ) -> Result<Vec<TargetGroup>, ReadError> {
                     self.$read(
-                        "elasticloadbalancing:DescribeTargetGroups",
+                        $crate::domain::api::ELB_DESCRIBE_TARGET_GROUPS,
                         self.inner.target_groups(arns),
                     )
                     .await
@@ -173,7 +197,7 @@ macro_rules! decorate_reads {
                     arns: &[String],
                 ) -> Result<Vec<LoadBalancer>, ReadError> {
                     self.$read(
-                        "elasticloadbalancing:DescribeLoadBalancers",
+                        $crate::domain::api::ELB_DESCRIBE_LOAD_BALANCERS,
                         self.inner.load_balancers(arns),
                     )
                     .await
@@ -185,7 +209,7 @@ macro_rules! decorate_reads {
                     tgs: &[String],
                 ) -> Result<Vec<Listener>, ReadError> {
                     self.$read(
-                        "elasticloadbalancing:DescribeListeners",
+                        $crate::domain::api::ELB_DESCRIBE_LISTENERS,
                         self.inner.listeners(lb, tgs),
                     )
                     .await
@@ -193,7 +217,7 @@ macro_rules! decorate_reads {
 
                 async fn target_health(&self, tg: &str) -> Result<Vec<TargetHealth>, ReadError> {
                     self.$read(
-                        "elasticloadbalancing:DescribeTargetHealth",
+                        $crate::domain::api::ELB_DESCRIBE_TARGET_HEALTH,
                         self.inner.target_health(tg),
                     )
                     .await
@@ -202,13 +226,19 @@ macro_rules! decorate_reads {
 
             impl<R: TaskLister> TaskLister for $decorator {
                 async fn cluster_arns(&self) -> Result<Vec<String>, ReadError> {
-                    self.$list("ecs:ListClusters", self.inner.cluster_arns())
-                        .await
+                    self.$list(
+                        $crate::domain::api::ECS_LIST_CLUSTERS,
+                        self.inner.cluster_arns(),
+                    )
+                    .await
                 }
 
                 async fn running_task_arns(&self, cluster: &str) -> Result<Vec<String>, ReadError> {
-                    self.$list("ecs:ListTasks", self.inner.running_task_arns(cluster))
-                        .await
+                    self.$list(
+                        $crate::domain::api::ECS_LIST_TASKS,
+                        self.inner.running_task_arns(cluster),
+                    )
+                    .await
                 }
 
                 async fn describe_tasks(
@@ -217,15 +247,18 @@ macro_rules! decorate_reads {
                     arns: &[String],
                 ) -> Result<Vec<TaskDetail>, ReadError> {
                     self.$list(
-                        "ecs:DescribeTasks",
+                        $crate::domain::api::ECS_DESCRIBE_TASKS,
                         self.inner.describe_tasks(cluster, arns),
                     )
                     .await
                 }
 
                 async fn service_names(&self, cluster: &str) -> Result<Vec<String>, ReadError> {
-                    self.$list("ecs:ListServices", self.inner.service_names(cluster))
-                        .await
+                    self.$list(
+                        $crate::domain::api::ECS_LIST_SERVICES,
+                        self.inner.service_names(cluster),
+                    )
+                    .await
                 }
             }
         };

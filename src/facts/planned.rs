@@ -9,6 +9,7 @@
 //! | 3 | the NAT a subnet's default route names, only when it names one | route tables |
 //! | beside 1-3 | on EC2 the cluster's hosts (three calls in a row) | the plan |
 
+use crate::domain::api;
 use crate::domain::facts::{
     effective_route_table, Fact, Host, LoadBalancerPath, Nat, NetworkInterface, Service,
     ServiceStatus, Subnet, TaskDefinition, TaskFacts, Unreadable,
@@ -34,17 +35,11 @@ pub struct PlannedSubnet {
     pub start: StopFacts,
 }
 
-/// The facts a planned task's start needs: the network that pulls (the task ENI's on Fargate,
-/// the host's on EC2) and its way to the registry.
-fn start_facts(
-    plan: &ServicePlan,
-    facts: &TaskFacts,
-    vpc: &PlannedVpc,
-    fargate: bool,
-) -> StopFacts {
-    let network = plan.network.clone().unwrap_or_default();
+/// Who pulls a planned task's image, and through which subnet: the task ENI on Fargate, the
+/// host on EC2.
+fn pull_path(facts: &TaskFacts, fargate: bool) -> Fact<PullPath> {
     let eni = facts.eni.known();
-    let path = match (&facts.host, eni) {
+    match (&facts.host, eni) {
         (_, Some(eni)) if fargate => Fact::Known(PullPath {
             via: Puller::TaskEni,
             subnet_id: eni.subnet_id.clone(),
@@ -60,10 +55,23 @@ fn start_facts(
                 public_ip: host.public_ip.is_some(),
                 security_group_ids: host.security_group_ids.clone(),
             }),
-            _ => not_read("ec2:DescribeInstances", "the host has no subnet"),
+            _ => not_read(api::EC2_DESCRIBE_INSTANCES, "the host has no subnet"),
         },
         (Fact::Unknown(u), _) => Fact::Unknown(u.clone()),
-    };
+    }
+}
+
+/// The facts a planned task's start needs: the network that pulls (the task ENI's on Fargate,
+/// the host's on EC2) and its way to the registry.
+fn start_facts(
+    plan: &ServicePlan,
+    facts: &TaskFacts,
+    vpc: &PlannedVpc,
+    fargate: bool,
+) -> StopFacts {
+    let network = plan.network.clone().unwrap_or_default();
+    let eni = facts.eni.known();
+    let path = pull_path(facts, fargate);
     let pull_subnet = path
         .known()
         .map(|p| p.subnet_id.clone())
@@ -72,12 +80,15 @@ fn start_facts(
         (Fact::Known(tables), Some(p)) => match effective_route_table(tables, &p.subnet_id) {
             Some(t) => Fact::Known(t.clone()),
             None => not_read(
-                "ec2:DescribeRouteTables",
+                api::EC2_DESCRIBE_ROUTE_TABLES,
                 "no route table for the pulling subnet",
             ),
         },
         (Fact::Unknown(u), _) => Fact::Unknown(u.clone()),
-        _ => not_read("ec2:DescribeRouteTables", "the pulling subnet is unknown"),
+        _ => not_read(
+            api::EC2_DESCRIBE_ROUTE_TABLES,
+            "the pulling subnet is unknown",
+        ),
     };
     let nat_instance = match &facts.nat {
         Some(Fact::Known(Nat::Instance(i))) => Some(Fact::Known(i.clone())),
@@ -87,7 +98,7 @@ fn start_facts(
         task_definition: facts.task_definition.clone(),
         service: facts.service.clone(),
         task_network: eni.map_or_else(
-            || not_read("ec2:DescribeSubnets", "the planned subnet is unknown"),
+            || not_read(api::EC2_DESCRIBE_SUBNETS, "the planned subnet is unknown"),
             |e| {
                 Fact::Known(TaskNetworkConfig {
                     subnet_id: e.subnet_id.clone(),
@@ -103,7 +114,7 @@ fn start_facts(
             Fact::Known(acls) => match acl_of(acls, &pull_subnet) {
                 Some(a) => Fact::Known(a.clone()),
                 None => not_read(
-                    "ec2:DescribeNetworkAcls",
+                    api::EC2_DESCRIBE_NETWORK_ACLS,
                     "no network ACL for the pulling subnet",
                 ),
             },
@@ -161,7 +172,7 @@ async fn planned_hosts<R: FactReader>(
             groups.into_iter().map(Fact::Known).collect()
         }
         Fact::Known(_) => vec![Fact::Unknown(Unreadable {
-            api: "ecs:ListContainerInstances",
+            api: api::ECS_LIST_CONTAINER_INSTANCES,
             reason: format!("cluster {} has no container instance yet", plan.cluster),
         })],
         Fact::Unknown(u) => vec![Fact::Unknown(u)],
@@ -176,7 +187,7 @@ async fn read_hosts<R: FactReader>(
 ) -> Result<Fact<Vec<Host>>, ReadError> {
     if !ec2 {
         return Ok(not_read(
-            "ecs:DescribeContainerInstances",
+            api::ECS_DESCRIBE_CONTAINER_INSTANCES,
             "a Fargate task has no host",
         ));
     }
@@ -184,7 +195,7 @@ async fn read_hosts<R: FactReader>(
         Ok(Some(arns)) => arns,
         Ok(None) => {
             return Ok(Fact::Unknown(Unreadable {
-                api: "ecs:ListContainerInstances",
+                api: api::ECS_LIST_CONTAINER_INSTANCES,
                 reason: "the cluster has more container instances than one page".into(),
             }))
         }
@@ -237,7 +248,7 @@ async fn read_vpc<R: FactReader>(
         async { list_fact(reader.vpc_endpoints(vpc).await) },
         async {
             crate::facts::waves::into_fact(reader.vpc_dns(vpc).await, || Unreadable {
-                api: "ec2:DescribeVpcAttribute",
+                api: api::EC2_DESCRIBE_VPC_ATTRIBUTE,
                 reason: format!("VPC {vpc} does not exist"),
             })
         },
@@ -291,7 +302,7 @@ fn found_subnets(subnets: Fact<Vec<Subnet>>, wanted: &[String]) -> Result<Vec<Su
                 .cloned()
                 .ok_or_else(|| {
                     ReadError::Unreadable(Unreadable {
-                        api: "ec2:DescribeSubnets",
+                        api: api::EC2_DESCRIBE_SUBNETS,
                         reason: format!("subnet {id} of the service does not exist"),
                     })
                 })

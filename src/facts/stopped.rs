@@ -8,6 +8,7 @@
 //! | 2 | load balancers ‖ the VPC's security groups and subnets | route tables ‖ NAT gateways ‖ VPC endpoints ‖ DNS attributes ‖ security groups and subnets of the VPC ‖ pulling subnet NACL |
 //! | 3 | | the NAT instance, only when the pull's route leads to one |
 
+use crate::domain::api;
 use crate::domain::event::TaskEvent;
 use crate::domain::facts::{
     effective_route_table, Fact, Host, NatGateway, NatInstance, NetworkInterface, RouteTable,
@@ -68,7 +69,7 @@ fn task_network(
             source: format!("ENI {}", eni.id),
         }),
         None => Fact::Unknown(Unreadable {
-            api: "ec2:DescribeNetworkInterfaces",
+            api: api::EC2_DESCRIBE_NETWORK_INTERFACES,
             reason: match attachment {
                 Some(a) => format!(
                     "ENI {} no longer exists and no service deployment names the task's security groups",
@@ -90,7 +91,7 @@ async fn read_subnet_acl<R: FactReader>(
         .await;
     let found = acls.map(|acls| crate::domain::net::acl_of(&acls, subnet).cloned());
     into_fact(found, || Unreadable {
-        api: "ec2:DescribeNetworkAcls",
+        api: api::EC2_DESCRIBE_NETWORK_ACLS,
         reason: format!("no network ACL is associated with {subnet}"),
     })
 }
@@ -139,7 +140,7 @@ async fn read_group_hop<R: FactReader>(
             match subnet {
                 Some(s) => read_subnet_acl(s, reader).await,
                 None => Ok(not_read(
-                    "ec2:DescribeNetworkAcls",
+                    api::EC2_DESCRIBE_NETWORK_ACLS,
                     "the task subnet is unknown",
                 )),
             }
@@ -149,7 +150,7 @@ async fn read_group_hop<R: FactReader>(
         Fact::Known(groups) => match groups.into_iter().find(|g| g.arn == group_arn) {
             Some(g) => Fact::Known(g),
             None => Fact::Unknown(Unreadable {
-                api: "elasticloadbalancing:DescribeTargetGroups",
+                api: api::ELB_DESCRIBE_TARGET_GROUPS,
                 reason: format!("target group {group_arn} no longer exists"),
             }),
         },
@@ -201,9 +202,9 @@ async fn read_health_check<R: FactReader>(
             read_group_hop(&arn, subnet.as_deref(), ip.as_deref(), reader).await?
         }
         (None, None) => (
-            missing_input("elasticloadbalancing:DescribeTargetGroups", "target group"),
-            missing_input("elasticloadbalancing:DescribeTargetHealth", "target group"),
-            missing_input("ec2:DescribeNetworkAcls", "target group"),
+            missing_input(api::ELB_DESCRIBE_TARGET_GROUPS, "target group"),
+            missing_input(api::ELB_DESCRIBE_TARGET_HEALTH, "target group"),
+            missing_input(api::EC2_DESCRIBE_NETWORK_ACLS, "target group"),
         ),
     };
     // Wave 2: behind the target group, in its VPC.
@@ -218,7 +219,7 @@ async fn read_health_check<R: FactReader>(
         }
         None => {
             let u = group.as_result().err().cloned().unwrap_or(Unreadable {
-                api: "elasticloadbalancing:DescribeTargetGroups",
+                api: api::ELB_DESCRIBE_TARGET_GROUPS,
                 reason: "not read".into(),
             });
             (
@@ -286,7 +287,7 @@ async fn read_start_failure<R: FactReader>(
     let path = pull_path(host, &net, task_subnet);
     let Some(p) = path.known().cloned() else {
         let u = path.as_result().err().cloned().unwrap_or(Unreadable {
-            api: "ec2:DescribeSubnets",
+            api: api::EC2_DESCRIBE_SUBNETS,
             reason: "not read".into(),
         });
         return Ok(StopFacts {
@@ -352,7 +353,7 @@ fn pull_path(
                 security_group_ids: h.security_group_ids.clone(),
             }),
             _ => Fact::Unknown(Unreadable {
-                api: "ec2:DescribeInstances",
+                api: api::EC2_DESCRIBE_INSTANCES,
                 reason: format!("instance {} has no subnet (EC2-Classic?)", h.instance_id),
             }),
         },
@@ -368,14 +369,14 @@ fn pull_path(
                         security_group_ids: n.security_group_ids.clone(),
                     }),
                     None => Fact::Unknown(Unreadable {
-                        api: "ec2:DescribeSubnets",
+                        api: api::EC2_DESCRIBE_SUBNETS,
                         reason: format!("subnet {} no longer exists", n.subnet_id),
                     }),
                 }
             }
             (_, Some(Fact::Unknown(u))) => Fact::Unknown(u),
             (Fact::Unknown(u), _) => Fact::Unknown(u.clone()),
-            (Fact::Known(_), None) => missing_input("ec2:DescribeSubnets", "task subnet"),
+            (Fact::Known(_), None) => missing_input(api::EC2_DESCRIBE_SUBNETS, "task subnet"),
         },
     }
 }
@@ -396,7 +397,7 @@ async fn read_nat_instance<R: FactReader>(
         return Ok(None);
     };
     let instance = into_fact(reader.nat_instance(id).await, || Unreadable {
-        api: "ec2:DescribeInstances",
+        api: api::EC2_DESCRIBE_INSTANCES,
         reason: format!("NAT instance {id} of the pull's route no longer exists"),
     })?;
     Ok(Some(instance))
@@ -426,7 +427,7 @@ async fn read_pulling_vpc<R: FactReader>(
         async { list_fact(reader.vpc_endpoints(&p.vpc_id).await) },
         async {
             into_fact(reader.vpc_dns(&p.vpc_id).await, || Unreadable {
-                api: "ec2:DescribeVpcAttribute",
+                api: api::EC2_DESCRIBE_VPC_ATTRIBUTE,
                 reason: format!("VPC {} no longer exists", p.vpc_id),
             })
         },
@@ -438,7 +439,7 @@ async fn read_pulling_vpc<R: FactReader>(
         Fact::Known(t) => match effective_route_table(t, &p.subnet_id) {
             Some(table) => Fact::Known(table.clone()),
             None => Fact::Unknown(Unreadable {
-                api: "ec2:DescribeRouteTables",
+                api: api::EC2_DESCRIBE_ROUTE_TABLES,
                 reason: format!("VPC {} has no route table for {}", p.vpc_id, p.subnet_id),
             }),
         },

@@ -23,6 +23,7 @@
 //! balancer, or a direct IPv6 route to an internet gateway); the NACL, the target groups and
 //! the load-balancer subnets only on a load-balancer path ([`InboundPaths`]).
 
+use crate::domain::api;
 use futures_util::future::{select, try_join_all, Either};
 
 use crate::domain::event::TaskEvent;
@@ -165,7 +166,7 @@ pub async fn read_task_facts<R: FactReader>(
         return Ok(TaskFacts::without_network(
             task_definition,
             Unreadable {
-                api: "ec2:DescribeNetworkInterfaces",
+                api: api::EC2_DESCRIBE_NETWORK_INTERFACES,
                 reason: "the event does not name the task ENI".into(),
             },
         ));
@@ -250,7 +251,7 @@ pub(crate) async fn read_route_nat<R: FactReader>(
                 Fact::Known(all) => match all.into_iter().find(|g| g.id == id) {
                     Some(g) => Fact::Known(Nat::Gateway(g)),
                     None => Fact::Unknown(Unreadable {
-                        api: "ec2:DescribeNatGateways",
+                        api: api::EC2_DESCRIBE_NAT_GATEWAYS,
                         reason: format!(
                             "NAT gateway {id} of the task's route is not among VPC {vpc}'s"
                         ),
@@ -261,7 +262,7 @@ pub(crate) async fn read_route_nat<R: FactReader>(
         }
         (id, _) if id.starts_with("i-") => {
             let instance = into_fact(reader.nat_instance(id).await, || Unreadable {
-                api: "ec2:DescribeInstances",
+                api: api::EC2_DESCRIBE_INSTANCES,
                 reason: format!("NAT instance {id} of the task's route no longer exists"),
             })?;
             match instance {
@@ -310,7 +311,7 @@ pub(crate) fn unreachable_path(target_groups: &Fact<Vec<TargetGroup>>) -> Balanc
     let u = match target_groups {
         Fact::Unknown(u) => u.clone(),
         Fact::Known(_) => Unreadable {
-            api: "elasticloadbalancing:DescribeLoadBalancers",
+            api: api::ELB_DESCRIBE_LOAD_BALANCERS,
             reason: "not read".into(),
         },
     };
@@ -327,11 +328,11 @@ pub(crate) async fn read_task_definition<R: FactReader>(
 ) -> Result<Fact<TaskDefinition>, ReadError> {
     match event.task.task_definition_arn.as_deref() {
         Some(arn) => into_fact(reader.task_definition(arn).await, || Unreadable {
-            api: "ecs:DescribeTaskDefinition",
+            api: api::ECS_DESCRIBE_TASK_DEFINITION,
             reason: format!("task definition {arn} does not exist"),
         }),
         None => Ok(missing_input(
-            "ecs:DescribeTaskDefinition",
+            api::ECS_DESCRIBE_TASK_DEFINITION,
             "task definition",
         )),
     }
@@ -357,7 +358,7 @@ async fn host_if_needed<R: FactReader>(
     reader: &R,
     decision: tokio::sync::oneshot::Receiver<Result<(), &'static str>>,
 ) -> Result<Fact<Host>, ReadError> {
-    let not_needed = |because| Ok(not_read("ecs:DescribeContainerInstances", because));
+    let not_needed = |because| Ok(not_read(api::ECS_DESCRIBE_CONTAINER_INSTANCES, because));
     let decision = std::pin::pin!(decision);
     let reading = std::pin::pin!(read_host(event, reader));
     match select(decision, reading).await {
@@ -379,12 +380,12 @@ pub(crate) async fn read_host<R: FactReader>(
     match event.task.container_instance_arn.as_deref() {
         Some(arn) => into_fact(reader.container_host(cluster(event), arn).await, || {
             Unreadable {
-                api: "ecs:DescribeContainerInstances",
+                api: api::ECS_DESCRIBE_CONTAINER_INSTANCES,
                 reason: format!("container instance {arn} no longer exists"),
             }
         }),
         None => Ok(missing_input(
-            "ecs:DescribeContainerInstances",
+            api::ECS_DESCRIBE_CONTAINER_INSTANCES,
             "container instance",
         )),
     }
@@ -399,7 +400,7 @@ pub(crate) async fn read_service<R: FactReader>(
         return Ok(None);
     };
     let service = into_fact(reader.service(cluster(event), name).await, || Unreadable {
-        api: "ecs:DescribeServices",
+        api: api::ECS_DESCRIBE_SERVICES,
         reason: format!("service {name} no longer exists (MISSING)"),
     })?;
     Ok(Some(service))
@@ -420,7 +421,7 @@ async fn named_resources<R: FactReader>(
     let eni = async {
         let id = &attachment.network_interface_id;
         into_fact(reader.network_interface(id).await, || Unreadable {
-            api: "ec2:DescribeNetworkInterfaces",
+            api: api::EC2_DESCRIBE_NETWORK_INTERFACES,
             reason: format!("ENI {id} no longer exists"),
         })
     };
@@ -442,7 +443,7 @@ async fn task_network<R: FactReader>(
     let route_tables = async {
         let Some(eni) = named.eni.known() else {
             return Ok(not_read(
-                "ec2:DescribeRouteTables",
+                api::EC2_DESCRIBE_ROUTE_TABLES,
                 "the task ENI is unknown",
             ));
         };
@@ -457,10 +458,10 @@ async fn task_network<R: FactReader>(
                 list_fact(reader.network_acls(Selection::InVpc(&eni.vpc_id)).await)
             }
             (None, Some(_)) => Ok(not_read(
-                "ec2:DescribeNetworkAcls",
+                api::EC2_DESCRIBE_NETWORK_ACLS,
                 "the task ENI is unknown",
             )),
-            (_, None) => Ok(not_read("ec2:DescribeNetworkAcls", "no load balancer")),
+            (_, None) => Ok(not_read(api::EC2_DESCRIBE_NETWORK_ACLS, "no load balancer")),
         }
     };
     // Behind a load balancer, the VPC's groups and subnets now, not in a wave of their own;
@@ -509,7 +510,7 @@ pub(crate) fn route_table_in_force(
         (Fact::Known(tables), Some(eni)) => match effective_route_table(tables, &eni.subnet_id) {
             Some(table) => Fact::Known(table.clone()),
             None => Fact::Unknown(Unreadable {
-                api: "ec2:DescribeRouteTables",
+                api: api::EC2_DESCRIBE_ROUTE_TABLES,
                 reason: format!(
                     "VPC {} has no route table for subnet {}",
                     eni.vpc_id, eni.subnet_id
@@ -517,7 +518,9 @@ pub(crate) fn route_table_in_force(
             }),
         },
         (Fact::Unknown(u), _) => Fact::Unknown(u.clone()),
-        (Fact::Known(_), None) => not_read("ec2:DescribeRouteTables", "the task ENI is unknown"),
+        (Fact::Known(_), None) => {
+            not_read(api::EC2_DESCRIBE_ROUTE_TABLES, "the task ENI is unknown")
+        }
     }
 }
 
@@ -583,7 +586,7 @@ pub(crate) async fn balancer_path<R: FactReader>(
     let registered_in = async {
         let Some(ip) = task_ip else {
             return Ok(not_read(
-                "elasticloadbalancing:DescribeTargetHealth",
+                api::ELB_DESCRIBE_TARGET_HEALTH,
                 "the task IP is unknown",
             ));
         };
@@ -629,7 +632,7 @@ pub(crate) async fn resolve_prefix_lists<R: FactReader>(
     }
     let reads = ids.iter().map(|id| async move {
         let list = into_fact(reader.prefix_list_cidrs(id).await, || Unreadable {
-            api: "ec2:GetManagedPrefixListEntries",
+            api: api::EC2_GET_MANAGED_PREFIX_LIST_ENTRIES,
             reason: format!("prefix list {id} does not exist"),
         })?;
         Ok::<_, ReadError>((id.clone(), list))
@@ -761,12 +764,12 @@ async fn boundaries<R: FactReader>(
         security_groups: merged(
             groups,
             extra_groups,
-            ("ec2:DescribeSecurityGroups", "no rule needs them"),
+            (api::EC2_DESCRIBE_SECURITY_GROUPS, "no rule needs them"),
         ),
         lb_subnets: merged(
             subnets,
             extra_subnets,
-            ("ec2:DescribeSubnets", "no load balancer subnets"),
+            (api::EC2_DESCRIBE_SUBNETS, "no load balancer subnets"),
         ),
     })
 }
@@ -800,12 +803,12 @@ mod tests {
         assert_eq!(
             sorted(aws.calls()),
             [
-                "ec2:DescribeInstances",
-                "ec2:DescribeNetworkInterfaces",
-                "ec2:DescribeRouteTables",
-                "ecs:DescribeContainerInstances",
-                "ecs:DescribeServices",
-                "ecs:DescribeTaskDefinition",
+                api::EC2_DESCRIBE_INSTANCES,
+                api::EC2_DESCRIBE_NETWORK_INTERFACES,
+                api::EC2_DESCRIBE_ROUTE_TABLES,
+                api::ECS_DESCRIBE_CONTAINER_INSTANCES,
+                api::ECS_DESCRIBE_SERVICES,
+                api::ECS_DESCRIBE_TASK_DEFINITION,
             ]
         );
         assert!(facts.load_balancer_path.is_none());
@@ -820,25 +823,25 @@ mod tests {
         // but the host, which no rule needs behind a load balancer.
         let mut expected = fixture::valid();
         expected.host = not_read(
-            "ecs:DescribeContainerInstances",
+            api::ECS_DESCRIBE_CONTAINER_INSTANCES,
             "the service's load balancer is its inbound path",
         );
         assert_eq!(facts, expected);
         assert_eq!(
             sorted(aws.calls()),
             [
-                "ec2:DescribeNatGateways",
-                "ec2:DescribeNetworkAcls",
-                "ec2:DescribeNetworkInterfaces",
-                "ec2:DescribeRouteTables",
-                "ec2:DescribeSecurityGroups",
-                "ec2:DescribeSubnets",
-                "ecs:DescribeServices",
-                "ecs:DescribeTaskDefinition",
-                "elasticloadbalancing:DescribeListeners",
-                "elasticloadbalancing:DescribeLoadBalancers",
-                "elasticloadbalancing:DescribeTargetGroups",
-                "elasticloadbalancing:DescribeTargetHealth",
+                api::EC2_DESCRIBE_NAT_GATEWAYS,
+                api::EC2_DESCRIBE_NETWORK_ACLS,
+                api::EC2_DESCRIBE_NETWORK_INTERFACES,
+                api::EC2_DESCRIBE_ROUTE_TABLES,
+                api::EC2_DESCRIBE_SECURITY_GROUPS,
+                api::EC2_DESCRIBE_SUBNETS,
+                api::ECS_DESCRIBE_SERVICES,
+                api::ECS_DESCRIBE_TASK_DEFINITION,
+                api::ELB_DESCRIBE_LISTENERS,
+                api::ELB_DESCRIBE_LOAD_BALANCERS,
+                api::ELB_DESCRIBE_TARGET_GROUPS,
+                api::ELB_DESCRIBE_TARGET_HEALTH,
             ]
         );
     }
@@ -877,22 +880,21 @@ mod tests {
             read(&aws).await;
             let calls = aws.calls();
             assert_eq!(
-                count(&calls, "ec2:DescribeSecurityGroups"),
+                count(&calls, api::EC2_DESCRIBE_SECURITY_GROUPS),
                 groups,
                 "{name}"
             );
-            assert_eq!(count(&calls, "ec2:DescribeNetworkAcls"), acl, "{name}");
+            assert_eq!(count(&calls, api::EC2_DESCRIBE_NETWORK_ACLS), acl, "{name}");
         }
     }
 
     #[tokio::test]
     async fn unreadable_target_groups_stop_the_path_without_further_elb_reads() {
         let denied = ReadError::Unreadable(Unreadable {
-            api: "elasticloadbalancing:DescribeTargetGroups",
+            api: api::ELB_DESCRIBE_TARGET_GROUPS,
             reason: "AccessDenied".into(),
         });
-        let aws =
-            world(&fixture::valid()).failing("elasticloadbalancing:DescribeTargetGroups", denied);
+        let aws = world(&fixture::valid()).failing(api::ELB_DESCRIBE_TARGET_GROUPS, denied);
         let facts = read(&aws).await;
         let path = facts.load_balancer_path.unwrap();
         for api in [
@@ -900,19 +902,19 @@ mod tests {
             path.listeners.as_result().unwrap_err().api,
             path.subnets.as_result().unwrap_err().api,
         ] {
-            assert_eq!(api, "elasticloadbalancing:DescribeTargetGroups");
+            assert_eq!(api, api::ELB_DESCRIBE_TARGET_GROUPS);
         }
         let calls = aws.calls();
-        assert!(!calls.contains(&"elasticloadbalancing:DescribeLoadBalancers"));
-        assert!(!calls.contains(&"elasticloadbalancing:DescribeListeners"));
+        assert!(!calls.contains(&api::ELB_DESCRIBE_LOAD_BALANCERS));
+        assert!(!calls.contains(&api::ELB_DESCRIBE_LISTENERS));
     }
 
     #[tokio::test]
     async fn a_persistent_failure_fails_the_read() {
         let aws = world(&fixture::valid()).failing(
-            "ec2:DescribeRouteTables",
+            api::EC2_DESCRIBE_ROUTE_TABLES,
             ReadError::Failed {
-                api: "ec2:DescribeRouteTables",
+                api: api::EC2_DESCRIBE_ROUTE_TABLES,
                 message: "503 after retries".into(),
             },
         );
@@ -921,7 +923,7 @@ mod tests {
         assert!(matches!(
             result,
             Err(ReadError::Failed {
-                api: "ec2:DescribeRouteTables",
+                api: api::EC2_DESCRIBE_ROUTE_TABLES,
                 ..
             })
         ));
@@ -970,12 +972,12 @@ mod tests {
         read(&aws).await;
         let calls = aws.calls();
         assert_eq!(
-            count(&calls, "ecs:DescribeContainerInstances"),
+            count(&calls, api::ECS_DESCRIBE_CONTAINER_INSTANCES),
             1,
             "started with wave 1"
         );
         assert_eq!(
-            count(&calls, "ec2:DescribeInstances"),
+            count(&calls, api::EC2_DESCRIBE_INSTANCES),
             0,
             "dropped after wave 1"
         );
@@ -999,13 +1001,13 @@ mod tests {
             .unwrap();
         let calls = cached.inner().calls();
         assert_eq!(
-            count(&calls[before..], "ecs:DescribeContainerInstances"),
+            count(&calls[before..], api::ECS_DESCRIBE_CONTAINER_INSTANCES),
             0,
             "{:?}",
             &calls[before..]
         );
         assert_eq!(
-            count(&calls[before..], "ec2:DescribeNatGateways"),
+            count(&calls[before..], api::EC2_DESCRIBE_NAT_GATEWAYS),
             0,
             "the NAT the route names comes from the cache: {:?}",
             &calls[before..]
@@ -1025,7 +1027,7 @@ mod tests {
             .unwrap();
         assert_eq!(start.elapsed().as_millis() / 100, 2);
         assert!(facts.security_groups.known().is_some_and(|g| g.len() == 1));
-        assert!(!aws.calls().contains(&"ecs:DescribeContainerInstances"));
+        assert!(!aws.calls().contains(&api::ECS_DESCRIBE_CONTAINER_INSTANCES));
     }
 
     #[tokio::test]
@@ -1045,22 +1047,22 @@ mod tests {
         assert_eq!(
             calls
                 .iter()
-                .filter(|c| **c == "ec2:GetManagedPrefixListEntries")
+                .filter(|c| **c == api::EC2_GET_MANAGED_PREFIX_LIST_ENTRIES)
                 .count(),
             1
         );
         // An unreadable list: the groups are unknown, naming the permission.
         let denied = world(&facts).failing(
-            "ec2:GetManagedPrefixListEntries",
+            api::EC2_GET_MANAGED_PREFIX_LIST_ENTRIES,
             ReadError::Unreadable(Unreadable {
-                api: "ec2:GetManagedPrefixListEntries",
+                api: api::EC2_GET_MANAGED_PREFIX_LIST_ENTRIES,
                 reason: "AccessDenied".into(),
             }),
         );
         let read = super::tests::read(&denied).await;
         assert_eq!(
             read.security_groups.as_result().unwrap_err().api,
-            "ec2:GetManagedPrefixListEntries"
+            api::EC2_GET_MANAGED_PREFIX_LIST_ENTRIES
         );
     }
 }

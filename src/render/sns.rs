@@ -242,7 +242,7 @@ mod tests {
         // Without a HIGH finding a task is never NON_COMPLIANT; CHECK_INCOMPLETE never alerts.
         let incomplete =
             crate::domain::rules::check_incomplete::finding(&crate::domain::facts::Unreadable {
-                api: "ec2:DescribeNetworkInterfaces",
+                api: crate::domain::api::EC2_DESCRIBE_NETWORK_INTERFACES,
                 reason: "AccessDenied".into(),
             });
         for s in [

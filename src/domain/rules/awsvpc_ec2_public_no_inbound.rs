@@ -3,6 +3,7 @@
 //! no load balancer fronts it.
 
 use super::view::TaskView;
+use crate::domain::api;
 use crate::domain::facts::{NetworkInterface, ServiceStatus, Unreadable};
 use crate::domain::hop::Hop;
 use crate::domain::verdict::{Cause, Finding, Outcome, Rule, RuleResult, Severity};
@@ -31,7 +32,7 @@ pub fn check(task: &TaskView<'_>) -> RuleResult {
     if let Some(service) = task.service()? {
         if service.status == ServiceStatus::Inactive {
             return Err(Unreadable {
-                api: "ecs:DescribeServices",
+                api: api::ECS_DESCRIBE_SERVICES,
                 reason: format!("service {} is INACTIVE (deleted)", service.name),
             });
         }
@@ -240,7 +241,7 @@ mod tests {
             },
             vpc_route_tables: Fact::Known(vec![]),
             nat: None,
-            network_acls: Fact::Unknown(denied("ec2:DescribeNetworkAcls")),
+            network_acls: Fact::Unknown(denied(api::EC2_DESCRIBE_NETWORK_ACLS)),
             security_groups: Fact::Known(vec![SecurityGroup {
                 id: "sg-task".into(),
                 vpc_id: "vpc-1".into(),
@@ -265,7 +266,7 @@ mod tests {
         use Status::*;
         let gone = || {
             Fact::Unknown(Unreadable {
-                api: "ecs:DescribeContainerInstances",
+                api: api::ECS_DESCRIBE_CONTAINER_INSTANCES,
                 reason: "gone".into(),
             })
         };
@@ -392,7 +393,7 @@ mod tests {
             },
             Case {
                 name: "service unreadable",
-                service: Some(Fact::Unknown(denied("ecs:DescribeServices"))),
+                service: Some(Fact::Unknown(denied(api::ECS_DESCRIBE_SERVICES))),
                 eni: eni(None, false),
                 routes: Fact::Known(vec![igw4()]),
                 host: Fact::Known(None),
@@ -413,7 +414,7 @@ mod tests {
             Case {
                 name: "ENI unreadable",
                 service: None,
-                eni: Fact::Unknown(denied("ec2:DescribeNetworkInterfaces")),
+                eni: Fact::Unknown(denied(api::EC2_DESCRIBE_NETWORK_INTERFACES)),
                 routes: Fact::Known(vec![igw4()]),
                 host: Fact::Known(None),
                 sg_ingress: vec![],
@@ -424,7 +425,7 @@ mod tests {
                 name: "route tables unreadable",
                 service: None,
                 eni: eni(None, false),
-                routes: Fact::Unknown(denied("ec2:DescribeRouteTables")),
+                routes: Fact::Unknown(denied(api::EC2_DESCRIBE_ROUTE_TABLES)),
                 host: Fact::Known(Some("203.0.113.2")),
                 sg_ingress: vec![],
                 want: InsufficientData,

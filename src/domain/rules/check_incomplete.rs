@@ -31,12 +31,14 @@ mod tests {
     #[test]
     fn names_the_api_and_the_reason() {
         let f = finding(&Unreadable {
-            api: "ec2:DescribeNetworkInterfaces",
+            api: crate::domain::api::EC2_DESCRIBE_NETWORK_INTERFACES,
             reason: "AccessDenied: not authorized".into(),
         });
         assert_eq!(f.rule, "CHECK_INCOMPLETE");
         assert_eq!(f.severity, Severity::Info);
-        assert!(f.message.contains("ec2:DescribeNetworkInterfaces"));
+        assert!(f
+            .message
+            .contains(crate::domain::api::EC2_DESCRIBE_NETWORK_INTERFACES));
         assert!(f.message.contains("AccessDenied"));
     }
 }

@@ -1,5 +1,6 @@
 //! A valid task behind an internet-facing ALB; rule tests break one hop at a time, and the
 //! in-memory fake reader is built from the same world.
+use crate::domain::api;
 use crate::domain::event::TaskEvent;
 use crate::domain::facts::*;
 use crate::domain::net::{NaclEntry, NetworkAcl, SecurityGroup, SgRule};
@@ -346,7 +347,7 @@ pub fn running_event() -> (TaskEvent, EniAttachment) {
 pub fn fargate() -> TaskFacts {
     let mut f = seed();
     f.host = Fact::Unknown(Unreadable {
-        api: "ecs:DescribeContainerInstances",
+        api: api::ECS_DESCRIBE_CONTAINER_INSTANCES,
         reason: "the event does not name the container instance".into(),
     });
     f
@@ -387,8 +388,8 @@ pub fn seed() -> TaskFacts {
         api,
         reason: "not read: no rule needs them".into(),
     };
-    f.security_groups = Fact::Unknown(not_read("ec2:DescribeSecurityGroups"));
-    f.network_acls = Fact::Unknown(not_read("ec2:DescribeNetworkAcls"));
+    f.security_groups = Fact::Unknown(not_read(api::EC2_DESCRIBE_SECURITY_GROUPS));
+    f.network_acls = Fact::Unknown(not_read(api::EC2_DESCRIBE_NETWORK_ACLS));
     f.nat = None;
     f
 }

@@ -410,7 +410,7 @@ mod tests {
         let mut nat_instance_gone = image_pull_nat_instance();
         nat_instance_gone.facts.pull.as_mut().unwrap().nat_instance =
             Some(Fact::Unknown(Unreadable {
-                api: "ec2:DescribeInstances",
+                api: crate::domain::api::EC2_DESCRIBE_INSTANCES,
                 reason: "NAT instance i-nat of the pull's route no longer exists".into(),
             }));
         let mut private_nat_to_transit = image_pull_nat();
@@ -534,11 +534,11 @@ mod tests {
             "groups read back empty are unknown, not egress blocked"
         );
         assert!(
-            matches!(run(&nat_unlisted, check), Outcome::Incomplete(u) if u.api == "ec2:DescribeNatGateways"),
+            matches!(run(&nat_unlisted, check), Outcome::Incomplete(u) if u.api == crate::domain::api::EC2_DESCRIBE_NAT_GATEWAYS),
             "a NAT gateway that is not listed is unknown, never a way out"
         );
         assert!(
-            matches!(run(&nat_instance_gone, check), Outcome::Incomplete(u) if u.api == "ec2:DescribeInstances"),
+            matches!(run(&nat_instance_gone, check), Outcome::Incomplete(u) if u.api == crate::domain::api::EC2_DESCRIBE_INSTANCES),
             "an unreadable NAT instance is unknown, never a way out"
         );
         let mut groupless = image_pull_nat_instance();

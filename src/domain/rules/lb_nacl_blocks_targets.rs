@@ -5,6 +5,7 @@
 
 use super::acl_hop::{across_subnets, return_ports, service_port, worst, Blocked, Peer};
 use super::view::LbView;
+use crate::domain::api;
 use crate::domain::facts::{LoadBalancer, Unreadable};
 use crate::domain::hop::Hop;
 use crate::domain::net::Cidr;
@@ -28,7 +29,7 @@ pub fn check(view: &LbView<'_>) -> RuleResult {
     let eni = view.task.eni()?;
     let Some(task_ip) = view.task_address()? else {
         return Err(Unreadable {
-            api: "ec2:DescribeNetworkInterfaces",
+            api: api::EC2_DESCRIBE_NETWORK_INTERFACES,
             reason: format!("ENI {} has no private IPv4 address", eni.id),
         });
     };

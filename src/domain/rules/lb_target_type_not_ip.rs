@@ -1,6 +1,7 @@
 //! LB_TARGET_TYPE_NOT_IP: an awsvpc service's target group must have target type `ip`.
 
 use super::view::LbView;
+use crate::domain::api;
 use crate::domain::facts::TargetType;
 use crate::domain::facts::Unreadable;
 use crate::domain::hop::Hop;
@@ -32,7 +33,7 @@ pub fn check(view: &LbView<'_>) -> RuleResult {
             )),
             (Some(arn), None) => {
                 return Err(Unreadable {
-                    api: "elasticloadbalancing:DescribeTargetGroups",
+                    api: api::ELB_DESCRIBE_TARGET_GROUPS,
                     reason: format!("target group {arn} no longer exists"),
                 })
             }

@@ -6,6 +6,7 @@
 //! Adding a rule: one file with `RULE` and `check`, one line in [`RULES`], one entry in
 //! `docs/rules.md`.
 
+use crate::domain::api;
 use std::collections::HashSet;
 
 use super::verdict::{Outcome, Rule, RuleResult};
@@ -204,7 +205,7 @@ pub fn run_stop(view: &StopView<'_>) -> Vec<Outcome> {
     if let Some(crate::domain::facts::Fact::Known(service)) = &view.facts.service {
         if service.status == crate::domain::facts::ServiceStatus::Inactive {
             return vec![Outcome::Incomplete(crate::domain::facts::Unreadable {
-                api: "ecs:DescribeServices",
+                api: api::ECS_DESCRIBE_SERVICES,
                 reason: format!("service {} is INACTIVE (deleted)", service.name),
             })];
         }
@@ -340,7 +341,7 @@ mod tests {
     #[test]
     fn an_unreadable_load_balancer_path_is_reported_once() {
         let denied = Unreadable {
-            api: "elasticloadbalancing:DescribeTargetGroups",
+            api: api::ELB_DESCRIBE_TARGET_GROUPS,
             reason: "AccessDenied".into(),
         };
         let mut facts = fixture::valid();
@@ -353,7 +354,7 @@ mod tests {
         let outcomes = run_engine(&facts);
         assert_eq!(
             incomplete_apis(&outcomes),
-            vec!["elasticloadbalancing:DescribeTargetGroups"]
+            vec![api::ELB_DESCRIBE_TARGET_GROUPS]
         );
     }
 
@@ -362,17 +363,20 @@ mod tests {
         // Security groups unreadable: several LB rules need them; one CHECK_INCOMPLETE.
         let mut facts = fixture::valid();
         facts.security_groups = Fact::Unknown(Unreadable {
-            api: "ec2:DescribeSecurityGroups",
+            api: api::EC2_DESCRIBE_SECURITY_GROUPS,
             reason: "AccessDenied".into(),
         });
         facts.network_acls = Fact::Unknown(Unreadable {
-            api: "ec2:DescribeNetworkAcls",
+            api: api::EC2_DESCRIBE_NETWORK_ACLS,
             reason: "AccessDenied".into(),
         });
         let outcomes = run_engine(&facts);
         assert_eq!(
             incomplete_apis(&outcomes),
-            vec!["ec2:DescribeNetworkAcls", "ec2:DescribeSecurityGroups"]
+            vec![
+                api::EC2_DESCRIBE_NETWORK_ACLS,
+                api::EC2_DESCRIBE_SECURITY_GROUPS
+            ]
         );
         // The rules that need neither still give their verdicts.
         assert!(outcomes.iter().any(|o| matches!(o, Outcome::Pass(_))));

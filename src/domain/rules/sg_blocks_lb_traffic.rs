@@ -148,8 +148,16 @@ mod tests {
         let mut missing = valid();
         known(&mut missing.eni).security_group_ids = vec!["sg-gone".into()];
         for (name, facts, api) in [
-            ("no ids", no_ids, "ec2:DescribeNetworkInterfaces"),
-            ("ids not found", missing, "ec2:DescribeSecurityGroups"),
+            (
+                "no ids",
+                no_ids,
+                crate::domain::api::EC2_DESCRIBE_NETWORK_INTERFACES,
+            ),
+            (
+                "ids not found",
+                missing,
+                crate::domain::api::EC2_DESCRIBE_SECURITY_GROUPS,
+            ),
         ] {
             match run(&facts, Check::LoadBalancer(check)) {
                 crate::domain::verdict::Outcome::Incomplete(u) => assert_eq!(u.api, api, "{name}"),

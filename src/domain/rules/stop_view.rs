@@ -2,6 +2,7 @@
 //! facts resolved once (the health-check port, the pull path's way out). As in [`super::view`],
 //! facts come through accessors returning `Result<_, Unreadable>`.
 
+use crate::domain::api;
 use crate::domain::facts::{
     target_kind, Fact, LoadBalancer, NatReach, RouteTable, Service, Subnet, TargetGroup,
     TargetHealth, TaskDefinition, Unreadable, VpcDns, VpcEndpoint,
@@ -166,8 +167,8 @@ impl<'a> StopView<'a> {
     pub fn pull_groups(&self, p: &'a PullFacts) -> Result<Vec<&'a SecurityGroup>, Unreadable> {
         let path = self.pull_path(p)?;
         let api = match path.via {
-            Puller::Instance(_) => "ec2:DescribeInstances",
-            Puller::TaskEni => "ec2:DescribeNetworkInterfaces",
+            Puller::Instance(_) => api::EC2_DESCRIBE_INSTANCES,
+            Puller::TaskEni => api::EC2_DESCRIBE_NETWORK_INTERFACES,
         };
         if path.security_group_ids.is_empty() {
             return Err(Unreadable {
@@ -178,7 +179,7 @@ impl<'a> StopView<'a> {
         let groups = self.groups(&path.security_group_ids)?;
         if groups.is_empty() {
             return Err(Unreadable {
-                api: "ec2:DescribeSecurityGroups",
+                api: api::EC2_DESCRIBE_SECURITY_GROUPS,
                 reason: format!(
                     "security groups {} of {} were not found",
                     path.security_group_ids.join(", "),
@@ -235,7 +236,7 @@ impl<'a> StopView<'a> {
     /// beyond what the APIs show.
     fn through_nat_instance(&self, p: &'a PullFacts) -> Result<Egress, Unreadable> {
         let not_read = || Unreadable {
-            api: "ec2:DescribeInstances",
+            api: api::EC2_DESCRIBE_INSTANCES,
             reason: "the NAT instance of the pull's route was not read".into(),
         };
         let nat = known(p.nat_instance.as_ref().ok_or_else(not_read)?)?;
@@ -248,7 +249,7 @@ impl<'a> StopView<'a> {
         let groups = self.groups(&nat.security_group_ids)?;
         if groups.is_empty() {
             return Err(Unreadable {
-                api: "ec2:DescribeInstances",
+                api: api::EC2_DESCRIBE_INSTANCES,
                 reason: format!(
                     "the security groups of NAT instance {} read back empty",
                     nat.id
@@ -288,7 +289,7 @@ impl<'a> StopView<'a> {
         let gateways = known(&p.nat_gateways)?;
         let Some(gateway) = gateways.iter().find(|g| g.id == nat) else {
             return Err(Unreadable {
-                api: "ec2:DescribeNatGateways",
+                api: api::EC2_DESCRIBE_NAT_GATEWAYS,
                 reason: format!(
                     "NAT gateway {nat} of the pull's route is not among the VPC's NAT gateways"
                 ),

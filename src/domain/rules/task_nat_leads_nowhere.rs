@@ -114,13 +114,13 @@ mod tests {
         }
         let unread = with(|f| {
             f.nat = Some(Fact::Unknown(Unreadable {
-                api: "ec2:DescribeNatGateways",
+                api: crate::domain::api::EC2_DESCRIBE_NAT_GATEWAYS,
                 reason: "AccessDenied".into(),
             }))
         });
         assert!(matches!(
             run(&unread, Check::Task(check)),
-            Outcome::Incomplete(u) if u.api == "ec2:DescribeNatGateways"
+            Outcome::Incomplete(u) if u.api == crate::domain::api::EC2_DESCRIBE_NAT_GATEWAYS
         ));
     }
 }

@@ -4,6 +4,7 @@
 //! some rules need are reached through accessors that return `Result<_, Unreadable>`, so a rule
 //! writes `view.eni()?` and the engine turns the error into one CHECK_INCOMPLETE per IAM action.
 
+use crate::domain::api;
 use crate::domain::event::TaskEvent;
 use crate::domain::facts::{
     effective_route_table, Fact, Host, Listener, LoadBalancer, LoadBalancerMapping,
@@ -69,7 +70,7 @@ impl<'a> TaskView<'a> {
     /// The network ACL of a subnet of the task's VPC.
     pub fn acl_of(&self, subnet_id: &str) -> Result<&'a NetworkAcl, Unreadable> {
         acl_of(known(&self.facts.network_acls)?, subnet_id).ok_or_else(|| Unreadable {
-            api: "ec2:DescribeNetworkAcls",
+            api: api::EC2_DESCRIBE_NETWORK_ACLS,
             reason: format!("no network ACL is associated with {subnet_id}"),
         })
     }
@@ -146,7 +147,7 @@ impl<'a> TaskView<'a> {
         let found: Vec<&SecurityGroup> = all.iter().filter(|g| ids.contains(&g.id)).collect();
         if found.is_empty() && !ids.is_empty() {
             return Err(Unreadable {
-                api: "ec2:DescribeSecurityGroups",
+                api: api::EC2_DESCRIBE_SECURITY_GROUPS,
                 reason: format!("security groups {} were not found", ids.join(", ")),
             });
         }
@@ -159,7 +160,7 @@ impl<'a> TaskView<'a> {
         let eni = self.eni()?;
         if eni.security_group_ids.is_empty() {
             return Err(Unreadable {
-                api: "ec2:DescribeNetworkInterfaces",
+                api: api::EC2_DESCRIBE_NETWORK_INTERFACES,
                 reason: format!("the security groups of ENI {} read back empty", eni.id),
             });
         }
