@@ -8,6 +8,7 @@ use std::future::Future;
 
 use thiserror::Error;
 
+use crate::domain::api;
 use crate::domain::facts::{
     Host, Listener, LoadBalancer, NatGateway, NatInstance, NetworkInterface, RouteTable, Service,
     Subnet, TargetGroup, TargetHealth, TaskDefinition, Unreadable, VpcDns, VpcEndpoint,
@@ -69,179 +70,226 @@ impl Selection<'_> {
     }
 }
 
-/// ECS reads of the task check (one implementation per source: AWS, the cache, the fake).
-pub trait EcsReader: Sync {
-    /// The task definition with this ARN (DescribeTaskDefinition).
-    fn task_definition(&self, arn: &str)
-        -> impl Future<Output = ReadResult<TaskDefinition>> + Send;
+/// Every AWS read, declared once: its port and signature (the port traits below are generated
+/// from it), the IAM actions it needs in `src/domain/api.rs` (the first is the one the deadline
+/// and API-budget decorators name), and its cache policy — `pass` (read through), `(ttl field,
+/// key)` (kept in the cache's `field` under `key` for the fact TTL) or `(custom method)` (the
+/// cache's own `method`). `with_reads!(generator)` hands this list to a generator: the traits
+/// and [`READS`] here, the decorators in `src/facts/mod.rs`, the cache in `src/facts/cache.rs`.
+/// The adapters and the in-memory fake implement the traits by hand (the calls themselves).
+macro_rules! with_reads {
+    ($generator:ident $( [$($args:tt)*] )?) => {
+        $generator! {
+            [$( $($args)* )?]
 
-    /// The service `name` of `cluster` (DescribeServices); a MISSING service is `Ok(None)`.
-    fn service(
-        &self,
-        cluster: &str,
-        name: &str,
-    ) -> impl Future<Output = ReadResult<Service>> + Send;
+            /// ECS reads of the task check (one implementation per source: AWS, the cache, the
+            /// fake).
+            EcsReader (reads) {
+                /// The task definition with this ARN (DescribeTaskDefinition).
+                fn task_definition(arn: &str) -> ReadResult<TaskDefinition>
+                    [ECS_DESCRIBE_TASK_DEFINITION] cache (custom cached_task_definition);
 
-    /// The service's most recently stopped tasks (ListTasks desiredStatus=STOPPED, one page,
-    /// → DescribeTasks), for a failed deployment; stopped tasks stay visible for about an hour.
-    fn recent_stopped_tasks(
-        &self,
-        cluster: &str,
-        service: &str,
-    ) -> impl Future<Output = Result<Vec<TaskDetail>, ReadError>> + Send;
+                /// The service `name` of `cluster` (DescribeServices); a MISSING service is
+                /// `Ok(None)`.
+                fn service(cluster: &str, name: &str) -> ReadResult<Service>
+                    [ECS_DESCRIBE_SERVICES] cache (ttl services, format!("{cluster}/{name}"));
 
-    /// The EC2 host of a container instance (DescribeContainerInstances → DescribeInstances);
-    /// `Ok(None)` when it is gone.
-    fn container_host(
-        &self,
-        cluster: &str,
-        container_instance_arn: &str,
-    ) -> impl Future<Output = ReadResult<Host>> + Send;
+                /// The service's most recently stopped tasks (ListTasks desiredStatus=STOPPED,
+                /// one page, → DescribeTasks), for a failed deployment; stopped tasks stay
+                /// visible for about an hour.
+                fn recent_stopped_tasks(cluster: &str, service: &str) -> Result<Vec<TaskDetail>, ReadError>
+                    [ECS_LIST_TASKS, ECS_DESCRIBE_TASKS] cache pass;
 
-    /// The EC2 hosts of many container instances of one cluster, in as few calls as the APIs
-    /// allow (DescribeContainerInstances ≤ 100 ARNs, DescribeInstances ≤ 1,000 ids); gone ones
-    /// are left out. A caching reader keeps them for the next `container_host` of each ARN.
-    fn container_hosts(
-        &self,
-        cluster: &str,
-        container_instance_arns: &[String],
-    ) -> impl Future<Output = Result<Vec<(String, Host)>, ReadError>> + Send;
+                /// The EC2 host of a container instance (DescribeContainerInstances →
+                /// DescribeInstances); `Ok(None)` when it is gone. A miss reads this host alone
+                /// (two sequential calls: a lone check's latency); a batch primes a group's
+                /// hosts with `container_hosts` first.
+                fn container_host(cluster: &str, container_instance_arn: &str) -> ReadResult<Host>
+                    [ECS_DESCRIBE_CONTAINER_INSTANCES, EC2_DESCRIBE_INSTANCES]
+                    cache (ttl hosts, container_instance_arn.to_string());
 
-    /// The cluster's container instances (ListContainerInstances, one page of at most
-    /// [`DESCRIBE_CONTAINER_INSTANCES_BATCH`]); `None` when the cluster has more, so that a
-    /// caller reads a small cluster's hosts at once and a large one's only as asked.
-    fn cluster_container_instances(
-        &self,
-        cluster: &str,
-    ) -> impl Future<Output = Result<Option<Vec<String>>, ReadError>> + Send;
+                /// The EC2 hosts of many container instances of one cluster, in as few calls as
+                /// the APIs allow (DescribeContainerInstances ≤ 100 ARNs, DescribeInstances ≤
+                /// 1,000 ids); gone ones are left out. A caching reader keeps them for the next
+                /// `container_host` of each ARN.
+                fn container_hosts(cluster: &str, container_instance_arns: &[String]) -> Result<Vec<(String, Host)>, ReadError>
+                    [ECS_DESCRIBE_CONTAINER_INSTANCES, EC2_DESCRIBE_INSTANCES, ECS_LIST_CONTAINER_INSTANCES]
+                    cache (custom cached_container_hosts);
+
+                /// The cluster's container instances (ListContainerInstances, one page of at
+                /// most [`DESCRIBE_CONTAINER_INSTANCES_BATCH`]); `None` when the cluster has
+                /// more, so that a caller reads a small cluster's hosts at once and a large
+                /// one's only as asked.
+                fn cluster_container_instances(cluster: &str) -> Result<Option<Vec<String>>, ReadError>
+                    [ECS_LIST_CONTAINER_INSTANCES] cache pass;
+            }
+
+            /// EC2 reads of the task check: the task's network.
+            Ec2Reader (reads) {
+                /// The ENI with this id (DescribeNetworkInterfaces); one read in bulk ahead of
+                /// the checks (`network_interfaces`) answers it once.
+                fn network_interface(id: &str) -> ReadResult<NetworkInterface>
+                    [EC2_DESCRIBE_NETWORK_INTERFACES] cache (custom primed_network_interface);
+
+                /// Many ENIs in one call (≤ 200 ids; the audit reads its tasks' ENIs in bulk).
+                /// A caching reader keeps them for the next `network_interface` of each id.
+                fn network_interfaces(ids: &[String]) -> Result<Vec<NetworkInterface>, ReadError>
+                    [EC2_DESCRIBE_NETWORK_INTERFACES] cache (custom prime_network_interfaces);
+
+                /// All route tables of a VPC, with their associations (DescribeRouteTables).
+                fn route_tables(vpc_id: &str) -> Result<Vec<RouteTable>, ReadError>
+                    [EC2_DESCRIBE_ROUTE_TABLES] cache (ttl route_tables, vpc_id.to_string());
+
+                /// Network ACLs with their subnets (DescribeNetworkAcls): `Ids` are *subnet*
+                /// ids (the ACLs associated with them), `InVpc` every ACL of the VPC (the
+                /// task's and its load balancers' subnets in one read).
+                fn network_acls(which: Selection<'_>) -> Result<Vec<NetworkAcl>, ReadError>
+                    [EC2_DESCRIBE_NETWORK_ACLS] cache (ttl acls, which.key());
+
+                /// Security groups with their rules (DescribeSecurityGroups); missing ones are
+                /// left out.
+                fn security_groups(which: Selection<'_>) -> Result<Vec<SecurityGroup>, ReadError>
+                    [EC2_DESCRIBE_SECURITY_GROUPS] cache (ttl groups, which.key());
+
+                /// The CIDRs of a managed prefix list a security-group rule references
+                /// (GetManagedPrefixListEntries).
+                fn prefix_list_cidrs(id: &str) -> ReadResult<Vec<String>>
+                    [EC2_GET_MANAGED_PREFIX_LIST_ENTRIES] cache (ttl prefix_lists, id.to_string());
+
+                /// The EC2 instance a route sends 0.0.0.0/0 to (DescribeInstances); `Ok(None)`
+                /// when it is gone. A stop diagnosis is rare: it passes the cache.
+                fn nat_instance(id: &str) -> ReadResult<NatInstance>
+                    [EC2_DESCRIBE_INSTANCES] cache pass;
+
+                /// The VPC's NAT gateways, deleted and failed ones included
+                /// (DescribeNatGateways). Every running task routed to a NAT asks for them: a
+                /// deploy reads them once, like the route tables.
+                fn nat_gateways(vpc_id: &str) -> Result<Vec<NatGateway>, ReadError>
+                    [EC2_DESCRIBE_NAT_GATEWAYS] cache (ttl nat_gateways, vpc_id.to_string());
+
+                /// The VPC's endpoints (DescribeVpcEndpoints).
+                fn vpc_endpoints(vpc_id: &str) -> Result<Vec<VpcEndpoint>, ReadError>
+                    [EC2_DESCRIBE_VPC_ENDPOINTS] cache pass;
+
+                /// The VPC's DNS attributes (two DescribeVpcAttribute calls); `Ok(None)` when
+                /// the VPC is gone.
+                fn vpc_dns(vpc_id: &str) -> ReadResult<VpcDns>
+                    [EC2_DESCRIBE_VPC_ATTRIBUTE] cache pass;
+
+                /// Subnets (DescribeSubnets); missing ones are left out.
+                fn subnets(which: Selection<'_>) -> Result<Vec<Subnet>, ReadError>
+                    [EC2_DESCRIBE_SUBNETS] cache (ttl subnets, which.key());
+            }
+
+            /// Elastic Load Balancing reads of the task check: the service's load-balancer
+            /// path.
+            ElbReader (reads) {
+                /// Target groups (DescribeTargetGroups, and the NLB client-IP attribute).
+                fn target_groups(arns: &[String]) -> Result<Vec<TargetGroup>, ReadError>
+                    [ELB_DESCRIBE_TARGET_GROUPS, ELB_DESCRIBE_TARGET_GROUP_ATTRIBUTES]
+                    cache (ttl target_groups, key(arns));
+
+                /// Load balancers (DescribeLoadBalancers).
+                fn load_balancers(arns: &[String]) -> Result<Vec<LoadBalancer>, ReadError>
+                    [ELB_DESCRIBE_LOAD_BALANCERS] cache (ttl load_balancers, key(arns));
+
+                /// Listeners of a load balancer with the target groups each forwards to
+                /// (DescribeListeners). Rules (DescribeRules) are read only when some of
+                /// `target_group_arns` is forwarded to by no default action, and then only for
+                /// the listeners whose default action forwards to none of them.
+                fn listeners(load_balancer_arn: &str, target_group_arns: &[String]) -> Result<Vec<Listener>, ReadError>
+                    [ELB_DESCRIBE_LISTENERS, ELB_DESCRIBE_RULES]
+                    cache (ttl listeners, format!("{load_balancer_arn}|{}", key(target_group_arns)));
+
+                /// The targets registered in a target group with their health
+                /// (DescribeTargetHealth).
+                fn target_health(target_group_arn: &str) -> Result<Vec<TargetHealth>, ReadError>
+                    [ELB_DESCRIBE_TARGET_HEALTH] cache (ttl targets, target_group_arn.to_string());
+            }
+
+            /// Lists a cluster's tasks and services, for the audit, `check --task` and the
+            /// Config mode. Never cached (the audit lists once); not within the API budget's
+            /// buckets (a listing is one call per cluster).
+            TaskLister (listings) {
+                /// Every cluster ARN of the account and region (ListClusters).
+                fn cluster_arns() -> Result<Vec<String>, ReadError>
+                    [ECS_LIST_CLUSTERS] cache pass;
+
+                /// ARNs of the cluster's RUNNING tasks (ListTasks).
+                fn running_task_arns(cluster: &str) -> Result<Vec<String>, ReadError>
+                    [ECS_LIST_TASKS] cache pass;
+
+                /// The tasks with these ARNs (DescribeTasks, ≤ 100), as the domain's task
+                /// type.
+                fn describe_tasks(cluster: &str, arns: &[String]) -> Result<Vec<TaskDetail>, ReadError>
+                    [ECS_DESCRIBE_TASKS] cache pass;
+
+                /// Service names of a cluster (ListServices).
+                fn service_names(cluster: &str) -> Result<Vec<String>, ReadError>
+                    [ECS_LIST_SERVICES] cache pass;
+            }
+        }
+    };
+}
+pub(crate) use with_reads;
+
+/// One declared read (see `with_reads!`), for documents and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Read {
+    /// The port trait.
+    pub port: &'static str,
+    /// Its method.
+    pub method: &'static str,
+    /// The IAM actions it needs.
+    pub actions: &'static [&'static str],
+    /// Its cache policy, as declared.
+    pub cache: &'static str,
 }
 
-/// EC2 reads of the task check: the task's network.
-pub trait Ec2Reader: Sync {
-    /// The ENI with this id (DescribeNetworkInterfaces).
-    fn network_interface(
-        &self,
-        id: &str,
-    ) -> impl Future<Output = ReadResult<NetworkInterface>> + Send;
+/// Generates the port traits and [`READS`] from the declaration.
+macro_rules! declare_ports {
+    ([]
+     $(
+        $(#[$port_doc:meta])*
+        $port:ident ($kind:ident) {
+            $(
+                $(#[$doc:meta])*
+                fn $method:ident ($($arg:ident : $ty:ty),*) -> $ret:ty
+                    [$api:ident $(, $more:ident)*] cache $policy:tt;
+            )*
+        }
+     )*
+    ) => {
+        $(
+            $(#[$port_doc])*
+            pub trait $port: Sync {
+                $(
+                    $(#[$doc])*
+                    fn $method(&self, $($arg: $ty),*) -> impl Future<Output = $ret> + Send;
+                )*
+            }
+        )*
 
-    /// Many ENIs in one call (≤ 200 ids; the audit reads its tasks' ENIs in bulk). A caching
-    /// reader keeps them for the next `network_interface` of each id.
-    fn network_interfaces(
-        &self,
-        ids: &[String],
-    ) -> impl Future<Output = Result<Vec<NetworkInterface>, ReadError>> + Send;
-
-    /// All route tables of a VPC, with their associations (DescribeRouteTables).
-    fn route_tables(
-        &self,
-        vpc_id: &str,
-    ) -> impl Future<Output = Result<Vec<RouteTable>, ReadError>> + Send;
-
-    /// Network ACLs with their subnets (DescribeNetworkAcls): `Ids` are *subnet* ids (the ACLs
-    /// associated with them), `InVpc` every ACL of the VPC (the task's and its load balancers'
-    /// subnets in one read).
-    fn network_acls(
-        &self,
-        which: Selection<'_>,
-    ) -> impl Future<Output = Result<Vec<NetworkAcl>, ReadError>> + Send;
-
-    /// Security groups with their rules (DescribeSecurityGroups); missing ones are left out.
-    fn security_groups(
-        &self,
-        which: Selection<'_>,
-    ) -> impl Future<Output = Result<Vec<SecurityGroup>, ReadError>> + Send;
-
-    /// The CIDRs of a managed prefix list a security-group rule references
-    /// (GetManagedPrefixListEntries).
-    fn prefix_list_cidrs(&self, id: &str) -> impl Future<Output = ReadResult<Vec<String>>> + Send;
-
-    /// The EC2 instance a route sends 0.0.0.0/0 to (DescribeInstances); `Ok(None)` when it is
-    /// gone.
-    fn nat_instance(&self, id: &str) -> impl Future<Output = ReadResult<NatInstance>> + Send;
-
-    /// The VPC's NAT gateways, deleted and failed ones included (DescribeNatGateways).
-    fn nat_gateways(
-        &self,
-        vpc_id: &str,
-    ) -> impl Future<Output = Result<Vec<NatGateway>, ReadError>> + Send;
-
-    /// The VPC's endpoints (DescribeVpcEndpoints).
-    fn vpc_endpoints(
-        &self,
-        vpc_id: &str,
-    ) -> impl Future<Output = Result<Vec<VpcEndpoint>, ReadError>> + Send;
-
-    /// The VPC's DNS attributes (two DescribeVpcAttribute calls); `Ok(None)` when the VPC is
-    /// gone.
-    fn vpc_dns(&self, vpc_id: &str) -> impl Future<Output = ReadResult<VpcDns>> + Send;
-
-    /// Subnets (DescribeSubnets); missing ones are left out.
-    fn subnets(
-        &self,
-        which: Selection<'_>,
-    ) -> impl Future<Output = Result<Vec<Subnet>, ReadError>> + Send;
+        /// Every declared read: port, method, IAM actions, cache policy.
+        pub const READS: &[Read] = &[
+            $($(
+                Read {
+                    port: stringify!($port),
+                    method: stringify!($method),
+                    actions: &[api::$api $(, api::$more)*],
+                    cache: stringify!($policy),
+                },
+            )*)*
+        ];
+    };
 }
 
-/// Elastic Load Balancing reads of the task check: the service's load-balancer path.
-pub trait ElbReader: Sync {
-    /// Target groups (DescribeTargetGroups, and the NLB client-IP attribute).
-    fn target_groups(
-        &self,
-        arns: &[String],
-    ) -> impl Future<Output = Result<Vec<TargetGroup>, ReadError>> + Send;
-
-    /// Load balancers (DescribeLoadBalancers).
-    fn load_balancers(
-        &self,
-        arns: &[String],
-    ) -> impl Future<Output = Result<Vec<LoadBalancer>, ReadError>> + Send;
-
-    /// Listeners of a load balancer with the target groups each forwards to
-    /// (DescribeListeners). Rules (DescribeRules) are read only when some of
-    /// `target_group_arns` is forwarded to by no default action, and then only for the
-    /// listeners whose default action forwards to none of them.
-    fn listeners(
-        &self,
-        load_balancer_arn: &str,
-        target_group_arns: &[String],
-    ) -> impl Future<Output = Result<Vec<Listener>, ReadError>> + Send;
-
-    /// The targets registered in a target group with their health (DescribeTargetHealth).
-    fn target_health(
-        &self,
-        target_group_arn: &str,
-    ) -> impl Future<Output = Result<Vec<TargetHealth>, ReadError>> + Send;
-}
+with_reads!(declare_ports);
 
 /// Every read the task check needs.
 pub trait FactReader: EcsReader + Ec2Reader + ElbReader {}
 
 impl<T: EcsReader + Ec2Reader + ElbReader> FactReader for T {}
-
-/// Lists a cluster's tasks and services, for the audit, `check --task` and the Config mode.
-pub trait TaskLister: Sync {
-    /// Every cluster ARN of the account and region (ListClusters).
-    fn cluster_arns(&self) -> impl Future<Output = Result<Vec<String>, ReadError>> + Send;
-
-    /// ARNs of the cluster's RUNNING tasks (ListTasks).
-    fn running_task_arns(
-        &self,
-        cluster: &str,
-    ) -> impl Future<Output = Result<Vec<String>, ReadError>> + Send;
-
-    /// The tasks with these ARNs (DescribeTasks, ≤ 100), as the domain's task type.
-    fn describe_tasks(
-        &self,
-        cluster: &str,
-        arns: &[String],
-    ) -> impl Future<Output = Result<Vec<TaskDetail>, ReadError>> + Send;
-
-    /// Service names of a cluster (ListServices).
-    fn service_names(
-        &self,
-        cluster: &str,
-    ) -> impl Future<Output = Result<Vec<String>, ReadError>> + Send;
-}
 
 /// DescribeTasks accepts at most this many ARNs.
 pub const DESCRIBE_TASKS_BATCH: usize = 100;
@@ -368,4 +416,24 @@ pub trait ReaderSource: Sync {
         &self,
         scope: &ResourceScope,
     ) -> impl Future<Output = Result<std::sync::Arc<Self::Reader>, Refused>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::api::{called_by, Caller};
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_declared_reads_need_exactly_the_declared_read_actions() {
+        let needed: BTreeSet<&str> = READS
+            .iter()
+            .flat_map(|r| r.actions.iter().copied())
+            .collect();
+        let declared: BTreeSet<&str> = called_by(Caller::Read).collect();
+        assert_eq!(needed, declared);
+        assert!(READS.iter().all(|r| !r.actions.is_empty()));
+        let cached = READS.iter().find(|r| r.method == "route_tables").unwrap();
+        assert_eq!(cached.cache, "(ttl route_tables, vpc_id.to_string())");
+    }
 }

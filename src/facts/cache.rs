@@ -158,8 +158,11 @@ impl<R: EcsReader> CachingReader<R> {
     }
 }
 
-impl<R: EcsReader> EcsReader for CachingReader<R> {
-    async fn task_definition(&self, arn: &str) -> ReadResult<TaskDefinition> {
+/// The ECS reads whose caching is more than a key and a TTL.
+impl<R: EcsReader> CachingReader<R> {
+    /// Task definitions are immutable per ARN: kept for the life of the process (a missing one
+    /// is asked again).
+    async fn cached_task_definition(&self, arn: &str) -> ReadResult<TaskDefinition> {
         if let Some(td) = self.task_definitions.get(arn) {
             return Ok(Some(td));
         }
@@ -170,23 +173,8 @@ impl<R: EcsReader> EcsReader for CachingReader<R> {
         Ok(td)
     }
 
-    async fn service(&self, cluster: &str, name: &str) -> ReadResult<Service> {
-        let k = format!("{cluster}/{name}");
-        self.services
-            .get_or_load(k, self.inner.service(cluster, name))
-            .await
-    }
-
-    /// A miss reads this host alone (two sequential calls: a lone check's latency); a batch
-    /// primes a group's hosts with [`EcsReader::container_hosts`] first.
-    async fn container_host(&self, cluster: &str, arn: &str) -> ReadResult<Host> {
-        self.hosts
-            .get_or_load(arn.to_string(), self.inner.container_host(cluster, arn))
-            .await
-    }
-
     /// Reads the hosts not cached yet in bulk and caches each.
-    async fn container_hosts(
+    async fn cached_container_hosts(
         &self,
         cluster: &str,
         arns: &[String],
@@ -218,25 +206,12 @@ impl<R: EcsReader> EcsReader for CachingReader<R> {
         hosts.extend(loaded);
         Ok(hosts)
     }
-
-    async fn cluster_container_instances(
-        &self,
-        cluster: &str,
-    ) -> Result<Option<Vec<String>>, ReadError> {
-        self.inner.cluster_container_instances(cluster).await
-    }
-
-    async fn recent_stopped_tasks(
-        &self,
-        cluster: &str,
-        service: &str,
-    ) -> Result<Vec<TaskDetail>, ReadError> {
-        self.inner.recent_stopped_tasks(cluster, service).await
-    }
 }
 
-impl<R: Ec2Reader> Ec2Reader for CachingReader<R> {
-    async fn network_interface(&self, id: &str) -> ReadResult<NetworkInterface> {
+/// The ENIs: read in bulk ahead of the checks, each used once.
+impl<R: Ec2Reader> CachingReader<R> {
+    /// An ENI read in bulk ahead of its check is used once; any other is read.
+    async fn primed_network_interface(&self, id: &str) -> ReadResult<NetworkInterface> {
         let primed = self
             .primed_enis
             .lock()
@@ -249,7 +224,10 @@ impl<R: Ec2Reader> Ec2Reader for CachingReader<R> {
     }
 
     /// Reads the ENIs in bulk and keeps each for the next `network_interface` of its id.
-    async fn network_interfaces(&self, ids: &[String]) -> Result<Vec<NetworkInterface>, ReadError> {
+    async fn prime_network_interfaces(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<NetworkInterface>, ReadError> {
         let enis = self.inner.network_interfaces(ids).await?;
         let mut primed = self.primed_enis.lock().unwrap_or_else(|e| e.into_inner());
         for eni in &enis {
@@ -257,109 +235,50 @@ impl<R: Ec2Reader> Ec2Reader for CachingReader<R> {
         }
         Ok(enis)
     }
-
-    async fn route_tables(&self, vpc_id: &str) -> Result<Vec<RouteTable>, ReadError> {
-        self.route_tables
-            .get_or_load(vpc_id.to_string(), self.inner.route_tables(vpc_id))
-            .await
-    }
-
-    async fn network_acls(&self, which: Selection<'_>) -> Result<Vec<NetworkAcl>, ReadError> {
-        self.acls
-            .get_or_load(which.key(), self.inner.network_acls(which))
-            .await
-    }
-
-    async fn security_groups(&self, which: Selection<'_>) -> Result<Vec<SecurityGroup>, ReadError> {
-        self.groups
-            .get_or_load(which.key(), self.inner.security_groups(which))
-            .await
-    }
-
-    async fn prefix_list_cidrs(&self, id: &str) -> ReadResult<Vec<String>> {
-        self.prefix_lists
-            .get_or_load(id.to_string(), self.inner.prefix_list_cidrs(id))
-            .await
-    }
-
-    async fn subnets(&self, which: Selection<'_>) -> Result<Vec<Subnet>, ReadError> {
-        self.subnets
-            .get_or_load(which.key(), self.inner.subnets(which))
-            .await
-    }
-
-    // A stop diagnosis is rare: its VPC facts pass through.
-    async fn nat_instance(&self, id: &str) -> ReadResult<NatInstance> {
-        self.inner.nat_instance(id).await
-    }
-
-    // Every running task routed to a NAT asks for its VPC's NAT gateways: a deploy reads
-    // them once, like the route tables.
-    async fn nat_gateways(&self, vpc_id: &str) -> Result<Vec<NatGateway>, ReadError> {
-        self.nat_gateways
-            .get_or_load(vpc_id.to_string(), self.inner.nat_gateways(vpc_id))
-            .await
-    }
-
-    async fn vpc_endpoints(&self, vpc_id: &str) -> Result<Vec<VpcEndpoint>, ReadError> {
-        self.inner.vpc_endpoints(vpc_id).await
-    }
-
-    async fn vpc_dns(&self, vpc_id: &str) -> ReadResult<VpcDns> {
-        self.inner.vpc_dns(vpc_id).await
-    }
 }
 
-impl<R: ElbReader> ElbReader for CachingReader<R> {
-    async fn target_groups(&self, arns: &[String]) -> Result<Vec<TargetGroup>, ReadError> {
-        self.target_groups
-            .get_or_load(key(arns), self.inner.target_groups(arns))
-            .await
-    }
-
-    async fn load_balancers(&self, arns: &[String]) -> Result<Vec<LoadBalancer>, ReadError> {
-        self.load_balancers
-            .get_or_load(key(arns), self.inner.load_balancers(arns))
-            .await
-    }
-
-    async fn listeners(&self, lb: &str, tgs: &[String]) -> Result<Vec<Listener>, ReadError> {
-        let k = format!("{lb}|{}", key(tgs));
-        self.listeners
-            .get_or_load(k, self.inner.listeners(lb, tgs))
-            .await
-    }
-
-    async fn target_health(&self, tg: &str) -> Result<Vec<TargetHealth>, ReadError> {
-        self.targets
-            .get_or_load(tg.to_string(), self.inner.target_health(tg))
-            .await
-    }
+/// Implements every reader port for the cache from the reads' declaration
+/// (`crate::ports::with_reads!`): each read passes through, is kept under its key, or goes
+/// to its custom method above.
+macro_rules! cached_reads {
+    ([]
+     $(
+        $(#[$port_doc:meta])*
+        $port:ident ($kind:ident) {
+            $(
+                $(#[$doc:meta])*
+                fn $method:ident ($($arg:ident : $ty:ty),*) -> $ret:ty
+                    [$api:ident $(, $more:ident)*] cache $policy:tt;
+            )*
+        }
+     )*
+    ) => {
+        $(
+            impl<R: $port> $port for CachingReader<R> {
+                $(
+                    async fn $method(&self, $($arg: $ty),*) -> $ret {
+                        cached_read!(self, $policy, $method($($arg),*))
+                    }
+                )*
+            }
+        )*
+    };
 }
 
-/// Task listing is never cached (the audit lists once); the cache passes it through so that
-/// one reader serves both ports.
-impl<R: TaskLister> TaskLister for CachingReader<R> {
-    async fn cluster_arns(&self) -> Result<Vec<String>, ReadError> {
-        self.inner.cluster_arns().await
-    }
-
-    async fn running_task_arns(&self, cluster: &str) -> Result<Vec<String>, ReadError> {
-        self.inner.running_task_arns(cluster).await
-    }
-
-    async fn describe_tasks(
-        &self,
-        cluster: &str,
-        arns: &[String],
-    ) -> Result<Vec<TaskDetail>, ReadError> {
-        self.inner.describe_tasks(cluster, arns).await
-    }
-
-    async fn service_names(&self, cluster: &str) -> Result<Vec<String>, ReadError> {
-        self.inner.service_names(cluster).await
-    }
+/// One read through the cache, by its declared policy.
+macro_rules! cached_read {
+    ($this:ident, pass, $method:ident($($arg:ident),*)) => {
+        $this.inner.$method($($arg),*).await
+    };
+    ($this:ident, (ttl $field:ident, $key:expr), $method:ident($($arg:ident),*)) => {
+        $this.$field.get_or_load($key, $this.inner.$method($($arg),*)).await
+    };
+    ($this:ident, (custom $own:ident), $method:ident($($arg:ident),*)) => {
+        $this.$own($($arg),*).await
+    };
 }
+
+crate::ports::with_reads!(cached_reads);
 
 #[cfg(test)]
 mod tests {

@@ -36,13 +36,17 @@ fn template_passes_cfn_lint() {
     }
 }
 
-/// The actions the Lambda calls in `services`, as `src/domain/api.rs` declares them: its reads
-/// and its deliveries (the CLI-only calls — `audit --organization`, `--all-regions`, the
+/// The actions the Lambda calls in `services`, as declared: each read's actions
+/// (`ports::READS`, the one declaration of the reads) and the deliveries of
+/// `src/domain/api.rs` (the CLI-only calls — `audit --organization`, `--all-regions`, the
 /// caller's identity — and the actions only named are granted to nobody).
 /// `tests/architecture.rs` keeps the adapters calling through these declarations only.
 fn adapter_calls(services: &[&str]) -> BTreeSet<String> {
     use ecs_inbound_guard::domain::api::{called_by, Caller};
-    called_by(Caller::Read)
+    use ecs_inbound_guard::ports::READS;
+    READS
+        .iter()
+        .flat_map(|read| read.actions.iter().copied())
         .chain(called_by(Caller::Delivery))
         .filter(|a| services.contains(&a.split(':').next().unwrap()))
         .map(str::to_string)
