@@ -116,6 +116,13 @@ macro_rules! with_reads {
                     [ECS_DESCRIBE_CONTAINER_INSTANCES, EC2_DESCRIBE_INSTANCES, ECS_LIST_CONTAINER_INSTANCES]
                     cache (custom cached_container_hosts);
 
+                /// The capacity providers of the cluster's default strategy (DescribeClusters):
+                /// where a service that names neither a launch type nor a strategy runs (empty:
+                /// no default strategy, the EC2 launch type); `Ok(None)` when the cluster does
+                /// not exist. Only a preflight asks.
+                fn cluster_default_strategy(cluster: &str) -> ReadResult<Vec<String>>
+                    [ECS_DESCRIBE_CLUSTERS] cache pass;
+
                 /// The cluster's container instances (ListContainerInstances, one page of at
                 /// most [`DESCRIBE_CONTAINER_INSTANCES_BATCH`]); `None` when the cluster has
                 /// more, so that a caller reads a small cluster's hosts at once and a large
@@ -430,7 +437,9 @@ mod tests {
             .iter()
             .flat_map(|r| r.actions.iter().copied())
             .collect();
-        let declared: BTreeSet<&str> = called_by(Caller::Read).collect();
+        let declared: BTreeSet<&str> = called_by(Caller::Read)
+            .chain(called_by(Caller::PlanRead))
+            .collect();
         assert_eq!(needed, declared);
         assert!(READS.iter().all(|r| !r.actions.is_empty()));
         let cached = READS.iter().find(|r| r.method == "route_tables").unwrap();

@@ -277,6 +277,23 @@ impl EcsReader for AwsReader {
             .is_none()
             .then(|| out.container_instance_arns().to_vec()))
     }
+
+    #[instrument(skip(self), fields(api = api::ECS_DESCRIBE_CLUSTERS))]
+    async fn cluster_default_strategy(&self, cluster: &str) -> ReadResult<Vec<String>> {
+        let out = self
+            .ecs
+            .describe_clusters()
+            .clusters(cluster)
+            .send()
+            .await
+            .map_err(|e| classify(api::ECS_DESCRIBE_CLUSTERS, e))?;
+        Ok(out.clusters().first().map(|c| {
+            c.default_capacity_provider_strategy()
+                .iter()
+                .map(|item| item.capacity_provider().to_string())
+                .collect()
+        }))
+    }
 }
 
 impl TaskLister for AwsReader {

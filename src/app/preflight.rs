@@ -65,6 +65,42 @@ async fn task_definition_of<R: FactReader>(
     })
 }
 
+/// The plan with its placement resolved: a service that names neither a launch type nor a
+/// capacity provider strategy runs where the cluster's default strategy puts it, or with the
+/// EC2 launch type when the cluster has none (one DescribeClusters, only then).
+async fn placed<R: FactReader>(plan: &ServicePlan, reader: &R) -> Result<ServicePlan, ReadError> {
+    if plan.launch != PlannedLaunch::ClusterDefault {
+        return Ok(plan.clone());
+    }
+    let launch = match reader.cluster_default_strategy(&plan.cluster).await? {
+        None => {
+            return Err(ReadError::Unreadable(Unreadable {
+                api: api::ECS_DESCRIBE_CLUSTERS,
+                reason: format!("cluster {} does not exist", plan.cluster),
+            }))
+        }
+        Some(providers) if providers.is_empty() => PlannedLaunch::LaunchType("EC2".into()),
+        Some(providers) => PlannedLaunch::CapacityProviders(providers),
+    };
+    Ok(ServicePlan {
+        launch,
+        ..plan.clone()
+    })
+}
+
+/// INSUFFICIENT_DATA for the service: `unknown` keeps the plan from a verdict.
+fn incomplete(
+    plan: &ServicePlan,
+    region: Option<&str>,
+    at: OffsetDateTime,
+    unknown: &Unreadable,
+) -> Evaluation {
+    let mut e = Evaluation::task_incomplete(&planned_event(plan, region, "-"), at, unknown);
+    e.resource_type = SERVICE_RESOURCE_TYPE;
+    e.resource_id = format!("{}/{}", plan.cluster, plan.service_name);
+    e
+}
+
 /// The RUNNING task event a task of the plan would send, in `subnet`.
 fn planned_event(plan: &ServicePlan, region: Option<&str>, subnet: &str) -> TaskEvent {
     TaskEvent {
@@ -122,16 +158,19 @@ pub async fn judge<R: FactReader>(
     reader: &R,
     at: OffsetDateTime,
 ) -> Result<Evaluation, ReadError> {
+    let placed = match placed(plan, reader).await {
+        Ok(placed) => placed,
+        Err(ReadError::Unreadable(u)) => return Ok(incomplete(plan, region, at, &u)),
+        Err(e) => return Err(e),
+    };
+    let plan = &placed;
     if plan.launch.launch_type().is_none() {
         // Which rules apply (EC2's or Fargate's) depends on where the tasks run.
         let unknown = Unreadable {
             api: api::ECS_DESCRIBE_CLUSTERS,
-            reason: "the service names no launch type, or a capacity provider strategy that mixes Fargate and EC2 providers: the cluster's strategy places each task (give launchType or capacityProviderStrategy)".into(),
+            reason: "the service's capacity provider strategy (or the cluster's default one) mixes Fargate and EC2 providers: each task may land on either (give launchType, or a strategy of one kind)".into(),
         };
-        let mut e = Evaluation::task_incomplete(&planned_event(plan, region, "-"), at, &unknown);
-        e.resource_type = SERVICE_RESOURCE_TYPE;
-        e.resource_id = format!("{}/{}", plan.cluster, plan.service_name);
-        return Ok(e);
+        return Ok(incomplete(plan, region, at, &unknown));
     }
     let td = task_definition_of(plan, task_definition, reader);
     let subnets = read_planned_facts(plan, td, reader).await?;
@@ -487,22 +526,55 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_plan_that_does_not_say_where_its_tasks_run_is_insufficient_data() {
+    async fn a_strategy_mixing_fargate_and_ec2_is_insufficient_data_and_reads_nothing() {
         let aws = world(&fixture::seed());
-        for launch in [
-            PlannedLaunch::ClusterDefault,
-            PlannedLaunch::CapacityProviders(vec!["FARGATE".into(), "my-asg-provider".into()]),
-        ] {
-            let mut p = plan(vec![]);
-            p.launch = launch;
-            let e = judge(&p, None, None, &aws, at()).await.unwrap();
-            assert_eq!(e.compliance, Status::InsufficientData, "{e:#?}");
-            assert!(
-                e.findings[0].message.contains(api::ECS_DESCRIBE_CLUSTERS),
-                "{e:#?}"
-            );
-        }
+        let mut p = plan(vec![]);
+        p.launch =
+            PlannedLaunch::CapacityProviders(vec!["FARGATE".into(), "my-asg-provider".into()]);
+        let e = judge(&p, None, None, &aws, at()).await.unwrap();
+        assert_eq!(e.compliance, Status::InsufficientData, "{e:#?}");
+        assert!(
+            e.findings[0].message.contains("mixes Fargate and EC2"),
+            "{e:#?}"
+        );
         assert!(aws.calls().is_empty(), "nothing is read for it");
+    }
+
+    #[tokio::test]
+    async fn a_plan_that_leaves_placement_to_the_cluster_runs_where_its_default_strategy_puts_it() {
+        // The seed's world: a public subnet, a host with a public IP, no load balancer.
+        let cases = [
+            // No default strategy: the EC2 launch type, the seed trap.
+            (
+                None,
+                Some("AWSVPC_EC2_PUBLIC_NO_INBOUND"),
+                Status::NonCompliant,
+            ),
+            // Fargate by default: the trap's Fargate twin.
+            (
+                Some(&["FARGATE", "FARGATE_SPOT"][..]),
+                Some("FARGATE_PUBLIC_SUBNET_NO_PUBLIC_IP"),
+                Status::NonCompliant,
+            ),
+            // Both kinds: a task may land on either.
+            (
+                Some(&["FARGATE", "my-asg-provider"][..]),
+                Some("CHECK_INCOMPLETE"),
+                Status::InsufficientData,
+            ),
+        ];
+        for (default, first_rule, status) in cases {
+            let mut aws = world(&fixture::seed());
+            if let Some(providers) = default {
+                aws = aws.with_cluster_default_strategy("arn:cluster/prod", providers);
+            }
+            let mut p = plan(vec![]);
+            p.launch = PlannedLaunch::ClusterDefault;
+            let e = judge(&p, None, None, &aws, at()).await.unwrap();
+            assert_eq!(e.compliance, status, "{default:?}: {e:#?}");
+            assert_eq!(e.findings.first().map(|f| f.rule), first_rule, "{e:#?}");
+            assert_eq!(aws.calls()[0], api::ECS_DESCRIBE_CLUSTERS);
+        }
     }
 
     #[tokio::test]

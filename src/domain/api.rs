@@ -1,6 +1,6 @@
 //! Every AWS API action the product names, declared once, with who calls it: the reads of the
 //! checks (the Lambda and the CLI), the deliveries (alerts, dedup, Config, Security Hub, the
-//! scan's fan-out, member roles), the CLI's own calls, and the two it only names. The adapters
+//! scan's fan-out, member roles), the CLI's own calls, and the one it only names. The adapters
 //! call through these constants, an unreadable fact names one, and the least-privilege tests
 //! compare the templates with [`ACTIONS`]; `tests/architecture.rs` keeps IAM action literals
 //! out of every other file.
@@ -14,6 +14,9 @@ pub enum Caller {
     Delivery,
     /// Only the CLI calls it (the templates grant it to nobody).
     CliOnly,
+    /// A read only a preflight makes (the `preflight` command, the hook in its own account):
+    /// the Lambda's role grants it with the hook; member roles never need it.
+    PlanRead,
     /// Named in a verdict, never called.
     NeverCalled,
 }
@@ -56,6 +59,8 @@ actions! {
     Read EC2_DESCRIBE_VPC_ENDPOINTS = "ec2:DescribeVpcEndpoints";
     /// `ec2:GetManagedPrefixListEntries`.
     Read EC2_GET_MANAGED_PREFIX_LIST_ENTRIES = "ec2:GetManagedPrefixListEntries";
+    /// `ecs:DescribeClusters`: a planned service's placement when it leaves it to the cluster.
+    PlanRead ECS_DESCRIBE_CLUSTERS = "ecs:DescribeClusters";
     /// `ecs:DescribeContainerInstances`.
     Read ECS_DESCRIBE_CONTAINER_INSTANCES = "ecs:DescribeContainerInstances";
     /// `ecs:DescribeServices`.
@@ -108,8 +113,6 @@ actions! {
     CliOnly ORGANIZATIONS_LIST_ACCOUNTS = "organizations:ListAccounts";
     /// The caller's account when it is not configured (needs no permission).
     CliOnly STS_GET_CALLER_IDENTITY = "sts:GetCallerIdentity";
-    /// Named when a plan's placement depends on the cluster's default strategy, which is not read (never called).
-    NeverCalled ECS_DESCRIBE_CLUSTERS = "ecs:DescribeClusters";
     /// The ECS event itself, named when it lacks what a check needs (never called).
     NeverCalled ECS_TASK_STATE_CHANGE = "ecs:TaskStateChange";
 }

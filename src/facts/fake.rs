@@ -44,6 +44,9 @@ pub struct FakeAws {
     nat_instances: Vec<NatInstance>,
     dns: HashMap<String, VpcDns>,
     prefix_lists: HashMap<String, Vec<String>>,
+    /// Each cluster's default capacity provider strategy (a cluster not named here exists,
+    /// without one).
+    cluster_strategies: HashMap<String, Vec<String>>,
     failing: HashMap<&'static str, ReadError>,
     calls: Mutex<Vec<&'static str>>,
     latency: Option<std::time::Duration>,
@@ -216,6 +219,15 @@ impl FakeAws {
         }
     }
 
+    /// Gives `cluster` a default capacity provider strategy.
+    pub fn with_cluster_default_strategy(mut self, cluster: &str, providers: &[&str]) -> Self {
+        self.cluster_strategies.insert(
+            cluster.to_string(),
+            providers.iter().map(|p| p.to_string()).collect(),
+        );
+        self
+    }
+
     /// Makes every call take `latency`.
     pub fn with_latency(mut self, latency: std::time::Duration) -> Self {
         self.latency = Some(latency);
@@ -236,6 +248,16 @@ fn by_ids<T: Clone>(items: &[T], ids: &[String], id: impl Fn(&T) -> &str) -> Vec
 }
 
 impl EcsReader for FakeAws {
+    async fn cluster_default_strategy(&self, cluster: &str) -> ReadResult<Vec<String>> {
+        self.call(api::ECS_DESCRIBE_CLUSTERS).await?;
+        Ok(Some(
+            self.cluster_strategies
+                .get(cluster)
+                .cloned()
+                .unwrap_or_default(),
+        ))
+    }
+
     async fn task_definition(&self, arn: &str) -> ReadResult<TaskDefinition> {
         self.call(api::ECS_DESCRIBE_TASK_DEFINITION).await?;
         Ok(self.task_definitions.iter().find(|t| t.arn == arn).cloned())

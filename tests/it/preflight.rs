@@ -294,3 +294,50 @@ async fn an_ec2_service_in_a_private_subnet_without_a_load_balancer_is_compliant
         "{e:#}"
     );
 }
+
+#[tokio::test]
+async fn a_service_that_leaves_placement_to_the_cluster_runs_where_its_default_strategy_puts_it() {
+    use aws_sdk_ecs::types::CapacityProviderStrategyItem;
+    let c = clients().await;
+    let built = build(&c, &Scenario::seed()).await;
+    let task_definition = built.event["detail"]["taskDefinitionArn"].as_str().unwrap();
+    // No launch type, no strategy: the cluster decides.
+    let file = JsonFile::new(&json!({
+        "cluster": built.cluster,
+        "serviceName": "web-default",
+        "taskDefinition": task_definition,
+        "networkConfiguration": {"awsvpcConfiguration": {
+            "subnets": [built.subnet_id], "securityGroups": [built.task_sg], "assignPublicIp": "DISABLED"}}
+    }));
+    let judged = || {
+        let (code, out, stderr) = run_cli(
+            moto(),
+            &["preflight", "--service-definition", file.arg()],
+            None,
+        );
+        let e: Value = serde_json::from_str(&out).unwrap_or(Value::Null);
+        (code, e, stderr)
+    };
+    // Without a default strategy: the EC2 launch type, the seed trap.
+    let (code, e, stderr) = judged();
+    assert_eq!(code, 1, "{stderr} {e:#}");
+    assert_eq!(rules(&e)[0], "AWSVPC_EC2_PUBLIC_NO_INBOUND", "{e:#}");
+    // Fargate by default: the trap's Fargate twin.
+    c.ecs
+        .put_cluster_capacity_providers()
+        .cluster(&built.cluster)
+        .capacity_providers("FARGATE")
+        .default_capacity_provider_strategy(
+            CapacityProviderStrategyItem::builder()
+                .capacity_provider("FARGATE")
+                .weight(1)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (code, e, stderr) = judged();
+    assert_eq!(code, 1, "{stderr} {e:#}");
+    assert_eq!(rules(&e)[0], "FARGATE_PUBLIC_SUBNET_NO_PUBLIC_IP", "{e:#}");
+}

@@ -47,6 +47,7 @@ fn adapter_calls(services: &[&str]) -> BTreeSet<String> {
     READS
         .iter()
         .flat_map(|read| read.actions.iter().copied())
+        .filter(|a| !called_by(Caller::PlanRead).any(|plan_read| plan_read == *a))
         .chain(called_by(Caller::Delivery))
         .filter(|a| services.contains(&a.split(':').next().unwrap()))
         .map(str::to_string)
@@ -160,8 +161,13 @@ fn template_grants_exactly_the_operations_the_lambda_calls() {
     let template = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
     let granted = actions(&template, &services);
     // ListClusters/ListTasks/ListServices/DescribeTasks serve the CLI's audit and the Lambda's
-    // Config rule mode alike; every adapter call but the CLI-only ones is the Lambda's.
-    let called = adapter_calls(&services);
+    // Config rule mode alike; every adapter call but the CLI-only ones is the Lambda's (the
+    // plan reads with the preflight hook).
+    let mut called = adapter_calls(&services);
+    called.extend(
+        ecs_inbound_guard::domain::api::called_by(ecs_inbound_guard::domain::api::Caller::PlanRead)
+            .map(str::to_string),
+    );
     assert!(
         called.contains("ec2:DescribeNetworkInterfaces") && called.contains("sns:Publish"),
         "{called:?}"
@@ -509,6 +515,17 @@ fn the_preflight_hook_is_opt_in_and_its_role_may_only_invoke_the_checker() {
     assert_eq!(statements.len(), 1, "{statements:?}");
     assert_eq!(statements[0]["Action"], "lambda:InvokeFunction");
     assert_eq!(statements[0]["Resource"], function.as_str());
+    // The plan read only the hook makes is granted only with it.
+    let statements = template.json()["Resources"]["CheckerRole"]["Properties"]["Policies"][0]
+        ["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap();
+    let granting: Vec<&serde_json::Value> = statements
+        .iter()
+        .filter(|s| s.to_string().contains("ecs:DescribeClusters"))
+        .collect();
+    assert_eq!(granting.len(), 1, "{granting:?}");
+    assert_eq!(granting[0]["Fn::If"][0], "HasPreflightHook", "{granting:?}");
     // The hook's invocations get their own room beside the queue's pollers and Config's.
     let reserved = |stack: &crate::cfn::Stack<'_>| {
         stack
