@@ -46,8 +46,12 @@ async fn decide<R: FactReader>(
     deadline: Option<Instant>,
     at: OffsetDateTime,
 ) -> HookVerdict {
-    let subject = parse_hook_request(payload).and_then(|request| request.subject());
-    let plan = match subject {
+    let request = parse_hook_request(payload);
+    let ignored = request
+        .as_ref()
+        .map(|r| r.ignored_rules())
+        .unwrap_or_default();
+    let plan = match request.and_then(|request| request.subject()) {
         Ok(Subject::Service(plan)) => plan,
         Ok(Subject::NotJudged(why)) => return HookVerdict::proceed(&why, None),
         Err(unusable) => {
@@ -59,7 +63,7 @@ async fn decide<R: FactReader>(
     let deadline = deadline.map_or(budget, |d| d.min(budget));
     let reader = Budgeted::new(reader, deadline, Duration::ZERO);
     match judge(&plan, None, region, &reader, at).await {
-        Ok(evaluation) => hook::verdict(&evaluation),
+        Ok(evaluation) => hook::verdict(&evaluation, &ignored),
         Err(e) => {
             warn!(error = %e, "hook could not read what it needs");
             HookVerdict::unjudged(&e.to_string())

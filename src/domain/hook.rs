@@ -10,6 +10,7 @@
 use serde_json::{Map, Value};
 
 use super::evaluation::Evaluation;
+use super::facts::IGNORE_TAG;
 use super::plan::{parse_service, PlanError, ServicePlan};
 use super::rules::{self, check_incomplete};
 use super::text::ellipsize;
@@ -128,6 +129,22 @@ impl HookRequest {
         }
         parse_service(&input).map(Subject::Service)
     }
+
+    /// The rule ids the service's own `ecs-inbound-guard:ignore` tag waives (its `Tags`
+    /// property: CloudFormation knows them before the service exists).
+    pub fn ignored_rules(&self) -> Vec<String> {
+        self.properties
+            .get("Tags")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|t| t.get("Key").and_then(Value::as_str) == Some(IGNORE_TAG))
+            .filter_map(|t| t.get("Value").and_then(Value::as_str))
+            .flat_map(|v| v.split(','))
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+            .collect()
+    }
 }
 
 /// CloudFormation's property names (`NetworkConfiguration.AwsvpcConfiguration.Subnets`) as the
@@ -226,8 +243,16 @@ fn status_of(rule: &'static str) -> AnnotationStatus {
     }
 }
 
-/// The hook's verdict on a service's preflight evaluation.
-pub fn verdict(e: &Evaluation) -> HookVerdict {
+/// The hook's verdict on a service's preflight evaluation. A rule the `ecs-inbound-guard:ignore`
+/// tag waives (the task definition's, the service's as read, or `ignored` from the template)
+/// is still annotated but never blocks.
+pub fn verdict(e: &Evaluation, ignored: &[String]) -> HookVerdict {
+    let waived = |rule: &str| {
+        e.is_suppressed(rule)
+            || ignored
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case("all") || r == rule)
+    };
     if e.compliance == Status::NotApplicable {
         return HookVerdict::proceed(&format!("NOT_APPLICABLE: {}", e.annotation), None);
     }
@@ -246,6 +271,10 @@ pub fn verdict(e: &Evaluation) -> HookVerdict {
         let message = match status {
             AnnotationStatus::Skipped if f.rule != check_incomplete::RULE.id => format!(
                 "Not judged before the deploy: it may not be there yet (the stack can still be creating it). {}",
+                f.message
+            ),
+            AnnotationStatus::Failed if waived(f.rule) => format!(
+                "Waived by the tag {IGNORE_TAG}: {}",
                 f.message
             ),
             _ => f.message.clone(),
@@ -271,7 +300,9 @@ pub fn verdict(e: &Evaluation) -> HookVerdict {
     }
     let blocking: Vec<&HookAnnotation> = annotations
         .iter()
-        .filter(|a| a.status == AnnotationStatus::Failed && a.severity == Severity::High)
+        .filter(|a| {
+            a.status == AnnotationStatus::Failed && a.severity == Severity::High && !waived(a.rule)
+        })
         .collect();
     let message = if blocking.is_empty() {
         success_message(&annotations)
@@ -499,7 +530,7 @@ mod tests {
             ),
         ];
         for (findings, fails, statuses) in cases {
-            let v = verdict(&evaluation(findings, vec![]));
+            let v = verdict(&evaluation(findings, vec![]), &[]);
             assert_eq!(v.failed, fails, "{v:#?}");
             let got: Statuses = v.annotations.iter().map(|a| (a.rule, a.status)).collect();
             assert_eq!(got, statuses);
@@ -518,13 +549,16 @@ mod tests {
     fn rules_that_held_are_passed_and_the_message_stays_within_its_limits() {
         use crate::domain::rules::{awsvpc_ec2_public_no_inbound as seed, lb_vpc_mismatch as vpc};
         let long = "x".repeat(5000);
-        let v = verdict(&evaluation(
-            vec![
-                seed::RULE.finding(long.clone()),
-                vpc::RULE.finding(long.clone()),
-            ],
-            vec![("LB_NO_LISTENER", "a listener forwards to it".into())],
-        ));
+        let v = verdict(
+            &evaluation(
+                vec![
+                    seed::RULE.finding(long.clone()),
+                    vpc::RULE.finding(long.clone()),
+                ],
+                vec![("LB_NO_LISTENER", "a listener forwards to it".into())],
+            ),
+            &[],
+        );
         assert!(v.failed);
         assert!(v.message.chars().count() <= MAX_MESSAGE_CHARS);
         let first_line = v.message.lines().next().unwrap();
@@ -547,5 +581,30 @@ mod tests {
             .annotations
             .iter()
             .all(|a| a.message.chars().count() <= MAX_ANNOTATION_TEXT_CHARS));
+    }
+
+    #[test]
+    fn a_rule_the_services_tag_waives_never_blocks() {
+        use crate::domain::rules::awsvpc_ec2_public_no_inbound as seed;
+        let mut payload = request("CREATE_PRE_PROVISION", SERVICE_TARGET);
+        payload["requestData"]["targetModel"]["resourceProperties"]["Tags"] = json!([
+            {"Key": "team", "Value": "web"},
+            {"Key": IGNORE_TAG, "Value": "AWSVPC_EC2_PUBLIC_NO_INBOUND, PORT_NOT_BEHIND_LB"}
+        ]);
+        let ignored = parse_hook_request(&payload).unwrap().ignored_rules();
+        assert_eq!(
+            ignored,
+            ["AWSVPC_EC2_PUBLIC_NO_INBOUND", "PORT_NOT_BEHIND_LB"]
+        );
+        let e = evaluation(vec![seed::RULE.finding("no way in".into())], vec![]);
+        assert!(verdict(&e, &[]).failed, "not waived: it blocks");
+        let v = verdict(&e, &ignored);
+        assert!(!v.failed, "{v:#?}");
+        assert_eq!(v.annotations[0].status, AnnotationStatus::Failed);
+        assert!(
+            v.annotations[0].message.starts_with("Waived by the tag"),
+            "{v:#?}"
+        );
+        assert!(!verdict(&e, &["all".into()]).failed);
     }
 }
