@@ -74,27 +74,10 @@ async fn decide<R: FactReader>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::facts::{Subnet, VpcDns};
-    use crate::domain::rules::fixture::{self, CONTAINER_INSTANCE};
+    use crate::app::preflight::tests::world;
+    use crate::domain::rules::fixture;
     use crate::facts::fake::FakeAws;
     use serde_json::json;
-
-    fn world(facts: &crate::domain::facts::TaskFacts) -> FakeAws {
-        FakeAws::from_facts(facts, CONTAINER_INSTANCE, "10.0.3.7")
-            .with_vpc_dns(
-                "vpc-1",
-                VpcDns {
-                    support: true,
-                    hostnames: true,
-                },
-            )
-            .with_subnet(Subnet {
-                id: "subnet-task".into(),
-                vpc_id: "vpc-1".into(),
-                cidr: Some("10.0.3.0/24".into()),
-                ..Default::default()
-            })
-    }
 
     /// A hook request for the fixture's service (the guide's resource-operation shape).
     fn request(point: &str, load_balancers: Value) -> Value {
@@ -121,22 +104,17 @@ mod tests {
         })
     }
 
-    fn at() -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp(1_767_323_045).unwrap()
+    /// The hook's answer to a `point` request for the fixture's service, in `aws`.
+    async fn answer(aws: &FakeAws, point: &str) -> Value {
+        let at = OffsetDateTime::from_unix_timestamp(1_767_323_045).unwrap();
+        answer_hook(&request(point, json!([])), aws, None, None, at).await
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_seed_trap_fails_the_operation_with_its_fix_in_three_read_round_trips() {
-        let aws = world(&fixture::seed()).with_latency(Duration::from_millis(100));
+        let aws = world(&fixture::seed());
         let start = tokio::time::Instant::now();
-        let r = answer_hook(
-            &request("CREATE_PRE_PROVISION", json!([])),
-            &aws,
-            None,
-            None,
-            at(),
-        )
-        .await;
+        let r = answer(&aws, "CREATE_PRE_PROVISION").await;
         let trips = start.elapsed().as_millis() / 100;
         eprintln!(
             "hook, seed service: {} calls, {trips} read round trips",
@@ -157,14 +135,7 @@ mod tests {
     #[tokio::test]
     async fn a_deletion_proceeds_without_a_read() {
         let aws = world(&fixture::seed());
-        let r = answer_hook(
-            &request("DELETE_PRE_PROVISION", json!([])),
-            &aws,
-            None,
-            None,
-            at(),
-        )
-        .await;
+        let r = answer(&aws, "DELETE_PRE_PROVISION").await;
         assert_eq!(r["hookStatus"], "SUCCESS", "{r:#}");
         assert!(aws.calls().is_empty(), "{:?}", aws.calls());
     }
@@ -178,14 +149,7 @@ mod tests {
                 message: "Throttling: Rate exceeded".into(),
             },
         );
-        let r = answer_hook(
-            &request("CREATE_PRE_PROVISION", json!([])),
-            &aws,
-            None,
-            None,
-            at(),
-        )
-        .await;
+        let r = answer(&aws, "CREATE_PRE_PROVISION").await;
         assert_eq!(r["hookStatus"], "SUCCESS", "{r:#}");
         let skipped = &r["annotations"][0];
         assert_eq!(skipped["status"], "SKIPPED");
@@ -202,14 +166,7 @@ mod tests {
     async fn a_slow_account_is_answered_within_the_hooks_budget() {
         let aws = world(&fixture::seed()).with_latency(Duration::from_secs(40));
         let start = tokio::time::Instant::now();
-        let r = answer_hook(
-            &request("CREATE_PRE_PROVISION", json!([])),
-            &aws,
-            None,
-            None,
-            at(),
-        )
-        .await;
+        let r = answer(&aws, "CREATE_PRE_PROVISION").await;
         assert!(start.elapsed() <= HOOK_BUDGET, "{:?}", start.elapsed());
         assert_eq!(r["hookStatus"], "SUCCESS", "{r:#}");
         assert_eq!(

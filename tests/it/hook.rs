@@ -9,8 +9,7 @@ use crate::cfn::{Template, ACCOUNT, REGION, STACK};
 use crate::harness::{moto, repo_root};
 use crate::runtime_api::{spawn_lambda_with, Outcome, RuntimeApi};
 use crate::world::{
-    build, clients, dedup_table, route_through_nat, Built, Clients, LbSpec, Nat, Scenario, Subnet,
-    Svc,
+    build, clients, dedup_table, route_through_nat, Built, Clients, LbSpec, Nat, Scenario,
 };
 
 fn fixture(name: &str) -> Value {
@@ -70,24 +69,15 @@ fn annotation<'a>(response: &'a Value, rule: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {rule} annotation: {response:#}"))
 }
 
-fn alb(spec: LbSpec) -> Scenario {
-    Scenario {
-        service: Svc::Lb(spec),
-        subnet: Subnet::Private,
-        host_public_ip: false,
-        ..Scenario::seed()
-    }
-}
-
 #[tokio::test]
 async fn the_deployed_hook_fails_conflicts_skips_what_may_not_be_there_yet_and_passes_deletes() {
     let c = clients().await;
     let seed = build(&c, &Scenario::seed()).await;
-    let open = build(&c, &alb(LbSpec::valid_alb())).await;
+    let open = build(&c, &Scenario::behind(LbSpec::valid_alb())).await;
     route_through_nat(&c, &open, Nat::Working).await;
     let closed = build(
         &c,
-        &alb(LbSpec {
+        &Scenario::behind(LbSpec {
             task_sg_admits_lb: false,
             ..LbSpec::valid_alb()
         }),

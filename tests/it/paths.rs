@@ -7,17 +7,8 @@ use serde_json::{json, Value};
 use crate::harness::{run_cli, Proxy};
 use crate::verdicts::check;
 use crate::world::{
-    build, clients, received, route_through_nat, LbAcl, LbSpec, Nat, Scenario, Subnet, Svc,
+    build, clients, received, route_through_nat, LbAcl, LbSpec, Nat, Scenario, Subnet,
 };
-
-fn behind(spec: LbSpec) -> Scenario {
-    Scenario {
-        service: Svc::Lb(spec),
-        subnet: Subnet::Private,
-        host_public_ip: false,
-        ..Scenario::seed()
-    }
-}
 
 async fn evaluate(scenario: Scenario) -> (Evaluation, Vec<Value>) {
     let c = clients().await;
@@ -45,7 +36,7 @@ fn rules(e: &Evaluation) -> Vec<(&'static str, Severity)> {
 
 #[tokio::test]
 async fn valid_alb_path_is_compliant_with_no_findings() {
-    let (e, alerts) = evaluate(behind(LbSpec::valid_alb())).await;
+    let (e, alerts) = evaluate(Scenario::behind(LbSpec::valid_alb())).await;
     assert_eq!(e.compliance, Status::Compliant, "{e:#?}");
     assert!(e.findings.is_empty(), "{:?}", rules(&e));
     assert!(alerts.is_empty());
@@ -53,7 +44,7 @@ async fn valid_alb_path_is_compliant_with_no_findings() {
 
 #[tokio::test]
 async fn valid_nlb_path_without_security_groups_is_compliant() {
-    let (e, _) = evaluate(behind(LbSpec::valid_nlb())).await;
+    let (e, _) = evaluate(Scenario::behind(LbSpec::valid_nlb())).await;
     assert_eq!(e.compliance, Status::Compliant, "{e:#?}");
     assert!(e.findings.is_empty(), "{:?}", rules(&e));
 }
@@ -62,7 +53,7 @@ async fn valid_nlb_path_without_security_groups_is_compliant() {
 async fn alb_path_from_a_public_task_subnet_is_compliant_with_the_egress_advisory() {
     let (e, alerts) = evaluate(Scenario {
         subnet: Subnet::PublicExplicit,
-        ..behind(LbSpec::valid_alb())
+        ..Scenario::behind(LbSpec::valid_alb())
     })
     .await;
     assert_eq!(e.compliance, Status::Compliant, "{e:#?}");
@@ -76,7 +67,7 @@ async fn alb_path_from_a_public_task_subnet_is_compliant_with_the_egress_advisor
 /// Each broken hop gives its finding as the first (HIGH) one, a NON_COMPLIANT verdict, and
 /// an alert that names it.
 async fn assert_broken(spec: LbSpec, rule: &str, text: &str) {
-    let (e, alerts) = evaluate(behind(spec)).await;
+    let (e, alerts) = evaluate(Scenario::behind(spec)).await;
     assert_eq!(e.compliance, Status::NonCompliant, "{rule}: {e:#?}");
     let first = &e.findings[0];
     assert_eq!(
@@ -270,7 +261,7 @@ async fn the_load_balancer_subnets_acl_closes_the_container_port() {
 
 #[tokio::test]
 async fn a_load_balancer_subnets_acl_used_as_a_blocklist_is_compliant() {
-    let (e, alerts) = evaluate(behind(LbSpec {
+    let (e, alerts) = evaluate(Scenario::behind(LbSpec {
         lb_acl: LbAcl::Blocklist,
         ..LbSpec::valid_alb()
     }))
@@ -282,7 +273,7 @@ async fn a_load_balancer_subnets_acl_used_as_a_blocklist_is_compliant() {
 
 #[tokio::test]
 async fn internal_lb_only_is_compliant_with_info() {
-    let (e, alerts) = evaluate(behind(LbSpec {
+    let (e, alerts) = evaluate(Scenario::behind(LbSpec {
         internal: true,
         lb_subnets_public: false,
         ..LbSpec::valid_alb()
@@ -295,7 +286,7 @@ async fn internal_lb_only_is_compliant_with_info() {
 
 #[tokio::test]
 async fn unregistered_target_is_info_only() {
-    let (e, alerts) = evaluate(behind(LbSpec {
+    let (e, alerts) = evaluate(Scenario::behind(LbSpec {
         register_target: false,
         ..LbSpec::valid_alb()
     }))
@@ -308,7 +299,7 @@ async fn unregistered_target_is_info_only() {
 #[tokio::test]
 async fn elbv2_access_denied_is_insufficient_data_naming_the_permission() {
     let c = clients().await;
-    let built = build(&c, &behind(LbSpec::valid_alb())).await;
+    let built = build(&c, &Scenario::behind(LbSpec::valid_alb())).await;
     let proxy = Proxy::start();
     proxy.faults(json!([{"action": "DescribeTargetGroups", "status": 400, "code": "AccessDenied", "message": "not authorized to perform elasticloadbalancing:DescribeTargetGroups"}]));
     let (code, stdout, stderr) = run_cli(
@@ -343,7 +334,7 @@ async fn elbv2_access_denied_is_insufficient_data_naming_the_permission() {
 #[tokio::test]
 async fn alb_check_makes_few_calls_in_few_waves() {
     let c = clients().await;
-    let built = build(&c, &behind(LbSpec::valid_alb())).await;
+    let built = build(&c, &Scenario::behind(LbSpec::valid_alb())).await;
     let proxy = Proxy::start();
     let (code, stdout, stderr) = run_cli(
         &proxy.endpoint,
@@ -376,7 +367,7 @@ async fn a_task_behind_an_alb_whose_nat_leads_nowhere_gets_the_advisory() {
         (Nat::InAPrivateSubnet, Some("whose route table")),
         (Nat::Deleted, Some("is deleted")),
     ] {
-        let built = build(&c, &behind(LbSpec::valid_alb())).await;
+        let built = build(&c, &Scenario::behind(LbSpec::valid_alb())).await;
         let nat_id = route_through_nat(&c, &built, nat).await;
         let e = check(&built, built.event.clone())
             .await

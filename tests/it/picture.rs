@@ -2,19 +2,7 @@
 //! `--format html` (one self-contained page) of `check` and `audit`, on moto worlds.
 
 use crate::harness::{moto, run_cli};
-use crate::world::{build, clients, run_tasks, LbSpec, Scenario, Subnet, Svc};
-
-fn alb() -> Scenario {
-    Scenario {
-        service: Svc::Lb(LbSpec {
-            task_sg_admits_lb: false,
-            ..LbSpec::valid_alb()
-        }),
-        subnet: Subnet::Private,
-        host_public_ip: false,
-        ..Scenario::seed()
-    }
-}
+use crate::world::{build, clients, run_tasks, LbSpec, Scenario};
 
 #[tokio::test]
 async fn check_draws_the_seed_path_in_mermaid_with_the_blocked_hop_named() {
@@ -46,7 +34,14 @@ async fn check_draws_the_seed_path_in_mermaid_with_the_blocked_hop_named() {
 #[tokio::test]
 async fn check_and_audit_write_one_self_contained_page_with_the_blocked_hop_marked() {
     let c = clients().await;
-    let built = build(&c, &alb()).await;
+    let built = build(
+        &c,
+        &Scenario::behind(LbSpec {
+            task_sg_admits_lb: false,
+            ..LbSpec::valid_alb()
+        }),
+    )
+    .await;
     let event = built.event.to_string();
     let (code, page, stderr) = run_cli(
         moto(),
@@ -127,7 +122,14 @@ async fn headless_chromium_shows_every_hop_and_the_blocked_one_fetching_nothing(
     std::fs::create_dir_all(&dir).unwrap();
     for (name, scenario, blocked) in [
         ("seed", Scenario::seed(), "PublicIp"),
-        ("alb", alb(), "TaskSecurityGroups"),
+        (
+            "alb",
+            Scenario::behind(LbSpec {
+                task_sg_admits_lb: false,
+                ..LbSpec::valid_alb()
+            }),
+            "TaskSecurityGroups",
+        ),
     ] {
         let built = build(&c, &scenario).await;
         let event = built.event.to_string();

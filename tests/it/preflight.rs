@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::harness::{moto, run_cli};
 use crate::world::{
-    build, clients, create_subnet, route_through_nat, Built, LbSpec, Nat, Scenario, Subnet, Svc,
+    build, clients, create_subnet, route_through_nat, Built, LbSpec, Nat, Scenario, Subnet,
 };
 
 /// A JSON file, deleted when dropped.
@@ -50,15 +50,6 @@ fn rules(e: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn alb(spec: LbSpec) -> Scenario {
-    Scenario {
-        service: Svc::Lb(spec),
-        subnet: Subnet::Private,
-        host_public_ip: false,
-        ..Scenario::seed()
-    }
-}
-
 #[tokio::test]
 async fn the_seed_trap_is_caught_before_the_deploy() {
     let c = clients().await;
@@ -81,7 +72,7 @@ async fn the_seed_trap_is_caught_before_the_deploy() {
 #[tokio::test]
 async fn an_alb_service_is_judged_hop_by_hop_open_and_closed() {
     let c = clients().await;
-    let open = build(&c, &alb(LbSpec::valid_alb())).await;
+    let open = build(&c, &Scenario::behind(LbSpec::valid_alb())).await;
     // Its container instances pull images through a NAT gateway (the world's private subnets
     // have no way out otherwise, and preflight would say a task cannot start).
     route_through_nat(&c, &open, Nat::Working).await;
@@ -92,7 +83,7 @@ async fn an_alb_service_is_judged_hop_by_hop_open_and_closed() {
 
     let closed = build(
         &c,
-        &alb(LbSpec {
+        &Scenario::behind(LbSpec {
             task_sg_admits_lb: false,
             ..LbSpec::valid_alb()
         }),

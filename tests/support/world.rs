@@ -187,6 +187,16 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// A service behind the load balancer `spec`, its tasks and hosts in a private subnet.
+    pub fn behind(spec: LbSpec) -> Self {
+        Scenario {
+            service: Svc::Lb(spec),
+            subnet: Subnet::Private,
+            host_public_ip: false,
+            ..Scenario::seed()
+        }
+    }
+
     /// The seed story: public subnet, public host, awsvpc, port 3000, service without LB.
     pub fn seed() -> Self {
         Scenario {
