@@ -198,7 +198,7 @@ pub struct HookAnnotation {
 /// The hook's verdict on one operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookVerdict {
-    /// Whether the operation is NON_COMPLIANT: a HIGH finding of a conflict.
+    /// Whether the operation is NON_COMPLIANT: a HIGH finding of a conflict, not waived.
     pub failed: bool,
     /// The message to the caller: the blocking findings, rule id first, each with its fix;
     /// else what passed and what was skipped.
@@ -208,7 +208,8 @@ pub struct HookVerdict {
 }
 
 impl HookVerdict {
-    /// The operation proceeds: nothing judged, or nothing could be judged (`rule` names why).
+    /// The operation proceeds: nothing to judge, or nothing could be judged (the `skipped`
+    /// annotation says why).
     pub fn proceed(message: &str, skipped: Option<HookAnnotation>) -> Self {
         HookVerdict {
             failed: false,
