@@ -46,14 +46,10 @@ async fn decide<R: FactReader>(
     deadline: Option<Instant>,
     at: OffsetDateTime,
 ) -> HookVerdict {
-    let request = parse_hook_request(payload);
-    let ignored = request
-        .as_ref()
-        .map(|r| r.ignored_rules())
-        .unwrap_or_default();
-    let plan = match request.and_then(|request| request.subject()) {
-        Ok(Subject::Service(plan)) => plan,
-        Ok(Subject::NotJudged(why)) => return HookVerdict::proceed(&why, None),
+    let read = parse_hook_request(payload).and_then(|r| Ok((r.subject()?, r)));
+    let (plan, request) = match read {
+        Ok((Subject::Service(plan), request)) => (plan, request),
+        Ok((Subject::NotJudged(why), _)) => return HookVerdict::proceed(&why, None),
         Err(unusable) => {
             warn!(error = %unusable, "hook request not judged");
             return HookVerdict::unjudged(&unusable.to_string());
@@ -63,7 +59,12 @@ async fn decide<R: FactReader>(
     let deadline = deadline.map_or(budget, |d| d.min(budget));
     let reader = Budgeted::new(reader, deadline, Duration::ZERO);
     match judge(&plan, None, region, &reader, at).await {
-        Ok(evaluation) => hook::verdict(&evaluation, &ignored),
+        Ok(mut evaluation) => {
+            if let Some(tag) = request.ignore_tag() {
+                evaluation.suppress(tag);
+            }
+            hook::verdict(&evaluation)
+        }
         Err(e) => {
             warn!(error = %e, "hook could not read what it needs");
             HookVerdict::unjudged(&e.to_string())

@@ -162,6 +162,12 @@ impl Evaluation {
         )
     }
 
+    /// Also suppresses what the tag value `value` names (a tag known before the resource
+    /// exists: a CloudFormation template's).
+    pub fn suppress(&mut self, value: &str) {
+        merge_waived(&mut self.suppressed, value);
+    }
+
     /// Whether the suppression tag covers `rule`.
     pub fn is_suppressed(&self, rule: &str) -> bool {
         self.suppressed
@@ -243,16 +249,28 @@ pub(crate) fn suppression(facts: &TaskFacts) -> Option<Vec<String>> {
         .as_ref()
         .and_then(|s| s.known())
         .and_then(|s| s.ignore_tag.as_deref());
-    let mut ids: Vec<String> = [td, svc]
-        .into_iter()
-        .flatten()
-        .flat_map(|v| v.split(','))
+    let mut e = None;
+    for value in [td, svc].into_iter().flatten() {
+        merge_waived(&mut e, value);
+    }
+    e
+}
+
+/// The rule ids an `ecs-inbound-guard:ignore` tag value names ("A, B" or "all").
+pub fn tag_rule_ids(value: &str) -> impl Iterator<Item = String> + '_ {
+    value
+        .split(',')
         .map(|r| r.trim().to_string())
         .filter(|r| !r.is_empty())
-        .collect();
+}
+
+/// Adds the rule ids of the tag value to a suppression list (sorted, each once).
+fn merge_waived(suppressed: &mut Option<Vec<String>>, value: &str) {
+    let mut ids: Vec<String> = suppressed.take().unwrap_or_default();
+    ids.extend(tag_rule_ids(value));
     ids.sort();
     ids.dedup();
-    (!ids.is_empty()).then_some(ids)
+    *suppressed = (!ids.is_empty()).then_some(ids);
 }
 
 /// The verdict a RUNNING task event gets before any fact is read, if the event alone decides

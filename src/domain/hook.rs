@@ -130,20 +130,16 @@ impl HookRequest {
         parse_service(&input).map(Subject::Service)
     }
 
-    /// The rule ids the service's own `ecs-inbound-guard:ignore` tag waives (its `Tags`
-    /// property: CloudFormation knows them before the service exists).
-    pub fn ignored_rules(&self) -> Vec<String> {
+    /// The value of the service's own `ecs-inbound-guard:ignore` tag (its `Tags` property:
+    /// CloudFormation knows it before the service exists).
+    pub fn ignore_tag(&self) -> Option<&str> {
         self.properties
             .get("Tags")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|t| t.get("Key").and_then(Value::as_str) == Some(IGNORE_TAG))
-            .filter_map(|t| t.get("Value").and_then(Value::as_str))
-            .flat_map(|v| v.split(','))
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty())
-            .collect()
+            .and_then(Value::as_array)?
+            .iter()
+            .find(|t| t.get("Key").and_then(Value::as_str) == Some(IGNORE_TAG))?
+            .get("Value")
+            .and_then(Value::as_str)
     }
 }
 
@@ -245,15 +241,10 @@ fn status_of(rule: &'static str) -> AnnotationStatus {
 }
 
 /// The hook's verdict on a service's preflight evaluation. A rule the `ecs-inbound-guard:ignore`
-/// tag waives (the task definition's, the service's as read, or `ignored` from the template)
-/// is still annotated but never blocks.
-pub fn verdict(e: &Evaluation, ignored: &[String]) -> HookVerdict {
-    let waived = |rule: &str| {
-        e.is_suppressed(rule)
-            || ignored
-                .iter()
-                .any(|r| r.eq_ignore_ascii_case("all") || r == rule)
-    };
+/// tag waives (`Evaluation::suppressed`: the task definition's, the service's as read, the
+/// template's) is still annotated but never blocks.
+pub fn verdict(e: &Evaluation) -> HookVerdict {
+    let waived = |rule: &str| e.is_suppressed(rule);
     if e.compliance == Status::NotApplicable {
         return HookVerdict::proceed(&format!("NOT_APPLICABLE: {}", e.annotation), None);
     }
@@ -531,7 +522,7 @@ mod tests {
             ),
         ];
         for (findings, fails, statuses) in cases {
-            let v = verdict(&evaluation(findings, vec![]), &[]);
+            let v = verdict(&evaluation(findings, vec![]));
             assert_eq!(v.failed, fails, "{v:#?}");
             let got: Statuses = v.annotations.iter().map(|a| (a.rule, a.status)).collect();
             assert_eq!(got, statuses);
@@ -550,16 +541,13 @@ mod tests {
     fn rules_that_held_are_passed_and_the_message_stays_within_its_limits() {
         use crate::domain::rules::{awsvpc_ec2_public_no_inbound as seed, lb_vpc_mismatch as vpc};
         let long = "x".repeat(5000);
-        let v = verdict(
-            &evaluation(
-                vec![
-                    seed::RULE.finding(long.clone()),
-                    vpc::RULE.finding(long.clone()),
-                ],
-                vec![("LB_NO_LISTENER", "a listener forwards to it".into())],
-            ),
-            &[],
-        );
+        let v = verdict(&evaluation(
+            vec![
+                seed::RULE.finding(long.clone()),
+                vpc::RULE.finding(long.clone()),
+            ],
+            vec![("LB_NO_LISTENER", "a listener forwards to it".into())],
+        ));
         assert!(v.failed);
         assert!(v.message.chars().count() <= MAX_MESSAGE_CHARS);
         let first_line = v.message.lines().next().unwrap();
@@ -592,20 +580,35 @@ mod tests {
             {"Key": "team", "Value": "web"},
             {"Key": IGNORE_TAG, "Value": "AWSVPC_EC2_PUBLIC_NO_INBOUND, PORT_NOT_BEHIND_LB"}
         ]);
-        let ignored = parse_hook_request(&payload).unwrap().ignored_rules();
+        let tag = parse_hook_request(&payload)
+            .unwrap()
+            .ignore_tag()
+            .map(str::to_string);
         assert_eq!(
-            ignored,
-            ["AWSVPC_EC2_PUBLIC_NO_INBOUND", "PORT_NOT_BEHIND_LB"]
+            tag.as_deref(),
+            Some("AWSVPC_EC2_PUBLIC_NO_INBOUND, PORT_NOT_BEHIND_LB")
         );
-        let e = evaluation(vec![seed::RULE.finding("no way in".into())], vec![]);
-        assert!(verdict(&e, &[]).failed, "not waived: it blocks");
-        let v = verdict(&e, &ignored);
+        let mut e = evaluation(vec![seed::RULE.finding("no way in".into())], vec![]);
+        assert!(verdict(&e).failed, "not waived: it blocks");
+        let mut all = e.clone();
+        e.suppress(tag.as_deref().unwrap());
+        assert_eq!(
+            e.suppressed.as_deref(),
+            Some(
+                &[
+                    "AWSVPC_EC2_PUBLIC_NO_INBOUND".to_string(),
+                    "PORT_NOT_BEHIND_LB".into()
+                ][..]
+            )
+        );
+        let v = verdict(&e);
         assert!(!v.failed, "{v:#?}");
         assert_eq!(v.annotations[0].status, AnnotationStatus::Failed);
         assert!(
             v.annotations[0].message.starts_with("Waived by the tag"),
             "{v:#?}"
         );
-        assert!(!verdict(&e, &["all".into()]).failed);
+        all.suppress("all");
+        assert!(!verdict(&all).failed);
     }
 }
