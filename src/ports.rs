@@ -423,6 +423,10 @@ pub trait ReaderSource: Sync {
         &self,
         scope: &ResourceScope,
     ) -> impl Future<Output = Result<std::sync::Arc<Self::Reader>, Refused>> + Send;
+
+    /// The reader of the process's own account in its default region, where the Config rule
+    /// mode and the hook read: never refused, never a role to assume.
+    fn own_reader(&self) -> impl Future<Output = std::sync::Arc<Self::Reader>> + Send;
 }
 
 #[cfg(test)]

@@ -170,6 +170,10 @@ impl ReaderSource for ClientFactory {
         let (key, sdk_config) = self.scoped_config(scope).await?;
         Ok(self.cached_reader(key, &sdk_config))
     }
+
+    async fn own_reader(&self) -> Arc<Reader> {
+        self.reader(&Scope::default()).await
+    }
 }
 
 impl ClientFactory {

@@ -7,6 +7,8 @@ use aws_sdk_securityhub::types::{
     FindingProviderSeverity, Recommendation, RecordState, Remediation, Resource, Severity,
     SeverityLabel,
 };
+use std::sync::Arc;
+
 use tracing::instrument;
 
 use super::clients::ClientFactory;
@@ -16,15 +18,16 @@ use crate::domain::security_hub::{ExportedFinding, FindingState, FINDING_TYPE, S
 use crate::ports::Refused;
 use crate::ports::{FindingsImport, ImportFailure, ReadError};
 
-/// Imports through the client factory: a client per owning account and region.
-#[derive(Debug, Clone, Copy)]
-pub struct SecurityHubFindings<'a> {
-    clients: &'a ClientFactory,
+/// Imports through the client factory: a client per owning account and region. It shares
+/// the factory (and so its member-role credentials) with the readers.
+#[derive(Debug, Clone)]
+pub struct SecurityHubFindings {
+    clients: Arc<ClientFactory>,
 }
 
-impl<'a> SecurityHubFindings<'a> {
+impl SecurityHubFindings {
     /// Imports with the factory's credentials (own, or member roles).
-    pub fn new(clients: &'a ClientFactory) -> Self {
+    pub fn new(clients: Arc<ClientFactory>) -> Self {
         SecurityHubFindings { clients }
     }
 }
@@ -88,7 +91,7 @@ fn to_sdk(f: &ExportedFinding) -> Result<AwsSecurityFinding, ReadError> {
         .build())
 }
 
-impl FindingsImport for SecurityHubFindings<'_> {
+impl FindingsImport for SecurityHubFindings {
     #[instrument(skip(self, batch), fields(api = api::SECURITYHUB_BATCH_IMPORT_FINDINGS, count = batch.len()))]
     async fn import(
         &self,

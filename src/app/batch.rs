@@ -315,6 +315,11 @@ impl<D> RememberingDedup<D> {
         }
     }
 
+    /// The store it remembers for.
+    pub fn inner(&self) -> &D {
+        &self.inner
+    }
+
     fn remembers(&self, key: &str) -> bool {
         let remembered = self.remembered.lock().unwrap_or_else(|e| e.into_inner());
         remembered

@@ -191,7 +191,7 @@ fn no_access(refused: Refused) -> Result<NoAccess, CheckError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Hostile identifiers through the whole use case, for every trigger (issue #23): names at
     //! AWS's length limits, other partitions, Unicode controls, line separators and
     //! bidirectional overrides. On the fake account, a capped number of cases.
@@ -225,7 +225,13 @@ mod tests {
     }
 
     /// One event of each kind, naming `cluster`, `service` and `reason`.
-    fn events(p: &str, region: &str, cluster: &str, service: &str, reason: &str) -> Vec<Value> {
+    pub(crate) fn events(
+        p: &str,
+        region: &str,
+        cluster: &str,
+        service: &str,
+        reason: &str,
+    ) -> Vec<Value> {
         let account = "123456789012";
         let cluster_arn = format!("arn:{p}:ecs:{region}:{account}:cluster/{cluster}");
         let task_arn = format!("arn:{p}:ecs:{region}:{account}:task/{cluster}/abc");

@@ -226,27 +226,10 @@ pub async fn run_config_rule<R: FactReader + TaskLister, C: EvaluationsPut>(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
     use super::*;
-    use crate::domain::config_rule::ConfigEvaluation;
     use crate::domain::facts::Unreadable;
     use crate::domain::rules::fixture::{self, CONTAINER_INSTANCE};
-    use crate::facts::fake::FakeAws;
-
-    #[derive(Default)]
-    struct Reported(Mutex<Vec<ConfigEvaluation>>);
-
-    impl EvaluationsPut for Reported {
-        async fn put_evaluations(
-            &self,
-            _token: &str,
-            batch: &[ConfigEvaluation],
-        ) -> Result<usize, ReadError> {
-            self.0.lock().unwrap().extend_from_slice(batch);
-            Ok(0)
-        }
-    }
+    use crate::facts::fake::{FakeAws, FakeDispatch, FakeEvaluations};
 
     fn change(status: &str) -> ConfigInvocation {
         ConfigInvocation {
@@ -270,7 +253,7 @@ mod tests {
     #[tokio::test]
     async fn messages_the_rule_does_not_evaluate_are_acknowledged() {
         let aws = world();
-        let reported = Reported::default();
+        let reported = FakeEvaluations::default();
         let invocation = ConfigInvocation {
             result_token: "token".into(),
             event_left_scope: false,
@@ -291,7 +274,7 @@ mod tests {
             "ResourceDeletedNotRecorded",
         ] {
             let aws = world();
-            let reported = Reported::default();
+            let reported = FakeEvaluations::default();
             let out = run_config_rule(&change(status), &aws, &reported)
                 .await
                 .unwrap();
@@ -310,7 +293,7 @@ mod tests {
                 reason: "ClusterNotFoundException: Cluster not found.".into(),
             }),
         );
-        let reported = Reported::default();
+        let reported = FakeEvaluations::default();
         let out = run_config_rule(&change("OK"), &aws, &reported)
             .await
             .unwrap();
@@ -331,16 +314,6 @@ mod tests {
         assert!(run_config_rule(&change("OK"), &denied, &reported)
             .await
             .is_err());
-    }
-
-    #[derive(Default)]
-    struct Dispatched(Mutex<Vec<WorkItem>>);
-
-    impl WorkDispatch for Dispatched {
-        async fn dispatch(&self, item: &WorkItem) -> Result<(), ReadError> {
-            self.0.lock().unwrap().push(item.clone());
-            Ok(())
-        }
     }
 
     fn task(arn: &str, service: &str) -> crate::domain::task::TaskDetail {
@@ -364,7 +337,7 @@ mod tests {
                 time: Some("2026-01-01T00:00:00Z".into()),
             },
         };
-        let dispatched = Dispatched::default();
+        let dispatched = FakeDispatch::default();
         let items = dispatch_scan(&scan, &aws, &dispatched).await.unwrap();
         assert_eq!(items.len(), 1, "one cluster, one service: one share");
         assert_eq!(dispatched.0.lock().unwrap().len(), 1);
@@ -376,7 +349,7 @@ mod tests {
             services: vec!["web".into(), "api".into()],
             ..items[0].clone()
         };
-        let reported = Reported::default();
+        let reported = FakeEvaluations::default();
         let evaluations = run_work_item(&worker, &aws, &reported).await.unwrap();
         assert_eq!(evaluations.len(), 2);
         assert_eq!(reported.0.lock().unwrap().len(), 2);

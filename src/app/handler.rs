@@ -4,7 +4,9 @@
 //! carries a meaningful `errorType` (Lambda retries it, then keeps the event on the failure
 //! destination: nothing is lost silently).
 
+use std::fmt::Debug;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -13,7 +15,7 @@ use serde_json::Value;
 use thiserror::Error;
 use tracing::{debug, error, info, instrument};
 
-use crate::adapters::clients::{ClientFactory, Scope};
+use crate::adapters::clients::ClientFactory;
 use crate::adapters::config_service::ConfigEvaluations;
 use crate::adapters::dynamodb::DynamoDedup;
 use crate::adapters::lambda::LambdaDispatch;
@@ -26,17 +28,17 @@ use crate::app::config_rule::{dispatch_scan, run_config_rule, run_work_item};
 use crate::app::export::{ExportReport, Exporting};
 use crate::app::hook::answer_hook;
 use crate::app::settings::LambdaSettings;
-use crate::app::AwsChecker;
-use crate::domain::config_rule::{
-    is_config_invocation, parse_config_invocation, work_item, ConfigRequest, WorkItem,
-};
+use crate::domain::config_rule::{parse_config_invocation, ConfigRequest, WorkItem};
 use crate::domain::delivery::CheckReport;
 use crate::domain::event::parse_trigger;
-use crate::domain::hook::is_hook_invocation;
-use crate::domain::queue::{queued_events, QueuedEvent};
+use crate::domain::invocation::{classify, Invocation};
+use crate::domain::queue::QueuedEvent;
 use crate::domain::verdict::Severity;
 use crate::facts::deadline::Budgeted;
-use crate::ports::ReadError;
+use crate::ports::{
+    AlertDedup, AlertPublish, EvaluationsPut, FindingsImport, OpenFindings, ReadError,
+    ReaderSource, WorkDispatch,
+};
 use crate::render::metrics::emf_lines;
 use crate::render::metrics::export_emf_line;
 
@@ -135,19 +137,62 @@ fn epoch_millis() -> u128 {
         .as_millis()
 }
 
-/// Everything the function keeps between invocations: clients, fact caches, alerting.
+/// The outside world of the Lambda app, shaped as the app uses it: where readers come from
+/// and where verdicts go. [`AwsPorts`] are the AWS adapters; the in-memory fakes are another
+/// set (`facts::fake`), so that the dispatch of every payload is tested without AWS.
+pub trait LambdaPorts {
+    /// Readers, one per resource scope (own account, or a member account's role).
+    type Source: ReaderSource + Debug;
+    /// Publishes alerts (SNS).
+    type Publisher: AlertPublish + Sync + Debug;
+    /// Claims the alerts' dedup keys (DynamoDB).
+    type Dedup: AlertDedup + Sync + Debug;
+    /// Imports findings into the owning account's Security Hub.
+    type Hub: FindingsImport + Debug;
+    /// Keeps the open Security Hub findings (DynamoDB).
+    type Open: OpenFindings + Debug;
+    /// Reports evaluations to AWS Config.
+    type Evaluations: EvaluationsPut + Sync + Debug;
+    /// Hands a scheduled Config scan's shares to other invocations (Lambda Invoke).
+    type FanOut: WorkDispatch + Debug;
+}
+
+/// The AWS adapters: what the deployed function uses.
 #[derive(Debug)]
-pub struct LambdaApp {
-    clients: ClientFactory,
-    publisher: SnsAlerts,
-    /// The DynamoDB dedup table: the open Security Hub findings.
-    open_findings: Option<DynamoDedup>,
+pub struct AwsPorts;
+
+impl LambdaPorts for AwsPorts {
+    type Source = ClientFactory;
+    type Publisher = SnsAlerts;
+    type Dedup = DynamoDedup;
+    type Hub = SecurityHubFindings;
+    type Open = DynamoDedup;
+    type Evaluations = ConfigEvaluations;
+    type FanOut = LambdaDispatch;
+}
+
+/// Everything the function keeps between invocations: readers (and their fact caches), where
+/// alerts, findings and Config evaluations go, and the alert policy.
+#[derive(Debug)]
+pub struct LambdaApp<P: LambdaPorts = AwsPorts> {
+    /// Readers per scope, kept for the life of the execution environment.
+    pub source: Arc<P::Source>,
+    /// The alerts' topic.
+    pub publisher: P::Publisher,
     /// The alerts' dedup: a key this environment completed is not claimed again.
-    dedup: Option<RememberingDedup<DynamoDedup>>,
-    min_severity: Severity,
-    security_hub: bool,
-    config_evaluations: ConfigEvaluations,
-    fan_out: Option<LambdaDispatch>,
+    pub dedup: Option<RememberingDedup<P::Dedup>>,
+    /// The Security Hub import, when the export is on.
+    pub hub: Option<P::Hub>,
+    /// The open Security Hub findings (the dedup table).
+    pub open_findings: Option<P::Open>,
+    /// AWS Config's PutEvaluations.
+    pub config_evaluations: P::Evaluations,
+    /// The scheduled scan's fan-out, when on.
+    pub fan_out: Option<P::FanOut>,
+    /// The function's own region (the hook's services are judged there).
+    pub region: Option<String>,
+    /// Lowest severity that is published or exported.
+    pub min_severity: Severity,
 }
 
 /// CloudWatch Embedded Metric Format: raw JSON lines on stdout become metrics.
@@ -164,9 +209,10 @@ fn emit_metrics(report: &CheckReport, exported: &ExportReport) {
     }
 }
 
-impl LambdaApp {
+impl LambdaApp<AwsPorts> {
     /// Builds every client during init (not on the first event), without calling AWS.
     pub async fn init(settings: &LambdaSettings, clients: ClientFactory) -> Self {
+        let clients = Arc::new(clients);
         let alerts = &settings.alerts;
         let topic_arn = alerts.topic_arn.clone().unwrap_or_default();
         let publisher = alerts.publisher(&clients, &topic_arn).await;
@@ -184,50 +230,55 @@ impl LambdaApp {
             }
             _ => None,
         };
+        let region = clients.sdk_config().await.region().map(|r| r.to_string());
         // The default scope's readers are built now; no connection is warmed up: that took
         // AWS calls with invented ids, which CloudTrail records as client errors. The first
         // check opens its connections in its first wave, concurrently.
-        clients.reader(&Scope::default()).await;
+        clients.own_reader().await;
         LambdaApp {
-            clients,
+            hub: alerts
+                .findings
+                .security_hub
+                .then(|| SecurityHubFindings::new(Arc::clone(&clients))),
+            source: clients,
             publisher,
-            open_findings,
             dedup,
-            min_severity: alerts.findings.min_severity,
-            security_hub: alerts.findings.security_hub,
+            open_findings,
             config_evaluations,
             fan_out,
+            region,
+            min_severity: alerts.findings.min_severity,
         }
     }
+}
 
+impl<P: LambdaPorts> LambdaApp<P> {
     /// Handles one invocation.
     #[instrument(skip_all, fields(request_id = %event.context.request_id, cold_start))]
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
         let cold_start = COLD.swap(false, Ordering::Relaxed);
         tracing::Span::current().record("cold_start", cold_start);
         let deadline = invocation_deadline(&event.context);
-        // The deployed shape first: a batch from the queue (its bodies are only ever read as
-        // EventBridge events, never as work items or Config invocations).
-        let result = if is_hook_invocation(&event.payload) {
+        let result = match classify(&event.payload) {
             // Never an invocation error: a failed hook invocation would block the stack.
-            // Boxed like the other branches: the judgement's future is large.
-            Ok(Box::pin(self.handle_hook(&event.payload, deadline)).await)
-        } else if let Some(messages) = queued_events(&event.payload) {
-            // Boxed, like the other branches' large futures: the handler's own future stays small.
-            Ok(Box::pin(self.handle_batch(messages, deadline)).await)
-        } else if let Some(item) = work_item(&event.payload) {
-            match item {
-                Ok(item) => match item.belongs_to(&event.context.invoked_function_arn) {
-                    Ok(()) => self.handle_work(&item, deadline).await,
-                    // Refused before any AWS call.
-                    Err(why) => Err(HandlerError::InvalidInput(why)),
-                },
-                Err(e) => Err(HandlerError::InvalidInput(e.to_string())),
+            // Each branch boxed: the judgements' futures are large, the handler's stays small.
+            Invocation::Hook => Ok(Box::pin(self.handle_hook(&event.payload, deadline)).await),
+            Invocation::Batch(messages) => {
+                Ok(Box::pin(self.handle_batch(messages, deadline)).await)
             }
-        } else if is_config_invocation(&event.payload) {
-            self.handle_config(event.payload, deadline).await
-        } else {
-            Box::pin(self.handle_event(event.payload, deadline)).await
+            Invocation::Work(item) => {
+                // Refused before any AWS call when it is not this function's own.
+                let item = item
+                    .map_err(|e| e.to_string())
+                    .and_then(|item| {
+                        item.belongs_to(&event.context.invoked_function_arn)
+                            .map(|()| item)
+                    })
+                    .map_err(HandlerError::InvalidInput)?;
+                Box::pin(self.handle_work(&item, deadline)).await
+            }
+            Invocation::Config => Box::pin(self.handle_config(event.payload, deadline)).await,
+            Invocation::Event => Box::pin(self.handle_event(event.payload, deadline)).await,
         };
         if let Err(e) = &result {
             error!(error_type = e.error_type(), error = %e, "invocation failed");
@@ -236,15 +287,18 @@ impl LambdaApp {
     }
 
     /// The check use case, delivering to this function's topic, table and Security Hub.
-    fn checker<'a>(&'a self, hub: &'a SecurityHubFindings<'a>) -> AwsChecker<'a> {
+    #[allow(clippy::type_complexity)]
+    fn checker(
+        &self,
+    ) -> Checker<'_, P::Source, P::Publisher, RememberingDedup<P::Dedup>, P::Hub, P::Open> {
         Checker {
-            source: &self.clients,
+            source: &*self.source,
             alerting: Some(Alerting {
                 publisher: &self.publisher,
                 dedup: self.dedup.as_ref(),
                 min_severity: self.min_severity,
             }),
-            export: self.security_hub.then_some(Exporting {
+            export: self.hub.as_ref().map(|hub| Exporting {
                 import: hub,
                 open: self.open_findings.as_ref(),
                 min_severity: self.min_severity,
@@ -259,8 +313,7 @@ impl LambdaApp {
         deadline: Option<Instant>,
     ) -> Result<Value, HandlerError> {
         let trigger = parse_trigger(payload).map_err(CheckError::from)?;
-        let hub = SecurityHubFindings::new(&self.clients);
-        let report = self.checker(&hub).check(&trigger, deadline).await?;
+        let report = self.checker().check(&trigger, deadline).await?;
         serde_json::to_value(&report).map_err(|e| HandlerError::InvalidInput(e.to_string()))
     }
 
@@ -269,8 +322,7 @@ impl LambdaApp {
     /// that keeps failing reaches the dead-letter queue on its own.
     async fn handle_batch(&self, messages: Vec<QueuedEvent>, deadline: Option<Instant>) -> Value {
         let count = messages.len();
-        let hub = SecurityHubFindings::new(&self.clients);
-        let outcome = self.checker(&hub).run_batch(messages, deadline).await;
+        let outcome = self.checker().run_batch(messages, deadline).await;
         for (message_id, report) in &outcome.reports {
             // The batch response carries only the failures: each Evaluation is a log line.
             println!(
@@ -293,17 +345,11 @@ impl LambdaApp {
 
     /// A CloudFormation Lambda Hook invocation: the service operation judged before it runs.
     async fn handle_hook(&self, payload: &Value, deadline: Option<Instant>) -> Value {
-        let reader = self.clients.reader(&Scope::default()).await;
-        let region = self
-            .clients
-            .sdk_config()
-            .await
-            .region()
-            .map(|r| r.to_string());
+        let reader = self.source.own_reader().await;
         answer_hook(
             payload,
             reader.as_ref(),
-            region.as_deref(),
+            self.region.as_deref(),
             deadline,
             time::OffsetDateTime::now_utc(),
         )
@@ -318,7 +364,7 @@ impl LambdaApp {
     ) -> Result<Value, HandlerError> {
         let invocation = parse_config_invocation(payload)
             .map_err(|e| HandlerError::InvalidInput(e.to_string()))?;
-        let reader = self.clients.reader(&Scope::default()).await;
+        let reader = self.source.own_reader().await;
         if let (ConfigRequest::Scheduled { .. }, Some(dispatch)) =
             (&invocation.request, self.fan_out.as_ref())
         {
@@ -343,7 +389,7 @@ impl LambdaApp {
         item: &WorkItem,
         deadline: Option<Instant>,
     ) -> Result<Value, HandlerError> {
-        let reader = self.clients.reader(&Scope::default()).await;
+        let reader = self.source.own_reader().await;
         let evaluations = match deadline {
             Some(deadline) => {
                 let reader = Budgeted::new(reader.as_ref(), deadline, alert_reserve());
@@ -417,5 +463,277 @@ mod tests {
         context.deadline = now_ms - 1_000;
         let spent = invocation_deadline(&context).unwrap();
         assert!(spent <= Instant::now(), "a spent budget stays spent");
+    }
+}
+
+/// The dispatch of every payload the function receives, through the generic app on the
+/// in-memory fakes: the same `handle` the binary runs, without AWS.
+#[cfg(test)]
+mod dispatch {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::domain::api;
+    use crate::domain::config_rule::work_payload;
+    use crate::domain::rules::fixture::{self, CONTAINER_INSTANCE};
+    use crate::domain::task::TaskDetail;
+    use crate::facts::fake::{
+        FakeAws, FakeDedup, FakeDispatch, FakeEvaluations, FakeHub, FakeOpenFindings,
+        FakePublisher, FakeSource,
+    };
+
+    #[derive(Debug)]
+    struct FakePorts;
+
+    impl LambdaPorts for FakePorts {
+        type Source = FakeSource;
+        type Publisher = FakePublisher;
+        type Dedup = FakeDedup;
+        type Hub = FakeHub;
+        type Open = FakeOpenFindings;
+        type Evaluations = FakeEvaluations;
+        type FanOut = FakeDispatch;
+    }
+
+    const ACCOUNT: &str = "123456789012";
+    const CLUSTER: &str = "arn:aws:ecs:us-east-1:123456789012:cluster/prod";
+    const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:guard";
+
+    /// The seed's world, with two running tasks of its service `web`.
+    fn seed() -> FakeAws {
+        let task = |arn: &str| TaskDetail {
+            task_arn: arn.into(),
+            group: Some("service:web".into()),
+            cluster_arn: Some(CLUSTER.into()),
+            ..fixture::running_event().0.task
+        };
+        FakeAws::from_facts(&fixture::seed(), CONTAINER_INSTANCE, "10.0.3.7")
+            .with_tasks(vec![task("t1"), task("t2")])
+    }
+
+    /// The app as `init` builds it (alerts with dedup, no export, no fan-out), over `aws`.
+    fn app(aws: FakeAws) -> LambdaApp<FakePorts> {
+        LambdaApp {
+            source: Arc::new(FakeSource::new(aws)),
+            publisher: FakePublisher::default(),
+            dedup: Some(RememberingDedup::new(
+                FakeDedup::default(),
+                Duration::from_secs(3600),
+            )),
+            hub: None,
+            open_findings: None,
+            config_evaluations: FakeEvaluations::default(),
+            fan_out: None,
+            region: Some("us-east-1".into()),
+            min_severity: Severity::High,
+        }
+    }
+
+    fn calls(app: &LambdaApp<FakePorts>) -> Vec<&'static str> {
+        app.source.reader.inner().calls()
+    }
+
+    async fn invoke(app: &LambdaApp<FakePorts>, payload: Value) -> Result<Value, HandlerError> {
+        let mut context = Context::default();
+        context.invoked_function_arn = FUNCTION.into();
+        app.handle(LambdaEvent::new(payload, context)).await
+    }
+
+    /// The seed task's RUNNING event, as EventBridge sends it.
+    fn running() -> Value {
+        crate::app::checker::tests::events("aws", "us-east-1", "prod", "web", "x").remove(0)
+    }
+
+    fn config(message: Value) -> Value {
+        json!({"invokingEvent": message.to_string(), "ruleParameters": "{}", "resultToken": "tok",
+            "eventLeftScope": false, "configRuleName": "ecs-inbound-guard", "accountId": ACCOUNT})
+    }
+
+    fn sqs(bodies: &[(&str, String)]) -> Value {
+        let records: Vec<Value> = bodies
+            .iter()
+            .map(|(id, body)| {
+                json!({"messageId": id, "receiptHandle": "r", "body": body,
+                "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+                "awsRegion": "us-east-1", "attributes": {}, "messageAttributes": {}})
+            })
+            .collect();
+        json!({ "Records": records })
+    }
+
+    #[tokio::test]
+    async fn an_eventbridge_event_alerts_once_per_deploy() {
+        let app = app(seed());
+        let first = invoke(&app, running()).await.unwrap();
+        assert_eq!(first["compliance"], "NON_COMPLIANT", "{first:#}");
+        assert_eq!(first["alert"]["published"], true, "{first:#}");
+        let again = invoke(&app, running()).await.unwrap();
+        assert_eq!(again["alert"]["deduplicated"], true, "{again:#}");
+        assert_eq!(app.publisher.published.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_alert_that_cannot_be_published_fails_the_invocation_and_frees_its_claim() {
+        let mut app = app(seed());
+        app.publisher.fail = true;
+        let error = invoke(&app, running()).await.unwrap_err();
+        assert_eq!(error.error_type(), "PublishFailed", "{error}");
+        let log = app
+            .dedup
+            .as_ref()
+            .unwrap()
+            .inner()
+            .log
+            .lock()
+            .unwrap()
+            .clone();
+        assert!(log.last().unwrap().starts_with("release "), "{log:?}");
+    }
+
+    #[tokio::test]
+    async fn a_queue_batch_alerts_once_and_hands_back_only_what_to_retry() {
+        let app = app(seed());
+        let batch = sqs(&[("m1", running().to_string()), ("m2", running().to_string())]);
+        let out = invoke(&app, batch.clone()).await.unwrap();
+        assert_eq!(out, json!({"batchItemFailures": []}));
+        assert_eq!(app.publisher.published.lock().unwrap().len(), 1);
+
+        let mut failing = self::app(seed());
+        failing.publisher.fail = true;
+        let out = invoke(&failing, batch).await.unwrap();
+        let ids: Vec<&str> = out["batchItemFailures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["itemIdentifier"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["m1", "m2"], "{out:#}");
+    }
+
+    #[tokio::test]
+    async fn a_hook_invocation_is_judged_and_never_an_invocation_error() {
+        let create = crate::app::hook::tests::request("CREATE_PRE_PROVISION", json!([]));
+        let app = app(crate::app::preflight::tests::world(&fixture::seed()));
+        let out = invoke(&app, create.clone()).await.unwrap();
+        assert_eq!(out["hookStatus"], "FAILED", "{out:#}");
+        assert!(
+            app.publisher.published.lock().unwrap().is_empty(),
+            "a hook never alerts"
+        );
+
+        let unreadable = self::app(
+            crate::app::preflight::tests::world(&fixture::seed()).failing(
+                api::EC2_DESCRIBE_SUBNETS,
+                ReadError::Failed {
+                    api: api::EC2_DESCRIBE_SUBNETS,
+                    message: "Throttling".into(),
+                },
+            ),
+        );
+        let out = invoke(&unreadable, create).await.unwrap();
+        assert_eq!(out["hookStatus"], "SUCCESS", "{out:#}");
+    }
+
+    #[tokio::test]
+    async fn a_config_change_is_evaluated_and_reported_to_config() {
+        let app = app(seed());
+        let item = json!({"resourceType": "AWS::ECS::Service",
+            "resourceId": "arn:aws:ecs:us-east-1:123456789012:service/prod/web",
+            "ARN": "arn:aws:ecs:us-east-1:123456789012:service/prod/web",
+            "configurationItemCaptureTime": "2026-01-01T00:00:00.000Z",
+            "configurationItemStatus": "OK",
+            "configuration": {"Cluster": CLUSTER, "ServiceName": "web"}});
+        let out = invoke(
+            &app,
+            config(json!({"messageType": "ConfigurationItemChangeNotification",
+            "configurationItem": item})),
+        )
+        .await
+        .unwrap();
+        let reported = app.config_evaluations.0.lock().unwrap().clone();
+        assert_eq!(reported.len(), 1, "{out:#}");
+        assert_eq!(reported[0].compliance_type, "NON_COMPLIANT", "{reported:?}");
+        assert_eq!(
+            out["configEvaluations"][0]["complianceType"],
+            "NON_COMPLIANT"
+        );
+        assert!(
+            app.publisher.published.lock().unwrap().is_empty(),
+            "Config mode never alerts"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_scheduled_scan_fans_out_when_on_and_is_evaluated_here_when_off() {
+        let scheduled = config(json!({"messageType": "ScheduledNotification",
+            "notificationCreationTime": "2026-01-01T00:00:00.000Z"}));
+        let mut fanning = app(seed());
+        fanning.fan_out = Some(FakeDispatch::default());
+        let out = invoke(&fanning, scheduled.clone()).await.unwrap();
+        assert_eq!(out, json!({"workItems": 1}));
+        assert_eq!(fanning.fan_out.as_ref().unwrap().0.lock().unwrap().len(), 1);
+        assert!(fanning.config_evaluations.0.lock().unwrap().is_empty());
+
+        let alone = app(seed());
+        let out = invoke(&alone, scheduled).await.unwrap();
+        assert_eq!(
+            out["configEvaluations"].as_array().unwrap().len(),
+            1,
+            "{out:#}"
+        );
+        assert_eq!(alone.config_evaluations.0.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_work_item_is_run_only_for_this_functions_account_and_region() {
+        let item = |cluster: &str| {
+            work_payload(&WorkItem {
+                cluster: cluster.into(),
+                services: vec!["web".into()],
+                result_token: "tok".into(),
+                time: None,
+            })
+        };
+        let app = app(seed());
+        let out = invoke(&app, item(CLUSTER)).await.unwrap();
+        assert_eq!(
+            out["configEvaluations"][0]["complianceType"], "NON_COMPLIANT",
+            "{out:#}"
+        );
+
+        let other = self::app(seed());
+        let forged = item("arn:aws:ecs:us-east-1:999999999999:cluster/prod");
+        let error = invoke(&other, forged).await.unwrap_err();
+        assert_eq!(error.error_type(), "InvalidInput", "{error}");
+        assert!(
+            calls(&other).is_empty(),
+            "refused before any read: {:?}",
+            calls(&other)
+        );
+    }
+
+    #[tokio::test]
+    async fn the_security_hub_export_gets_the_findings_of_an_alerted_task() {
+        let mut app = app(seed());
+        app.hub = Some(FakeHub::default());
+        app.open_findings = Some(FakeOpenFindings::default());
+        invoke(&app, running()).await.unwrap();
+        let batches = app.hub.as_ref().unwrap().batches.lock().unwrap().clone();
+        assert_eq!(batches.len(), 1, "{batches:?}");
+        assert!(!batches[0].is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_payload_of_no_known_shape_is_invalid_input_without_a_read() {
+        let app = app(seed());
+        for payload in [
+            json!({"hello": "world"}),
+            json!({"invokingEvent": "{not json", "resultToken": "t"}),
+            json!({ crate::domain::config_rule::WORK_ITEM_KEY: {"cluster": 7} }),
+        ] {
+            let error = invoke(&app, payload.clone()).await.unwrap_err();
+            assert_eq!(error.error_type(), "InvalidInput", "{payload}: {error}");
+        }
+        assert!(calls(&app).is_empty(), "{:?}", calls(&app));
     }
 }

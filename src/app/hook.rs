@@ -73,7 +73,7 @@ async fn decide<R: FactReader>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::app::preflight::tests::world;
     use crate::domain::rules::fixture;
@@ -81,7 +81,7 @@ mod tests {
     use serde_json::json;
 
     /// A hook request for the fixture's service (the guide's resource-operation shape).
-    fn request(point: &str, load_balancers: Value) -> Value {
+    pub(crate) fn request(point: &str, load_balancers: Value) -> Value {
         json!({
             "clientRequestToken": "token-7",
             "awsAccountId": "111122223333",

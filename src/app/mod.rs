@@ -28,6 +28,6 @@ pub type AwsChecker<'a> = Checker<
     ClientFactory,
     SnsAlerts,
     RememberingDedup<DynamoDedup>,
-    SecurityHubFindings<'a>,
+    SecurityHubFindings,
     DynamoDedup,
 >;

@@ -7,6 +7,7 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -378,7 +379,7 @@ async fn check_event(args: &CheckArgs) -> Outcome {
     let deadline = args
         .timeout
         .map(|s| Instant::now() + Duration::from_secs(s));
-    let clients = args.aws.client_factory();
+    let clients = Arc::new(args.aws.client_factory());
     let findings = &args.alerts.findings;
     let publisher = match topic_arn {
         Some(arn) => Some(args.alerts.publisher(&clients, arn).await),
@@ -393,9 +394,9 @@ async fn check_event(args: &CheckArgs) -> Outcome {
         true => findings.dedup(&clients).await,
         false => None,
     };
-    let hub = SecurityHubFindings::new(&clients);
+    let hub = SecurityHubFindings::new(Arc::clone(&clients));
     let checker: AwsChecker = Checker {
-        source: &clients,
+        source: &*clients,
         alerting: publisher.as_ref().map(|publisher| Alerting {
             publisher,
             dedup: dedup.as_ref(),
@@ -478,7 +479,7 @@ async fn audit(args: AuditArgs) -> Outcome {
         profile: args.profile.clone(),
         org: args.org.clone(),
     };
-    let clients = aws.client_factory();
+    let clients = Arc::new(aws.client_factory());
     let scopes = audit_scopes_of(&args, &clients).await?;
     let bar =
         indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
@@ -551,9 +552,9 @@ async fn audit_scopes_of(
 async fn export_audit(
     evaluations: &[ecs_inbound_guard::domain::evaluation::Evaluation],
     findings: &FindingSettings,
-    clients: &ClientFactory,
+    clients: &Arc<ClientFactory>,
 ) {
-    let hub = SecurityHubFindings::new(clients);
+    let hub = SecurityHubFindings::new(Arc::clone(clients));
     let open = findings.dedup(clients).await;
     let export = Exporting {
         import: &hub,

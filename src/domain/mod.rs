@@ -11,6 +11,7 @@ pub mod event;
 pub mod facts;
 pub mod hook;
 pub mod hop;
+pub mod invocation;
 pub mod net;
 pub mod org;
 pub mod path;

@@ -1,12 +1,13 @@
 //! An in-memory AWS for unit tests: the reader ports answered from a [`TaskFacts`] world (the
 //! rule fixtures), every call recorded by IAM action, any action made to fail; plus a recording
-//! publisher and dedup store. Millisecond tests of the wave/skip logic and of the claim →
+//! publisher, dedup store, Security Hub, Config and fan-out. Millisecond tests of the wave/skip logic and of the claim →
 //! publish → complete/release path; moto stays for the wiring.
 
 use crate::domain::api;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use crate::domain::config_rule::{ConfigEvaluation, WorkItem};
 use crate::domain::facts::{
     Fact, Host, Listener, LoadBalancer, Nat, NatGateway, NatInstance, NetworkInterface, RouteTable,
     Service, Subnet, TargetGroup, TargetHealth, TaskDefinition, TaskFacts, VpcDns, VpcEndpoint,
@@ -16,9 +17,9 @@ use crate::domain::security_hub::{ExportedFinding, OpenRules};
 use crate::domain::stop::StopFacts;
 use crate::domain::task::TaskDetail;
 use crate::ports::{
-    AlertDedup, AlertPublish, Claim, DedupError, Ec2Reader, EcsReader, ElbReader, FindingsImport,
-    ImportFailure, OpenFindings, PublishError, ReadError, ReadResult, Selection, TaskLister,
-    DESCRIBE_CONTAINER_INSTANCES_BATCH,
+    AlertDedup, AlertPublish, Claim, DedupError, Ec2Reader, EcsReader, ElbReader, EvaluationsPut,
+    FindingsImport, ImportFailure, OpenFindings, PublishError, ReadError, ReadResult, Selection,
+    TaskLister, WorkDispatch, DESCRIBE_CONTAINER_INSTANCES_BATCH,
 };
 use crate::render::sns::Alert;
 
@@ -558,6 +559,32 @@ impl OpenFindings for FakeOpenFindings {
     }
 }
 
+/// AWS Config in memory: every evaluation reported.
+#[derive(Debug, Default)]
+pub struct FakeEvaluations(pub Mutex<Vec<ConfigEvaluation>>);
+
+impl EvaluationsPut for FakeEvaluations {
+    async fn put_evaluations(
+        &self,
+        _result_token: &str,
+        batch: &[ConfigEvaluation],
+    ) -> Result<usize, ReadError> {
+        self.0.lock().unwrap().extend_from_slice(batch);
+        Ok(0)
+    }
+}
+
+/// The scheduled scan's fan-out in memory: every work item dispatched.
+#[derive(Debug, Default)]
+pub struct FakeDispatch(pub Mutex<Vec<WorkItem>>);
+
+impl WorkDispatch for FakeDispatch {
+    async fn dispatch(&self, item: &WorkItem) -> Result<(), ReadError> {
+        self.0.lock().unwrap().push(item.clone());
+        Ok(())
+    }
+}
+
 /// Readers from one fake account for every scope, behind the cache as the Lambda's are.
 #[derive(Debug)]
 pub struct FakeSource {
@@ -585,5 +612,9 @@ impl crate::ports::ReaderSource for FakeSource {
         _scope: &crate::domain::org::ResourceScope,
     ) -> Result<std::sync::Arc<Self::Reader>, crate::ports::Refused> {
         Ok(self.reader.clone())
+    }
+
+    async fn own_reader(&self) -> std::sync::Arc<Self::Reader> {
+        self.reader.clone()
     }
 }
