@@ -10,7 +10,7 @@ use crate::domain::delivery::{dedup_key, CheckReport};
 use crate::domain::diagnosis::{
     evaluate_service_event, evaluate_stop, newest_diagnosable, stop_verdict_before_reading,
 };
-use crate::domain::evaluation::{evaluate_task, verdict_before_reading, Evaluation};
+use crate::domain::evaluation::{evaluate_task, Evaluation};
 use crate::domain::event::{InputError, TaskEvent, Trigger};
 use crate::domain::rules::check_incomplete;
 use crate::domain::stop::{ServiceEvent, StoppedTask};
@@ -42,40 +42,61 @@ pub enum CheckError {
     },
 }
 
-/// Evaluates a parsed trigger.
+/// Evaluates a parsed trigger: the verdict that needs no read, else the one its facts give.
 #[instrument(skip_all)]
 pub async fn check_trigger<R: FactReader>(
     trigger: &Trigger,
     reader: &R,
 ) -> Result<Evaluation, CheckError> {
+    match verdict_before_reading(trigger, OffsetDateTime::now_utc()) {
+        Some(evaluation) => Ok(evaluation),
+        None => read_and_evaluate(trigger, reader).await,
+    }
+}
+
+/// The verdict that needs no AWS read (out of scope, too old, no ENI, a stop that is not
+/// diagnosed...), if any: asked before a reader is built, so it never costs an AssumeRole.
+pub fn verdict_before_reading(trigger: &Trigger, now: OffsetDateTime) -> Option<Evaluation> {
     match trigger {
+        Trigger::OutOfScope(o) => Some(Evaluation::out_of_scope(o, now)),
+        Trigger::RunningTask(event) => {
+            crate::domain::evaluation::verdict_before_reading(event, now)
+        }
+        Trigger::StoppedTask(stop) => stop_verdict_before_reading(stop, now),
+        Trigger::Service(_) => None,
+    }
+}
+
+/// The verdict the trigger's facts give, once [`verdict_before_reading`] gave none.
+pub async fn read_and_evaluate<R: FactReader>(
+    trigger: &Trigger,
+    reader: &R,
+) -> Result<Evaluation, CheckError> {
+    match trigger {
+        // Decided before reading; kept total.
         Trigger::OutOfScope(o) => Ok(Evaluation::out_of_scope(o, OffsetDateTime::now_utc())),
-        Trigger::RunningTask(event) => check_task(event, reader).await,
-        Trigger::StoppedTask(stop) => check_stop(stop, reader).await,
+        Trigger::RunningTask(event) => read_task(event, reader).await,
+        Trigger::StoppedTask(stop) => read_stop(stop, reader).await,
         Trigger::Service(event) => check_service_event(event, reader).await,
     }
 }
 
-/// Diagnoses a stopped task (health-check kill, start failure).
+/// Diagnoses a stopped task (health-check kill, start failure) from its facts.
 #[instrument(skip_all, fields(task_arn = %stop.event.task.task_arn))]
-pub async fn check_stop<R: FactReader>(
+async fn read_stop<R: FactReader>(
     stop: &StoppedTask,
     reader: &R,
 ) -> Result<Evaluation, CheckError> {
-    let now = OffsetDateTime::now_utc();
-    if let Some(evaluation) = stop_verdict_before_reading(stop, now) {
-        return Ok(evaluation);
-    }
     let facts = Box::pin(read_stop_facts(stop, reader))
         .await
         .map_err(CheckError::Aws)?;
-    Ok(evaluate_stop(stop, &facts, now))
+    Ok(evaluate_stop(stop, &facts, OffsetDateTime::now_utc()))
 }
 
 /// Diagnoses a failed deployment or a service whose tasks keep failing to start, through its
 /// newest diagnosable stopped task.
 #[instrument(skip_all, fields(service = %event.service_arn))]
-pub async fn check_service_event<R: FactReader>(
+async fn check_service_event<R: FactReader>(
     event: &ServiceEvent,
     reader: &R,
 ) -> Result<Evaluation, CheckError> {
@@ -103,7 +124,10 @@ pub async fn check_service_event<R: FactReader>(
         event.deployment_id.as_deref(),
         event.region.as_deref(),
     ) {
-        Some(stop) => Some(Box::pin(check_stop(&stop, reader)).await?),
+        Some(stop) => Some(match stop_verdict_before_reading(&stop, now) {
+            Some(evaluation) => evaluation,
+            None => Box::pin(read_stop(&stop, reader)).await?,
+        }),
         None => None,
     };
     Ok(evaluate_service_event(
@@ -114,22 +138,20 @@ pub async fn check_service_event<R: FactReader>(
     ))
 }
 
-/// Evaluates a RUNNING task event.
+/// Evaluates a RUNNING task from its facts.
 #[instrument(skip_all, fields(task_arn = %event.task.task_arn))]
-pub async fn check_task<R: FactReader>(
-    event: &TaskEvent,
-    reader: &R,
-) -> Result<Evaluation, CheckError> {
-    let now = OffsetDateTime::now_utc();
-    if let Some(evaluation) = verdict_before_reading(event, now) {
-        return Ok(evaluation);
-    }
+async fn read_task<R: FactReader>(event: &TaskEvent, reader: &R) -> Result<Evaluation, CheckError> {
     let attachment = event.task.eni_attachment();
     // Boxed: the joined read futures are large, and a deep stack is not guaranteed.
     let facts = Box::pin(read_task_facts(event, attachment.as_ref(), reader))
         .await
         .map_err(CheckError::Aws)?;
-    Ok(evaluate_task(event, attachment.as_ref(), &facts, now))
+    Ok(evaluate_task(
+        event,
+        attachment.as_ref(),
+        &facts,
+        OffsetDateTime::now_utc(),
+    ))
 }
 
 /// How alerts are published: where, at which severity, with which dedup store.

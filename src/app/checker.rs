@@ -10,10 +10,9 @@ use time::OffsetDateTime;
 use tracing::{info, instrument, warn};
 
 use crate::adapters::clients::OPERATION_TIMEOUT;
-use crate::app::check::{check_trigger, deliver, Alerting, CheckError};
+use crate::app::check::{deliver, read_and_evaluate, verdict_before_reading, Alerting, CheckError};
 use crate::app::export::{export_findings, ExportReport, Exporting};
 use crate::domain::delivery::CheckReport;
-use crate::domain::diagnosis::stop_verdict_before_reading;
 use crate::domain::evaluation::Evaluation;
 use crate::domain::event::Trigger;
 use crate::domain::refusal::{verdict_without_access, NoAccess};
@@ -106,7 +105,7 @@ where
             }
         };
         let evaluation = match deadline {
-            None => check_trigger(trigger, reader.as_ref()).await?,
+            None => read_and_evaluate(trigger, reader.as_ref()).await?,
             Some(deadline) => {
                 // Keep what the alert needs (half the budget when that is shorter, e.g. the
                 // 3 s Lambda default); a check that does not publish keeps nothing.
@@ -116,7 +115,7 @@ where
                     None => Duration::ZERO,
                 };
                 let budgeted = Budgeted::new(reader.as_ref(), deadline, reserve);
-                check_trigger(trigger, &budgeted).await?
+                read_and_evaluate(trigger, &budgeted).await?
             }
         };
         info!(
@@ -159,18 +158,6 @@ where
             published = report.alert.published,
             "evaluation"
         );
-    }
-}
-
-/// A verdict that needs no AWS read (out of scope, too old, no ENI...), if any.
-fn verdict_before_reading(trigger: &Trigger, now: OffsetDateTime) -> Option<Evaluation> {
-    match trigger {
-        Trigger::OutOfScope(o) => Some(Evaluation::out_of_scope(o, now)),
-        Trigger::RunningTask(event) => {
-            crate::domain::evaluation::verdict_before_reading(event, now)
-        }
-        Trigger::StoppedTask(stop) => stop_verdict_before_reading(stop, now),
-        Trigger::Service(_) => None,
     }
 }
 
