@@ -33,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 
 moto_port=$(free_port)
-setsid "$VENV/moto_server" -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
+setsid "$VENV/python3" tests/support/moto_server.py -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
 pids+=($!)
 wait_for "$moto_port" "moto" 60
 export ECS_INBOUND_GUARD_MOTO="http://127.0.0.1:$moto_port"

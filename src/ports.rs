@@ -186,6 +186,15 @@ macro_rules! with_reads {
                 /// Subnets (DescribeSubnets); missing ones are left out.
                 fn subnets(which: Selection<'_>) -> Result<Vec<Subnet>, ReadError>
                     [EC2_DESCRIBE_SUBNETS] cache (ttl subnets, which.key());
+
+                /// The account's VPC Block Public Access in this Region: its mode
+                /// (DescribeVpcBlockPublicAccessOptions) and, only when it blocks and
+                /// exclusions apply, the exclusions in force
+                /// (DescribeVpcBlockPublicAccessExclusions). A Region that does not offer it has
+                /// it off. One setting per account and Region: a deploy reads it once.
+                fn public_access_block() -> Result<crate::domain::public_access::PublicAccessBlock, ReadError>
+                    [EC2_DESCRIBE_VPC_BPA_OPTIONS, EC2_DESCRIBE_VPC_BPA_EXCLUSIONS]
+                    cache (ttl public_access, String::new());
             }
 
             /// Elastic Load Balancing reads of the task check: the service's load-balancer

@@ -1,17 +1,68 @@
 //! EC2 reads: the task ENI, route tables, network ACLs, security groups, subnets.
 
 use crate::domain::api;
+use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::Filter;
 use tracing::instrument;
 
 use super::errors::classify;
 use super::AwsReader;
 use crate::domain::facts::{
-    NatGateway, NatGatewayState, NatInstance, NetworkInterface, Route, RouteTable, Subnet, VpcDns,
-    VpcEndpoint,
+    NatGateway, NatGatewayState, NatInstance, NetworkInterface, Route, RouteTable, Subnet,
+    Unreadable, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NaclEntry, NetworkAcl, SecurityGroup, SgRule};
+use crate::domain::public_access::{BlockMode, Exclusion, ExclusionMode, PublicAccessBlock};
 use crate::ports::{Ec2Reader, ReadError, ReadResult, Selection};
+
+impl AwsReader {
+    /// The VPC Block Public Access exclusions in force (every page).
+    async fn bpa_exclusions(&self) -> Result<Vec<Exclusion>, ReadError> {
+        let api = api::EC2_DESCRIBE_VPC_BPA_EXCLUSIONS;
+        let mut exclusions = vec![];
+        let mut next: Option<String> = None;
+        loop {
+            let out = self
+                .ec2
+                .describe_vpc_block_public_access_exclusions()
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| classify(api, e))?;
+            exclusions.extend(
+                out.vpc_block_public_access_exclusions()
+                    .iter()
+                    .filter_map(exclusion_in_force),
+            );
+            match out.next_token() {
+                Some(token) if !token.is_empty() => next = Some(token.to_string()),
+                _ => return Ok(exclusions),
+            }
+        }
+    }
+}
+
+/// An exclusion that applies now: created, or being updated or deleted (the old one applies
+/// until then); never one that failed to be created, was deleted or disabled.
+fn exclusion_in_force(e: &aws_sdk_ec2::types::VpcBlockPublicAccessExclusion) -> Option<Exclusion> {
+    let state = e.state().map(|s| s.as_str())?;
+    let in_force = matches!(
+        state,
+        "create-complete"
+            | "update-in-progress"
+            | "update-complete"
+            | "update-failed"
+            | "delete-in-progress"
+    );
+    let mode = match e.internet_gateway_exclusion_mode()?.as_str() {
+        "allow-bidirectional" => ExclusionMode::Bidirectional,
+        "allow-egress" => ExclusionMode::Egress,
+        _ => return None,
+    };
+    // arn:aws:ec2:REGION:ACCOUNT:subnet/subnet-... or .../vpc/vpc-...
+    let resource_id = e.resource_arn()?.rsplit('/').next()?.to_string();
+    in_force.then_some(Exclusion { resource_id, mode })
+}
 
 impl Ec2Reader for AwsReader {
     #[instrument(skip(self), fields(api = api::EC2_DESCRIBE_NETWORK_INTERFACES))]
@@ -123,6 +174,49 @@ impl Ec2Reader for AwsReader {
                         .collect()
                 },
             }))
+    }
+
+    #[instrument(skip(self), fields(api = api::EC2_DESCRIBE_VPC_BPA_OPTIONS))]
+    async fn public_access_block(&self) -> Result<PublicAccessBlock, ReadError> {
+        let api = api::EC2_DESCRIBE_VPC_BPA_OPTIONS;
+        let out = match self
+            .ec2
+            .describe_vpc_block_public_access_options()
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            // A Region or partition that does not offer the API cannot block.
+            Err(e) if matches!(e.code(), Some("InvalidAction" | "UnsupportedOperation")) => {
+                return Ok(PublicAccessBlock::off())
+            }
+            Err(e) => return Err(classify(api, e)),
+        };
+        let options = out.vpc_block_public_access_options();
+        let name = options
+            .and_then(|o| o.internet_gateway_block_mode())
+            .map_or("off", |m| m.as_str());
+        let mode = BlockMode::parse(name).ok_or_else(|| {
+            ReadError::Unreadable(Unreadable {
+                api,
+                reason: format!(
+                    "VPC Block Public Access mode {name} is not one this version knows"
+                ),
+            })
+        })?;
+        let exclusions_allowed = options
+            .and_then(|o| o.exclusions_allowed())
+            .is_none_or(|a| a.as_str() == "allowed");
+        let exclusions = match mode {
+            BlockMode::Off => vec![],
+            _ if !exclusions_allowed => vec![],
+            _ => self.bpa_exclusions().await?,
+        };
+        Ok(PublicAccessBlock {
+            mode,
+            exclusions_allowed,
+            exclusions,
+        })
     }
 
     #[instrument(skip(self), fields(api = api::EC2_DESCRIBE_NAT_GATEWAYS))]

@@ -55,6 +55,10 @@ actions! {
     Read EC2_DESCRIBE_SUBNETS = "ec2:DescribeSubnets";
     /// `ec2:DescribeVpcAttribute`.
     Read EC2_DESCRIBE_VPC_ATTRIBUTE = "ec2:DescribeVpcAttribute";
+    /// `ec2:DescribeVpcBlockPublicAccessExclusions`.
+    Read EC2_DESCRIBE_VPC_BPA_EXCLUSIONS = "ec2:DescribeVpcBlockPublicAccessExclusions";
+    /// `ec2:DescribeVpcBlockPublicAccessOptions`.
+    Read EC2_DESCRIBE_VPC_BPA_OPTIONS = "ec2:DescribeVpcBlockPublicAccessOptions";
     /// `ec2:DescribeVpcEndpoints`.
     Read EC2_DESCRIBE_VPC_ENDPOINTS = "ec2:DescribeVpcEndpoints";
     /// `ec2:GetManagedPrefixListEntries`.

@@ -832,6 +832,9 @@ pub struct TaskFacts {
     pub load_balancer_path: Option<LoadBalancerPath>,
     /// The NAT the task subnet's default route leads to; `None` when it leads to none.
     pub nat: Option<Fact<Nat>>,
+    /// VPC Block Public Access in the task's account and Region; `None` when not read (the
+    /// task has no way in from the internet: a public IP or a load balancer).
+    pub public_access: Option<Fact<crate::domain::public_access::PublicAccessBlock>>,
 }
 
 /// The NAT a route leads to.
@@ -867,6 +870,7 @@ impl TaskFacts {
             security_groups: Fact::Unknown(not_read),
             load_balancer_path: None,
             nat: None,
+            public_access: None,
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod net;
 pub mod org;
 pub mod path;
 pub mod plan;
+pub mod public_access;
 pub mod queue;
 pub mod refusal;
 pub mod rules;

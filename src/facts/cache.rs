@@ -14,6 +14,7 @@ use crate::domain::facts::{
     Subnet, TargetGroup, TargetHealth, TaskDefinition, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
+use crate::domain::public_access::PublicAccessBlock;
 use crate::domain::task::TaskDetail;
 use crate::ports::{Ec2Reader, EcsReader, ElbReader, ReadError, ReadResult, Selection, TaskLister};
 
@@ -90,6 +91,7 @@ pub struct CachingReader<R> {
     acls: TtlMap<Vec<NetworkAcl>>,
     groups: TtlMap<Vec<SecurityGroup>>,
     subnets: TtlMap<Vec<Subnet>>,
+    public_access: TtlMap<PublicAccessBlock>,
     prefix_lists: TtlMap<Option<Vec<String>>>,
     target_groups: TtlMap<Vec<TargetGroup>>,
     load_balancers: TtlMap<Vec<LoadBalancer>>,
@@ -115,6 +117,7 @@ impl<R> CachingReader<R> {
             acls: TtlMap::new(t),
             groups: TtlMap::new(t),
             subnets: TtlMap::new(t),
+            public_access: TtlMap::new(t),
             prefix_lists: TtlMap::new(t),
             target_groups: TtlMap::new(t),
             load_balancers: TtlMap::new(t),

@@ -13,6 +13,7 @@ use crate::domain::facts::{
     Service, Subnet, TargetGroup, TargetHealth, TaskDefinition, TaskFacts, VpcDns, VpcEndpoint,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
+use crate::domain::public_access::{BlockMode, PublicAccessBlock};
 use crate::domain::security_hub::{ExportedFinding, OpenRules};
 use crate::domain::stop::StopFacts;
 use crate::domain::task::TaskDetail;
@@ -48,6 +49,7 @@ pub struct FakeAws {
     /// Each cluster's default capacity provider strategy (a cluster not named here exists,
     /// without one).
     cluster_strategies: HashMap<String, Vec<String>>,
+    public_access: PublicAccessBlock,
     failing: HashMap<&'static str, ReadError>,
     calls: Mutex<Vec<&'static str>>,
     latency: Option<std::time::Duration>,
@@ -80,6 +82,9 @@ impl FakeAws {
         }
         if let Some(host) = known(&facts.host) {
             aws.hosts.insert(container_instance.to_string(), host);
+        }
+        if let Some(block) = facts.public_access.as_ref().and_then(known) {
+            aws.public_access = block;
         }
         aws.security_groups = known(&facts.security_groups).unwrap_or_default();
         if let Some(path) = &facts.load_balancer_path {
@@ -193,6 +198,12 @@ impl FakeAws {
     /// Adds a container instance and its EC2 host.
     pub fn with_host(mut self, container_instance: &str, host: Host) -> Self {
         self.hosts.insert(container_instance.to_string(), host);
+        self
+    }
+
+    /// The account's VPC Block Public Access in this world.
+    pub fn with_public_access(mut self, block: PublicAccessBlock) -> Self {
+        self.public_access = block;
         self
     }
 
@@ -378,6 +389,16 @@ impl Ec2Reader for FakeAws {
             Selection::Ids(ids) => by_ids(&self.subnets, ids, |s| &s.id),
             Selection::InVpc(vpc) => in_vpc(&self.subnets, vpc, |s| &s.vpc_id),
         })
+    }
+
+    async fn public_access_block(&self) -> Result<PublicAccessBlock, ReadError> {
+        self.call(api::EC2_DESCRIBE_VPC_BPA_OPTIONS).await?;
+        let block = &self.public_access;
+        if block.mode != BlockMode::Off && block.exclusions_allowed {
+            // After the options, as the adapter reads them: a second round trip.
+            self.call(api::EC2_DESCRIBE_VPC_BPA_EXCLUSIONS).await?;
+        }
+        Ok(block.clone())
     }
 
     async fn vpc_endpoints(&self, vpc_id: &str) -> Result<Vec<VpcEndpoint>, ReadError> {

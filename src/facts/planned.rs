@@ -18,8 +18,8 @@ use crate::domain::net::acl_of;
 use crate::domain::plan::ServicePlan;
 use crate::domain::stop::{PullFacts, PullPath, Puller, StopFacts, TaskNetworkConfig};
 use crate::facts::waves::{
-    balancer_path, list_fact, not_read, read_route_nat, read_target_groups, resolve_prefix_lists,
-    route_table_in_force, unreachable_path, BalancerPath,
+    balancer_path, list_fact, not_read, read_fact, read_route_nat, read_target_groups,
+    resolve_prefix_lists, route_table_in_force, unreachable_path, BalancerPath,
 };
 use crate::ports::{FactReader, ReadError, Selection};
 
@@ -223,6 +223,9 @@ struct PlannedVpc {
     nat_gateways: Fact<Vec<crate::domain::facts::NatGateway>>,
     endpoints: Fact<Vec<crate::domain::facts::VpcEndpoint>>,
     dns: Fact<crate::domain::facts::VpcDns>,
+    /// VPC Block Public Access (read for every plan: its tasks' public IPs or load balancers
+    /// are only known per subnet).
+    public_access: Fact<crate::domain::public_access::PublicAccessBlock>,
 }
 
 async fn read_vpc<R: FactReader>(
@@ -231,7 +234,7 @@ async fn read_vpc<R: FactReader>(
     mappings: Option<&[crate::domain::facts::LoadBalancerMapping]>,
     reader: &R,
 ) -> Result<PlannedVpc, ReadError> {
-    let (tables, acls, groups, subnets, balancers, nat_gateways, endpoints, dns) = tokio::try_join!(
+    let (tables, acls, groups, subnets, balancers, nat_gateways, endpoints, dns, public_access) = tokio::try_join!(
         async { list_fact(reader.route_tables(vpc).await) },
         async { list_fact(reader.network_acls(Selection::InVpc(vpc)).await) },
         async { list_fact(reader.security_groups(Selection::InVpc(vpc)).await) },
@@ -252,6 +255,7 @@ async fn read_vpc<R: FactReader>(
                 reason: format!("VPC {vpc} does not exist"),
             })
         },
+        async { read_fact(reader.public_access_block().await) },
     )?;
     Ok(PlannedVpc {
         tables,
@@ -262,6 +266,7 @@ async fn read_vpc<R: FactReader>(
         nat_gateways,
         endpoints,
         dns,
+        public_access,
     })
 }
 
@@ -414,6 +419,7 @@ pub async fn read_planned_facts<R: FactReader>(
                 security_groups: vpc.groups.clone(),
                 load_balancer_path: network.target_groups.clone().map(|g| planned_path(g, &vpc)),
                 nat: own.nat.clone(),
+                public_access: Some(vpc.public_access.clone()),
             };
             PlannedSubnet {
                 subnet_id: placement(&own.eni.subnet_id, host, several_hosts),

@@ -33,6 +33,7 @@ use crate::domain::facts::{
     TaskDefinition, TaskFacts, Unreadable,
 };
 use crate::domain::net::{NetworkAcl, SecurityGroup};
+use crate::domain::public_access::PublicAccessBlock;
 use crate::domain::task::EniAttachment;
 use crate::ports::{FactReader, ReadError, ReadResult, Selection};
 
@@ -50,12 +51,39 @@ pub(crate) fn into_fact<T>(
     }
 }
 
-/// Turns a list read into a fact.
-pub(crate) fn list_fact<T>(result: Result<Vec<T>, ReadError>) -> Result<Fact<Vec<T>>, ReadError> {
+/// Turns a read into a fact: `Unreadable` becomes an unknown fact.
+pub(crate) fn read_fact<T>(result: Result<T, ReadError>) -> Result<Fact<T>, ReadError> {
     match result {
-        Ok(items) => Ok(Fact::Known(items)),
+        Ok(value) => Ok(Fact::Known(value)),
         Err(ReadError::Unreadable(u)) => Ok(Fact::Unknown(u)),
         Err(e) => Err(e),
+    }
+}
+
+/// Turns a list read into a fact.
+pub(crate) fn list_fact<T>(result: Result<Vec<T>, ReadError>) -> Result<Fact<Vec<T>>, ReadError> {
+    read_fact(result)
+}
+
+/// Whether the table's default route leads to a NAT (a NAT gateway or an instance).
+fn routes_to_nat(table: &Fact<RouteTable>) -> bool {
+    table
+        .known()
+        .and_then(RouteTable::ipv4_default_route)
+        .filter(|r| !r.blackhole)
+        .and_then(|r| r.target.as_deref())
+        .is_some_and(|t| t.starts_with("nat-") || t.starts_with("i-"))
+}
+
+/// VPC Block Public Access, when `needed` (the internet has a way in to the task, or its way
+/// out is a NAT); `None` otherwise, since no rule could use it.
+pub(crate) async fn read_public_access<R: FactReader>(
+    needed: bool,
+    reader: &R,
+) -> Result<Option<Fact<PublicAccessBlock>>, ReadError> {
+    match needed {
+        true => Ok(Some(read_fact(reader.public_access_block().await)?)),
+        false => Ok(None),
     }
 }
 
@@ -181,18 +209,34 @@ pub async fn read_task_facts<R: FactReader>(
         })
         .await?;
         let mappings = lb_mappings(&named.service);
-        let network = task_network(&named, mappings, reader).await?;
-        let beyond = balancers_and_boundaries(&named, &network, mappings, attachment, reader);
-        // The NAT the route leads to, beside waves 3 and 4: no round trip for a task behind a
-        // load balancer.
-        let vpc = named.eni.known().map(|e| e.vpc_id.as_str());
-        let ((balancers, boundaries), nat) = tokio::try_join!(
-            beyond,
-            read_route_nat(&network.route_table, vpc, None, reader)
-        )?;
-        Ok::<_, ReadError>((named, network, balancers, boundaries, nat))
+        // Block Public Access is read when the internet has a way in (known now: it is read
+        // beside waves 2 to 4, its two sequential calls take no round trip of their own), or
+        // else when the task's way out is a NAT (known from the route table: beside the NAT).
+        let way_in = mappings.is_some()
+            || named
+                .eni
+                .known()
+                .is_some_and(|e| e.public_ip.is_some() || !e.ipv6_addresses.is_empty());
+        let rest = async {
+            let network = task_network(&named, mappings, reader).await?;
+            let beyond = balancers_and_boundaries(&named, &network, mappings, attachment, reader);
+            // The NAT the route leads to, beside waves 3 and 4: no round trip for a task behind
+            // a load balancer.
+            let vpc = named.eni.known().map(|e| e.vpc_id.as_str());
+            let way_out_by_nat = !way_in && routes_to_nat(&network.route_table);
+            let ((balancers, boundaries), nat, late_public_access) = tokio::try_join!(
+                beyond,
+                read_route_nat(&network.route_table, vpc, None, reader),
+                read_public_access(way_out_by_nat, reader)
+            )?;
+            Ok::<_, ReadError>((network, balancers, boundaries, nat, late_public_access))
+        };
+        let ((network, balancers, boundaries, nat, late), early) =
+            tokio::try_join!(rest, read_public_access(way_in, reader))?;
+        let public_access = early.or(late);
+        Ok::<_, ReadError>((named, network, balancers, boundaries, nat, public_access))
     };
-    let ((named, network, balancers, boundaries, nat), host) = tokio::try_join!(
+    let ((named, network, balancers, boundaries, nat, public_access), host) = tokio::try_join!(
         biased;
         waves,
         host_if_needed(event, reader, host_decision)
@@ -221,6 +265,7 @@ pub async fn read_task_facts<R: FactReader>(
         security_groups: resolve_prefix_lists(boundaries.security_groups, reader).await?,
         load_balancer_path,
         nat,
+        public_access,
     })
 }
 
@@ -836,6 +881,7 @@ mod tests {
                 api::EC2_DESCRIBE_ROUTE_TABLES,
                 api::EC2_DESCRIBE_SECURITY_GROUPS,
                 api::EC2_DESCRIBE_SUBNETS,
+                api::EC2_DESCRIBE_VPC_BPA_OPTIONS,
                 api::ECS_DESCRIBE_SERVICES,
                 api::ECS_DESCRIBE_TASK_DEFINITION,
                 api::ELB_DESCRIBE_LISTENERS,
@@ -927,6 +973,27 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn block_public_access_is_read_beside_the_waves_without_a_round_trip_of_its_own() {
+        use crate::domain::public_access::{BlockMode, Exclusion, ExclusionMode};
+        let mut facts = fixture::valid();
+        facts.public_access = Some(Fact::Known(PublicAccessBlock {
+            mode: BlockMode::Ingress,
+            exclusions_allowed: true,
+            exclusions: vec![Exclusion {
+                resource_id: "subnet-a".into(),
+                mode: ExclusionMode::Bidirectional,
+            }],
+        }));
+        // Options, then exclusions: two sequential calls beside waves 2 and 3.
+        assert_eq!(round_trips(&facts).await, 3);
+        let aws = world(&facts);
+        assert_eq!(read(&aws).await.public_access, facts.public_access);
+        let calls = aws.calls();
+        assert!(calls.contains(&api::EC2_DESCRIBE_VPC_BPA_OPTIONS));
+        assert!(calls.contains(&api::EC2_DESCRIBE_VPC_BPA_EXCLUSIONS));
     }
 
     /// Sequential read round trips, counted on tokio's paused clock: every fake call takes

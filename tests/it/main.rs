@@ -20,6 +20,7 @@ mod org;
 mod paths;
 mod picture;
 mod preflight;
+mod public_access;
 mod security_hub;
 mod stops;
 mod template;

@@ -80,13 +80,16 @@ pub fn moto() -> &'static str {
         }
         let port = free_port();
         let log = std::env::temp_dir().join(format!("moto-{port}.log"));
-        let bin = tool("moto_server");
+        // moto with the EC2 actions it lacks and the checks read (`moto_server.py`).
+        let bin = tool("python3");
+        let script = repo_root().join("tests/support/moto_server.py");
         let child = Command::new("sh")
             .arg("-c")
-            .arg(r#""$0" -H 127.0.0.1 -p "$1" >"$2" 2>&1 & pid=$!; read line; kill $pid"#)
+            .arg(r#""$0" "$3" -H 127.0.0.1 -p "$1" >"$2" 2>&1 & pid=$!; read line; kill $pid"#)
             .arg(&bin)
             .arg(port.to_string())
             .arg(&log)
+            .arg(&script)
             .stdin(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| {

@@ -241,6 +241,7 @@ mod tests {
             },
             vpc_route_tables: Fact::Known(vec![]),
             nat: None,
+            public_access: None,
             network_acls: Fact::Unknown(denied(api::EC2_DESCRIBE_NETWORK_ACLS)),
             security_groups: Fact::Known(vec![SecurityGroup {
                 id: "sg-task".into(),

@@ -4,6 +4,7 @@ use crate::domain::api;
 use crate::domain::event::TaskEvent;
 use crate::domain::facts::*;
 use crate::domain::net::{NaclEntry, NetworkAcl, SecurityGroup, SgRule};
+use crate::domain::public_access::PublicAccessBlock;
 use crate::domain::rules::{run_one, Check, TaskView};
 use crate::domain::task::{Attachment, EniAttachment, KeyValue, TaskDetail};
 use crate::domain::verdict::Outcome;
@@ -193,6 +194,7 @@ pub fn valid() -> TaskFacts {
             state: NatGatewayState::Available,
             public: true,
         }))),
+        public_access: Some(Fact::Known(PublicAccessBlock::off())),
     }
 }
 
@@ -357,6 +359,7 @@ pub fn fargate() -> TaskFacts {
 pub fn fargate_public_ip(cidr: &str) -> TaskFacts {
     let mut f = fargate();
     known(&mut f.eni).public_ip = Some("198.51.100.7".into());
+    f.public_access = Some(Fact::Known(PublicAccessBlock::off()));
     f.security_groups = Fact::Known(vec![SecurityGroup {
         id: "sg-task".into(),
         vpc_id: "vpc-1".into(),
@@ -391,5 +394,6 @@ pub fn seed() -> TaskFacts {
     f.security_groups = Fact::Unknown(not_read(api::EC2_DESCRIBE_SECURITY_GROUPS));
     f.network_acls = Fact::Unknown(not_read(api::EC2_DESCRIBE_NETWORK_ACLS));
     f.nat = None;
+    f.public_access = None;
     f
 }

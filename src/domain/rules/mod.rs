@@ -45,6 +45,8 @@ pub mod target_not_registered;
 pub mod task_nat_leads_nowhere;
 pub mod task_public_ip_no_igw_route;
 pub mod task_public_ip_sg_closed;
+pub mod vpc_bpa_blocks_lb;
+pub mod vpc_bpa_blocks_task;
 
 #[cfg(test)]
 pub mod fixture;
@@ -80,6 +82,10 @@ pub const RULES: &[(Rule, Check)] = &[
         Check::Task(task_public_ip_no_igw_route::check),
     ),
     (
+        vpc_bpa_blocks_task::RULE,
+        Check::Task(vpc_bpa_blocks_task::check),
+    ),
+    (
         lb_target_type_not_ip::RULE,
         Check::LoadBalancer(lb_target_type_not_ip::check),
     ),
@@ -98,6 +104,10 @@ pub const RULES: &[(Rule, Check)] = &[
     (
         lb_subnets_not_public::RULE,
         Check::LoadBalancer(lb_subnets_not_public::check),
+    ),
+    (
+        vpc_bpa_blocks_lb::RULE,
+        Check::LoadBalancer(vpc_bpa_blocks_lb::check),
     ),
     (
         lb_nacl_blocks_clients::RULE,

@@ -6,6 +6,7 @@
 use super::view::TaskView;
 use crate::domain::facts::{Nat, NatReach};
 use crate::domain::hop::Hop;
+use crate::domain::public_access::Egress;
 use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
@@ -35,7 +36,13 @@ pub fn check(task: &TaskView<'_>) -> RuleResult {
         Nat::Instance(i) => &i.id,
     };
     Ok(match nat.reach(task.vpc_route_tables()?) {
-        NatReach::Internet(igw) => Outcome::Pass(format!("{id} leads out through {igw}")),
+        NatReach::Internet(igw) => match blocked_by_public_access(task, nat, &eni.vpc_id)? {
+            None => Outcome::Pass(format!("{id} leads out through {igw}")),
+            Some(why) => Outcome::Fail(RULE.finding(format!(
+                "Subnet {} of task ENI {} sends 0.0.0.0/0 (route table {}) to {id}, whose route leads to {igw}, but {why}: nothing leaves through it. The task runs, but its own outbound calls time out, and the service's next task will fail to pull its image.",
+                eni.subnet_id, eni.id, table.id
+            ))),
+        },
         NatReach::Nowhere(why) => Outcome::Fail(RULE.finding(format!(
             "Subnet {} of task ENI {} sends 0.0.0.0/0 (route table {}) to {id}, which leads nowhere: {why}. The task runs, but its own outbound calls time out, and the service's next task will fail to pull its image.",
             eni.subnet_id, eni.id, table.id
@@ -49,10 +56,29 @@ pub fn check(task: &TaskView<'_>) -> RuleResult {
     })
 }
 
+/// What VPC Block Public Access says of the NAT's way out, if it blocks it: a NAT gateway's
+/// traffic leaves through its subnet's internet gateway, a NAT instance's as its own.
+fn blocked_by_public_access(
+    task: &TaskView<'_>,
+    nat: &Nat,
+    vpc: &str,
+) -> Result<Option<String>, crate::domain::facts::Unreadable> {
+    let (subnet, via) = match nat {
+        Nat::Gateway(g) => (Some(g.subnet_id.as_str()), Egress::NatGateway),
+        Nat::Instance(i) => (i.subnet_id.as_deref(), Egress::Direct),
+    };
+    let Some(subnet) = subnet else {
+        return Ok(None);
+    };
+    let block = task.public_access()?;
+    Ok((!block.admits_egress(vpc, subnet, via)).then(|| block.describe(vpc, subnet)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::facts::{Fact, NatGatewayState, NatInstance, Unreadable};
+    use crate::domain::public_access::{BlockMode, Exclusion, ExclusionMode, PublicAccessBlock};
     use crate::domain::rules::fixture::*;
     use crate::domain::rules::Check;
 
@@ -60,6 +86,21 @@ mod tests {
         match f.nat.as_mut().map(known) {
             Some(Nat::Gateway(g)) => g,
             _ => panic!("the fixture's NAT is a gateway"),
+        }
+    }
+
+    /// BPA in `mode`, with the NAT's subnet (`subnet-a`) excluded in `excluded` mode.
+    fn blocking(mode: BlockMode, excluded: Option<ExclusionMode>) -> PublicAccessBlock {
+        PublicAccessBlock {
+            mode,
+            exclusions_allowed: true,
+            exclusions: excluded
+                .map(|mode| Exclusion {
+                    resource_id: "subnet-a".into(),
+                    mode,
+                })
+                .into_iter()
+                .collect(),
         }
     }
 
@@ -107,6 +148,44 @@ mod tests {
                     })))
                 }),
                 Some((Severity::Medium, "source/destination check on")),
+            ),
+            (
+                "VPC Block Public Access both ways, the NAT's subnet not excluded",
+                with(|f| f.public_access = Some(Fact::Known(blocking(BlockMode::Bidirectional, None)))),
+                Some((
+                    Severity::Medium,
+                    "whose route leads to igw-1, but VPC Block Public Access is block-bidirectional",
+                )),
+            ),
+            (
+                "BPA both ways, the NAT's subnet excluded for egress",
+                with(|f| {
+                    f.public_access = Some(Fact::Known(blocking(
+                        BlockMode::Bidirectional,
+                        Some(ExclusionMode::Egress),
+                    )))
+                }),
+                None,
+            ),
+            (
+                "BPA ingress only: a NAT gateway still leads out",
+                with(|f| f.public_access = Some(Fact::Known(blocking(BlockMode::Ingress, None)))),
+                None,
+            ),
+            (
+                "BPA ingress only blocks a NAT instance's own way out",
+                with(|f| {
+                    f.public_access = Some(Fact::Known(blocking(BlockMode::Ingress, None)));
+                    f.nat = Some(Fact::Known(Nat::Instance(NatInstance {
+                        id: "i-nat".into(),
+                        state: "running".into(),
+                        subnet_id: Some("subnet-a".into()),
+                        public_ip: Some("198.51.100.20".into()),
+                        source_dest_check: false,
+                        security_group_ids: vec![],
+                    })))
+                }),
+                Some((Severity::Medium, "block-ingress")),
             ),
         ];
         for (name, facts, want) in cases {

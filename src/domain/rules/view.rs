@@ -12,6 +12,7 @@ use crate::domain::facts::{
     TaskDefinition, TaskFacts, Unreadable,
 };
 use crate::domain::net::{acl_of, rules_admit_some, Cidr, NetworkAcl, Peer, SecurityGroup};
+use crate::domain::public_access::PublicAccessBlock;
 use crate::domain::task::{EniAttachment, LaunchType};
 
 /// A RUNNING awsvpc task that maps at least one port: what the task rules evaluate.
@@ -123,6 +124,18 @@ impl<'a> TaskView<'a> {
             eni.id,
             open.join(", ")
         )))
+    }
+
+    /// VPC Block Public Access in the task's account and Region. Never read means unknown: the
+    /// waves read it whenever the internet has a way in, so a rule never guesses it off.
+    pub fn public_access(&self) -> Result<&'a PublicAccessBlock, Unreadable> {
+        match &self.facts.public_access {
+            Some(fact) => known(fact),
+            None => Err(Unreadable {
+                api: api::EC2_DESCRIBE_VPC_BPA_OPTIONS,
+                reason: "VPC Block Public Access was not read".into(),
+            }),
+        }
     }
 
     /// The task ENI and its public IP, when it has one and no load balancer serves the task:
