@@ -119,6 +119,9 @@ pub struct PullFacts {
     pub endpoints: Fact<Vec<VpcEndpoint>>,
     /// The VPC's DNS attributes.
     pub dns: Fact<VpcDns>,
+    /// VPC Block Public Access in the pull's account and Region (it can stop a way out that
+    /// the routes show open).
+    pub public_access: Fact<crate::domain::public_access::PublicAccessBlock>,
     /// The VPC's subnets (CIDRs for endpoint security groups).
     pub subnets: Fact<Vec<Subnet>>,
 }

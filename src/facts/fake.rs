@@ -136,6 +136,9 @@ impl FakeAws {
                 }
                 aws.route_tables.insert(path.vpc_id.clone(), tables);
                 aws.nat_gateways = known(&p.nat_gateways).unwrap_or_default();
+                if let Some(block) = known(&p.public_access) {
+                    aws.public_access = block;
+                }
                 aws.nat_instances
                     .extend(p.nat_instance.as_ref().and_then(known));
                 aws.endpoints

@@ -130,6 +130,7 @@ fn start_facts(
             endpoints: vpc.endpoints.clone(),
             dns: vpc.dns.clone(),
             subnets: vpc.subnets.clone(),
+            public_access: vpc.public_access.clone(),
         }),
     }
 }

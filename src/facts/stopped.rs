@@ -20,8 +20,8 @@ use crate::domain::stop::{
     StopCause, StopFacts, StoppedTask, TaskNetworkConfig,
 };
 use crate::facts::waves::{
-    into_fact, list_fact, missing_input, not_read, read_host, read_service, read_task_definition,
-    resolve_prefix_lists,
+    into_fact, list_fact, missing_input, not_read, read_fact, read_host, read_service,
+    read_task_definition, resolve_prefix_lists,
 };
 use crate::ports::{FactReader, ReadError, Selection};
 
@@ -318,6 +318,7 @@ async fn read_start_failure<R: FactReader>(
             endpoints: vpc.endpoints,
             dns: vpc.dns,
             subnets: vpc.subnets,
+            public_access: vpc.public_access,
         }),
     })
 }
@@ -332,7 +333,8 @@ fn unreadable_pull(path: Fact<PullPath>, u: Unreadable) -> PullFacts {
         nat_instance: None,
         endpoints: Fact::Unknown(u.clone()),
         dns: Fact::Unknown(u.clone()),
-        subnets: Fact::Unknown(u),
+        subnets: Fact::Unknown(u.clone()),
+        public_access: Fact::Unknown(u),
     }
 }
 
@@ -413,6 +415,7 @@ struct PullingVpc {
     groups: Fact<Vec<SecurityGroup>>,
     subnets: Fact<Vec<Subnet>>,
     acl: Fact<NetworkAcl>,
+    public_access: Fact<crate::domain::public_access::PublicAccessBlock>,
 }
 
 async fn read_pulling_vpc<R: FactReader>(
@@ -421,7 +424,9 @@ async fn read_pulling_vpc<R: FactReader>(
 ) -> Result<PullingVpc, ReadError> {
     // The NAT gateways beside the route tables: whether the route's NAT gateway leads out is
     // decided without a wave of its own.
-    let (tables, nat_gateways, endpoints, dns, groups, subnets, acl) = tokio::try_join!(
+    // VPC Block Public Access beside them too (its exclusions, read only when it blocks, are
+    // the one call of a second round trip).
+    let (tables, nat_gateways, endpoints, dns, groups, subnets, acl, public_access) = tokio::try_join!(
         async { list_fact(reader.route_tables(&p.vpc_id).await) },
         async { list_fact(reader.nat_gateways(&p.vpc_id).await) },
         async { list_fact(reader.vpc_endpoints(&p.vpc_id).await) },
@@ -433,7 +438,8 @@ async fn read_pulling_vpc<R: FactReader>(
         },
         async { list_fact(reader.security_groups(Selection::InVpc(&p.vpc_id)).await) },
         async { list_fact(reader.subnets(Selection::InVpc(&p.vpc_id)).await) },
-        read_subnet_acl(&p.subnet_id, reader)
+        read_subnet_acl(&p.subnet_id, reader),
+        async { read_fact(reader.public_access_block().await) }
     )?;
     let route_table = match &tables {
         Fact::Known(t) => match effective_route_table(t, &p.subnet_id) {
@@ -454,5 +460,6 @@ async fn read_pulling_vpc<R: FactReader>(
         groups,
         subnets,
         acl,
+        public_access,
     })
 }

@@ -98,6 +98,7 @@ pub fn check(view: &StopView<'_>) -> RuleResult {
             )));
         }
         Egress::GatewayWithoutPublicIp(_)
+        | Egress::GatewayBlocked { .. }
         | Egress::Blackhole(_)
         | Egress::NatNowhere(_)
         | Egress::None => {}
@@ -306,12 +307,18 @@ fn no_way_out(pull: &Pull<'_>, egress: &Egress, missing: &[String], fixes: &[Str
             "subnet {} routes 0.0.0.0/0 (route table {}) to a NAT that leads nowhere: {why}",
             path.subnet_id, table.id
         ),
+        Egress::GatewayBlocked { way, why, .. } => format!(
+            "its way out ({way}) is open by its routes, but {why}"
+        ),
         _ => format!(
             "subnet {} has no 0.0.0.0/0 route (route table {})",
             path.subnet_id, table.id
         ),
     };
     let way_out = match (egress, &path.via) {
+        (Egress::GatewayBlocked { subnet, .. }, _) => format!(
+            "aws ec2 create-vpc-block-public-access-exclusion --subnet-id {subnet} --internet-gateway-exclusion-mode allow-egress (block-bidirectional; under block-ingress only a NAT gateway or allow-bidirectional lets traffic out), if your organisation allows exclusions"
+        ),
         (Egress::GatewayWithoutPublicIp(_), Puller::TaskEni) => {
             "set assignPublicIp ENABLED in the service's awsvpcConfiguration, or run the tasks in a private subnet with a NAT gateway".to_string()
         }
@@ -334,6 +341,7 @@ fn no_way_out(pull: &Pull<'_>, egress: &Egress, missing: &[String], fixes: &[Str
 mod tests {
     use super::*;
     use crate::domain::facts::{Fact, NatGatewayState, NatInstance, RouteTable};
+    use crate::domain::public_access::{BlockMode, PublicAccessBlock};
     use crate::domain::rules::fixture::tcp;
     use crate::domain::rules::stop_fixture::*;
 
@@ -418,7 +426,34 @@ mod tests {
         to_transit(&mut private_nat_to_transit, nat_route_table);
         let mut nat_unlisted = image_pull_nat();
         nat_gateway(&mut nat_unlisted).id = "nat-other".into();
+        let bpa = |mut case: StopCase, mode: BlockMode| {
+            case.facts.pull.as_mut().unwrap().public_access = Fact::Known(PublicAccessBlock {
+                mode,
+                ..PublicAccessBlock::off()
+            });
+            case
+        };
+        let mut public_ip = fargate_public_without_ip();
+        crate::domain::rules::fixture::known(&mut public_ip.facts.pull.as_mut().unwrap().path)
+            .public_ip = true;
         let cases = [
+            ("a public IP, BPA off", public_ip.clone(), None),
+            (
+                "a public IP, BPA block-ingress",
+                bpa(public_ip, BlockMode::Ingress),
+                Some((Severity::High, "its way out (its public IP through igw-1) is open by its routes, but VPC Block Public Access is block-ingress")),
+            ),
+            (
+                "a NAT gateway, BPA block-bidirectional",
+                bpa(image_pull_nat(), BlockMode::Bidirectional),
+                Some((Severity::High, "create-vpc-block-public-access-exclusion --subnet-id subnet-nat")),
+            ),
+            ("a NAT gateway, BPA block-ingress", bpa(image_pull_nat(), BlockMode::Ingress), None),
+            (
+                "a NAT instance, BPA block-ingress",
+                bpa(image_pull_nat_instance(), BlockMode::Ingress),
+                Some((Severity::High, "NAT instance i-nat -> igw")),
+            ),
             (
                 "NAT gateway failed",
                 nat_failed,

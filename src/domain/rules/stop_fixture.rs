@@ -164,6 +164,7 @@ fn pull_case(
             hostnames: true,
         }),
         subnets: Fact::Known(vpc_subnets()),
+        public_access: Fact::Known(crate::domain::public_access::PublicAccessBlock::off()),
     });
     known(&mut facts.security_groups).push(SecurityGroup {
         id: "sg-endpoints".into(),

@@ -10,6 +10,7 @@ use crate::domain::facts::{
 use crate::domain::net::{
     admits_public_source, rules_admit, Cidr, NetworkAcl, Peer, SecurityGroup,
 };
+use crate::domain::public_access::Egress as PublicEgress;
 use crate::domain::stop::{
     health_check_port, FailureClass, HealthCheckFacts, PullFacts, PullPath, Puller, StopCause,
     StopFacts, StoppedTask, TaskNetworkConfig,
@@ -44,6 +45,16 @@ pub enum Egress {
     NatNowhere(String),
     /// An internet gateway route, but no public IP: no way out.
     GatewayWithoutPublicIp(String),
+    /// A way out that the routes show open (a public IP, a NAT), but VPC Block Public Access
+    /// stops its traffic at the internet gateway of `subnet` (the pull's, or the NAT's).
+    GatewayBlocked {
+        /// The subnet whose traffic is stopped.
+        subnet: String,
+        /// The way out, e.g. `NAT gateway nat-1`.
+        way: String,
+        /// What blocks it.
+        why: String,
+    },
     /// A default route whose target was deleted (state `blackhole`): no way out.
     Blackhole(String),
     /// No default route.
@@ -59,6 +70,7 @@ impl Egress {
             Egress::None
                 | Egress::Blackhole(_)
                 | Egress::GatewayWithoutPublicIp(_)
+                | Egress::GatewayBlocked { .. }
                 | Egress::NatNowhere(_)
         )
     }
@@ -217,7 +229,13 @@ impl<'a> StopView<'a> {
             return Ok(Egress::Blackhole(target));
         }
         Ok(match route.and_then(|r| r.target.as_deref()) {
-            Some(t) if t.starts_with("igw-") && path.public_ip => Egress::PublicIp(t.into()),
+            Some(t) if t.starts_with("igw-") && path.public_ip => {
+                let way = format!("its public IP through {t}");
+                match self.blocked(p, &path.subnet_id, way, PublicEgress::Direct)? {
+                    Some(blocked) => blocked,
+                    None => Egress::PublicIp(t.into()),
+                }
+            }
             Some(t) if t.starts_with("igw-") => Egress::GatewayWithoutPublicIp(t.into()),
             Some(t) if t.starts_with("nat-") => self.through_nat_gateway(p, t)?,
             Some(t) if t.starts_with("i-") => self.through_nat_instance(p)?,
@@ -245,6 +263,13 @@ impl<'a> StopView<'a> {
             NatReach::Nowhere(why) => return Ok(Egress::NatNowhere(why)),
             NatReach::Beyond(what) => return Ok(Egress::Beyond(what)),
         };
+        // A NAT instance leaves as itself, through its subnet's internet gateway.
+        if let Some(subnet) = &nat.subnet_id {
+            let way = format!("NAT instance {} -> {igw}", nat.id);
+            if let Some(blocked) = self.blocked(p, subnet, way, PublicEgress::Direct)? {
+                return Ok(blocked);
+            }
+        }
         let path = self.pull_path(p)?;
         let groups = self.groups(&nat.security_group_ids)?;
         if groups.is_empty() {
@@ -296,10 +321,36 @@ impl<'a> StopView<'a> {
             });
         };
         Ok(match gateway.reach(known(&p.route_tables)?) {
-            NatReach::Internet(igw) => Egress::Nat(format!("{nat} -> {igw}")),
+            NatReach::Internet(igw) => {
+                let way = format!("{nat} -> {igw}");
+                match self.blocked(p, &gateway.subnet_id, way.clone(), PublicEgress::NatGateway)? {
+                    Some(blocked) => blocked,
+                    None => Egress::Nat(way),
+                }
+            }
             NatReach::Nowhere(why) => Egress::NatNowhere(why),
             NatReach::Beyond(what) => Egress::Beyond(what),
         })
+    }
+
+    /// The blocked way out when VPC Block Public Access stops `way`, traffic leaving `subnet`
+    /// of the pull's VPC for the internet `via` its gateway.
+    fn blocked(
+        &self,
+        p: &'a PullFacts,
+        subnet: &str,
+        way: String,
+        via: PublicEgress,
+    ) -> Result<Option<Egress>, Unreadable> {
+        let vpc = &self.pull_path(p)?.vpc_id;
+        let block = known(&p.public_access)?;
+        Ok(
+            (!block.admits_egress(vpc, subnet, via)).then(|| Egress::GatewayBlocked {
+                subnet: subnet.to_string(),
+                way,
+                why: block.describe(vpc, subnet),
+            }),
+        )
     }
 
     /// IPv4 CIDRs of the pull path's subnet.
