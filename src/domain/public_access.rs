@@ -151,20 +151,7 @@ impl PublicAccessBlock {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn block(mode: BlockMode, exclusions: &[(&str, ExclusionMode)]) -> PublicAccessBlock {
-        PublicAccessBlock {
-            mode,
-            exclusions_allowed: true,
-            exclusions: exclusions
-                .iter()
-                .map(|(id, mode)| Exclusion {
-                    resource_id: id.to_string(),
-                    mode: *mode,
-                })
-                .collect(),
-        }
-    }
+    use crate::domain::rules::fixture::bpa as block;
 
     #[test]
     fn each_mode_and_exclusion_lets_through_what_the_api_reference_says() {

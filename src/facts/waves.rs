@@ -977,16 +977,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn block_public_access_is_read_beside_the_waves_without_a_round_trip_of_its_own() {
-        use crate::domain::public_access::{BlockMode, Exclusion, ExclusionMode};
+        use crate::domain::public_access::{BlockMode, ExclusionMode};
         let mut facts = fixture::valid();
-        facts.public_access = Some(Fact::Known(PublicAccessBlock {
-            mode: BlockMode::Ingress,
-            exclusions_allowed: true,
-            exclusions: vec![Exclusion {
-                resource_id: "subnet-a".into(),
-                mode: ExclusionMode::Bidirectional,
-            }],
-        }));
+        facts.public_access = Some(Fact::Known(fixture::bpa(
+            BlockMode::Ingress,
+            &[("subnet-a", ExclusionMode::Bidirectional)],
+        )));
         // Options, then exclusions: two sequential calls beside waves 2 and 3.
         assert_eq!(round_trips(&facts).await, 3);
         let aws = world(&facts);

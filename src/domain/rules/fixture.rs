@@ -4,7 +4,7 @@ use crate::domain::api;
 use crate::domain::event::TaskEvent;
 use crate::domain::facts::*;
 use crate::domain::net::{NaclEntry, NetworkAcl, SecurityGroup, SgRule};
-use crate::domain::public_access::PublicAccessBlock;
+use crate::domain::public_access::{BlockMode, Exclusion, ExclusionMode, PublicAccessBlock};
 use crate::domain::rules::{run_one, Check, TaskView};
 use crate::domain::task::{Attachment, EniAttachment, KeyValue, TaskDetail};
 use crate::domain::verdict::Outcome;
@@ -396,4 +396,20 @@ pub fn seed() -> TaskFacts {
     f.nat = None;
     f.public_access = None;
     f
+}
+
+/// VPC Block Public Access in `mode`, exclusions allowed, with these (resource id, mode)
+/// exclusions.
+pub fn bpa(mode: BlockMode, exclusions: &[(&str, ExclusionMode)]) -> PublicAccessBlock {
+    PublicAccessBlock {
+        mode,
+        exclusions_allowed: true,
+        exclusions: exclusions
+            .iter()
+            .map(|(id, mode)| Exclusion {
+                resource_id: id.to_string(),
+                mode: *mode,
+            })
+            .collect(),
+    }
 }

@@ -78,7 +78,7 @@ fn blocked_by_public_access(
 mod tests {
     use super::*;
     use crate::domain::facts::{Fact, NatGatewayState, NatInstance, Unreadable};
-    use crate::domain::public_access::{BlockMode, Exclusion, ExclusionMode, PublicAccessBlock};
+    use crate::domain::public_access::{BlockMode, ExclusionMode, PublicAccessBlock};
     use crate::domain::rules::fixture::*;
     use crate::domain::rules::Check;
 
@@ -91,17 +91,9 @@ mod tests {
 
     /// BPA in `mode`, with the NAT's subnet (`subnet-a`) excluded in `excluded` mode.
     fn blocking(mode: BlockMode, excluded: Option<ExclusionMode>) -> PublicAccessBlock {
-        PublicAccessBlock {
-            mode,
-            exclusions_allowed: true,
-            exclusions: excluded
-                .map(|mode| Exclusion {
-                    resource_id: "subnet-a".into(),
-                    mode,
-                })
-                .into_iter()
-                .collect(),
-        }
+        let exclusions: Vec<(&str, ExclusionMode)> =
+            excluded.map(|m| ("subnet-a", m)).into_iter().collect();
+        bpa(mode, &exclusions)
     }
 
     #[test]

@@ -75,23 +75,17 @@ pub fn check(view: &LbView<'_>) -> RuleResult {
 mod tests {
     use super::*;
     use crate::domain::facts::{Fact, TaskFacts};
-    use crate::domain::public_access::{BlockMode, Exclusion, ExclusionMode, PublicAccessBlock};
+    use crate::domain::public_access::{ExclusionMode, PublicAccessBlock};
     use crate::domain::rules::fixture::*;
     use crate::domain::rules::Check;
 
     fn blocked(mode: BlockMode, allowed: bool, exclusions: &[(&str, ExclusionMode)]) -> TaskFacts {
         let mut f = valid();
-        f.public_access = Some(Fact::Known(PublicAccessBlock {
-            mode,
+        let block = PublicAccessBlock {
             exclusions_allowed: allowed,
-            exclusions: exclusions
-                .iter()
-                .map(|(id, mode)| Exclusion {
-                    resource_id: id.to_string(),
-                    mode: *mode,
-                })
-                .collect(),
-        }));
+            ..bpa(mode, exclusions)
+        };
+        f.public_access = Some(Fact::Known(block));
         f
     }
 

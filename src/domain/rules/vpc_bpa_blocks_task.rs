@@ -52,26 +52,14 @@ pub fn check(task: &TaskView<'_>) -> RuleResult {
 mod tests {
     use super::*;
     use crate::domain::facts::Fact;
-    use crate::domain::public_access::{BlockMode, Exclusion, ExclusionMode, PublicAccessBlock};
+    use crate::domain::facts::TaskFacts;
+    use crate::domain::public_access::ExclusionMode;
     use crate::domain::rules::fixture::*;
     use crate::domain::rules::Check;
 
-    fn blocked(
-        mode: BlockMode,
-        exclusions: &[(&str, ExclusionMode)],
-    ) -> crate::domain::facts::TaskFacts {
+    fn blocked(mode: BlockMode, exclusions: &[(&str, ExclusionMode)]) -> TaskFacts {
         let mut f = fargate_public_ip("0.0.0.0/0");
-        f.public_access = Some(Fact::Known(PublicAccessBlock {
-            mode,
-            exclusions_allowed: true,
-            exclusions: exclusions
-                .iter()
-                .map(|(id, mode)| Exclusion {
-                    resource_id: id.to_string(),
-                    mode: *mode,
-                })
-                .collect(),
-        }));
+        f.public_access = Some(Fact::Known(bpa(mode, exclusions)));
         f
     }
 
