@@ -98,17 +98,17 @@ impl PublicAccessBlock {
         if !self.exclusions_allowed {
             return None;
         }
-        let mut modes = self
+        let modes: Vec<ExclusionMode> = self
             .exclusions
             .iter()
             .filter(|e| e.resource_id == vpc || e.resource_id == subnet)
-            .map(|e| e.mode);
-        let first = modes.next()?;
-        Some(if first == ExclusionMode::Bidirectional {
-            first
+            .map(|e| e.mode)
+            .collect();
+        if modes.contains(&ExclusionMode::Bidirectional) {
+            Some(ExclusionMode::Bidirectional)
         } else {
-            modes.next().unwrap_or(first)
-        })
+            modes.first().copied()
+        }
     }
 
     /// Whether connections from the internet may reach `subnet` of `vpc`.

@@ -990,6 +990,24 @@ mod tests {
         let calls = aws.calls();
         assert!(calls.contains(&api::EC2_DESCRIBE_VPC_BPA_OPTIONS));
         assert!(calls.contains(&api::EC2_DESCRIBE_VPC_BPA_EXCLUSIONS));
+
+        // A private worker's way out is a NAT: read beside it, in the same third round trip.
+        let mut worker = facts.clone();
+        if let Some(Fact::Known(service)) = worker.service.as_mut() {
+            service.load_balancers.clear();
+        }
+        worker.load_balancer_path = None;
+        assert_eq!(
+            round_trips(&worker).await,
+            4,
+            "BPA on: its exclusions after the NAT"
+        );
+        let aws = world(&worker);
+        assert_eq!(read(&aws).await.public_access, facts.public_access);
+        // The seed has neither a way in nor a NAT: nothing to read.
+        let aws = world(&fixture::seed());
+        assert_eq!(read(&aws).await.public_access, None);
+        assert!(!aws.calls().contains(&api::EC2_DESCRIBE_VPC_BPA_OPTIONS));
     }
 
     /// Sequential read round trips, counted on tokio's paused clock: every fake call takes
