@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::domain::public_access::Egress;
+
 /// Why a fact could not be read: the verdict becomes INSUFFICIENT_DATA, never a guess.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Unreadable {
@@ -413,6 +415,12 @@ pub enum NatReach {
 }
 
 impl NatGateway {
+    /// Where its traffic leaves for the internet, as VPC Block Public Access judges it: its
+    /// own subnet's internet gateway, as a NAT gateway's.
+    pub fn leaves_from(&self) -> (&str, Egress) {
+        (&self.subnet_id, Egress::NatGateway)
+    }
+
     /// Where its traffic to the internet goes: it must be `available` and public, and its own
     /// subnet must route 0.0.0.0/0 to an internet gateway (active, so attached).
     pub fn reach(&self, tables: &[RouteTable]) -> NatReach {
@@ -454,6 +462,13 @@ pub struct NatInstance {
 }
 
 impl NatInstance {
+    /// Where its traffic leaves for the internet, as VPC Block Public Access judges it: its
+    /// subnet's internet gateway, as its own (an instance's public IP); `None` when its subnet
+    /// is not known.
+    pub fn leaves_from(&self) -> Option<(&str, Egress)> {
+        self.subnet_id.as_deref().map(|s| (s, Egress::Direct))
+    }
+
     /// Where the traffic it forwards goes: it must be running with source/destination check
     /// off and a public IP, and its subnet must route 0.0.0.0/0 to an internet gateway.
     pub fn reach(&self, tables: &[RouteTable]) -> NatReach {
@@ -847,6 +862,14 @@ pub enum Nat {
 }
 
 impl Nat {
+    /// Where its traffic leaves for the internet (see the gateway's and the instance's).
+    pub fn leaves_from(&self) -> Option<(&str, Egress)> {
+        match self {
+            Nat::Gateway(g) => Some(g.leaves_from()),
+            Nat::Instance(i) => i.leaves_from(),
+        }
+    }
+
     /// Where the traffic it translates goes.
     pub fn reach(&self, tables: &[RouteTable]) -> NatReach {
         match self {

@@ -263,10 +263,9 @@ impl<'a> StopView<'a> {
             NatReach::Nowhere(why) => return Ok(Egress::NatNowhere(why)),
             NatReach::Beyond(what) => return Ok(Egress::Beyond(what)),
         };
-        // A NAT instance leaves as itself, through its subnet's internet gateway.
-        if let Some(subnet) = &nat.subnet_id {
+        if let Some((subnet, via)) = nat.leaves_from() {
             let way = format!("NAT instance {} -> {igw}", nat.id);
-            if let Some(blocked) = self.blocked(p, subnet, way, PublicEgress::Direct)? {
+            if let Some(blocked) = self.blocked(p, subnet, way, via)? {
                 return Ok(blocked);
             }
         }
@@ -323,7 +322,8 @@ impl<'a> StopView<'a> {
         Ok(match gateway.reach(known(&p.route_tables)?) {
             NatReach::Internet(igw) => {
                 let way = format!("{nat} -> {igw}");
-                match self.blocked(p, &gateway.subnet_id, way.clone(), PublicEgress::NatGateway)? {
+                let (subnet, via) = gateway.leaves_from();
+                match self.blocked(p, subnet, way.clone(), via)? {
                     Some(blocked) => blocked,
                     None => Egress::Nat(way),
                 }

@@ -6,7 +6,6 @@
 use super::view::TaskView;
 use crate::domain::facts::{Nat, NatReach};
 use crate::domain::hop::Hop;
-use crate::domain::public_access::Egress;
 use crate::domain::verdict::{Cause, Outcome, Rule, RuleResult, Severity};
 
 /// Rule metadata.
@@ -56,18 +55,13 @@ pub fn check(task: &TaskView<'_>) -> RuleResult {
     })
 }
 
-/// What VPC Block Public Access says of the NAT's way out, if it blocks it: a NAT gateway's
-/// traffic leaves through its subnet's internet gateway, a NAT instance's as its own.
+/// What VPC Block Public Access says of the NAT's way out, if it blocks it.
 fn blocked_by_public_access(
     task: &TaskView<'_>,
     nat: &Nat,
     vpc: &str,
 ) -> Result<Option<String>, crate::domain::facts::Unreadable> {
-    let (subnet, via) = match nat {
-        Nat::Gateway(g) => (Some(g.subnet_id.as_str()), Egress::NatGateway),
-        Nat::Instance(i) => (i.subnet_id.as_deref(), Egress::Direct),
-    };
-    let Some(subnet) = subnet else {
+    let Some((subnet, via)) = nat.leaves_from() else {
         return Ok(None);
     };
     let block = task.public_access()?;
